@@ -1,0 +1,111 @@
+//! AWS plumbing shared by every resource: one SDK configuration, service clients built on first
+//! use with their endpoint overrides, and errors turned into diagnostics that say what to do.
+
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+use std::fmt::Debug;
+use std::sync::OnceLock;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_config::Region;
+use tfplugin::Diagnostic;
+
+/// Endpoint overrides by service name (`glue` → `http://127.0.0.1:4566`).
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints(pub BTreeMap<String, String>);
+
+impl Endpoints {
+    pub fn get(&self, service: &str) -> Option<&str> {
+        self.0.get(service).map(String::as_str)
+    }
+}
+
+pub struct AwsClients {
+    pub region: String,
+    sdk: aws_config::SdkConfig,
+    endpoints: Endpoints,
+    glue: OnceLock<aws_sdk_glue::Client>,
+}
+
+impl AwsClients {
+    /// Loads the standard credential chain lazily: nothing is resolved or called until a resource
+    /// makes its first request, so plans that need no AWS work offline.
+    pub async fn load(region: String, profile: Option<&str>, endpoints: Endpoints, max_attempts: u32) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
+        if let Some(profile) = profile {
+            loader = loader.profile_name(profile);
+        }
+        let sdk = loader.load().await;
+        AwsClients { region, sdk, endpoints, glue: OnceLock::new() }
+    }
+
+    pub fn glue(&self) -> &aws_sdk_glue::Client {
+        self.glue.get_or_init(|| {
+            let mut config = aws_sdk_glue::config::Builder::from(&self.sdk);
+            if let Some(url) = self.endpoints.get("glue") {
+                config = config.endpoint_url(url);
+            }
+            aws_sdk_glue::Client::from_conf(config.build())
+        })
+    }
+
+    /// The ARN partition of the configured region.
+    pub fn partition(&self) -> &'static str {
+        partition_of(&self.region)
+    }
+}
+
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// An AWS call that failed, as a diagnostic: `summary` says what was being done
+/// ("creating Glue Database (sales)"), the detail says what AWS answered and what to try.
+pub fn aws_error<E, R>(doing: &str, err: &SdkError<E, R>) -> Diagnostic
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: Debug,
+{
+    let detail = match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("error");
+            let message = e.message().unwrap_or("(no message)");
+            let hint = match code {
+                "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+                    " Grant the Terraform operator's role this permission, or check which credentials are in use (aws sts get-caller-identity)."
+                }
+                "ThrottlingException" | "Throttling" | "TooManyRequestsException" => {
+                    " AWS kept throttling after retries; raise max_retries in the provider block or run with -parallelism lower."
+                }
+                _ => "",
+            };
+            format!("{code}: {message}.{hint}")
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
+            let context = DisplayErrorContext(err).to_string();
+            if context.contains("credentials") || context.contains("Credentials") {
+                format!(
+                    "No usable AWS credentials: {context}. Set AWS_PROFILE (and run `aws sso login` for SSO), \
+                     AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where an instance role is available."
+                )
+            } else {
+                format!(
+                    "Could not reach AWS: {context}. Check the network, the region, and any `endpoints` override in the provider block."
+                )
+            }
+        }
+        _ => DisplayErrorContext(err).to_string(),
+    };
+    Diagnostic::error(doing.to_string(), detail)
+}

@@ -1,0 +1,15 @@
+//! `terraform-provider-mdw`: started by Terraform, never by hand (it says so and exits).
+
+use std::process::ExitCode;
+
+mod aws;
+mod provider;
+mod resources;
+mod tags;
+
+fn main() -> ExitCode {
+    tfplugin::serve(
+        provider::MdwProvider,
+        tfplugin::ServeOptions { address: "registry.terraform.io/mdw/mdw", version: env!("CARGO_PKG_VERSION") },
+    )
+}

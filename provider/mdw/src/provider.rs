@@ -1,0 +1,108 @@
+//! The `provider "mdw"` block: region, credentials (the standard AWS chain), endpoint overrides
+//! for local emulators, default tags. Configuring builds AWS clients lazily and calls nothing.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Resource, Schema, StopSignal, Value, validators};
+
+use crate::aws::{AwsClients, Endpoints};
+use crate::resources;
+
+/// Where state and tables live unless the configuration says otherwise (the seed's region).
+pub const DEFAULT_REGION: &str = "us-west-2";
+
+/// The services whose endpoints can be overridden, e.g. to point at moto or LocalStack.
+pub const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
+
+pub struct MdwProvider;
+
+/// What every resource gets: AWS clients and the provider-wide settings.
+pub struct Client {
+    pub aws: AwsClients,
+    pub default_tags: BTreeMap<String, String>,
+}
+
+fn endpoint_attributes() -> Vec<Attribute> {
+    ENDPOINT_SERVICES
+        .iter()
+        .map(|service| {
+            Attribute::string(service)
+                .describe(&format!("URL of the {service} API, e.g. `http://127.0.0.1:4566` for a local emulator."))
+                .validate(validators::url(&["http", "https"]))
+        })
+        .collect()
+}
+
+pub fn validate_tag_keys(value: &Value) -> Result<(), String> {
+    match value.as_map().and_then(|m| m.keys().find(|k| k.to_ascii_lowercase().starts_with("aws:"))) {
+        Some(key) => Err(format!("tag key {key:?} uses the prefix \"aws:\", which AWS reserves for itself; choose another key.")),
+        None => Ok(()),
+    }
+}
+
+#[async_trait]
+impl tfplugin::Provider for MdwProvider {
+    type Client = Client;
+
+    fn type_name(&self) -> &'static str {
+        "mdw"
+    }
+
+    fn schema(&self) -> Schema {
+        Schema::new(
+            "Runs an AWS Athena + Iceberg warehouse as code. Credentials come from the standard AWS chain \
+             (environment, shared config and SSO profiles, instance role); none are stored in state.",
+            vec![
+                Attribute::string("region").describe(&format!(
+                    "AWS region. Defaults to `AWS_REGION`/`AWS_DEFAULT_REGION`, then `{DEFAULT_REGION}`."
+                )),
+                Attribute::string("profile").describe("Named profile from the shared AWS config (default: `AWS_PROFILE`)."),
+                Attribute::number("max_retries")
+                    .describe("Attempts per AWS call on throttling and transient errors (default 3).")
+                    .validate(|v| match v.as_i64() {
+                        Some(n) if (1..=25).contains(&n) => Ok(()),
+                        _ => Err("max_retries must be a whole number from 1 to 25.".to_string()),
+                    }),
+                Attribute::nested("endpoints", Nesting::Single, endpoint_attributes())
+                    .describe("Per-service endpoint overrides, for a local AWS emulator such as moto or LocalStack."),
+                Attribute::string_map("default_tags")
+                    .describe("Tags added to every taggable resource; a resource's own `tags` win on conflict.")
+                    .validate(validate_tag_keys),
+            ],
+        )
+    }
+
+    async fn configure(&self, config: &Value, _stop: StopSignal) -> Result<Client, Diagnostics> {
+        let region = config
+            .get("region")
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
+            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|r| !r.is_empty()))
+            .unwrap_or_else(|| DEFAULT_REGION.to_string());
+        if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            return Err(Diagnostic::error("Invalid region", format!("{region:?} is not an AWS region name such as \"us-west-2\"."))
+                .at_attribute("region")
+                .into());
+        }
+        let endpoints = Endpoints(
+            ENDPOINT_SERVICES
+                .iter()
+                .filter_map(|s| config.get("endpoints").get(s).as_str().map(|url| (s.to_string(), url.to_string())))
+                .collect(),
+        );
+        let max_attempts = config.get("max_retries").as_i64().map_or(3, |n| n as u32);
+        let aws = AwsClients::load(region, config.get("profile").as_str(), endpoints, max_attempts).await;
+        Ok(Client { aws, default_tags: config.get("default_tags").string_map() })
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
+        resources::all()
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,17 @@
+//! Compiles the Terraform plugin protocol with protox (a pure-Rust protobuf compiler), so a fresh
+//! machine needs no `protoc`.
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let files = ["tfplugin6.proto", "grpc_controller.proto"];
+    for file in files {
+        println!("cargo:rerun-if-changed={}", proto_dir.join(file).display());
+    }
+    let descriptors = protox::compile(files, [&proto_dir])?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

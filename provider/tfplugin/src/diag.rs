@@ -1,0 +1,189 @@
+//! Diagnostics: what the user sees, pointing at the attribute that caused it.
+
+use std::fmt;
+
+use crate::proto::tfplugin6 as pb;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One step into a value: an attribute, a map key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Attribute(String),
+    Key(String),
+    Index(i64),
+}
+
+/// Where in the configuration a diagnostic points, e.g. `endpoints.s3` or `tags["env"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AttributePath(pub Vec<PathStep>);
+
+impl AttributePath {
+    pub fn root(attribute: &str) -> Self {
+        AttributePath(vec![PathStep::Attribute(attribute.to_string())])
+    }
+
+    pub fn attribute(mut self, name: &str) -> Self {
+        self.0.push(PathStep::Attribute(name.to_string()));
+        self
+    }
+
+    pub fn key(mut self, key: &str) -> Self {
+        self.0.push(PathStep::Key(key.to_string()));
+        self
+    }
+
+    pub fn index(mut self, index: i64) -> Self {
+        self.0.push(PathStep::Index(index));
+        self
+    }
+
+    pub fn to_proto(&self) -> pb::AttributePath {
+        use pb::attribute_path::step::Selector;
+        pb::AttributePath {
+            steps: self
+                .0
+                .iter()
+                .map(|step| pb::attribute_path::Step {
+                    selector: Some(match step {
+                        PathStep::Attribute(a) => Selector::AttributeName(a.clone()),
+                        PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
+                        PathStep::Index(i) => Selector::ElementKeyInt(*i),
+                    }),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for AttributePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.0.iter().enumerate() {
+            match step {
+                PathStep::Attribute(a) if i == 0 => write!(f, "{a}")?,
+                PathStep::Attribute(a) => write!(f, ".{a}")?,
+                PathStep::Key(k) => write!(f, "[{k:?}]")?,
+                PathStep::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A message for the user: `summary` is one line, `detail` says why and what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub path: Option<AttributePath>,
+}
+
+impl Diagnostic {
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
+    }
+
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(summary, detail) }
+    }
+
+    /// Points the diagnostic at an attribute path.
+    pub fn at(mut self, path: AttributePath) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    /// Points the diagnostic at a top-level attribute.
+    pub fn at_attribute(self, attribute: &str) -> Self {
+        self.at(AttributePath::root(attribute))
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    pub fn to_proto(&self) -> pb::Diagnostic {
+        pb::Diagnostic {
+            severity: match self.severity {
+                Severity::Error => pb::diagnostic::Severity::Error as i32,
+                Severity::Warning => pb::diagnostic::Severity::Warning as i32,
+            },
+            summary: self.summary.clone(),
+            detail: self.detail.clone(),
+            attribute: self.path.as_ref().map(AttributePath::to_proto),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.summary)?;
+        if let Some(path) = &self.path {
+            write!(f, " (at {path})")?;
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// A list of diagnostics; resource code returns `Err(Diagnostics)` on failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Self {
+        Diagnostics(Vec::new())
+    }
+
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn to_proto(&self) -> Vec<pb::Diagnostic> {
+        self.0.iter().map(Diagnostic::to_proto).collect()
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
