@@ -7,9 +7,9 @@ use std::fmt::Debug;
 use std::sync::OnceLock;
 
 use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_config::Region;
+use aws_config::retry::RetryConfig;
+use aws_sdk_glue::error::{ProvideErrorMetadata, SdkError};
 use tfplugin::Diagnostic;
 
 /// Endpoint overrides by service name (`glue` → `http://127.0.0.1:4566`).
@@ -32,7 +32,12 @@ pub struct AwsClients {
 impl AwsClients {
     /// Loads the standard credential chain lazily: nothing is resolved or called until a resource
     /// makes its first request, so plans that need no AWS work offline.
-    pub async fn load(region: String, profile: Option<&str>, endpoints: Endpoints, max_attempts: u32) -> Self {
+    pub async fn load(
+        region: String,
+        profile: Option<&str>,
+        endpoints: Endpoints,
+        max_attempts: u32,
+    ) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.clone()))
             .retry_config(RetryConfig::standard().with_max_attempts(max_attempts));
@@ -40,7 +45,12 @@ impl AwsClients {
             loader = loader.profile_name(profile);
         }
         let sdk = loader.load().await;
-        AwsClients { region, sdk, endpoints, glue: OnceLock::new() }
+        AwsClients {
+            region,
+            sdk,
+            endpoints,
+            glue: OnceLock::new(),
+        }
     }
 
     pub fn glue(&self) -> &aws_sdk_glue::Client {
@@ -74,7 +84,7 @@ pub fn partition_of(region: &str) -> &'static str {
 pub fn aws_error<E, R>(doing: &str, err: &SdkError<E, R>) -> Diagnostic
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
-    R: Debug,
+    R: Debug + Send + Sync + 'static,
 {
     let detail = match err {
         SdkError::ServiceError(service) => {
@@ -93,7 +103,7 @@ where
             format!("{code}: {message}.{hint}")
         }
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => {
-            let context = DisplayErrorContext(err).to_string();
+            let context = error_chain(err);
             if context.contains("credentials") || context.contains("Credentials") {
                 format!(
                     "No usable AWS credentials: {context}. Set AWS_PROFILE (and run `aws sso login` for SSO), \
@@ -105,7 +115,21 @@ where
                 )
             }
         }
-        _ => DisplayErrorContext(err).to_string(),
+        _ => error_chain(err),
     };
     Diagnostic::error(doing.to_string(), detail)
+}
+
+/// "outer: cause: root cause", without the SDK's Debug dump of responses and headers.
+fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }

@@ -10,6 +10,9 @@ mod tags;
 fn main() -> ExitCode {
     tfplugin::serve(
         provider::MdwProvider,
-        tfplugin::ServeOptions { address: "registry.terraform.io/mdw/mdw", version: env!("CARGO_PKG_VERSION") },
+        tfplugin::ServeOptions {
+            address: "registry.terraform.io/mdw/mdw",
+            version: env!("CARGO_PKG_VERSION"),
+        },
     )
 }

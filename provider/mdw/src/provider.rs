@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Resource, Schema, StopSignal, Value, validators};
+use tfplugin::{
+    Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Resource, Schema, StopSignal, Value,
+    validators,
+};
 
 use crate::aws::{AwsClients, Endpoints};
 use crate::resources;
@@ -29,15 +32,22 @@ fn endpoint_attributes() -> Vec<Attribute> {
         .iter()
         .map(|service| {
             Attribute::string(service)
-                .describe(&format!("URL of the {service} API, e.g. `http://127.0.0.1:4566` for a local emulator."))
+                .describe(&format!(
+                    "URL of the {service} API, e.g. `http://127.0.0.1:4566` for a local emulator."
+                ))
                 .validate(validators::url(&["http", "https"]))
         })
         .collect()
 }
 
 pub fn validate_tag_keys(value: &Value) -> Result<(), String> {
-    match value.as_map().and_then(|m| m.keys().find(|k| k.to_ascii_lowercase().starts_with("aws:"))) {
-        Some(key) => Err(format!("tag key {key:?} uses the prefix \"aws:\", which AWS reserves for itself; choose another key.")),
+    match value.as_map().and_then(|m| {
+        m.keys()
+            .find(|k| k.to_ascii_lowercase().starts_with("aws:"))
+    }) {
+        Some(key) => Err(format!(
+            "tag key {key:?} uses the prefix \"aws:\", which AWS reserves for itself; choose another key."
+        )),
         None => Ok(()),
     }
 }
@@ -80,22 +90,48 @@ impl tfplugin::Provider for MdwProvider {
             .as_str()
             .map(str::to_string)
             .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
-            .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok().filter(|r| !r.is_empty()))
+            .or_else(|| {
+                std::env::var("AWS_DEFAULT_REGION")
+                    .ok()
+                    .filter(|r| !r.is_empty())
+            })
             .unwrap_or_else(|| DEFAULT_REGION.to_string());
-        if region.is_empty() || !region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-            return Err(Diagnostic::error("Invalid region", format!("{region:?} is not an AWS region name such as \"us-west-2\"."))
-                .at_attribute("region")
-                .into());
+        if region.is_empty()
+            || !region
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(Diagnostic::error(
+                "Invalid region",
+                format!("{region:?} is not an AWS region name such as \"us-west-2\"."),
+            )
+            .at_attribute("region")
+            .into());
         }
         let endpoints = Endpoints(
             ENDPOINT_SERVICES
                 .iter()
-                .filter_map(|s| config.get("endpoints").get(s).as_str().map(|url| (s.to_string(), url.to_string())))
+                .filter_map(|s| {
+                    config
+                        .get("endpoints")
+                        .get(s)
+                        .as_str()
+                        .map(|url| (s.to_string(), url.to_string()))
+                })
                 .collect(),
         );
         let max_attempts = config.get("max_retries").as_i64().map_or(3, |n| n as u32);
-        let aws = AwsClients::load(region, config.get("profile").as_str(), endpoints, max_attempts).await;
-        Ok(Client { aws, default_tags: config.get("default_tags").string_map() })
+        let aws = AwsClients::load(
+            region,
+            config.get("profile").as_str(),
+            endpoints,
+            max_attempts,
+        )
+        .await;
+        Ok(Client {
+            aws,
+            default_tags: config.get("default_tags").string_map(),
+        })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {

@@ -30,13 +30,25 @@ pub fn split_remote_tags(remote: &Tags, prior_tags: &Value, default_tags: &Tags)
         .filter(|(k, v)| configured.contains_key(*k) || default_tags.get(*k) != Some(v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    if own.is_empty() && prior_tags.is_null() { Value::Null } else { Value::from(own) }
+    if own.is_empty() && prior_tags.is_null() {
+        Value::Null
+    } else {
+        Value::from(own)
+    }
 }
 
 /// Keys to remove and pairs to set to turn `from` into `to`.
 pub fn diff(from: &Tags, to: &Tags) -> (Vec<String>, Tags) {
-    let removed = from.keys().filter(|k| !to.contains_key(*k)).cloned().collect();
-    let changed = to.iter().filter(|(k, v)| from.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let removed = from
+        .keys()
+        .filter(|k| !to.contains_key(*k))
+        .cloned()
+        .collect();
+    let changed = to
+        .iter()
+        .filter(|(k, v)| from.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     (removed, changed)
 }
 
@@ -45,22 +57,36 @@ mod tests {
     use super::*;
 
     fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn default_tags_stay_out_of_tags_unless_configured_or_changed() {
         let defaults = tags(&[("env", "dev"), ("project", "mdw")]);
-        let remote = tags(&[("env", "dev"), ("project", "other"), ("owner", "me"), ("team", "x")]);
+        let remote = tags(&[
+            ("env", "dev"),
+            ("project", "other"),
+            ("owner", "me"),
+            ("team", "x"),
+        ]);
         let prior = Value::from(tags(&[("owner", "me")]));
         let split = split_remote_tags(&remote, &prior, &defaults);
-        assert_eq!(split.string_map(), tags(&[("owner", "me"), ("project", "other"), ("team", "x")]));
+        assert_eq!(
+            split.string_map(),
+            tags(&[("owner", "me"), ("project", "other"), ("team", "x")])
+        );
         assert!(split_remote_tags(&tags(&[("env", "dev")]), &Value::Null, &defaults).is_null());
     }
 
     #[test]
     fn diff_lists_removals_and_changes() {
-        let (removed, changed) = diff(&tags(&[("a", "1"), ("b", "2")]), &tags(&[("b", "3"), ("c", "4")]));
+        let (removed, changed) = diff(
+            &tags(&[("a", "1"), ("b", "2")]),
+            &tags(&[("b", "3"), ("c", "4")]),
+        );
         assert_eq!(removed, vec!["a".to_string()]);
         assert_eq!(changed, tags(&[("b", "3"), ("c", "4")]));
     }

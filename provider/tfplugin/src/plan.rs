@@ -33,8 +33,15 @@ fn plan_attributes(attrs: &[Attribute], prior: &Value, config: &Value, proposed:
         } else {
             match &attr.kind {
                 // Inside a nested object, the same rules apply attribute by attribute.
-                AttributeKind::Nested(Nesting::Single, inner) if configured.is_wholly_known() || matches!(configured, Value::Map(_)) => {
-                    plan_attributes(inner, prior.get(&attr.name), configured, proposed.get(&attr.name))
+                AttributeKind::Nested(Nesting::Single, inner)
+                    if configured.is_wholly_known() || matches!(configured, Value::Map(_)) =>
+                {
+                    plan_attributes(
+                        inner,
+                        prior.get(&attr.name),
+                        configured,
+                        proposed.get(&attr.name),
+                    )
                 }
                 _ => configured.clone(),
             }
@@ -60,7 +67,12 @@ pub fn replacement_paths(schema: &Schema, prior: &Value, planned: &Value) -> Vec
 /// The state to hand back after apply: every value that was known in the plan exactly as planned
 /// (the user's spelling, not the API's normal form), every unknown from what the resource
 /// returned. An attribute still unknown is a provider bug, reported rather than sent.
-pub fn reconcile_applied(schema: &Schema, planned: &Value, applied: Value, type_name: &str) -> Result<Value, Diagnostics> {
+pub fn reconcile_applied(
+    schema: &Schema,
+    planned: &Value,
+    applied: Value,
+    type_name: &str,
+) -> Result<Value, Diagnostics> {
     let mut state = applied;
     let mut diags = Diagnostics::new();
     for attr in &schema.attributes {
@@ -78,7 +90,11 @@ pub fn reconcile_applied(schema: &Schema, planned: &Value, applied: Value, type_
             state.set(&attr.name, Value::Null);
         }
     }
-    if diags.has_errors() { Err(diags) } else { Ok(state) }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(state)
+    }
 }
 
 #[cfg(test)]
@@ -115,19 +131,35 @@ mod tests {
 
     #[test]
     fn update_keeps_prior_computed_values_and_flags_replacement() {
-        let prior = object(&[("name", "a".into()), ("arn", "arn:x".into()), ("region", "r".into()), ("force_destroy", false.into())]);
+        let prior = object(&[
+            ("name", "a".into()),
+            ("arn", "arn:x".into()),
+            ("region", "r".into()),
+            ("force_destroy", false.into()),
+        ]);
         let config = object(&[("name", "b".into()), ("force_destroy", true.into())]);
         let planned = plan_new_state(&schema(), &prior, &config, &config);
         assert_eq!(planned.get("arn").as_str(), Some("arn:x"));
         assert_eq!(planned.get("region").as_str(), Some("r"));
         assert_eq!(planned.get("force_destroy"), &Value::Bool(true));
-        assert_eq!(replacement_paths(&schema(), &prior, &planned), vec![AttributePath::root("name")]);
+        assert_eq!(
+            replacement_paths(&schema(), &prior, &planned),
+            vec![AttributePath::root("name")]
+        );
     }
 
     #[test]
     fn apply_keeps_planned_spelling_and_fills_unknowns() {
-        let planned = object(&[("name", "a".into()), ("description", "Mixed Case".into()), ("arn", Value::unknown())]);
-        let applied = object(&[("name", "a".into()), ("description", "mixed case".into()), ("arn", "arn:y".into())]);
+        let planned = object(&[
+            ("name", "a".into()),
+            ("description", "Mixed Case".into()),
+            ("arn", Value::unknown()),
+        ]);
+        let applied = object(&[
+            ("name", "a".into()),
+            ("description", "mixed case".into()),
+            ("arn", "arn:y".into()),
+        ]);
         let state = reconcile_applied(&schema(), &planned, applied, "t").unwrap();
         assert_eq!(state.get("description").as_str(), Some("Mixed Case"));
         assert_eq!(state.get("arn").as_str(), Some("arn:y"));

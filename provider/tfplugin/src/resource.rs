@@ -27,7 +27,11 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Turns configuration into a client. Must not call remote services: a plan of resources that
     /// need none must work offline.
-    async fn configure(&self, config: &Value, stop: StopSignal) -> Result<Self::Client, Diagnostics>;
+    async fn configure(
+        &self,
+        config: &Value,
+        stop: StopSignal,
+    ) -> Result<Self::Client, Diagnostics>;
 
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Client>>>;
 
@@ -74,13 +78,19 @@ pub struct ApplyError {
 
 impl From<Diagnostics> for ApplyError {
     fn from(diagnostics: Diagnostics) -> Self {
-        ApplyError { diagnostics, partial_state: None }
+        ApplyError {
+            diagnostics,
+            partial_state: None,
+        }
     }
 }
 
 impl From<crate::diag::Diagnostic> for ApplyError {
     fn from(d: crate::diag::Diagnostic) -> Self {
-        ApplyError { diagnostics: d.into(), partial_state: None }
+        ApplyError {
+            diagnostics: d.into(),
+            partial_state: None,
+        }
     }
 }
 
@@ -118,7 +128,8 @@ pub trait Resource<C>: Send + Sync {
     /// Reads the object back; `Ok(None)` means it no longer exists (Terraform then plans a create).
     async fn read(&self, client: &C, state: &Value) -> Result<Option<Value>, Diagnostics>;
 
-    async fn update(&self, client: &C, prior: &Value, planned: &Value) -> Result<Value, ApplyError>;
+    async fn update(&self, client: &C, prior: &Value, planned: &Value)
+    -> Result<Value, ApplyError>;
 
     async fn delete(&self, client: &C, state: &Value) -> Result<(), Diagnostics>;
 

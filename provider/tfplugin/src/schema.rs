@@ -119,7 +119,10 @@ impl Attribute {
         self.description = text.to_string();
         self
     }
-    pub fn validate(mut self, check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static) -> Self {
+    pub fn validate(
+        mut self,
+        check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
         self.validators.push(Arc::new(check));
         self
     }
@@ -171,7 +174,12 @@ impl Attribute {
 }
 
 fn object_type(attrs: &[Attribute]) -> Type {
-    Type::Object(attrs.iter().map(|a| (a.name.clone(), a.ty())).collect::<BTreeMap<_, _>>())
+    Type::Object(
+        attrs
+            .iter()
+            .map(|a| (a.name.clone(), a.ty()))
+            .collect::<BTreeMap<_, _>>(),
+    )
 }
 
 /// The schema of a provider configuration, resource or data source.
@@ -185,7 +193,11 @@ pub struct Schema {
 
 impl Schema {
     pub fn new(description: &str, attributes: Vec<Attribute>) -> Self {
-        Schema { version: 0, description: description.to_string(), attributes }
+        Schema {
+            version: 0,
+            description: description.to_string(),
+            attributes,
+        }
     }
 
     pub fn with_version(mut self, version: i64) -> Self {
@@ -219,12 +231,22 @@ impl Schema {
     /// skipped (they are checked again once known).
     pub fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        validate_attributes(&self.attributes, config, &AttributePath::default(), &mut diags);
+        validate_attributes(
+            &self.attributes,
+            config,
+            &AttributePath::default(),
+            &mut diags,
+        );
         diags
     }
 }
 
-fn validate_attributes(attrs: &[Attribute], object: &Value, at: &AttributePath, diags: &mut Diagnostics) {
+fn validate_attributes(
+    attrs: &[Attribute],
+    object: &Value,
+    at: &AttributePath,
+    diags: &mut Diagnostics,
+) {
     for attr in attrs {
         let value = object.get(&attr.name);
         let path = at.clone().attribute(&attr.name);
@@ -233,7 +255,10 @@ fn validate_attributes(attrs: &[Attribute], object: &Value, at: &AttributePath, 
         }
         for check in &attr.validators {
             if let Err(message) = check(value) {
-                diags.push(Diagnostic::error(format!("Invalid value for {path}"), message).at(path.clone()));
+                diags.push(
+                    Diagnostic::error(format!("Invalid value for {path}"), message)
+                        .at(path.clone()),
+                );
             }
         }
         if let AttributeKind::Nested(nesting, inner) = &attr.kind {
@@ -260,7 +285,9 @@ pub mod validators {
     use super::Value;
 
     /// One of a fixed set of strings.
-    pub fn one_of(allowed: &'static [&'static str]) -> impl Fn(&Value) -> Result<(), String> + Send + Sync {
+    pub fn one_of(
+        allowed: &'static [&'static str],
+    ) -> impl Fn(&Value) -> Result<(), String> + Send + Sync {
         move |v| match v.as_str() {
             Some(s) if allowed.contains(&s) => Ok(()),
             Some(s) => Err(format!("{s:?} is not one of {}.", quoted_list(allowed))),
@@ -269,27 +296,41 @@ pub mod validators {
     }
 
     /// Every element of a list is one of a fixed set of strings.
-    pub fn each_one_of(allowed: &'static [&'static str]) -> impl Fn(&Value) -> Result<(), String> + Send + Sync {
+    pub fn each_one_of(
+        allowed: &'static [&'static str],
+    ) -> impl Fn(&Value) -> Result<(), String> + Send + Sync {
         let check = one_of(allowed);
         move |v| v.as_list().unwrap_or(&[]).iter().try_for_each(&check)
     }
 
     /// A URL with one of the given schemes and a host, e.g. `http://127.0.0.1:4566`.
-    pub fn url(schemes: &'static [&'static str]) -> impl Fn(&Value) -> Result<(), String> + Send + Sync {
+    pub fn url(
+        schemes: &'static [&'static str],
+    ) -> impl Fn(&Value) -> Result<(), String> + Send + Sync {
         move |v| {
             let Some(s) = v.as_str() else { return Ok(()) };
             let valid = s.split_once("://").is_some_and(|(scheme, rest)| {
-                schemes.contains(&scheme) && !rest.is_empty() && !rest.starts_with('/') && !rest.contains(char::is_whitespace)
+                schemes.contains(&scheme)
+                    && !rest.is_empty()
+                    && !rest.starts_with('/')
+                    && !rest.contains(char::is_whitespace)
             });
             if valid {
                 Ok(())
             } else {
-                Err(format!("{s:?} is not a URL; write it as {}://host[:port][/path].", schemes.join("|")))
+                Err(format!(
+                    "{s:?} is not a URL; write it as {}://host[:port][/path].",
+                    schemes.join("|")
+                ))
             }
         }
     }
 
     pub fn quoted_list(items: &[&str]) -> String {
-        items.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+        items
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }

@@ -26,7 +26,8 @@ use crate::tls::{self, ServerIdentity};
 
 /// go-plugin's handshake cookie for Terraform providers: present only when Terraform starts us.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const PROTOCOL_VERSION: u32 = 6;
 /// terraform-plugin-go's limit; large plans exceed tonic's default of 4 MiB.
 const MAX_MESSAGE_BYTES: usize = 256 << 20;
@@ -42,7 +43,9 @@ pub struct ServeOptions {
 /// `1|6|tcp|127.0.0.1:PORT|grpc|CERT`, CERT the server certificate as DER in unpadded standard
 /// base64 (padding makes Terraform fail with "illegal base64 data"); empty without TLS.
 pub fn handshake_line(network: &str, address: &str, server_cert_der: Option<&[u8]>) -> String {
-    let cert = server_cert_der.map(|der| base64::engine::general_purpose::STANDARD_NO_PAD.encode(der)).unwrap_or_default();
+    let cert = server_cert_der
+        .map(|der| base64::engine::general_purpose::STANDARD_NO_PAD.encode(der))
+        .unwrap_or_default();
     format!("1|{PROTOCOL_VERSION}|{network}|{address}|grpc|{cert}")
 }
 
@@ -67,7 +70,10 @@ pub fn serve<P: Provider>(provider: P, options: ServeOptions) -> ExitCode {
     }
     if !debug {
         if let Ok(versions) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") {
-            if !versions.split(',').any(|v| v.trim() == PROTOCOL_VERSION.to_string()) {
+            if !versions
+                .split(',')
+                .any(|v| v.trim() == PROTOCOL_VERSION.to_string())
+            {
                 eprintln!(
                     "This provider speaks plugin protocol {PROTOCOL_VERSION}, which Terraform ≥ 1.0 and OpenTofu support; \
                      this client offers only {versions}. Upgrade Terraform."
@@ -77,7 +83,11 @@ pub fn serve<P: Provider>(provider: P, options: ServeOptions) -> ExitCode {
         }
     }
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -85,7 +95,11 @@ pub fn serve<P: Provider>(provider: P, options: ServeOptions) -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        if debug { serve_debug(provider, &options).await } else { serve_plugin(provider).await }
+        if debug {
+            serve_debug(provider, &options).await
+        } else {
+            serve_plugin(provider).await
+        }
     });
     // Background tasks (a connection Terraform did not close) must not keep us alive.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -101,7 +115,9 @@ pub fn serve<P: Provider>(provider: P, options: ServeOptions) -> ExitCode {
 
 /// Logs go to stderr, where Terraform picks them up for TF_LOG / TF_LOG_PROVIDER.
 fn init_logging() {
-    let level = std::env::var("TF_LOG_PROVIDER").or_else(|_| std::env::var("TF_LOG")).unwrap_or_default();
+    let level = std::env::var("TF_LOG_PROVIDER")
+        .or_else(|_| std::env::var("TF_LOG"))
+        .unwrap_or_default();
     let max = match level.to_ascii_uppercase().as_str() {
         "TRACE" | "JSON" => tracing::Level::TRACE,
         "DEBUG" => tracing::Level::DEBUG,
@@ -135,7 +151,10 @@ async fn bind_loopback() -> io::Result<TcpListener> {
                 return Ok(listener);
             }
         }
-        return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port between {min} and {max}")));
+        return Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("no free port between {min} and {max}"),
+        ));
     }
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await
 }
@@ -158,7 +177,11 @@ async fn serve_plugin<P: Provider>(provider: P) -> Result<(), Box<dyn std::error
             None
         }
     };
-    let line = handshake_line("tcp", &addr.to_string(), tls.as_ref().map(|(id, _)| id.cert_der.as_ref()));
+    let line = handshake_line(
+        "tcp",
+        &addr.to_string(),
+        tls.as_ref().map(|(id, _)| id.cert_der.as_ref()),
+    );
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "{line}")?;
     stdout.flush()?;
@@ -172,7 +195,10 @@ async fn serve_plugin<P: Provider>(provider: P) -> Result<(), Box<dyn std::error
 
 /// Debug mode: plaintext on a unix socket, attached with TF_REATTACH_PROVIDERS; runs until
 /// Ctrl-C (Terraform does not own this process, so its Shutdown is ignored).
-async fn serve_debug<P: Provider>(provider: P, options: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve_debug<P: Provider>(
+    provider: P,
+    options: &ServeOptions,
+) -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("mdw-provider-debug-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let socket = dir.join("plugin.sock");
@@ -202,12 +228,23 @@ async fn serve_debug<P: Provider>(provider: P, options: &ServeOptions) -> Result
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
-            if tx.send(Ok::<_, io::Error>(Conn::Unix(stream))).await.is_err() {
+            if tx
+                .send(Ok::<_, io::Error>(Conn::Unix(stream)))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
     });
-    let result = run_grpc(provider, ReceiverStream::new(rx), shutdown_tx, shutdown_rx, false).await;
+    let result = run_grpc(
+        provider,
+        ReceiverStream::new(rx),
+        shutdown_tx,
+        shutdown_rx,
+        false,
+    )
+    .await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
@@ -260,14 +297,23 @@ async fn run_grpc<P: Provider>(
         shutdown: shutdown_tx,
         honour_shutdown,
     });
+    let mut deadline_rx = shutdown_rx.clone();
     let shutdown = async move {
         let _ = shutdown_rx.wait_for(|stop| *stop).await;
     };
-    tonic::transport::Server::builder()
+    let server = tonic::transport::Server::builder()
         .add_service(provider_service)
         .add_service(controller)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    // A graceful stop waits for clients to hang up; like go-plugin, do not wait for long.
+    let grace = async move {
+        let _ = deadline_rx.wait_for(|stop| *stop).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    tokio::select! {
+        served = server => served?,
+        () = grace => tracing::debug!("clients still connected at shutdown; closing them"),
+    }
     Ok(())
 }
 
@@ -279,7 +325,10 @@ struct Controller {
 
 #[tonic::async_trait]
 impl controller_pb::grpc_controller_server::GrpcController for Controller {
-    async fn shutdown(&self, _: Request<controller_pb::Empty>) -> Result<Response<controller_pb::Empty>, Status> {
+    async fn shutdown(
+        &self,
+        _: Request<controller_pb::Empty>,
+    ) -> Result<Response<controller_pb::Empty>, Status> {
         if self.honour_shutdown {
             tracing::debug!("shutdown requested");
             let _ = self.shutdown.send(true);
@@ -301,7 +350,11 @@ impl Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_read(cx, buf),
@@ -311,7 +364,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
@@ -347,8 +404,13 @@ mod tests {
         let line = handshake_line("tcp", "127.0.0.1:1", Some(identity.cert_der.as_ref()));
         let cert = line.rsplit('|').next().unwrap();
         assert!(!cert.ends_with('='));
-        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(cert).unwrap();
+        let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(cert)
+            .unwrap();
         assert_eq!(decoded, identity.cert_der.as_ref());
-        assert_eq!(handshake_line("tcp", "127.0.0.1:1", None), "1|6|tcp|127.0.0.1:1|grpc|");
+        assert_eq!(
+            handshake_line("tcp", "127.0.0.1:1", None),
+            "1|6|tcp|127.0.0.1:1|grpc|"
+        );
     }
 }

@@ -57,7 +57,14 @@ impl<P: Provider> ProviderService<P> {
             .map(|resource| {
                 let schema = resource.schema();
                 let ty = schema.ty();
-                (resource.type_name(), ResourceEntry { resource, schema, ty })
+                (
+                    resource.type_name(),
+                    ResourceEntry {
+                        resource,
+                        schema,
+                        ty,
+                    },
+                )
             })
             .collect();
         let data_sources: HashMap<_, _> = provider
@@ -66,13 +73,26 @@ impl<P: Provider> ProviderService<P> {
             .map(|data_source| {
                 let schema = data_source.schema();
                 let ty = schema.ty();
-                (data_source.type_name(), DataSourceEntry { data_source, schema, ty })
+                (
+                    data_source.type_name(),
+                    DataSourceEntry {
+                        data_source,
+                        schema,
+                        ty,
+                    },
+                )
             })
             .collect();
         let schema_response = pb::get_provider_schema::Response {
             provider: Some(provider_schema.to_proto()),
-            resource_schemas: resources.iter().map(|(k, e)| (k.to_string(), e.schema.to_proto())).collect(),
-            data_source_schemas: data_sources.iter().map(|(k, e)| (k.to_string(), e.schema.to_proto())).collect(),
+            resource_schemas: resources
+                .iter()
+                .map(|(k, e)| (k.to_string(), e.schema.to_proto()))
+                .collect(),
+            data_source_schemas: data_sources
+                .iter()
+                .map(|(k, e)| (k.to_string(), e.schema.to_proto()))
+                .collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         };
@@ -93,7 +113,10 @@ impl<P: Provider> ProviderService<P> {
         self.resources.get(type_name).ok_or_else(|| {
             Diagnostic::error(
                 format!("Unknown resource type {type_name}"),
-                format!("The {} provider has no resource type {type_name}.", self.provider.type_name()),
+                format!(
+                    "The {} provider has no resource type {type_name}.",
+                    self.provider.type_name()
+                ),
             )
             .into()
         })
@@ -103,7 +126,10 @@ impl<P: Provider> ProviderService<P> {
         self.data_sources.get(type_name).ok_or_else(|| {
             Diagnostic::error(
                 format!("Unknown data source {type_name}"),
-                format!("The {} provider has no data source {type_name}.", self.provider.type_name()),
+                format!(
+                    "The {} provider has no data source {type_name}.",
+                    self.provider.type_name()
+                ),
             )
             .into()
         })
@@ -145,7 +171,10 @@ fn encode(ty: &Type, value: &Value) -> Result<pb::DynamicValue, Diagnostics> {
             format!("{e}. This is a bug in the mdw provider."),
         ))
     })?;
-    Ok(pb::DynamicValue { msgpack, json: Vec::new() })
+    Ok(pb::DynamicValue {
+        msgpack,
+        json: Vec::new(),
+    })
 }
 
 fn diagnostics_of<T>(result: &Result<T, Diagnostics>) -> Vec<pb::Diagnostic> {
@@ -163,14 +192,25 @@ fn not_offered(rpc: &str) -> Status {
 
 #[tonic::async_trait]
 impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
-    async fn get_metadata(&self, _: Request<pb::get_metadata::Request>) -> Result<Response<pb::get_metadata::Response>, Status> {
+    async fn get_metadata(
+        &self,
+        _: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
-            resources: self.resources.keys().map(|k| pb::get_metadata::ResourceMetadata { type_name: k.to_string() }).collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|k| pb::get_metadata::ResourceMetadata {
+                    type_name: k.to_string(),
+                })
+                .collect(),
             data_sources: self
                 .data_sources
                 .keys()
-                .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.to_string() })
+                .map(|k| pb::get_metadata::DataSourceMetadata {
+                    type_name: k.to_string(),
+                })
                 .collect(),
             ..Default::default()
         }))
@@ -188,12 +228,19 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let request = request.into_inner();
-        let result = decode(request.config.as_ref(), &self.provider_schema.ty(), "provider configuration").and_then(|config| {
+        let result = decode(
+            request.config.as_ref(),
+            &self.provider_schema.ty(),
+            "provider configuration",
+        )
+        .and_then(|config| {
             let mut diags = self.provider_schema.validate(&config);
             diags.extend(self.provider.validate(&config));
             if diags.is_empty() { Ok(()) } else { Err(diags) }
         });
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diagnostics_of(&result) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diagnostics_of(&result),
+        }))
     }
 
     async fn validate_resource_config(
@@ -207,7 +254,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             diags.extend(entry.resource.validate(&config));
             if diags.is_empty() { Ok(()) } else { Err(diags) }
         });
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diagnostics_of(&result) }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diagnostics_of(&result),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -216,12 +265,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let request = request.into_inner();
         let result = self.data_source(&request.type_name).and_then(|entry| {
-            let config = decode(request.config.as_ref(), &entry.ty, "data source configuration")?;
+            let config = decode(
+                request.config.as_ref(),
+                &entry.ty,
+                "data source configuration",
+            )?;
             let mut diags = entry.schema.validate(&config);
             diags.extend(entry.data_source.validate(&config));
             if diags.is_empty() { Ok(()) } else { Err(diags) }
         });
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diagnostics_of(&result) }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diagnostics_of(&result),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -252,7 +307,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             encode(&entry.ty, &state)
         });
         let diagnostics = diagnostics_of(&result);
-        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state: result.ok(), diagnostics }))
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state: result.ok(),
+            diagnostics,
+        }))
     }
 
     async fn get_resource_identity_schemas(
@@ -260,7 +318,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         _: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
         // Terraform 1.12+ reads an empty answer as "no resource identities".
-        Ok(Response::new(pb::get_resource_identity_schemas::Response::default()))
+        Ok(Response::new(
+            pb::get_resource_identity_schemas::Response::default(),
+        ))
     }
 
     async fn upgrade_resource_identity(
@@ -275,7 +335,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::configure_provider::Request>,
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let request = request.into_inner();
-        let config = decode(request.config.as_ref(), &self.provider_schema.ty(), "provider configuration");
+        let config = decode(
+            request.config.as_ref(),
+            &self.provider_schema.ty(),
+            "provider configuration",
+        );
         let result = match config {
             Ok(config) if !config.is_wholly_known() => Err(Diagnostic::error(
                 "Provider configuration is not known until apply",
@@ -287,10 +351,15 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }),
             Err(d) => Err(d),
         };
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diagnostics_of(&result) }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diagnostics_of(&result),
+        }))
     }
 
-    async fn read_resource(&self, request: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
+    async fn read_resource(
+        &self,
+        request: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
         let request = request.into_inner();
         let private = request.private.clone();
         let result = async {
@@ -322,7 +391,11 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let result = async {
             let entry = self.resource(&request.type_name)?;
             let prior = decode(request.prior_state.as_ref(), &entry.ty, "prior state")?;
-            let proposed = decode(request.proposed_new_state.as_ref(), &entry.ty, "proposed state")?;
+            let proposed = decode(
+                request.proposed_new_state.as_ref(),
+                &entry.ty,
+                "proposed state",
+            )?;
             let config = decode(request.config.as_ref(), &entry.ty, "configuration")?;
             if proposed.is_null() {
                 // A destroy: nothing to plan.
@@ -330,7 +403,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }
             let client = self.client()?;
             let planned = plan::plan_new_state(&entry.schema, &prior, &config, &proposed);
-            let mut change = PlanChange { prior: &prior, config: &config, planned, requires_replace: Vec::new() };
+            let mut change = PlanChange {
+                prior: &prior,
+                config: &config,
+                planned,
+                requires_replace: Vec::new(),
+            };
             entry.resource.plan(&client, &mut change).await?;
             let mut replace = plan::replacement_paths(&entry.schema, &prior, &change.planned);
             replace.extend(change.requires_replace.iter().cloned());
@@ -339,7 +417,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         .await;
         let diagnostics = diagnostics_of(&result);
         let (planned_state, requires_replace) = match result {
-            Ok((planned, replace)) => (Some(planned), replace.iter().map(|p| p.to_proto()).collect()),
+            Ok((planned, replace)) => (
+                Some(planned),
+                replace.iter().map(|p| p.to_proto()).collect(),
+            ),
             Err(_) => (None, Vec::new()),
         };
         Ok(Response::new(pb::plan_resource_change::Response {
@@ -398,7 +479,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             Ok((state, diags)) => (state, diags.to_proto()),
             Err(diags) => (None, diags.to_proto()),
         };
-        Ok(Response::new(pb::apply_resource_change::Response { new_state, private, diagnostics, ..Default::default() }))
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state,
+            private,
+            diagnostics,
+            ..Default::default()
+        }))
     }
 
     async fn import_resource_state(
@@ -440,13 +526,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let result = async {
             let entry = self.data_source(&request.type_name)?;
             let client = self.client()?;
-            let config = decode(request.config.as_ref(), &entry.ty, "data source configuration")?;
+            let config = decode(
+                request.config.as_ref(),
+                &entry.ty,
+                "data source configuration",
+            )?;
             let state = entry.data_source.read(&client, &config).await?;
             encode(&entry.ty, &state)
         }
         .await;
         let diagnostics = diagnostics_of(&result);
-        Ok(Response::new(pb::read_data_source::Response { state: result.ok(), diagnostics, ..Default::default() }))
+        Ok(Response::new(pb::read_data_source::Response {
+            state: result.ok(),
+            diagnostics,
+            ..Default::default()
+        }))
     }
 
     async fn generate_resource_config(
@@ -486,7 +580,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 
     type ListResourceStream = EventStream<pb::list_resource::Event>;
 
-    async fn list_resource(&self, _: Request<pb::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
+    async fn list_resource(
+        &self,
+        _: Request<pb::list_resource::Request>,
+    ) -> Result<Response<Self::ListResourceStream>, Status> {
         Err(not_offered("list resources"))
     }
 
@@ -497,11 +594,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Err(not_offered("list resources"))
     }
 
-    async fn get_functions(&self, _: Request<pb::get_functions::Request>) -> Result<Response<pb::get_functions::Response>, Status> {
+    async fn get_functions(
+        &self,
+        _: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
         Ok(Response::new(pb::get_functions::Response::default()))
     }
 
-    async fn call_function(&self, _: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
+    async fn call_function(
+        &self,
+        _: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
         Err(not_offered("functions"))
     }
 
@@ -521,7 +624,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
 
     type ReadStateBytesStream = EventStream<pb::read_state_bytes::Response>;
 
-    async fn read_state_bytes(&self, _: Request<pb::read_state_bytes::Request>) -> Result<Response<Self::ReadStateBytesStream>, Status> {
+    async fn read_state_bytes(
+        &self,
+        _: Request<pb::read_state_bytes::Request>,
+    ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
         Err(not_offered("state stores"))
     }
 
@@ -532,29 +638,47 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Err(not_offered("state stores"))
     }
 
-    async fn lock_state(&self, _: Request<pb::lock_state::Request>) -> Result<Response<pb::lock_state::Response>, Status> {
+    async fn lock_state(
+        &self,
+        _: Request<pb::lock_state::Request>,
+    ) -> Result<Response<pb::lock_state::Response>, Status> {
         Err(not_offered("state stores"))
     }
 
-    async fn unlock_state(&self, _: Request<pb::unlock_state::Request>) -> Result<Response<pb::unlock_state::Response>, Status> {
+    async fn unlock_state(
+        &self,
+        _: Request<pb::unlock_state::Request>,
+    ) -> Result<Response<pb::unlock_state::Response>, Status> {
         Err(not_offered("state stores"))
     }
 
-    async fn get_states(&self, _: Request<pb::get_states::Request>) -> Result<Response<pb::get_states::Response>, Status> {
+    async fn get_states(
+        &self,
+        _: Request<pb::get_states::Request>,
+    ) -> Result<Response<pb::get_states::Response>, Status> {
         Err(not_offered("state stores"))
     }
 
-    async fn delete_state(&self, _: Request<pb::delete_state::Request>) -> Result<Response<pb::delete_state::Response>, Status> {
+    async fn delete_state(
+        &self,
+        _: Request<pb::delete_state::Request>,
+    ) -> Result<Response<pb::delete_state::Response>, Status> {
         Err(not_offered("state stores"))
     }
 
-    async fn plan_action(&self, _: Request<pb::plan_action::Request>) -> Result<Response<pb::plan_action::Response>, Status> {
+    async fn plan_action(
+        &self,
+        _: Request<pb::plan_action::Request>,
+    ) -> Result<Response<pb::plan_action::Response>, Status> {
         Err(not_offered("actions"))
     }
 
     type InvokeActionStream = EventStream<pb::invoke_action::Event>;
 
-    async fn invoke_action(&self, _: Request<pb::invoke_action::Request>) -> Result<Response<Self::InvokeActionStream>, Status> {
+    async fn invoke_action(
+        &self,
+        _: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<Self::InvokeActionStream>, Status> {
         Err(not_offered("actions"))
     }
 
@@ -565,7 +689,10 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         Err(not_offered("actions"))
     }
 
-    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
+    async fn stop_provider(
+        &self,
+        _: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
         tracing::info!("Terraform asked the provider to stop");
         let _ = self.stop_sender.send(true);
         Ok(Response::new(pb::stop_provider::Response::default()))
@@ -577,7 +704,12 @@ fn clear_unknowns(value: Value) -> Value {
     match value {
         Value::Unknown(_) => Value::Null,
         Value::List(items) => Value::List(items.into_iter().map(clear_unknowns).collect()),
-        Value::Map(items) => Value::Map(items.into_iter().map(|(k, v)| (k, clear_unknowns(v))).collect()),
+        Value::Map(items) => Value::Map(
+            items
+                .into_iter()
+                .map(|(k, v)| (k, clear_unknowns(v)))
+                .collect(),
+        ),
         other => other,
     }
 }

@@ -39,8 +39,12 @@ impl ServerIdentity {
     pub fn generate() -> Result<Self, TlsError> {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
-        params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-        params.distinguished_name.push(rcgen::DnType::OrganizationName, "mdw");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationName, "mdw");
         let cert = params.self_signed(&key)?;
         Ok(ServerIdentity {
             cert_der: cert.der().clone(),
@@ -55,7 +59,10 @@ fn crypto_provider() -> Arc<CryptoProvider> {
 
 /// The rustls configuration for the plugin server: our identity, only the pinned client
 /// certificate accepted, ALPN `h2`.
-pub fn server_config(identity: &ServerIdentity, client_cert_pem: &str) -> Result<rustls::ServerConfig, TlsError> {
+pub fn server_config(
+    identity: &ServerIdentity,
+    client_cert_pem: &str,
+) -> Result<rustls::ServerConfig, TlsError> {
     let pinned = CertificateDer::pem_slice_iter(client_cert_pem.as_bytes())
         .next()
         .and_then(Result::ok)
@@ -97,7 +104,9 @@ impl ClientCertVerifier for PinnedClientCert {
         if end_entity.as_ref() == self.pinned.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 

@@ -32,7 +32,12 @@ impl Type {
         Type::Map(Box::new(element))
     }
     pub fn object<'a>(attributes: impl IntoIterator<Item = (&'a str, Type)>) -> Type {
-        Type::Object(attributes.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Type::Object(
+            attributes
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     /// The cty type JSON, as in schema attributes and dynamic values.
@@ -47,8 +52,10 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(attrs) => {
-                let attrs: serde_json::Map<String, J> =
-                    attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let attrs: serde_json::Map<String, J> = attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 json!(["object", attrs])
             }
             Type::Tuple(ts) => json!(["tuple", ts.iter().map(Type::to_json).collect::<Vec<_>>()]),
@@ -90,7 +97,10 @@ impl Type {
                     "tuple" => {
                         let elems = arg.as_array().ok_or_else(bad)?;
                         Ok(Type::Tuple(
-                            elems.iter().map(Type::from_json).collect::<Result<_, _>>()?,
+                            elems
+                                .iter()
+                                .map(Type::from_json)
+                                .collect::<Result<_, _>>()?,
                         ))
                     }
                     _ => Err(bad()),
@@ -172,7 +182,10 @@ fn canonical_decimal(text: &str) -> String {
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     if int_part.is_empty() && frac_part.is_empty()
-        || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+        || !int_part
+            .bytes()
+            .chain(frac_part.bytes())
+            .all(|b| b.is_ascii_digit())
         || exponent.abs() > 10_000
     {
         return text.to_string();
@@ -180,11 +193,20 @@ fn canonical_decimal(text: &str) -> String {
     let digits: String = format!("{int_part}{frac_part}");
     let point = int_part.len() as i64 + exponent;
     let (int_digits, frac_digits) = if point <= 0 {
-        (String::new(), format!("{}{}", "0".repeat((-point) as usize), digits))
+        (
+            String::new(),
+            format!("{}{}", "0".repeat((-point) as usize), digits),
+        )
     } else if point as usize >= digits.len() {
-        (format!("{}{}", digits, "0".repeat(point as usize - digits.len())), String::new())
+        (
+            format!("{}{}", digits, "0".repeat(point as usize - digits.len())),
+            String::new(),
+        )
     } else {
-        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+        (
+            digits[..point as usize].to_string(),
+            digits[point as usize..].to_string(),
+        )
     };
     let int_digits = int_digits.trim_start_matches('0');
     let frac_digits = frac_digits.trim_end_matches('0');
@@ -320,7 +342,11 @@ impl Value {
     /// A known list of strings (null → empty).
     pub fn string_list(&self) -> Vec<String> {
         self.as_list()
-            .map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -394,7 +420,10 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn new(message: impl Into<String>) -> Self {
-        DecodeError { message: message.into(), path: Vec::new() }
+        DecodeError {
+            message: message.into(),
+            path: Vec::new(),
+        }
     }
     fn at(mut self, step: impl Into<String>) -> Self {
         self.path.insert(0, step.into());
@@ -443,7 +472,10 @@ pub fn from_msgpack(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
 
 fn write_value(out: &mut Vec<u8>, ty: &Type, value: &Value) -> Result<(), DecodeError> {
     let mismatch = |what: &str| {
-        Err(DecodeError::new(format!("cannot encode {what} as {}", ty.to_json())))
+        Err(DecodeError::new(format!(
+            "cannot encode {what} as {}",
+            ty.to_json()
+        )))
     };
     match (ty, value) {
         (_, Value::Null) => out.push(0xc0),
@@ -516,9 +548,12 @@ fn infer_type(value: &Value) -> Type {
         Value::Number(_) => Type::Number,
         Value::String(_) => Type::String,
         Value::List(items) => Type::Tuple(items.iter().map(infer_type).collect()),
-        Value::Map(items) => {
-            Type::Object(items.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
-        }
+        Value::Map(items) => Type::Object(
+            items
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_type(v)))
+                .collect(),
+        ),
         Value::Dynamic(t, _) => t.clone(),
     }
 }
@@ -657,19 +692,27 @@ enum Item<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).filter(|end| *end <= self.bytes.len());
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|end| *end <= self.bytes.len());
         match end {
             Some(end) => {
                 let slice = &self.bytes[self.pos..end];
                 self.pos = end;
                 Ok(slice)
             }
-            None => Err(DecodeError::new("msgpack input ends in the middle of a value")),
+            None => Err(DecodeError::new(
+                "msgpack input ends in the middle of a value",
+            )),
         }
     }
 
     fn be(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     fn item(&mut self) -> Result<Item<'a>, DecodeError> {
@@ -730,12 +773,17 @@ impl<'a> Reader<'a> {
     fn value(&mut self, ty: &Type) -> Result<Value, DecodeError> {
         let item = self.item()?;
         let expected = |what: &str| {
-            Err(DecodeError::new(format!("expected {}, found {what}", ty.to_json())))
+            Err(DecodeError::new(format!(
+                "expected {}, found {what}",
+                ty.to_json()
+            )))
         };
         match item {
             Item::Nil => return Ok(Value::Null),
             Item::Ext(code, data) => {
-                return Ok(Value::Unknown(Unknown { raw: Some((code, data.to_vec())) }));
+                return Ok(Value::Unknown(Unknown {
+                    raw: Some((code, data.to_vec())),
+                }));
             }
             _ => {}
         }
@@ -783,7 +831,9 @@ impl<'a> Reader<'a> {
                 _ => expected("another kind of value"),
             },
             Type::List(t) | Type::Set(t) => {
-                let Item::Array(n) = item else { return expected("something other than an array") };
+                let Item::Array(n) = item else {
+                    return expected("something other than an array");
+                };
                 let mut items = Vec::with_capacity(n.min(1024));
                 for i in 0..n {
                     items.push(self.value(t).map_err(|e| e.at(format!("[{i}]")))?);
@@ -791,7 +841,9 @@ impl<'a> Reader<'a> {
                 Ok(Value::List(items))
             }
             Type::Tuple(ts) => {
-                let Item::Array(n) = item else { return expected("something other than an array") };
+                let Item::Array(n) = item else {
+                    return expected("something other than an array");
+                };
                 if n != ts.len() {
                     return expected(&format!("{n} elements"));
                 }
@@ -802,7 +854,9 @@ impl<'a> Reader<'a> {
                 Ok(Value::List(items))
             }
             Type::Map(t) => {
-                let Item::Map(n) = item else { return expected("something other than a map") };
+                let Item::Map(n) = item else {
+                    return expected("something other than a map");
+                };
                 let mut items = BTreeMap::new();
                 for _ in 0..n {
                     let key = self.string()?;
@@ -812,13 +866,15 @@ impl<'a> Reader<'a> {
                 Ok(Value::Map(items))
             }
             Type::Object(attrs) => {
-                let Item::Map(n) = item else { return expected("something other than a map") };
+                let Item::Map(n) = item else {
+                    return expected("something other than a map");
+                };
                 let mut items = BTreeMap::new();
                 for _ in 0..n {
                     let key = self.string()?;
-                    let t = attrs.get(&key).ok_or_else(|| {
-                        DecodeError::new(format!("unexpected attribute {key:?}"))
-                    })?;
+                    let t = attrs
+                        .get(&key)
+                        .ok_or_else(|| DecodeError::new(format!("unexpected attribute {key:?}")))?;
                     let v = self.value(t).map_err(|e| e.at(format!(".{key}")))?;
                     items.insert(key, v);
                 }
@@ -846,7 +902,10 @@ pub fn from_json(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
     let json = parser.value(0)?;
     parser.skip_ws();
     if parser.pos != text.len() {
-        return Err(DecodeError::new(format!("unexpected JSON text at byte {}", parser.pos)));
+        return Err(DecodeError::new(format!(
+            "unexpected JSON text at byte {}",
+            parser.pos
+        )));
     }
     json_to_value(ty, json)
 }
@@ -862,7 +921,10 @@ enum Json {
 
 fn json_to_value(ty: &Type, json: Json) -> Result<Value, DecodeError> {
     let expected = |found: &str| {
-        Err(DecodeError::new(format!("expected {}, found JSON {found}", ty.to_json())))
+        Err(DecodeError::new(format!(
+            "expected {}, found JSON {found}",
+            ty.to_json()
+        )))
     };
     if let Json::Null = json {
         return Ok(Value::Null);
@@ -942,9 +1004,12 @@ fn json_to_serde(json: Json) -> serde_json::Value {
         Json::Number(n) => serde_json::from_str(&n).unwrap_or(J::String(n)),
         Json::String(s) => J::String(s),
         Json::Array(items) => J::Array(items.into_iter().map(json_to_serde).collect()),
-        Json::Object(fields) => {
-            J::Object(fields.into_iter().map(|(k, v)| (k, json_to_serde(v))).collect())
-        }
+        Json::Object(fields) => J::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, json_to_serde(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -1106,7 +1171,10 @@ impl JsonParser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, DecodeError> {
-        let digits = self.text.get(self.pos..self.pos + 4).ok_or_else(|| self.err("short \\u"))?;
+        let digits = self
+            .text
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.err("short \\u"))?;
         let v = u32::from_str_radix(digits, 16).map_err(|_| self.err("bad \\u digits"))?;
         self.pos += 4;
         Ok(v)
@@ -1136,28 +1204,51 @@ mod tests {
         let back = from_msgpack(&obj_type(), &bytes).unwrap();
         assert_eq!(back.get("name").as_str(), Some("x"));
         assert!(back.get("tags").is_null());
-        assert_eq!(back.as_map().unwrap().len(), 5, "absent attributes come back as null");
+        assert_eq!(
+            back.as_map().unwrap().len(),
+            5,
+            "absent attributes come back as null"
+        );
     }
 
     #[test]
     fn go_cty_unknown_and_refined_unknown_decode() {
         // d4 00 00 = plain unknown; c7 ... 0c = refined unknown (ext 12) with {1: false}.
-        assert!(from_msgpack(&Type::String, &[0xd4, 0, 0]).unwrap().is_unknown());
+        assert!(
+            from_msgpack(&Type::String, &[0xd4, 0, 0])
+                .unwrap()
+                .is_unknown()
+        );
         let refined = [0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc2];
         let v = from_msgpack(&Type::String, &refined).unwrap();
         assert!(v.is_unknown());
-        assert_eq!(to_msgpack(&Type::String, &v).unwrap(), refined, "refinement echoed back");
-        assert_eq!(to_msgpack(&Type::String, &Value::unknown()).unwrap(), [0xd4, 0, 0]);
+        assert_eq!(
+            to_msgpack(&Type::String, &v).unwrap(),
+            refined,
+            "refinement echoed back"
+        );
+        assert_eq!(
+            to_msgpack(&Type::String, &Value::unknown()).unwrap(),
+            [0xd4, 0, 0]
+        );
     }
 
     #[test]
     fn numbers_keep_precision() {
         let big = "123456789012345678901234567890.5";
-        let v = from_msgpack(&Type::Number, &to_msgpack(&Type::Number, &Value::Number(Number::Decimal(big.into()))).unwrap()).unwrap();
+        let v = from_msgpack(
+            &Type::Number,
+            &to_msgpack(&Type::Number, &Value::Number(Number::Decimal(big.into()))).unwrap(),
+        )
+        .unwrap();
         assert_eq!(v, Value::Number(Number::Decimal(big.into())));
         let bytes = to_msgpack(&Type::Number, &Value::from(1.5f64)).unwrap();
         assert_eq!(bytes[0], 0xcb, "exact floats go as float64");
-        assert_eq!(to_msgpack(&Type::Number, &Value::from(2.0f64)).unwrap(), [2], "integral floats go as ints");
+        assert_eq!(
+            to_msgpack(&Type::Number, &Value::from(2.0f64)).unwrap(),
+            [2],
+            "integral floats go as ints"
+        );
         let u = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert_eq!(
             from_msgpack(&Type::Number, &u).unwrap(),
@@ -1169,7 +1260,10 @@ mod tests {
 
     #[test]
     fn dynamic_values_carry_their_type() {
-        let v = Value::Dynamic(Type::list(Type::String), Box::new(Value::from(vec!["a".to_string()])));
+        let v = Value::Dynamic(
+            Type::list(Type::String),
+            Box::new(Value::from(vec!["a".to_string()])),
+        );
         let bytes = to_msgpack(&Type::Dynamic, &v).unwrap();
         assert_eq!(from_msgpack(&Type::Dynamic, &bytes).unwrap(), v);
         let json = br#"{"value":["a"],"type":["list","string"]}"#;
@@ -1180,10 +1274,16 @@ mod tests {
     fn json_state_drops_removed_attributes_and_keeps_big_numbers() {
         let json = br#"{"name":"db","count":12345678901234567890123,"gone":"x","tags":{"a":"b"},"ids":[1,2.5e3],"flag":true}"#;
         let v = from_json(&obj_type(), json).unwrap();
-        assert_eq!(v.get("count"), &Value::Number(Number::Decimal("12345678901234567890123".into())));
+        assert_eq!(
+            v.get("count"),
+            &Value::Number(Number::Decimal("12345678901234567890123".into()))
+        );
         assert_eq!(v.get("ids").as_list().unwrap()[1], Value::from(2500i64));
         assert!(v.get("gone").is_null());
-        assert_eq!(v.get("tags").string_map().get("a").map(String::as_str), Some("b"));
+        assert_eq!(
+            v.get("tags").string_map().get("a").map(String::as_str),
+            Some("b")
+        );
     }
 
     #[test]

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use async_trait::async_trait;
 use aws_sdk_glue::types::{Database, DatabaseInput};
-use tfplugin::{ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value};
+use tfplugin::{
+    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value,
+};
 
 use crate::aws::aws_error;
 use crate::provider::{Client, validate_tag_keys};
@@ -43,20 +45,34 @@ fn schema() -> Schema {
 /// Glue stores names lower-cased and Athena cannot query other characters, so accept only what
 /// round-trips unchanged.
 pub fn validate_name(value: &Value) -> Result<(), String> {
-    let Some(name) = value.as_str() else { return Ok(()) };
+    let Some(name) = value.as_str() else {
+        return Ok(());
+    };
     let valid = (1..=255).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if valid {
         return Ok(());
     }
     let suggestion: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(255)
         .collect();
     Err(format!(
         "{name:?} is not a valid Glue database name: use 1–255 lower-case letters, digits and underscores{}.",
-        if suggestion.is_empty() { String::new() } else { format!(", e.g. {suggestion:?}") }
+        if suggestion.is_empty() {
+            String::new()
+        } else {
+            format!(", e.g. {suggestion:?}")
+        }
     ))
 }
 
@@ -66,7 +82,12 @@ pub fn validate_name(value: &Value) -> Result<(), String> {
 async fn find_database(client: &Client, name: &str) -> Result<Option<Database>, Diagnostic> {
     match client.aws.glue().get_database().name(name).send().await {
         Ok(out) => Ok(out.database),
-        Err(e) if e.as_service_error().is_some_and(|se| se.is_entity_not_found_exception()) => Ok(None),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_entity_not_found_exception()) =>
+        {
+            Ok(None)
+        }
         Err(e) => Err(aws_error(&format!("reading Glue Database ({name})"), &e)),
     }
 }
@@ -86,19 +107,30 @@ async fn find_tags(client: &Client, arn: &str, name: &str) -> Result<tags::Tags,
 // ---- expand / flatten -----------------------------------------------------------------------
 
 fn arn(client: &Client, catalog_id: &str, name: &str) -> String {
-    format!("arn:{}:glue:{}:{catalog_id}:database/{name}", client.aws.partition(), client.aws.region)
+    format!(
+        "arn:{}:glue:{}:{catalog_id}:database/{name}",
+        client.aws.partition(),
+        client.aws.region
+    )
 }
 
 /// The API input for the planned values; `current` carries over what Terraform does not manage
 /// (Lake Formation default permissions, federation) so an update does not reset it.
 fn expand_input(planned: &Value, current: Option<&Database>) -> Result<DatabaseInput, Diagnostic> {
-    let parameters: HashMap<String, String> = planned.get("parameters").string_map().into_iter().collect();
+    let parameters: HashMap<String, String> =
+        planned.get("parameters").string_map().into_iter().collect();
     DatabaseInput::builder()
         .name(planned.get("name").as_str().unwrap_or_default())
         .set_description(planned.get("description").as_str().map(str::to_string))
         .set_location_uri(planned.get("location_uri").as_str().map(str::to_string))
-        .set_parameters(if parameters.is_empty() { None } else { Some(parameters) })
-        .set_create_table_default_permissions(current.and_then(|d| d.create_table_default_permissions.clone()))
+        .set_parameters(if parameters.is_empty() {
+            None
+        } else {
+            Some(parameters)
+        })
+        .set_create_table_default_permissions(
+            current.and_then(|d| d.create_table_default_permissions.clone()),
+        )
         .set_target_database(current.and_then(|d| d.target_database.clone()))
         .set_federated_database(current.and_then(|d| d.federated_database.clone()))
         .build()
@@ -108,18 +140,33 @@ fn expand_input(planned: &Value, current: Option<&Database>) -> Result<DatabaseI
 /// State from what Glue returned; attributes Glue does not hold come from `prior`.
 fn flatten(client: &Client, db: &Database, remote_tags: &tags::Tags, prior: &Value) -> Value {
     let catalog_id = db.catalog_id.clone().unwrap_or_default();
-    let parameters: BTreeMap<String, String> = db.parameters.clone().unwrap_or_default().into_iter().collect();
+    let parameters: BTreeMap<String, String> = db
+        .parameters
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     let mut state = prior.clone();
     state.set("name", db.name.as_str());
     state.set("description", Value::opt_string(db.description.clone()));
     state.set("location_uri", Value::opt_string(db.location_uri.clone()));
     state.set(
         "parameters",
-        if parameters.is_empty() && prior.get("parameters").is_null() { Value::Null } else { Value::from(parameters) },
+        if parameters.is_empty() && prior.get("parameters").is_null() {
+            Value::Null
+        } else {
+            Value::from(parameters)
+        },
     );
-    state.set("tags", tags::split_remote_tags(remote_tags, prior.get("tags"), &client.default_tags));
+    state.set(
+        "tags",
+        tags::split_remote_tags(remote_tags, prior.get("tags"), &client.default_tags),
+    );
     state.set("tags_all", Value::from(remote_tags.clone()));
-    state.set("force_destroy", prior.get("force_destroy").as_bool().unwrap_or(false));
+    state.set(
+        "force_destroy",
+        prior.get("force_destroy").as_bool().unwrap_or(false),
+    );
     state.set("arn", arn(client, &catalog_id, &db.name));
     state.set("catalog_id", catalog_id);
     state
@@ -150,11 +197,17 @@ impl Resource<Client> for GlueDatabase {
             .glue()
             .create_database()
             .database_input(expand_input(planned, None)?)
-            .set_tags(if tags_all.is_empty() { None } else { Some(tags_all.into_iter().collect()) })
+            .set_tags(if tags_all.is_empty() {
+                None
+            } else {
+                Some(tags_all.into_iter().collect())
+            })
             .send()
             .await;
         if let Err(e) = result {
-            if e.as_service_error().is_some_and(|se| se.is_already_exists_exception()) {
+            if e.as_service_error()
+                .is_some_and(|se| se.is_already_exists_exception())
+            {
                 return Err(Diagnostic::error(
                     format!("Glue Database ({name}) already exists"),
                     format!(
@@ -189,10 +242,17 @@ impl Resource<Client> for GlueDatabase {
         Ok(Some(flatten(client, &db, &remote_tags, state)))
     }
 
-    async fn update(&self, client: &Client, prior: &Value, planned: &Value) -> Result<Value, ApplyError> {
+    async fn update(
+        &self,
+        client: &Client,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, ApplyError> {
         let name = planned.get("name").as_str().unwrap_or_default();
         let glue = client.aws.glue();
-        let definition_changed = ["description", "location_uri", "parameters"].iter().any(|a| prior.get(a) != planned.get(a));
+        let definition_changed = ["description", "location_uri", "parameters"]
+            .iter()
+            .any(|a| prior.get(a) != planned.get(a));
         if definition_changed {
             let current = find_database(client, name).await?;
             glue.update_database()
@@ -203,7 +263,10 @@ impl Resource<Client> for GlueDatabase {
                 .map_err(|e| aws_error(&format!("updating Glue Database ({name})"), &e))?;
         }
         let arn = prior.get("arn").as_str().unwrap_or_default();
-        let (removed, changed) = tags::diff(&prior.get("tags_all").string_map(), &planned.get("tags_all").string_map());
+        let (removed, changed) = tags::diff(
+            &prior.get("tags_all").string_map(),
+            &planned.get("tags_all").string_map(),
+        );
         if !removed.is_empty() {
             glue.untag_resource()
                 .resource_arn(arn)
@@ -255,13 +318,27 @@ impl Resource<Client> for GlueDatabase {
                     .into());
                 }
                 Ok(_) => {}
-                Err(e) if e.as_service_error().is_some_and(|se| se.is_entity_not_found_exception()) => return Ok(()),
-                Err(e) => return Err(aws_error(&format!("listing tables of Glue Database ({name})"), &e).into()),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|se| se.is_entity_not_found_exception()) =>
+                {
+                    return Ok(());
+                }
+                Err(e) => {
+                    return Err(
+                        aws_error(&format!("listing tables of Glue Database ({name})"), &e).into(),
+                    );
+                }
             }
         }
         match glue.delete_database().name(name).send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|se| se.is_entity_not_found_exception()) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_entity_not_found_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(aws_error(&format!("deleting Glue Database ({name})"), &e).into()),
         }
     }
@@ -274,7 +351,10 @@ impl Resource<Client> for GlueDatabase {
             )
             .into());
         }
-        Ok(Value::object([("name", Value::from(id)), ("force_destroy", Value::from(false))]))
+        Ok(Value::object([
+            ("name", Value::from(id)),
+            ("force_destroy", Value::from(false)),
+        ]))
     }
 }
 

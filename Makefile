@@ -1,0 +1,33 @@
+# Two commands do everything: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/mdw-target
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+OS_ARCH := $(shell uname -s | tr A-Z a-z)_$(shell uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')
+# Terraform's implied local mirror: found by `terraform init` with no CLI configuration.
+PLUGIN_DIR := $(HOME)/.terraform.d/plugins/registry.terraform.io/mdw/mdw/$(VERSION)/$(OS_ARCH)
+
+.PHONY: build install test tools bench
+
+## build: release binaries of the provider and the compiler
+build:
+	cargo build --release -p terraform-provider-mdw
+
+## install: the provider where `terraform init` finds it for `source = "mdw/mdw"`
+install: build
+	mkdir -p $(PLUGIN_DIR)
+	install -m 0755 $(CARGO_TARGET_DIR)/release/terraform-provider-mdw $(PLUGIN_DIR)/terraform-provider-mdw_v$(VERSION)
+	@echo "installed terraform-provider-mdw $(VERSION) into $(PLUGIN_DIR)"
+
+## tools: moto and dbt in a virtualenv under ~/.cache (used by the tests)
+tools:
+	@scripts/test-tools.sh >/dev/null
+
+## test: every test, including the acceptance tests (real terraform + moto)
+test: tools
+	@command -v terraform >/dev/null || { echo "terraform is not on PATH; install Terraform >= 1.11" >&2; exit 1; }
+	cargo build -p terraform-provider-mdw
+	PATH="$$(scripts/test-tools.sh):$$PATH" cargo test --workspace
+
+## bench: provider plan overhead, RSS and start time (release build)
+bench:
+	bench/provider-plan.sh
