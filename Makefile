@@ -8,15 +8,18 @@ PLUGIN_DIR := $(HOME)/.terraform.d/plugins/registry.terraform.io/mdw/mdw/$(VERSI
 
 .PHONY: build install test tools bench
 
+BINDIR ?= $(HOME)/.local/bin
+
 ## build: release binaries of the provider and the compiler
 build:
-	cargo build --release -p terraform-provider-mdw
+	cargo build --release -p terraform-provider-mdw -p mdwc
 
-## install: the provider where `terraform init` finds it for `source = "mdw/mdw"`
+## install: the provider where `terraform init` finds it for `source = "mdw/mdw"`, mdwc into BINDIR
 install: build
-	mkdir -p $(PLUGIN_DIR)
+	mkdir -p $(PLUGIN_DIR) $(BINDIR)
 	install -m 0755 $(CARGO_TARGET_DIR)/release/terraform-provider-mdw $(PLUGIN_DIR)/terraform-provider-mdw_v$(VERSION)
-	@echo "installed terraform-provider-mdw $(VERSION) into $(PLUGIN_DIR)"
+	install -m 0755 $(CARGO_TARGET_DIR)/release/mdwc $(BINDIR)/mdwc
+	@echo "installed terraform-provider-mdw $(VERSION) into $(PLUGIN_DIR) and mdwc into $(BINDIR)"
 
 ## tools: moto and dbt in a virtualenv under ~/.cache (used by the tests)
 tools:

@@ -143,7 +143,7 @@ impl<'a> AcceptanceSteps<'a> {
 
         step("plan and refresh-only plan are empty");
         ws.assert_plan_empty(&[]);
-        ws.assert_plan_empty(&["-refresh-only"]);
+        ws.assert_no_drift();
 
         step("import into a fresh workspace matches");
         self.verify_import(&created);

@@ -28,12 +28,13 @@ const PASSED_THROUGH: [&str; 7] = [
     "TMPDIR",
 ];
 /// Files that belong to one working directory's terraform state, never to its configuration.
-const NOT_CONFIGURATION: [&str; 5] = [
+const NOT_CONFIGURATION: [&str; 6] = [
     "terraform.tfstate",
     "terraform.tfstate.backup",
     ".terraform.lock.hcl",
     ".terraform.tfstate.lock.info",
     "tfplan",
+    "tfplan-refresh",
 ];
 
 /// The result of one terraform command. `Display` shows the command and all of its output.
@@ -150,8 +151,9 @@ impl Workspace {
         self.write_file("main.tf", hcl);
     }
 
-    /// Runs `terraform ARGS` and returns whatever happened.
-    pub fn run(&self, args: &[&str]) -> TfOutput {
+    /// `terraform ARGS` prepared with this workspace's directory and environment, for a test
+    /// that must drive it itself (answer a prompt, run two at once). Output is piped.
+    pub fn command(&self, args: &[&str]) -> Command {
         let terraform = find_on_path("terraform", HOW_TO_INSTALL_TERRAFORM);
         let mut command = Command::new(terraform);
         command
@@ -165,6 +167,12 @@ impl Workspace {
         // Its own process group, so a hung run can be killed together with its providers.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         die_with_parent(&mut command);
+        command
+    }
+
+    /// Runs `terraform ARGS` and returns whatever happened.
+    pub fn run(&self, args: &[&str]) -> TfOutput {
+        let command = self.command(args);
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let started = Instant::now();
         let (status, stdout, stderr) = run_with_deadline(command, timeout(), &args);
@@ -250,6 +258,30 @@ impl Workspace {
             Some(Value::Array(changes)) => changes.clone(),
             _ => Vec::new(),
         }
+    }
+
+    /// Panics unless a refresh-only plan finds no resource changed outside Terraform. Judged by
+    /// the plan's `resource_drift`, not the exit code: Terraform 1.11's `-detailed-exitcode`
+    /// reports 2 for refresh-only plans of resources with number attributes even when it prints
+    /// "No changes" (hashicorp/terraform#36403).
+    pub fn assert_no_drift(&self) {
+        self.run_ok(&[
+            "plan",
+            "-refresh-only",
+            "-input=false",
+            "-no-color",
+            "-out=tfplan-refresh",
+        ]);
+        let plan = parse_json(&self.run_ok(&["show", "-json", "-no-color", "tfplan-refresh"]));
+        let drift: Vec<&Value> = match plan.get("resource_drift") {
+            Some(Value::Array(items)) => items.iter().collect(),
+            _ => Vec::new(),
+        };
+        assert!(
+            drift.is_empty(),
+            "a refresh-only plan found changes made outside Terraform right after apply:\n{}",
+            serde_json::to_string_pretty(&drift).unwrap_or_default()
+        );
     }
 
     /// The planned actions for `address`, e.g. `["delete", "create"]` for a replacement; empty

@@ -26,7 +26,29 @@ pub struct AwsClients {
     pub region: String,
     sdk: aws_config::SdkConfig,
     endpoints: Endpoints,
+    athena: OnceLock<aws_sdk_athena::Client>,
+    dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
     glue: OnceLock<aws_sdk_glue::Client>,
+    iam: OnceLock<aws_sdk_iam::Client>,
+    kms: OnceLock<aws_sdk_kms::Client>,
+    s3: OnceLock<aws_sdk_s3::Client>,
+    sts: OnceLock<aws_sdk_sts::Client>,
+}
+
+/// A lazily built client of one service, honouring its endpoint override.
+macro_rules! service_client {
+    ($method:ident, $krate:ident, $service:literal $(, $extra:ident($arg:expr))*) => {
+        pub fn $method(&self) -> &$krate::Client {
+            self.$method.get_or_init(|| {
+                let mut config = $krate::config::Builder::from(&self.sdk);
+                if let Some(url) = self.endpoints.get($service) {
+                    config = config.endpoint_url(url);
+                }
+                $(config = config.$extra($arg);)*
+                $krate::Client::from_conf(config.build())
+            })
+        }
+    };
 }
 
 impl AwsClients {
@@ -49,17 +71,31 @@ impl AwsClients {
             region,
             sdk,
             endpoints,
+            athena: OnceLock::new(),
+            dynamodb: OnceLock::new(),
             glue: OnceLock::new(),
+            iam: OnceLock::new(),
+            kms: OnceLock::new(),
+            s3: OnceLock::new(),
+            sts: OnceLock::new(),
         }
     }
 
-    pub fn glue(&self) -> &aws_sdk_glue::Client {
-        self.glue.get_or_init(|| {
-            let mut config = aws_sdk_glue::config::Builder::from(&self.sdk);
-            if let Some(url) = self.endpoints.get("glue") {
-                config = config.endpoint_url(url);
+    service_client!(athena, aws_sdk_athena, "athena");
+    service_client!(dynamodb, aws_sdk_dynamodb, "dynamodb");
+    service_client!(glue, aws_sdk_glue, "glue");
+    service_client!(iam, aws_sdk_iam, "iam");
+    service_client!(kms, aws_sdk_kms, "kms");
+    service_client!(sts, aws_sdk_sts, "sts");
+
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| {
+            let mut config = aws_sdk_s3::config::Builder::from(&self.sdk);
+            if let Some(url) = self.endpoints.get("s3") {
+                // Emulators (moto, LocalStack) serve buckets by path, not by virtual host.
+                config = config.endpoint_url(url).force_path_style(true);
             }
-            aws_sdk_glue::Client::from_conf(config.build())
+            aws_sdk_s3::Client::from_conf(config.build())
         })
     }
 

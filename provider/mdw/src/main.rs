@@ -3,8 +3,11 @@
 use std::process::ExitCode;
 
 mod aws;
+mod data_sources;
+mod engine;
 mod provider;
 mod resources;
+mod sql_text;
 mod tags;
 
 fn main() -> ExitCode {

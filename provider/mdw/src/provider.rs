@@ -11,7 +11,8 @@ use tfplugin::{
 };
 
 use crate::aws::{AwsClients, Endpoints};
-use crate::resources;
+use crate::engine::{DEFAULT_WAREHOUSE_DIR, EngineConfig, Engines};
+use crate::{data_sources, resources};
 
 /// Where state and tables live unless the configuration says otherwise (the seed's region).
 pub const DEFAULT_REGION: &str = "us-west-2";
@@ -25,6 +26,8 @@ pub struct MdwProvider;
 pub struct Client {
     pub aws: AwsClients,
     pub default_tags: BTreeMap<String, String>,
+    /// Builds the models; opened on first use.
+    pub engines: Engines,
 }
 
 fn endpoint_attributes() -> Vec<Attribute> {
@@ -80,6 +83,24 @@ impl tfplugin::Provider for MdwProvider {
                 Attribute::string_map("default_tags")
                     .describe("Tags added to every taggable resource; a resource's own `tags` win on conflict.")
                     .validate(validate_tag_keys),
+                Attribute::string("engine")
+                    .describe("What builds the models: `embedded` (default; DataFusion + Iceberg on local disk, no AWS needed).")
+                    .validate(|v| match v.as_str() {
+                        Some("embedded") | None => Ok(()),
+                        Some("athena") => Err("the Athena engine is not in this version of the provider yet; use \"embedded\".".to_string()),
+                        Some(other) => Err(format!("{other:?} is not an engine; use \"embedded\".")),
+                    }),
+                Attribute::string("catalog").describe(
+                    "Catalog name in the models' three-part relation names (`\"awsdatacatalog\".\"mdw\".\"t\"`). Default `awsdatacatalog`.",
+                ),
+                Attribute::nested(
+                    "embedded",
+                    Nesting::Single,
+                    vec![Attribute::string("warehouse").describe(&format!(
+                        "Directory of the local catalog and tables, relative to the root module. Default `{DEFAULT_WAREHOUSE_DIR}`."
+                    ))],
+                )
+                .describe("Settings of the embedded engine."),
             ],
         )
     }
@@ -128,9 +149,27 @@ impl tfplugin::Provider for MdwProvider {
             max_attempts,
         )
         .await;
+        let warehouse_dir = config
+            .get("embedded")
+            .get("warehouse")
+            .as_str()
+            .unwrap_or(DEFAULT_WAREHOUSE_DIR)
+            .into();
+        let catalog = config
+            .get("catalog")
+            .as_str()
+            .unwrap_or(mdw_engine::DEFAULT_CATALOG_NAME)
+            .to_string();
+        if let Err(e) = mdw_engine::normalize_identifier("catalog", &catalog) {
+            return Err(Diagnostic::error("Invalid catalog", e.to_string())
+                .at_attribute("catalog")
+                .into());
+        }
+        let engines = Engines::new(EngineConfig::Embedded { warehouse_dir }, catalog);
         Ok(Client {
             aws,
             default_tags: config.get("default_tags").string_map(),
+            engines,
         })
     }
 
@@ -139,6 +178,6 @@ impl tfplugin::Provider for MdwProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
-        Vec::new()
+        data_sources::all()
     }
 }

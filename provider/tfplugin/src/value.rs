@@ -558,43 +558,14 @@ fn infer_type(value: &Value) -> Type {
     }
 }
 
+/// Numbers go as their decimal text, which Terraform parses exactly as it parses the numbers of
+/// stored state (cty `ParseNumberVal`). Sent as msgpack ints or floats they decode into values
+/// of another precision: equal, but not identical — and Terraform 1.10/1.11 compares refreshed
+/// and stored state objects with `reflect.DeepEqual`, so every `plan -refresh-only` of a resource
+/// with a number attribute looked applyable (exit code 2 with "No changes";
+/// hashicorp/terraform#36403).
 fn write_number(out: &mut Vec<u8>, n: &Number) {
-    match n {
-        Number::Int(i) => write_int(out, *i),
-        Number::Float(f) => {
-            if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                write_int(out, *f as i64)
-            } else {
-                out.push(0xcb);
-                out.extend_from_slice(&f.to_be_bytes());
-            }
-        }
-        Number::Decimal(text) => {
-            let canonical = canonical_decimal(text);
-            if let Ok(i) = canonical.parse::<i64>() {
-                write_int(out, i)
-            } else if let Some(f) = canonical.parse::<f64>().ok().filter(|f| {
-                // Only when the float says exactly what the text says.
-                f.is_finite() && canonical_float(*f) == canonical
-            }) {
-                out.push(0xcb);
-                out.extend_from_slice(&f.to_be_bytes());
-            } else {
-                write_str(out, text)
-            }
-        }
-    }
-}
-
-fn write_int(out: &mut Vec<u8>, i: i64) {
-    if (0..=0x7f).contains(&i) {
-        out.push(i as u8);
-    } else if (-32..0).contains(&i) {
-        out.push(i as i8 as u8);
-    } else {
-        out.push(0xd3);
-        out.extend_from_slice(&i.to_be_bytes());
-    }
+    write_str(out, &n.canonical())
 }
 
 fn write_str(out: &mut Vec<u8>, s: &str) {
@@ -1242,12 +1213,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v, Value::Number(Number::Decimal(big.into())));
-        let bytes = to_msgpack(&Type::Number, &Value::from(1.5f64)).unwrap();
-        assert_eq!(bytes[0], 0xcb, "exact floats go as float64");
+        assert_eq!(
+            to_msgpack(&Type::Number, &Value::from(1.5f64)).unwrap(),
+            [0xa3, b'1', b'.', b'5'],
+            "numbers go as decimal text, parsed like numbers in state"
+        );
         assert_eq!(
             to_msgpack(&Type::Number, &Value::from(2.0f64)).unwrap(),
-            [2],
-            "integral floats go as ints"
+            [0xa1, b'2'],
+            "integral floats as whole numbers"
+        );
+        assert_eq!(
+            from_msgpack(&Type::Number, &to_msgpack(&Type::Number, &Value::from(-7i64)).unwrap())
+                .unwrap(),
+            Value::from(-7i64)
         );
         let u = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
         assert_eq!(

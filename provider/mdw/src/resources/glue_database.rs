@@ -325,9 +325,11 @@ impl Resource<Client> for GlueDatabase {
                     return Ok(());
                 }
                 Err(e) => {
-                    return Err(
-                        aws_error(&format!("listing tables of Glue Database ({name})"), &e).into(),
-                    );
+                    return Err(aws_error(
+                        &format!("listing tables of Glue Database ({name})"),
+                        &e,
+                    )
+                    .into());
                 }
             }
         }

@@ -8,8 +8,27 @@ use tfplugin::Resource;
 
 use crate::provider::Client;
 
+pub mod athena_workgroup;
 pub mod glue_database;
+pub mod iam_policy;
+pub mod iam_role;
+pub mod iceberg_model;
+pub mod lake_bucket;
+pub mod s3_hardening;
+pub mod s3_url;
+pub mod seed;
+pub mod state_backend;
 
 pub fn all() -> Vec<Arc<dyn Resource<Client>>> {
-    vec![Arc::new(glue_database::GlueDatabase)]
+    vec![
+        Arc::new(glue_database::GlueDatabase),
+        Arc::new(athena_workgroup::AthenaWorkgroup),
+        Arc::new(lake_bucket::LakeBucket),
+        Arc::new(state_backend::StateBackend),
+        Arc::new(iam_role::IamRole::DBT_RUNNER),
+        Arc::new(iam_role::IamRole::AIRBYTE_EC2),
+        Arc::new(iam_role::IamRole::TERRAFORM_OPERATOR),
+        Arc::new(iceberg_model::IcebergModel),
+        Arc::new(seed::Seed),
+    ]
 }

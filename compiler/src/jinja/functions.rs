@@ -1,0 +1,157 @@
+//! Global functions of dbt's Jinja context that need no node: `env_var`, `log`, `return`,
+//! `exceptions`, `tojson`/`fromjson`, `run_query`, `is_incremental`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Object, Rest, from_args};
+use minijinja::{Error, ErrorKind, State, Value};
+
+use crate::values::{jinja_to_json, json_to_jinja};
+
+/// Attached to a template error to tell the user what to do about it.
+#[derive(Debug)]
+pub struct Help(pub String);
+
+impl fmt::Display for Help {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Help {}
+
+pub fn error_with_help(message: impl Into<String>, help: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, message.into()).with_source(Help(help.into()))
+}
+
+/// Marks an error raised by the project itself (`exceptions.raise_compiler_error`): its message
+/// is shown verbatim.
+#[derive(Debug)]
+pub struct RaisedByProject;
+
+impl fmt::Display for RaisedByProject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("raised by the project")
+    }
+}
+
+impl std::error::Error for RaisedByProject {}
+
+/// `return(x)` unwinds the macro being called, carrying `x` as the macro's value. minijinja has
+/// no non-local exit, so it travels as an error that the macro call site catches.
+#[derive(Debug)]
+pub struct ReturnSignal(pub Value);
+
+impl fmt::Display for ReturnSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("return() outside of a macro")
+    }
+}
+
+impl std::error::Error for ReturnSignal {}
+
+pub fn return_value(err: &Error) -> Option<Value> {
+    let source = std::error::Error::source(err)?;
+    source
+        .downcast_ref::<ReturnSignal>()
+        .map(|signal| signal.0.clone())
+}
+
+pub fn dbt_return(value: Option<Value>) -> Result<Value, Error> {
+    Err(error_with_help(
+        "return() called outside of a macro",
+        "use return() only inside {% macro %} blocks of macros/*.sql",
+    )
+    .with_source(ReturnSignal(value.unwrap_or_else(|| Value::from(())))))
+}
+
+/// `env_var('X', default)`. Missing without a default is an error, as in dbt.
+pub fn env_var(name: String, default: Option<Value>) -> Result<Value, Error> {
+    match std::env::var(&name) {
+        Ok(value) => Ok(Value::from(value)),
+        Err(_) => match default {
+            Some(default) => Ok(Value::from(default.to_string())),
+            None => Err(error_with_help(
+                format!("env var required but not provided: '{name}'"),
+                format!("export {name}=... before compiling, or call env_var('{name}', 'default')"),
+            )),
+        },
+    }
+}
+
+/// `log(msg, info=False)`: dbt prints `info` messages; mdwc writes them to stderr.
+pub fn log(args: Rest<Value>) -> Result<Value, Error> {
+    let (message, kwargs): (Value, Kwargs) = from_args(&args)?;
+    let info = kwargs.get::<Option<bool>>("info")?.unwrap_or(false);
+    if info {
+        eprintln!("{message}");
+    }
+    Ok(Value::from(""))
+}
+
+pub fn tojson(value: Value, _kwargs: Kwargs) -> Result<Value, Error> {
+    serde_json::to_string(&jinja_to_json(&value))
+        .map(Value::from)
+        .map_err(|err| Error::new(ErrorKind::InvalidOperation, err.to_string()))
+}
+
+pub fn fromjson(text: String, default: Option<Value>) -> Result<Value, Error> {
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(json) => Ok(json_to_jinja(&json)),
+        Err(err) => default
+            .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, format!("fromjson: {err}"))),
+    }
+}
+
+/// `is_incremental()` is false: mdwc compiles the full build, like `dbt compile` against an
+/// empty catalog; the provider decides incremental runs.
+pub fn is_incremental() -> bool {
+    false
+}
+
+pub fn should_store_failures() -> bool {
+    false
+}
+
+pub fn run_query(_args: Rest<Value>) -> Result<Value, Error> {
+    Err(error_with_help(
+        "run_query() needs a database connection, and mdwc compiles offline",
+        "compute the value in SQL, or bind it with --vars",
+    ))
+}
+
+/// The `exceptions` namespace.
+#[derive(Debug)]
+pub struct Exceptions;
+
+impl Object for Exceptions {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match method {
+            "raise_compiler_error" => {
+                let (message, _rest): (String, Rest<Value>) = from_args(args)?;
+                Err(Error::new(ErrorKind::InvalidOperation, message).with_source(RaisedByProject))
+            }
+            "warn" => {
+                let (message, _rest): (String, Rest<Value>) = from_args(args)?;
+                eprintln!("warning: {message}");
+                Ok(Value::from(""))
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+}
+
+/// `flags` as dbt exposes it; compile never full-refreshes.
+pub fn flags() -> Value {
+    crate::values::map_value([
+        ("FULL_REFRESH", Value::from(false)),
+        ("WHICH", Value::from("compile")),
+        ("STORE_FAILURES", Value::from(false)),
+    ])
+}

@@ -1,0 +1,357 @@
+//! The Jinja engine: one minijinja environment holding every model, test and macro template,
+//! with dbt's context functions, and errors mapped back to the user's files.
+
+pub mod context;
+pub mod functions;
+pub mod objects;
+pub mod rewrite;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+use rayon::prelude::*;
+
+use crate::error::{Diagnostic, Location};
+use crate::project::SourceFile;
+use context::{Adapter, MacroEntry, MacroNamespace, MacroRegistry, NodeContext, RenderNode};
+use functions::{Help, RaisedByProject, ReturnSignal};
+use rewrite::SourceMap;
+
+const BUILTIN_MACROS: &str = include_str!("builtins.sql");
+const BUILTIN_FILE: &str = "<mdwc built-in macros>";
+
+/// Template names of the small fixed templates mdwc renders itself.
+pub const GENERIC_TEST_TEMPLATE: &str = "<mdwc>::generic_test";
+pub const NAMING_TEMPLATES: [(&str, &str); 3] = [
+    ("<mdwc>::schema", "generate_schema_name"),
+    ("<mdwc>::alias", "generate_alias_name"),
+    ("<mdwc>::database", "generate_database_name"),
+];
+
+/// How to map a template's errors back to a file.
+struct TemplateOrigin {
+    file: String,
+    map: SourceMap,
+}
+
+pub struct Engine {
+    env: Environment<'static>,
+    origins: HashMap<String, TemplateOrigin>,
+    /// Macro and built-in templates' (rewritten) sources. The environment loads from here on
+    /// first use and keeps them compiled: they are few and called often.
+    sources: Arc<HashMap<String, String>>,
+    /// Model and singular-test templates. They are compiled for each render and dropped: a
+    /// node renders once or twice, and keeping thousands of compiled templates costs more
+    /// memory than compiling them again costs time.
+    node_sources: HashMap<String, String>,
+    pub registry: Arc<MacroRegistry>,
+}
+
+impl Engine {
+    /// Compiles every macro block and node template. `nodes` are `(template name, file)` pairs;
+    /// a node's template name is its file path.
+    pub fn new(
+        project_name: &str,
+        macro_files: &[SourceFile],
+        nodes: &[&SourceFile],
+    ) -> Result<Engine, Diagnostic> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        env.set_recursion_limit(200);
+        // Jinja2 prints Python's spellings: `True`, `False`, `None` (minijinja: true/false/none).
+        env.set_formatter(|out, state, value| {
+            use minijinja::value::ValueKind;
+            if let Some(marker) = value
+                .downcast_object_ref::<objects::Relation>()
+                .and_then(|r| r.marker())
+            {
+                // A ref written straight into the output: safe to resolve after parsing.
+                return out.write_str(&marker).map_err(Into::into);
+            }
+            match value.kind() {
+                ValueKind::Bool => out
+                    .write_str(if value.is_true() { "True" } else { "False" })
+                    .map_err(Into::into),
+                ValueKind::None => out.write_str("None").map_err(Into::into),
+                _ => minijinja::escape_formatter(out, state, value),
+            }
+        });
+        env.set_unknown_method_callback(|state, value, method, args| {
+            if matches!(method, "append" | "extend" | "insert" | "update" | "pop" | "setdefault")
+                && matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map)
+            {
+                return Err(functions::error_with_help(
+                    format!("cannot call {method}() on this value: it cannot be changed in place"),
+                    "in-place changes work on lists and dicts created by a literal in a template ({% set xs = [] %}); build a new value otherwise",
+                ));
+            }
+            minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+        });
+
+        let mut origins = HashMap::new();
+        let mut registry = MacroRegistry::default();
+        let mut templates: Vec<(String, String)> = Vec::new();
+
+        let builtin_file = SourceFile {
+            path: BUILTIN_FILE.to_string(),
+            text: BUILTIN_MACROS.to_string(),
+        };
+        for (file, builtin) in
+            std::iter::once((&builtin_file, true)).chain(macro_files.iter().map(|f| (f, false)))
+        {
+            for block in rewrite::split_macros(&file.text) {
+                let template = format!("{}::{}", file.path, block.name);
+                if let Some(existing) = registry.macros.get(&block.name)
+                    && !existing.builtin
+                    && !builtin
+                {
+                    return Err(Diagnostic::new(format!(
+                        "macro '{}' is defined twice: in {} and {}",
+                        block.name, existing.file, file.path
+                    ))
+                    .at(Location::new(&file.path, block.line, 1))
+                    .help("rename or remove one of the two macros"));
+                }
+                registry.macros.insert(
+                    block.name.clone(),
+                    MacroEntry {
+                        template: template.clone(),
+                        file: file.path.clone(),
+                        builtin,
+                    },
+                );
+                origins.insert(
+                    template.clone(),
+                    TemplateOrigin {
+                        file: file.path.clone(),
+                        map: block.map,
+                    },
+                );
+                templates.push((template, block.template));
+            }
+        }
+        let mut node_sources = HashMap::with_capacity(nodes.len());
+        for node in nodes {
+            let mut map = SourceMap::default();
+            let text = rewrite::wrap_literals(&node.text, &mut map);
+            origins.insert(
+                node.path.clone(),
+                TemplateOrigin {
+                    file: node.path.clone(),
+                    map,
+                },
+            );
+            node_sources.insert(node.path.clone(), text);
+        }
+        templates.push((
+            GENERIC_TEST_TEMPLATE.to_string(),
+            "{{ __mdw_test_macro(__mdw_test_kwargs) }}".to_string(),
+        ));
+        for (template, function) in NAMING_TEMPLATES {
+            templates.push((
+                template.to_string(),
+                format!("{{{{ {function}(__mdw_custom_name, __mdw_node) }}}}"),
+            ));
+        }
+
+        let registry = Arc::new(registry);
+        env.add_global("adapter", Value::from_object(Adapter(registry.clone())));
+        env.add_global("dbt", Value::from_object(MacroNamespace(registry.clone())));
+        env.add_global(
+            project_name.to_string(),
+            Value::from_object(MacroNamespace(registry.clone())),
+        );
+        env.add_global("exceptions", Value::from_object(functions::Exceptions));
+        env.add_global("flags", functions::flags());
+        env.add_global("dbt_version", Value::from("1.11.0"));
+        env.add_function("env_var", functions::env_var);
+        env.add_function("log", functions::log);
+        env.add_function("return", functions::dbt_return);
+        env.add_function("tojson", functions::tojson);
+        env.add_function("fromjson", functions::fromjson);
+        env.add_function("run_query", functions::run_query);
+        env.add_function("is_incremental", functions::is_incremental);
+        env.add_function("should_store_failures", functions::should_store_failures);
+        env.add_function(rewrite::LIST_FN, objects::make_list);
+        env.add_function(rewrite::DICT_FN, objects::make_dict);
+        for name in registry.macros.keys() {
+            if let Some(callable) = registry.callable(name) {
+                env.add_global(name.clone(), callable);
+            }
+        }
+
+        let sources: Arc<HashMap<String, String>> = Arc::new(templates.into_iter().collect());
+        let loader_sources = sources.clone();
+        env.set_loader(move |name| Ok(loader_sources.get(name).cloned()));
+        Ok(Engine {
+            env,
+            origins,
+            sources,
+            node_sources,
+            registry,
+        })
+    }
+
+    /// Compiles every template (in parallel), so a syntax error anywhere — also in a macro
+    /// nothing calls — is reported, as dbt does. The first error in name order wins.
+    pub fn check_templates(&self) -> Result<(), Diagnostic> {
+        let mut names: Vec<&String> = self.sources.keys().collect();
+        names.sort();
+        let errors: Vec<Option<Diagnostic>> = names
+            .par_iter()
+            .map(|name| {
+                self.env.get_template(name).err().map(|err| {
+                    let model = self.model_of(name);
+                    self.diagnose(&err, model.as_deref())
+                })
+            })
+            .collect();
+        match errors.into_iter().flatten().next() {
+            Some(diagnostic) => Err(diagnostic),
+            None => Ok(()),
+        }
+    }
+
+    fn model_of(&self, template: &str) -> Option<String> {
+        let origin = self.origins.get(template)?;
+        if template.contains("::") {
+            return None;
+        }
+        std::path::Path::new(&origin.file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+    }
+
+    /// Renders template `name` for `node`.
+    pub fn render(&self, name: &str, node: &Arc<RenderNode>) -> Result<String, Diagnostic> {
+        let context = Value::from_object(NodeContext(node.clone()));
+        let rendered = match self.node_sources.get(name) {
+            Some(source) => self.env.render_named_str(name, source, context),
+            None => self
+                .env
+                .get_template(name)
+                .and_then(|template| template.render(context)),
+        };
+        rendered.map_err(|err| self.diagnose(&err, Some(&node.name)))
+    }
+
+    /// Evaluates a Jinja expression (a test argument such as `ref('customers')`) for `node`.
+    pub fn eval_expression(
+        &self,
+        expression: &str,
+        node: &Arc<RenderNode>,
+        file: &str,
+    ) -> Result<Value, Diagnostic> {
+        let compiled = self
+            .env
+            .compile_expression_owned(expression.to_string())
+            .map_err(|err| {
+                Diagnostic::new(format!(
+                    "cannot read `{expression}`: {}",
+                    err.detail().unwrap_or("syntax error")
+                ))
+                .model(&node.name)
+                .in_file(file)
+            })?;
+        compiled
+            .eval(Value::from_object(NodeContext(node.clone())))
+            .map_err(|err| {
+                let mut diagnostic = self.diagnose(&err, Some(&node.name));
+                if diagnostic.location.is_none() {
+                    diagnostic = diagnostic.in_file(file);
+                }
+                diagnostic
+            })
+    }
+
+    pub fn render_str(
+        &self,
+        text: &str,
+        node: &Arc<RenderNode>,
+        file: &str,
+    ) -> Result<String, Diagnostic> {
+        self.env
+            .render_str(text, Value::from_object(NodeContext(node.clone())))
+            .map_err(|err| self.diagnose(&err, Some(&node.name)).in_file(file))
+    }
+
+    pub fn test_kwargs(pairs: Vec<(String, Value)>) -> Value {
+        Value::from(Kwargs::from_iter(pairs))
+    }
+
+    /// Turns a template error into a diagnostic at the innermost place it happened.
+    pub fn diagnose(&self, err: &minijinja::Error, model: Option<&str>) -> Diagnostic {
+        let mut help = None;
+        let mut verbatim = false;
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            if let Some(h) = cause.downcast_ref::<Help>() {
+                help.get_or_insert_with(|| h.0.clone());
+            }
+            if cause.is::<RaisedByProject>() {
+                verbatim = true;
+                help.get_or_insert_with(|| {
+                    "the project raised this error (exceptions.raise_compiler_error) at this position".into()
+                });
+            }
+            if cause.is::<ReturnSignal>() {
+                help.get_or_insert_with(|| "use return() only inside {% macro %} blocks".into());
+            }
+            source = cause.source();
+        }
+        let detail = err.detail().unwrap_or_default();
+        let message = if verbatim {
+            detail.to_string()
+        } else {
+            match err.kind() {
+                ErrorKind::SyntaxError => format!("syntax error: {detail}"),
+                ErrorKind::UnknownFunction => {
+                    format!(
+                        "unknown macro or function: {}",
+                        detail.trim_end_matches(" is unknown")
+                    )
+                }
+                ErrorKind::UnknownMethod => format!("unknown method: {detail}"),
+                ErrorKind::UndefinedError => format!("undefined value: {detail}"),
+                ErrorKind::TooManyArguments => format!("too many arguments: {detail}"),
+                ErrorKind::MissingArgument => format!("missing argument: {detail}"),
+                ErrorKind::InvalidOperation if !detail.is_empty() => detail.to_string(),
+                kind if detail.is_empty() => kind.to_string(),
+                kind => format!("{kind}: {detail}"),
+            }
+        };
+        if help.is_none() {
+            help = Some(
+                match err.kind() {
+                    ErrorKind::SyntaxError => "check that every {% if %}, {% for %}, {% macro %} and {% set %}…{% endset %} has its end tag and every {{ is closed by }}",
+                    ErrorKind::UnknownFunction => "define the macro in macros/*.sql, or fix its name",
+                    ErrorKind::UndefinedError => "check the variable or attribute name",
+                    _ => "fix the template at this position",
+                }
+                .to_string(),
+            );
+        }
+        let mut diagnostic = Diagnostic::new(message);
+        if let Some(model) = model {
+            diagnostic = diagnostic.model(model);
+        }
+        diagnostic.help = help;
+        if let Some(name) = err.name()
+            && let Some(origin) = self.origins.get(name)
+        {
+            let line = err.line().unwrap_or(1);
+            let source = self
+                .sources
+                .get(name)
+                .or_else(|| self.node_sources.get(name));
+            let column = match (err.range(), source) {
+                (Some(range), Some(text)) => origin.map.column(text, range.start),
+                _ => 1,
+            };
+            diagnostic = diagnostic.at(Location::new(&origin.file, line, column));
+        }
+        diagnostic
+    }
+}

@@ -1,0 +1,330 @@
+//! The command line end to end on examples/retail: compile output layout, determinism,
+//! write-if-changed, stale-file removal, `ls`, `graph`, `--select`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/retail")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mdwc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// A copy of the example project, so tests never write into the source tree.
+fn example_copy(name: &str) -> PathBuf {
+    let dir = scratch(name).join("retail");
+    copy_dir(&example(), &dir);
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn mdwc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mdwc"))
+        .args(args)
+        .env_remove("DBT_PROFILES_DIR")
+        .output()
+        .expect("run mdwc")
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "mdwc failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn read_dir_sorted(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("out dir")
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn compile_writes_dbt_layout_and_a_deterministic_module() {
+    let project = example_copy("layout");
+    let out = project.parent().expect("parent").join("module");
+    let (p, o) = (project.to_str().expect("utf8"), out.to_str().expect("utf8"));
+    ok(mdwc(&[
+        "compile",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--out",
+        o,
+    ]));
+
+    let compiled = project.join("target/compiled/retail");
+    assert!(compiled.join("models/sta/dbt_stores_syvh.sql").is_file());
+    assert!(
+        compiled
+            .join("models/sta/_sta.yml/not_null_dbt_stores_syvh_store_id.sql")
+            .is_file()
+    );
+    assert!(
+        compiled
+            .join("tests/assert_no_negative_revenue.sql")
+            .is_file()
+    );
+    let first = read_dir_sorted(&out);
+    let names: Vec<&str> = first.iter().map(|(n, _)| n.as_str()).collect();
+    for expected in [
+        "versions.tf.json",
+        "databases.tf.json",
+        "sources.tf.json",
+        "tests.tf.json",
+        "variables.tf.json",
+        "model_fct_orders.tf.json",
+        "seed_stores.tf.json",
+    ] {
+        assert!(names.contains(&expected), "missing {expected} in {names:?}");
+    }
+    let model: serde_json::Value = serde_json::from_slice(
+        &first
+            .iter()
+            .find(|(n, _)| n == "model_dbt_stores_syvh.tf.json")
+            .expect("model file")
+            .1,
+    )
+    .expect("valid JSON");
+    let resource = &model["resource"]["mdw_iceberg_model"]["dbt_stores_syvh"];
+    assert_eq!(resource["materialized"], "table");
+    assert!(
+        resource["sql"]
+            .as_str()
+            .expect("sql")
+            .contains("<= ${var.pdate}")
+    );
+    assert_eq!(
+        resource["upstream"]["source.iceberg.stores"],
+        "${data.mdw_source.iceberg__stores.snapshot_id}"
+    );
+
+    // A rerun rewrites nothing and produces the same bytes.
+    let stamp = std::fs::metadata(out.join("model_fct_orders.tf.json"))
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let rerun = mdwc(&[
+        "compile",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--out",
+        o,
+    ]);
+    assert!(
+        String::from_utf8_lossy(&rerun.stderr).contains("0 written"),
+        "{}",
+        String::from_utf8_lossy(&rerun.stderr)
+    );
+    assert_eq!(read_dir_sorted(&out), first);
+    let after = std::fs::metadata(out.join("model_fct_orders.tf.json"))
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(stamp, after);
+
+    // Binding the var inlines it and removes the variable file mdwc wrote before; files mdwc
+    // did not write stay.
+    std::fs::write(out.join("main.tf.json"), "{}\n").expect("write user file");
+    ok(mdwc(&[
+        "compile",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--out",
+        o,
+        "--vars",
+        "{pdate: 20250101, currency: EUR}",
+    ]));
+    assert!(!out.join("variables.tf.json").exists());
+    assert!(out.join("main.tf.json").exists());
+    let model = std::fs::read_to_string(out.join("model_dbt_stores_syvh.tf.json")).expect("model");
+    assert!(model.contains("<= 20250101"));
+    let _ = std::fs::remove_dir_all(project.parent().expect("parent"));
+}
+
+#[test]
+fn ls_selects_like_dbt() {
+    let p = example();
+    let p = p.to_str().expect("utf8");
+    let upstream = ok(mdwc(&[
+        "ls",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--select",
+        "+fct_orders",
+        "--resource-type",
+        "model",
+        "--output",
+        "name",
+    ]));
+    let names: Vec<&str> = upstream.lines().collect();
+    assert_eq!(
+        names,
+        [
+            "dim_products",
+            "fct_order_lines",
+            "fct_orders",
+            "stg_order_lines",
+            "stg_orders",
+            "stg_products"
+        ]
+    );
+    let tagged = ok(mdwc(&[
+        "ls",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--select",
+        "tag:mart",
+        "--resource-type",
+        "model",
+    ]));
+    assert_eq!(
+        tagged.lines().collect::<Vec<_>>(),
+        [
+            "retail.mart.mart_customer_ltv",
+            "retail.mart.mart_daily_store_sales"
+        ]
+    );
+    let sources = ok(mdwc(&[
+        "ls",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--resource-type",
+        "source",
+    ]));
+    assert!(sources.lines().any(|l| l == "source:retail.iceberg.stores"));
+    let by_path = ok(mdwc(&[
+        "ls",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--select",
+        "path:models/dim",
+        "--exclude",
+        "dim_products",
+        "--resource-type",
+        "model",
+    ]));
+    assert_eq!(
+        by_path.lines().collect::<Vec<_>>(),
+        ["retail.dim.dim_customers", "retail.dim.dim_stores"]
+    );
+}
+
+#[test]
+fn graph_draws_dot_and_html() {
+    let p = example();
+    let p = p.to_str().expect("utf8");
+    let dot = ok(mdwc(&[
+        "graph",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--select",
+        "fct_orders+",
+    ]));
+    assert!(dot.starts_with("digraph lineage {"));
+    assert!(
+        dot.contains("\"model.retail.fct_orders\" -> \"model.retail.mart_daily_store_sales\";")
+    );
+    let html_path = scratch("graph").join("lineage.html");
+    ok(mdwc(&[
+        "graph",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--format",
+        "html",
+        "-o",
+        html_path.to_str().expect("utf8"),
+    ]));
+    let html = std::fs::read_to_string(&html_path).expect("html");
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("<svg")
+            && html.contains("dbt_stores_syvh")
+    );
+    assert!(
+        !html.contains("http://") || html.contains("xmlns=\"http://www.w3.org/2000/svg\""),
+        "no external assets"
+    );
+}
+
+#[test]
+fn usage_errors_are_clear() {
+    let p = example();
+    let p = p.to_str().expect("utf8");
+    let out = mdwc(&[
+        "compile",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--select",
+        "fct_orders",
+        "--out",
+        "/tmp/never",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--out cannot be combined with --select")
+    );
+    let out = mdwc(&[
+        "ls",
+        "--project-dir",
+        p,
+        "--profiles-dir",
+        p,
+        "--select",
+        "nope",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().next(),
+        Some("error: --select 'nope' matches no node")
+    );
+    let out = mdwc(&["compile", "--project-dir", "/nonexistent-project"]);
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cannot read dbt_project.yml"));
+}

@@ -1,0 +1,47 @@
+locals {
+  tags = {
+    project    = "mdw"
+    env        = var.env
+    managed_by = "terraform"
+  }
+}
+
+provider "mdw" {
+  region       = var.region
+  default_tags = local.tags
+  endpoints    = length(var.aws_endpoints) > 0 ? var.aws_endpoints : null
+}
+
+module "lake" {
+  source           = "./modules/lake"
+  work_zone_bucket = var.work_zone_bucket
+  warehouse_bucket = var.warehouse_bucket
+  raw_bucket       = var.raw_bucket
+}
+
+module "athena" {
+  source          = "./modules/athena"
+  name            = var.workgroup
+  result_location = "s3://${module.lake.work_zone_bucket}/results/"
+}
+
+module "catalog" {
+  source           = "./modules/catalog"
+  warehouse_bucket = module.lake.warehouse_bucket
+}
+
+module "iam" {
+  source             = "./modules/iam"
+  workgroup          = module.athena.name
+  results_location   = module.athena.result_location
+  warehouse_location = "s3://${module.lake.warehouse_bucket}/"
+  raw_location       = "s3://${module.lake.raw_bucket}/"
+  databases          = module.catalog.databases
+  state_bucket       = var.state_bucket
+  lock_table         = var.lock_table
+}
+
+# Filled by `mdwc compile --out infra/modules/models`: one resource per dbt model.
+module "models" {
+  source = "./modules/models"
+}

@@ -1,0 +1,19 @@
+output "work_zone_bucket" {
+  value = module.lake.work_zone_bucket
+}
+
+output "warehouse_bucket" {
+  value = module.lake.warehouse_bucket
+}
+
+output "workgroup" {
+  value = module.athena.name
+}
+
+output "databases" {
+  value = module.catalog.databases
+}
+
+output "dbt_runner_role_arn" {
+  value = module.iam.dbt_runner_role_arn
+}

@@ -1,0 +1,53 @@
+variable "region" {
+  description = "AWS region of the warehouse."
+  type        = string
+  default     = "us-west-2"
+}
+
+variable "env" {
+  description = "Environment name, used in tags."
+  type        = string
+  default     = "dev"
+}
+
+variable "work_zone_bucket" {
+  description = "Bucket for Athena query results."
+  type        = string
+  default     = "mdw-work-zone"
+}
+
+variable "warehouse_bucket" {
+  description = "Bucket for Iceberg table data."
+  type        = string
+  default     = "mdw-warehouse"
+}
+
+variable "raw_bucket" {
+  description = "Bucket where ingestion (Airbyte) lands raw data."
+  type        = string
+  default     = "mdw-raw"
+}
+
+variable "workgroup" {
+  description = "Athena workgroup the models and analysts use."
+  type        = string
+  default     = "mdw"
+}
+
+variable "aws_endpoints" {
+  description = "Endpoint overrides for a local AWS emulator (see env/moto.tfvars); empty for AWS."
+  type        = map(string)
+  default     = {}
+}
+
+variable "state_bucket" {
+  description = "The remote-state bucket (made by ./bootstrap), which the operator role may use."
+  type        = string
+  default     = "mdw-terraform-remote-state"
+}
+
+variable "lock_table" {
+  description = "The state lock table (made by ./bootstrap)."
+  type        = string
+  default     = "mdw-terraform-locks"
+}

@@ -1,0 +1,216 @@
+//! The embedded mdw engine: Apache DataFusion runs the model SQL, iceberg-rust writes Iceberg
+//! tables, an iceberg SQL catalog on SQLite keeps track of them, and data lives on local disk.
+//!
+//! It implements [`mdw_engine::Engine`] so the Terraform provider can run the whole flow on a
+//! laptop with no cloud account. See the README beside this crate for what is worked around.
+
+mod barrier;
+mod errors;
+mod incremental;
+mod nullable;
+mod query;
+mod seed;
+mod session;
+mod store;
+mod types;
+mod write;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use iceberg::io::{FileIO, FileIOBuilder, StorageFactory};
+use iceberg::{Catalog, CatalogBuilder, NamespaceIdent};
+use iceberg_catalog_sql::{
+    SQL_CATALOG_PROP_BIND_STYLE, SQL_CATALOG_PROP_URI, SQL_CATALOG_PROP_WAREHOUSE, SqlBindStyle,
+    SqlCatalogBuilder,
+};
+use iceberg_storage_opendal::OpenDalResolvingStorageFactory;
+use mdw_engine::{
+    BuildOutcome, Engine, EngineError, IncrementalBuild, QueryResult, RelationInfo, SeedLoad,
+    TableBuild, ViewDefinition, normalize_identifier,
+};
+
+use crate::errors::catalog_error;
+use crate::store::SqliteStore;
+
+pub use mdw_engine;
+
+/// Where the engine keeps its catalog and data.
+///
+/// One variant today; a Glue catalog with S3 storage is meant to become a second variant
+/// (the rest of the engine only sees `Arc<dyn Catalog>`, a storage factory, and the pointer
+/// swap / view store in [`store`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogConfig {
+    /// SQL catalog in `<warehouse_dir>/catalog.db`, data under `<warehouse_dir>/<db>/<table>/`.
+    LocalSqlite { warehouse_dir: PathBuf },
+}
+
+/// Shared state behind the engine handle (cheap to clone through `Arc`).
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub catalog_name: String,
+    /// Root URL of the warehouse, without trailing slash (`file:///abs/dir`).
+    pub warehouse: String,
+    pub catalog: Arc<dyn Catalog>,
+    pub store: SqliteStore,
+    pub storage: Arc<dyn StorageFactory>,
+    /// For deleting files outside any table (failed builds, purged locations).
+    pub file_io: FileIO,
+}
+
+/// The embedded engine. Cloning is cheap; all methods take `&self` and may run concurrently.
+#[derive(Debug, Clone)]
+pub struct EmbeddedEngine {
+    inner: Arc<Inner>,
+}
+
+impl EmbeddedEngine {
+    /// Opens (creating when needed) a warehouse on local disk: `<warehouse_dir>/catalog.db`
+    /// holds the catalog, tables live under `<warehouse_dir>/<database>/<table>/<build id>/`.
+    /// Must run inside a Tokio runtime.
+    pub async fn open(warehouse_dir: &Path, catalog_name: &str) -> Result<Self, EngineError> {
+        Self::open_with(
+            CatalogConfig::LocalSqlite {
+                warehouse_dir: warehouse_dir.to_path_buf(),
+            },
+            catalog_name,
+        )
+        .await
+    }
+
+    /// Opens the engine on the given catalog configuration.
+    pub async fn open_with(config: CatalogConfig, catalog_name: &str) -> Result<Self, EngineError> {
+        let catalog_name = normalize_identifier("catalog name", catalog_name)?;
+        match config {
+            CatalogConfig::LocalSqlite { warehouse_dir } => {
+                Self::open_local(&warehouse_dir, catalog_name).await
+            }
+        }
+    }
+
+    async fn open_local(warehouse_dir: &Path, catalog_name: String) -> Result<Self, EngineError> {
+        let context = format!("opening the warehouse {}", warehouse_dir.display());
+        let io_error = |e: std::io::Error| EngineError::Storage {
+            context: context.clone(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(warehouse_dir).map_err(io_error)?;
+        let dir = warehouse_dir.canonicalize().map_err(io_error)?;
+        let Some(dir_str) = dir.to_str() else {
+            return Err(EngineError::InvalidInput(format!(
+                "{context}: the path is not valid UTF-8"
+            )));
+        };
+        let db_path = dir.join("catalog.db");
+        let warehouse = format!("file://{}", dir_str.trim_end_matches('/'));
+        let storage: Arc<dyn StorageFactory> = Arc::new(OpenDalResolvingStorageFactory::new());
+
+        let props = HashMap::from([
+            (
+                SQL_CATALOG_PROP_URI.to_string(),
+                format!("sqlite:{}?mode=rwc", db_path.display()),
+            ),
+            (SQL_CATALOG_PROP_WAREHOUSE.to_string(), warehouse.clone()),
+            (
+                SQL_CATALOG_PROP_BIND_STYLE.to_string(),
+                SqlBindStyle::QMark.to_string(),
+            ),
+        ]);
+        let catalog = SqlCatalogBuilder::default()
+            .with_storage_factory(storage.clone())
+            .load(catalog_name.clone(), props)
+            .await
+            .map_err(|e| catalog_error(&context, e))?;
+        let store = SqliteStore::open(&db_path, &catalog_name).await?;
+        let file_io = FileIOBuilder::new(storage.clone()).build();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                catalog_name,
+                warehouse,
+                catalog: Arc::new(catalog),
+                store,
+                storage,
+                file_io,
+            }),
+        })
+    }
+
+    /// Root URL of the warehouse (`file:///...`).
+    pub fn warehouse_url(&self) -> &str {
+        &self.inner.warehouse
+    }
+}
+
+impl Inner {
+    pub(crate) async fn ensure_database(&self, database: &str) -> Result<String, EngineError> {
+        let database = normalize_identifier("database", database)?;
+        let context = format!("creating database {database}");
+        let ns = NamespaceIdent::new(database.clone());
+        let exists = self
+            .catalog
+            .namespace_exists(&ns)
+            .await
+            .map_err(|e| catalog_error(&context, e))?;
+        if !exists {
+            match self.catalog.create_namespace(&ns, HashMap::new()).await {
+                Ok(_) => {}
+                // Created concurrently by another resource (Terraform builds in parallel): that
+                // is what we wanted. The SQL catalog reports that race as a unique-constraint
+                // failure rather than NamespaceAlreadyExists, so look again before failing.
+                Err(e) => {
+                    let now_exists = self.catalog.namespace_exists(&ns).await.unwrap_or(false);
+                    if !(now_exists || e.kind() == iceberg::ErrorKind::NamespaceAlreadyExists) {
+                        return Err(catalog_error(&context, e));
+                    }
+                }
+            }
+        }
+        Ok(database)
+    }
+}
+
+#[async_trait]
+impl Engine for EmbeddedEngine {
+    fn catalog_name(&self) -> &str {
+        &self.inner.catalog_name
+    }
+
+    async fn ensure_database(&self, database: &str) -> Result<(), EngineError> {
+        self.inner.ensure_database(database).await.map(|_| ())
+    }
+
+    async fn build_table(&self, build: &TableBuild) -> Result<BuildOutcome, EngineError> {
+        write::build_table(&self.inner, build).await
+    }
+
+    async fn incremental(&self, build: &IncrementalBuild) -> Result<BuildOutcome, EngineError> {
+        incremental::run(&self.inner, build).await
+    }
+
+    async fn create_view(&self, view: &ViewDefinition) -> Result<RelationInfo, EngineError> {
+        write::create_view(&self.inner, view).await
+    }
+
+    async fn describe(
+        &self,
+        database: &str,
+        name: &str,
+    ) -> Result<Option<RelationInfo>, EngineError> {
+        write::describe(&self.inner, database, name).await
+    }
+
+    async fn drop_relation(&self, database: &str, name: &str, purge: bool) -> Result<bool, EngineError> {
+        write::drop_relation(&self.inner, database, name, purge).await
+    }
+
+    async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError> {
+        seed::load_csv(&self.inner, seed).await
+    }
+
+    async fn query(&self, sql: &str, max_rows: usize) -> Result<QueryResult, EngineError> {
+        query::run(&self.inner, sql, max_rows).await
+    }
+}
