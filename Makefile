@@ -6,7 +6,7 @@ OS_ARCH := $(shell uname -s | tr A-Z a-z)_$(shell uname -m | sed 's/x86_64/amd64
 # Terraform's implied local mirror: found by `terraform init` with no CLI configuration.
 PLUGIN_DIR := $(HOME)/.terraform.d/plugins/registry.terraform.io/mdw/mdw/$(VERSION)/$(OS_ARCH)
 
-.PHONY: build install test tools bench
+.PHONY: build install test tools bench demo
 
 BINDIR ?= $(HOME)/.local/bin
 
@@ -30,6 +30,12 @@ test: tools
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH; install Terraform >= 1.11" >&2; exit 1; }
 	cargo build -p terraform-provider-mdw
 	PATH="$$(scripts/test-tools.sh):$$PATH" cargo test --workspace
+
+## demo: compile examples/retail with mdwc and build it with terraform on the embedded engine
+demo:
+	@command -v terraform >/dev/null || { echo "terraform is not on PATH; install Terraform >= 1.11" >&2; exit 1; }
+	cargo build -p terraform-provider-mdw -p mdwc
+	scripts/demo.sh
 
 ## bench: provider plan overhead, RSS and start time (release build)
 bench:

@@ -4,14 +4,21 @@
 #      terraform_data, alternating runs in the same session (median of RUNS);
 #   2. the provider's peak RSS during that plan (a wrapper runs it under /usr/bin/time);
 #   3. start-to-handshake time of the provider binary (median of 50 starts).
-# Release build. Usage: bench/provider-plan.sh [RUNS] [COUNT]
+# Usage: bench/provider-plan.sh [RUNS] [COUNT]; PROFILE=release|debug (default release; the
+# provider links DataFusion, whose cold release build takes ~35 min on 2 cores).
 set -euo pipefail
 RUNS=${1:-5}
 COUNT=${2:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/mdw-target}
-cargo build --release -q -p terraform-provider-mdw --manifest-path "$ROOT/Cargo.toml"
-BIN=$CARGO_TARGET_DIR/release/terraform-provider-mdw
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+  cargo build --release -q -p terraform-provider-mdw --manifest-path "$ROOT/Cargo.toml"
+else
+  cargo build -q -p terraform-provider-mdw --manifest-path "$ROOT/Cargo.toml"
+fi
+BIN=$CARGO_TARGET_DIR/$PROFILE/terraform-provider-mdw
+echo "provider: $BIN ($PROFILE build)"
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)
 
 WORK=$(mktemp -d)

@@ -31,17 +31,23 @@ module "catalog" {
 }
 
 module "iam" {
-  source             = "./modules/iam"
-  workgroup          = module.athena.name
-  results_location   = module.athena.result_location
-  warehouse_location = "s3://${module.lake.warehouse_bucket}/"
-  raw_location       = "s3://${module.lake.raw_bucket}/"
-  databases          = module.catalog.databases
-  state_bucket       = var.state_bucket
-  lock_table         = var.lock_table
+  source                 = "./modules/iam"
+  workgroup              = module.athena.name
+  results_location       = module.athena.result_location
+  warehouse_location     = "s3://${module.lake.warehouse_bucket}/"
+  raw_location           = "s3://${module.lake.raw_bucket}/"
+  databases              = module.models.databases
+  raw_database           = module.catalog.raw_database
+  state_bucket           = var.state_bucket
+  lock_table             = var.lock_table
+  lake_buckets           = [module.lake.work_zone_bucket, module.lake.warehouse_bucket, module.lake.raw_bucket]
+  trusted_principal_arns = var.trusted_principal_arns
 }
 
-# Filled by `mdwc compile --out infra/modules/models`: one resource per dbt model.
+# Written by `mdwc compile --project-dir examples/retail --out infra/modules/models`: the dbt
+# project's models, seeds, sources and tests, wired by ref().
 module "models" {
-  source = "./modules/models"
+  source         = "./modules/models"
+  glue_databases = true
+  pdate          = var.pdate
 }

@@ -11,7 +11,7 @@ output "workgroup" {
 }
 
 output "databases" {
-  value = module.catalog.databases
+  value = concat([module.catalog.raw_database], module.models.databases)
 }
 
 output "dbt_runner_role_arn" {

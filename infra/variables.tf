@@ -51,3 +51,14 @@ variable "lock_table" {
   type        = string
   default     = "mdw-terraform-locks"
 }
+
+variable "trusted_principal_arns" {
+  description = "IAM principals (e.g. your CI's OIDC role) allowed to assume the dbt runner and operator roles."
+  type        = list(string)
+}
+
+variable "pdate" {
+  description = "Business date of the run (the dbt var pdate): terraform apply -var pdate=20261127."
+  type        = string
+  default     = "20261127"
+}

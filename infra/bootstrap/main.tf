@@ -28,6 +28,9 @@ provider "mdw" {
 resource "mdw_state_backend" "this" {
   name       = "mdw-terraform-remote-state"
   lock_table = "mdw-terraform-locks"
+  # A local emulator ignores the policy's aws:SecureTransport condition and would deny every
+  # state write; on AWS the TLS-only policy stays on.
+  enforce_tls = length(var.aws_endpoints) == 0
 }
 
 output "backend_config" {

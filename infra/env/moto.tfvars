@@ -8,3 +8,4 @@ aws_endpoints = {
   sts      = "http://127.0.0.1:5000"
   kms      = "http://127.0.0.1:5000"
 }
+trusted_principal_arns = ["arn:aws:iam::123456789012:root"]

@@ -41,7 +41,7 @@ fn endpoint_vars(moto: &Moto) -> String {
         .iter()
         .map(|s| (s.to_string(), moto.endpoint().into()))
         .collect();
-    serde_json::json!({ "aws_endpoints": endpoints }).to_string()
+    serde_json::json!({ "aws_endpoints": endpoints, "trusted_principal_arns": ["arn:aws:iam::123456789012:root"] }).to_string()
 }
 
 /// What `infra/env/moto.s3.tfbackend` says, for this test's moto port.
@@ -83,6 +83,13 @@ fn bootstrap_then_infra_with_remote_state_and_locking() {
     // 2. infra with the S3 backend, pointed at moto without editing a file of the repository.
     let infra = Workspace::new();
     copy_config(Path::new(INFRA), infra.dir(), &["bootstrap", "env"]);
+    // The models module reads the example project's seeds by a path relative to the module.
+    let examples = infra.dir().parent().unwrap().join("examples/retail");
+    copy_config(
+        &Path::new(INFRA).join("../examples/retail/seeds"),
+        &examples.join("seeds"),
+        &[],
+    );
     infra.write_file("moto.s3.tfbackend", &backend_config(&moto));
     infra.write_file("moto.auto.tfvars.json", &endpoint_vars(&moto));
     infra.run_ok(&[

@@ -152,15 +152,16 @@ pub fn visit(
     for seed in &compiled.seeds {
         let path = format!(
             "${{path.module}}/{}",
-            relative_path(out_dir, &seed.absolute)
+            relative_path(
+                &super::files::absolute(out_dir),
+                &super::files::absolute(&seed.absolute)
+            )
         );
         let mut resource = Map::new();
+        resource.insert("database".into(), json!(tf_string(&seed.relation.schema)));
         resource.insert(
-            "database".into(),
-            json!(format!(
-                "${{mdw_glue_database.{}.name}}",
-                resource_name(&seed.relation.schema)
-            )),
+            "depends_on".into(),
+            json!([database_address(&seed.relation.schema)]),
         );
         resource.insert("name".into(), json!(tf_string(&seed.relation.identifier)));
         resource.insert("path".into(), json!(path));
@@ -218,16 +219,39 @@ pub fn visit(
         ));
     }
 
-    if !databases.is_empty() {
+    {
+        // The schemas exist in the engine's catalog once a model is built into them. As Glue
+        // databases they are resources only where the catalog is AWS Glue (Athena): the
+        // offline demo's embedded catalog needs no AWS account.
         let mut resources = Map::new();
         for database in &databases {
             resources.insert(
                 resource_name(database),
-                json!({"name": tf_string(database)}),
+                json!({
+                    "count": "${var.glue_databases ? 1 : 0}",
+                    "name": tf_string(database),
+                }),
             );
         }
         let mut body = Map::new();
-        body.insert("resource".into(), json!({"mdw_glue_database": resources}));
+        body.insert(
+            "variable".into(),
+            json!({"glue_databases": {
+                "type": "bool",
+                "default": false,
+                "description": "Declare the models' schemas as mdw_glue_database resources (true where the catalog is AWS Glue).",
+            }}),
+        );
+        if !resources.is_empty() {
+            body.insert("resource".into(), json!({"mdw_glue_database": resources}));
+        }
+        body.insert(
+            "output".into(),
+            json!({"databases": {
+                "description": "The schemas (Glue databases) the models and seeds are built in.",
+                "value": databases.iter().map(|d| tf_string(d)).collect::<Vec<_>>(),
+            }}),
+        );
         files.push((
             "databases.tf.json".to_string(),
             file_json("the schemas of models and seeds", body),
@@ -236,10 +260,14 @@ pub fn visit(
 
     if !compiled.tests.is_empty() {
         let mut checks = Map::new();
+        let mut queries = Map::new();
         for test in &compiled.tests {
-            checks.insert(resource_name(&test.name), check_block(test));
+            let (query, check) = check_block(test);
+            queries.insert(resource_name(&test.name), query);
+            checks.insert(resource_name(&test.name), check);
         }
         let mut body = Map::new();
+        body.insert("data".into(), json!({"mdw_query": queries}));
         body.insert("check".into(), Json::Object(checks));
         files.push((
             "tests.tf.json".to_string(),
@@ -274,6 +302,11 @@ pub fn visit(
     Ok(names)
 }
 
+/// The (counted) database resource of a schema, for `depends_on`.
+fn database_address(schema: &str) -> String {
+    format!("mdw_glue_database.{}", resource_name(schema))
+}
+
 fn model_error(model: &CompiledModel, message: String, help: &str) -> Diagnostic {
     Diagnostic::new(message)
         .model(&model.name)
@@ -302,12 +335,10 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
         }
     }
     let mut resource = Map::new();
+    resource.insert("database".into(), json!(tf_string(&model.relation.schema)));
     resource.insert(
-        "database".into(),
-        json!(format!(
-            "${{mdw_glue_database.{}.name}}",
-            resource_name(&model.relation.schema)
-        )),
+        "depends_on".into(),
+        json!([database_address(&model.relation.schema)]),
     );
     resource.insert("name".into(), json!(tf_string(&model.relation.identifier)));
     resource.insert("materialized".into(), json!(materialized));
@@ -423,29 +454,46 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
     Ok(resource)
 }
 
-/// A data test as a Terraform `check`: a scoped `data "mdw_query"` counting failing rows, read
-/// after the nodes it tests, and an assertion that the count is zero.
-fn check_block(test: &CompiledTest) -> Json {
+/// A data test as a `data "mdw_query"` counting failing rows, read after the nodes it tests, and
+/// a Terraform `check` asserting the count is zero (a failing test is a warning, as in
+/// `dbt build --warn-error` off). The query is a module-level data source, not one scoped in the
+/// check: Terraform re-reads scoped ones on every apply, so a plan would never be empty.
+fn check_block(test: &CompiledTest) -> (Json, Json) {
     let name = resource_name(&test.name);
     let fail_calc = config::as_str(&test.config, "fail_calc").unwrap_or("count(*)");
     let sql = format!(
         "select {fail_calc} as failures from (\n{}\n) dbt_internal_test",
         test.sql_with_markers.trim()
     );
-    let depends_on: Vec<Json> = test
+    // The query names the build of every node it tests instead of `depends_on`: Terraform then
+    // re-reads it during apply exactly when one of them is rebuilt, and during plan otherwise —
+    // a check data source with `depends_on` is re-read on every plan, which is never empty.
+    let builds: Vec<String> = test
         .depends_on
         .iter()
-        .map(|n| json!(reference(n)))
+        .map(|n| match n {
+            NodeRef::Source(..) => {
+                let snapshot = format!("{}.snapshot_id", reference(n));
+                format!("${{{snapshot} == null ? \"\" : {snapshot}}}")
+            }
+            _ => format!("${{{}.build_id}}", reference(n)),
+        })
         .collect();
+    let sql_text = if builds.is_empty() {
+        tf_string(&sql)
+    } else {
+        format!("-- mdw builds: {}\n{}", builds.join(" "), tf_string(&sql))
+    };
     let severity = config::as_str(&test.config, "severity")
         .unwrap_or("error")
         .to_lowercase();
     let failures = format!("data.mdw_query.{name}.rows[0].failures");
-    json!({
-        "data": {"mdw_query": {name.clone(): {"sql": tf_string(&sql), "depends_on": depends_on}}},
+    let query = json!({"sql": sql_text});
+    let check = json!({
         "assert": [{
             "condition": format!("${{tonumber(lookup({}, \"failures\", \"0\")) == 0}}", failures.trim_end_matches(".failures")),
             "error_message": format!("dbt test {} ({}, severity {severity}) found ${{{failures}}} failing rows.", tf_string(&test.name), tf_string(&test.file)),
         }],
-    })
+    });
+    (query, check)
 }

@@ -8,13 +8,14 @@ variable "warehouse_bucket" {
   type = string
 }
 
-# Raw sources land in `iceberg` (the dbt project's sources); models are built into `mdw`.
-resource "mdw_glue_database" "iceberg" {
-  name         = "iceberg"
-  description  = "Source tables"
-  location_uri = "s3://${var.warehouse_bucket}/iceberg/"
+# Where ingestion (Airbyte) registers raw tables. The schemas of the dbt project (sources it
+# seeds, staging, dwh, marts) are declared by the models module that mdwc writes.
+resource "mdw_glue_database" "raw" {
+  name         = "raw"
+  description  = "Raw tables landed by ingestion"
+  location_uri = "s3://${var.warehouse_bucket}/raw/"
 }
 
-output "databases" {
-  value = [mdw_glue_database.iceberg.name]
+output "raw_database" {
+  value = mdw_glue_database.raw.name
 }

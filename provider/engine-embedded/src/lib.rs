@@ -202,7 +202,12 @@ impl Engine for EmbeddedEngine {
         write::describe(&self.inner, database, name).await
     }
 
-    async fn drop_relation(&self, database: &str, name: &str, purge: bool) -> Result<bool, EngineError> {
+    async fn drop_relation(
+        &self,
+        database: &str,
+        name: &str,
+        purge: bool,
+    ) -> Result<bool, EngineError> {
         write::drop_relation(&self.inner, database, name, purge).await
     }
 

@@ -125,7 +125,16 @@ pub(crate) fn table_properties(
     properties: &BTreeMap<String, String>,
     description: Option<&str>,
 ) -> HashMap<String, String> {
-    let mut props: HashMap<String, String> = properties.clone().into_iter().collect();
+    // dbt-athena projects commonly set `format-version: '2'`; Iceberg reserves that key (it is
+    // the table's format, v2 here, which Athena reads), so the request is met by dropping it.
+    // Any other value still reaches Iceberg, which refuses it with its own message.
+    let mut props: HashMap<String, String> = properties
+        .iter()
+        .filter(|(k, v)| {
+            !(matches!(k.as_str(), "format-version" | "format_version") && v.trim() == "2")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if let Some(description) = description.filter(|d| !d.is_empty()) {
         props.insert(COMMENT_PROPERTY.to_string(), description.to_string());
     }
@@ -212,7 +221,17 @@ fn fresh_location(
     let root = match external_location.map(str::trim).filter(|s| !s.is_empty()) {
         None => inner.warehouse.clone(),
         Some(path) if path.starts_with('/') => format!("file://{path}"),
-        Some(url) if url.contains("://") => url.to_string(),
+        Some(url) if url.starts_with("file://") => url.to_string(),
+        // This engine keeps data on local disk: a cloud location (the same project runs on
+        // Athena with s3:// locations) is mirrored under the warehouse, keeping its layout.
+        Some(url) if url.contains("://") => {
+            let (scheme, rest) = url.split_once("://").unwrap_or(("s3", url));
+            format!(
+                "{}/external/{scheme}/{}",
+                inner.warehouse.trim_end_matches('/'),
+                rest.trim_start_matches('/')
+            )
+        }
         Some(other) => {
             return Err(EngineError::InvalidInput(format!(
                 "external_location {other:?} must be an absolute path or a URL such as file:///data"

@@ -474,7 +474,12 @@ async fn views_are_created_replaced_and_selectable() {
         .unwrap()
         .unwrap();
     assert_eq!(replaced.kind, RelationKind::Table);
-    assert!(engine.drop_relation("mdw", "west_customers", true).await.unwrap());
+    assert!(
+        engine
+            .drop_relation("mdw", "west_customers", true)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,7 +583,12 @@ async fn describe_reports_columns_and_drop_purges_files() {
     assert!(engine.describe("mdw", "kept").await.unwrap().is_none());
     assert!(!files_under(&local(&kept.location)).is_empty());
 
-    assert!(engine.drop_relation("mdw", "documented", true).await.unwrap());
+    assert!(
+        engine
+            .drop_relation("mdw", "documented", true)
+            .await
+            .unwrap()
+    );
     assert!(
         engine
             .describe("mdw", "documented")
@@ -587,7 +597,12 @@ async fn describe_reports_columns_and_drop_purges_files() {
             .is_none()
     );
     assert!(!local(&built.location).exists());
-    assert!(!engine.drop_relation("mdw", "documented", true).await.unwrap());
+    assert!(
+        !engine
+            .drop_relation("mdw", "documented", true)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

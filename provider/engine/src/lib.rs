@@ -237,7 +237,12 @@ pub trait Engine: Send + Sync {
 
     /// Drops a table or view. `purge` also deletes a table's data and metadata files; without it
     /// only the catalog entry goes and the files stay. Returns false when nothing existed.
-    async fn drop_relation(&self, database: &str, name: &str, purge: bool) -> Result<bool, EngineError>;
+    async fn drop_relation(
+        &self,
+        database: &str,
+        name: &str,
+        purge: bool,
+    ) -> Result<bool, EngineError>;
 
     /// Loads a CSV file into a fresh table and swaps it in (same safety as `build_table`).
     async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError>;

@@ -1224,8 +1224,11 @@ mod tests {
             "integral floats as whole numbers"
         );
         assert_eq!(
-            from_msgpack(&Type::Number, &to_msgpack(&Type::Number, &Value::from(-7i64)).unwrap())
-                .unwrap(),
+            from_msgpack(
+                &Type::Number,
+                &to_msgpack(&Type::Number, &Value::from(-7i64)).unwrap()
+            )
+            .unwrap(),
             Value::from(-7i64)
         );
         let u = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
