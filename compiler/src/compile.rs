@@ -940,11 +940,7 @@ impl Compiler {
     }
 
     fn generic_tests(&self, resolved: &Arc<Resolved>) -> Result<Vec<GenericTest>> {
-        let mut out = Vec::new();
-        let mut add = |owner: TestOwner, spec: &TestSpec| -> Result<()> {
-            out.push(self.generic_test(owner, spec, resolved)?);
-            Ok(())
-        };
+        let mut specs: Vec<(TestOwner, &TestSpec)> = Vec::new();
         for (name, props) in &self.props.models {
             if !resolved.nodes.contains_key(name) {
                 continue; // docs for a model that does not exist (or is disabled): dbt warns only
@@ -954,7 +950,7 @@ impl Compiler {
                 .iter()
                 .chain(props.columns.iter().flat_map(|c| &c.tests))
             {
-                add(TestOwner::Node(name.clone(), "model"), spec)?;
+                specs.push((TestOwner::Node(name.clone(), "model"), spec));
             }
         }
         for (name, props) in &self.props.seeds {
@@ -966,7 +962,7 @@ impl Compiler {
                 .iter()
                 .chain(props.columns.iter().flat_map(|c| &c.tests))
             {
-                add(TestOwner::Node(name.clone(), "seed"), spec)?;
+                specs.push((TestOwner::Node(name.clone(), "seed"), spec));
             }
         }
         for table in &self.props.sources {
@@ -975,13 +971,17 @@ impl Compiler {
                 .iter()
                 .chain(table.columns.iter().flat_map(|c| &c.tests))
             {
-                add(
+                specs.push((
                     TestOwner::Source(table.source_name.clone(), table.table_name.clone()),
                     spec,
-                )?;
+                ));
             }
         }
-        Ok(out)
+        // In parallel, in a fixed order: the first error is the same on every run.
+        specs
+            .into_par_iter()
+            .map(|(owner, spec)| self.generic_test(owner, spec, resolved))
+            .collect()
     }
 
     fn generic_test(
