@@ -43,6 +43,6 @@ if ! terraform apply -input=false -auto-approve -no-color > "$LOG" 2>&1; then
   cat "$LOG" >&2
   exit 1
 fi
-grep -E "^(Apply complete|No changes)|complete after" "$LOG" | sed 's/^/    /'
+grep -E "^(Apply complete|No changes)|(Creation|Modifications|Destruction) complete after" "$LOG" | sed 's/^/    /'
 echo "==> top store-days from the mart (terraform output top_store_days)"
 terraform output -no-color top_store_days
