@@ -28,7 +28,7 @@ tools:
 ## test: every test, including the acceptance tests (real terraform + moto)
 test: tools
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH; install Terraform >= 1.11" >&2; exit 1; }
-	cargo build -p terraform-provider-mdw
+	cargo build -p terraform-provider-mdw -p mdwc
 	PATH="$$(scripts/test-tools.sh):$$PATH" cargo test --workspace
 
 ## demo: compile examples/retail with mdwc and build it with terraform on the embedded engine

@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use aws::{ACCOUNT_ID, Aws, REGION};
 pub use moto::Moto;
-pub use provider::{hcl_string, moto_provider_block};
+pub use provider::{hcl_string, mdwc_binary, moto_provider_block};
 pub use steps::AcceptanceSteps;
 pub use workspace::{TfOutput, Workspace};
 

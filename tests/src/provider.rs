@@ -16,11 +16,20 @@ const SERVICES: [&str; 7] = ["s3", "glue", "athena", "dynamodb", "iam", "sts", "
 /// The provider binary: `$MDW_PROVIDER_BIN`, else `terraform-provider-mdw` in the target
 /// directory this test binary was built into.
 pub fn provider_binary() -> PathBuf {
-    if let Some(path) = std::env::var_os("MDW_PROVIDER_BIN") {
+    workspace_binary(BINARY_NAME, "terraform-provider-mdw", "MDW_PROVIDER_BIN")
+}
+
+/// The `mdwc` binary built beside the tests (or `MDW_MDWC_BIN`).
+pub fn mdwc_binary() -> PathBuf {
+    workspace_binary("mdwc", "mdwc", "MDW_MDWC_BIN")
+}
+
+fn workspace_binary(name: &str, package: &str, override_var: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(override_var) {
         let path = PathBuf::from(path);
         assert!(
             path.is_file(),
-            "MDW_PROVIDER_BIN={} is not a file",
+            "{override_var}={} is not a file",
             path.display()
         );
         return path;
@@ -32,11 +41,11 @@ pub fn provider_binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("test executable lives in <target>/<profile>/deps");
-    let binary = profile_dir.join(BINARY_NAME);
+    let binary = profile_dir.join(name);
     assert!(
         binary.is_file(),
-        "provider binary {} not found: build it first: cargo build -p terraform-provider-mdw \
-         (make test does this), or set MDW_PROVIDER_BIN",
+        "{name} binary {} not found: build it first: cargo build -p {package} \
+         (make test does this), or set {override_var}",
         binary.display()
     );
     binary

@@ -1,6 +1,7 @@
-//! The pipeline as users run it, against moto: `infra/bootstrap` creates the remote state, then
-//! `infra/` runs with the S3 backend and DynamoDB locking — init, plan, apply, an empty second
-//! plan, a concurrent apply refused by the lock, destroy.
+//! The pipeline as users run it (examples/ci/github-actions.yml), against moto: `infra/bootstrap`
+//! creates the remote state; then in `infra/` — mdwc compile leaves the committed models module
+//! unchanged, fmt -check, init with the S3 backend and DynamoDB locking, validate, plan -out,
+//! apply of the saved plan, an empty second plan, a concurrent apply refused by the lock, destroy.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -8,7 +9,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mdw_acceptance::{Moto, Workspace};
+use mdw_acceptance::{Moto, Workspace, mdwc_binary};
 
 const INFRA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra");
 
@@ -83,13 +84,28 @@ fn bootstrap_then_infra_with_remote_state_and_locking() {
     // 2. infra with the S3 backend, pointed at moto without editing a file of the repository.
     let infra = Workspace::new();
     copy_config(Path::new(INFRA), infra.dir(), &["bootstrap", "env"]);
-    // The models module reads the example project's seeds by a path relative to the module.
-    let examples = infra.dir().parent().unwrap().join("examples/retail");
+    // The dbt project sits where the models module's relative seed paths expect it.
+    let project = infra.dir().parent().unwrap().join("examples/retail");
     copy_config(
-        &Path::new(INFRA).join("../examples/retail/seeds"),
-        &examples.join("seeds"),
-        &[],
+        &Path::new(INFRA).join("../examples/retail"),
+        &project,
+        &["target"],
     );
+    let compiled = std::process::Command::new(mdwc_binary())
+        .args(["compile", "--project-dir"])
+        .arg(&project)
+        .arg("--out")
+        .arg(infra.dir().join("modules/models"))
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&compiled.stdout).to_string()
+        + &String::from_utf8_lossy(&compiled.stderr);
+    assert!(compiled.status.success(), "mdwc compile failed:\n{summary}");
+    assert!(
+        summary.contains(": 0 written, 22 unchanged, 0 removed"),
+        "the committed models module is not current; run mdwc compile:\n{summary}"
+    );
+    infra.run_ok(&["fmt", "-check", "-recursive", "-no-color"]);
     infra.write_file("moto.s3.tfbackend", &backend_config(&moto));
     infra.write_file("moto.auto.tfvars.json", &endpoint_vars(&moto));
     infra.run_ok(&[
@@ -98,12 +114,16 @@ fn bootstrap_then_infra_with_remote_state_and_locking() {
         "-no-color",
         "-backend-config=moto.s3.tfbackend",
     ]);
-    assert_eq!(
-        infra.plan_exit_code(&[]).code,
-        2,
-        "the first plan has changes"
-    );
-    infra.apply();
+    infra.run_ok(&["validate", "-no-color"]);
+    let plan = infra.run(&[
+        "plan",
+        "-input=false",
+        "-no-color",
+        "-detailed-exitcode",
+        "-out=ci.tfplan",
+    ]);
+    assert_eq!(plan.code, 2, "the first plan has changes:\n{plan}");
+    infra.run_ok(&["apply", "-input=false", "-no-color", "ci.tfplan"]);
     let state = aws.block_on(
         aws.s3()
             .get_object()
