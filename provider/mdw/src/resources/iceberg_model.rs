@@ -114,7 +114,8 @@ fn validate_partitioning(value: &Value) -> Result<(), String> {
 
 // ---- expand / flatten -----------------------------------------------------------------------
 
-fn string_of(v: &Value, attribute: &str) -> String {
+/// A string attribute, empty when null (required attributes are never null at apply).
+pub(crate) fn string_of(v: &Value, attribute: &str) -> String {
     v.get(attribute).as_str().unwrap_or_default().to_string()
 }
 
@@ -220,7 +221,8 @@ fn fingerprint(planned: &Value) -> Value {
     )
 }
 
-fn relation(planned: &Value) -> String {
+/// `database.name` of a model or seed, for messages.
+pub(crate) fn relation(planned: &Value) -> String {
     format!(
         "{}.{}",
         string_of(planned, "database"),

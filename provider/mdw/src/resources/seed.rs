@@ -10,7 +10,7 @@ use tfplugin::{
 
 use crate::engine::engine_error;
 use crate::provider::Client;
-use crate::resources::iceberg_model::{columns_type, flatten_columns};
+use crate::resources::iceberg_model::{columns_type, flatten_columns, relation, string_of};
 
 pub struct Seed;
 
@@ -48,14 +48,6 @@ fn schema() -> Schema {
             Attribute::string("build_id").computed().describe("Changes on every load; reference it from models."),
         ],
     )
-}
-
-fn string_of(v: &Value, attribute: &str) -> String {
-    v.get(attribute).as_str().unwrap_or_default().to_string()
-}
-
-fn relation(v: &Value) -> String {
-    format!("{}.{}", string_of(v, "database"), string_of(v, "name"))
 }
 
 // ---- create / read / update / delete / import -----------------------------------------------
