@@ -14,7 +14,9 @@ use crate::config::{self, Config};
 use crate::data_tests::{looks_like_function, synthesize_test_name};
 use crate::error::{Diagnostic, Location, Result};
 use crate::graph::{Graph, GraphNode, Kind};
-use crate::jinja::context::{Captured, Phase, RefCall, RenderNode, Resolved, Shared, VarMode};
+use crate::jinja::context::{
+    Captured, Phase, RefCall, RenderNode, Resolved, Shared, VarMode, search_name,
+};
 use crate::jinja::objects::{Relation, deferred_marker, lock, replace_deferred, replace_relations};
 use crate::jinja::{Engine, GENERIC_TEST_TEMPLATE, NAMING_TEMPLATES};
 use crate::profile::{self, Target};
@@ -103,10 +105,19 @@ pub struct Compiled {
 struct Renderable<'a> {
     file: &'a SourceFile,
     name: String,
+    /// `v` of a model version (then `name` is the model's name, without the suffix).
+    version: Option<String>,
     resource_type: &'static str,
     fqn: Vec<String>,
     config: Config,
     description: String,
+}
+
+impl Renderable<'_> {
+    /// dbt's `search_name`: the name refs resolve by, `name` or `name.v<version>`.
+    fn key(&self) -> String {
+        search_name(&self.name, self.version.as_deref())
+    }
 }
 
 /// A node's final SQL, as dbt compiles it and with deferred-var markers.
@@ -256,7 +267,8 @@ impl Compiler {
         Arc::new(RenderNode {
             shared: self.shared.clone(),
             name: r.name.clone(),
-            unique_id: format!("{}.{}.{}", r.resource_type, self.project.name, r.name),
+            version: r.version.clone(),
+            unique_id: format!("{}.{}.{}", r.resource_type, self.project.name, r.key()),
             resource_type: r.resource_type,
             file: r.file.path.clone(),
             fqn: r.fqn.clone(),
@@ -285,18 +297,31 @@ impl Compiler {
         // Models and singular tests, with their configs from the project tree and properties.
         let mut renderables = Vec::new();
         let mut names: HashMap<String, String> = HashMap::new();
+        let versioned = self.versioned_files();
         for file in &self.project.models {
-            let name = model_name(&file.path);
-            if let Some(other) = names.insert(name.clone(), file.path.clone()) {
+            let stem = model_name(&file.path);
+            let (name, version) = match versioned.get(&stem) {
+                Some((name, v)) => (name.clone(), Some(v.clone())),
+                None => (stem, None),
+            };
+            let key = search_name(&name, version.as_deref());
+            if let Some(other) = names.insert(key.clone(), file.path.clone()) {
                 return Err(Diagnostic::new(format!(
-                    "two models are named '{name}': {other} and {}",
+                    "two models are named '{key}': {other} and {}",
                     file.path
                 ))
-                .model(&name)
+                .model(&key)
                 .in_file(&file.path)
                 .help("model names must be unique across the project; rename one file"));
             }
-            let fqn = fqn_of(&project_name, &self.project.model_paths, &file.path);
+            let mut fqn = fqn_of(&project_name, &self.project.model_paths, &file.path);
+            if let Some(v) = &version {
+                // dbt: the last part is the model's name, then `v<version>`.
+                if let Some(last) = fqn.last_mut() {
+                    *last = name.clone();
+                }
+                fqn.push(format!("v{v}"));
+            }
             let fqn_refs: Vec<&str> = fqn.iter().map(String::as_str).collect();
             let mut config = Config::from([("materialized".to_string(), Json::from("view"))]);
             config::merge_all(
@@ -306,13 +331,14 @@ impl Compiler {
                     .collect(),
             );
             let mut description = String::new();
-            if let Some(p) = self.props.models.get(&name) {
+            if let Some(p) = self.model_props(&name, version.as_deref()) {
                 config::merge_all(&mut config, &p.config);
                 description = p.description.clone();
             }
             renderables.push(Renderable {
                 file,
                 name,
+                version,
                 resource_type: "model",
                 fqn,
                 config,
@@ -328,6 +354,7 @@ impl Compiler {
             renderables.push(Renderable {
                 file,
                 name,
+                version: None,
                 resource_type: "test",
                 fqn,
                 config,
@@ -403,13 +430,25 @@ impl Compiler {
             };
             let relation = self.name_relation(
                 r.name.as_str(),
+                r.version.as_deref(),
                 &r.file.path,
                 &r.fqn,
                 "model",
                 &p.config,
                 kind,
             )?;
-            resolved.nodes.insert(r.name.clone(), relation.clone());
+            if let Some(v) = &r.version
+                && self
+                    .props
+                    .models
+                    .get(&r.name)
+                    .is_some_and(|props| props.latest_version.as_ref() == Some(v))
+            {
+                // `ref('m')` without a version is the latest version.
+                resolved.nodes.insert(r.name.clone(), relation.clone());
+                resolved.latest.insert(r.name.clone(), r.key());
+            }
+            resolved.nodes.insert(r.key(), relation.clone());
             model_relations.push(Some(relation));
         }
         let mut compiled_seeds = Vec::new();
@@ -417,7 +456,8 @@ impl Compiler {
             if !enabled(&config) {
                 continue;
             }
-            let relation = self.name_relation(&name, &seed.path, &fqn, "seed", &config, "table")?;
+            let relation =
+                self.name_relation(&name, None, &seed.path, &fqn, "seed", &config, "table")?;
             resolved.nodes.insert(name.clone(), relation.clone());
             compiled_seeds.push(CompiledSeed {
                 name,
@@ -482,8 +522,8 @@ impl Compiler {
             };
             graph_index[i] = Some(graph.add(GraphNode {
                 kind,
-                name: r.name.clone(),
-                unique_id: format!("{}.{project_name}.{}", kind.as_str(), r.name),
+                name: r.key(),
+                unique_id: format!("{}.{project_name}.{}", kind.as_str(), r.key()),
                 file: r.file.path.clone(),
                 fqn: r.fqn.clone(),
                 tags: config::as_string_list(p.config.get("tags")),
@@ -571,7 +611,7 @@ impl Compiler {
                     _ => self.placeholder_relation(&r.name),
                 };
                 let parsed_refs: HashSet<String> =
-                    p.captured.refs.iter().map(|c| c.name.clone()).collect();
+                    p.captured.refs.iter().map(RefCall::key).collect();
                 let make = |mode: VarMode| {
                     let mut node = RenderNode {
                         resolved: Some(resolved.clone()),
@@ -618,8 +658,9 @@ impl Compiler {
                     .ok_or_else(|| Diagnostic::new("internal: unnamed model"))?;
                 let mut refs = Vec::new();
                 for call in &p.captured.refs {
-                    if !refs.contains(&call.name) {
-                        refs.push(call.name.clone());
+                    let key = resolved.target_key(call);
+                    if !refs.contains(&key) {
+                        refs.push(key);
                     }
                 }
                 let mut sources = Vec::new();
@@ -628,9 +669,9 @@ impl Compiler {
                         sources.push(source.clone());
                     }
                 }
-                let props = self.props.models.get(&r.name);
+                let props = self.model_props(&r.name, r.version.as_deref());
                 models.push(CompiledModel {
-                    name: r.name.clone(),
+                    name: r.key(),
                     file: r.file.path.clone(),
                     relation,
                     config: p.config.clone(),
@@ -652,7 +693,7 @@ impl Compiler {
             } else {
                 let mut depends_on = Vec::new();
                 for call in &p.captured.refs {
-                    depends_on.push(self.node_ref(&resolved, &call.name));
+                    depends_on.push(self.node_ref(&resolved, &resolved.target_key(call)));
                 }
                 for (s, t) in &p.captured.sources {
                     depends_on.push(NodeRef::Source(s.clone(), t.clone()));
@@ -714,6 +755,49 @@ impl Compiler {
         })
     }
 
+    /// Model files that define a version: file stem → (model name, `v`). As in dbt, a version
+    /// lives in `defined_in`, else `<model>_v<v>`; the latest may also be `<model>` itself.
+    fn versioned_files(&self) -> HashMap<String, (String, String)> {
+        let stems: HashSet<String> = self
+            .project
+            .models
+            .iter()
+            .map(|f| model_name(&f.path))
+            .collect();
+        let mut out = HashMap::new();
+        for (name, props) in &self.props.models {
+            for version in &props.versions {
+                let mut stem = version
+                    .defined_in
+                    .clone()
+                    .unwrap_or_else(|| format!("{name}_v{}", version.v));
+                if !stems.contains(&stem) && props.latest_version.as_ref() == Some(&version.v) {
+                    stem = name.clone();
+                }
+                // A version without a file is skipped (dbt warns).
+                if stems.contains(&stem) {
+                    out.insert(stem, (name.clone(), version.v.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The properties of a model, or of one of its versions.
+    fn model_props(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Option<&properties::NodeProperties> {
+        let props = self.props.models.get(name)?;
+        match version {
+            Some(v) => props.versions.iter().find(|x| x.v == v).map(|x| &x.props),
+            // The yml of a versioned model describes its versions, not a same-named file.
+            None if !props.versions.is_empty() => None,
+            None => Some(props),
+        }
+    }
+
     fn node_ref(&self, resolved: &Resolved, name: &str) -> NodeRef {
         if self
             .project
@@ -735,28 +819,65 @@ impl Compiler {
         r: &Renderable,
         call: &RefCall,
     ) -> Result<usize> {
-        let id = node_ref_id(&self.project.name, &self.node_ref(resolved, &call.name));
-        graph
+        let key = resolved.target_key(call);
+        let id = node_ref_id(&self.project.name, &self.node_ref(resolved, &key));
+        let found = graph
             .index(&id)
-            .or_else(|| graph.index(&format!("model.{}.{}", self.project.name, call.name)))
-            .ok_or_else(|| {
-                Diagnostic::new(format!(
-                    "'{}' depends on a node named '{}' which was not found",
-                    r.name, call.name
-                ))
-                .model(&r.name)
-                .at(locate_call(r.file, &["ref("], Some(&call.name)))
-                .help(format!(
-                    "create models/…/{}.sql or a seed of that name, or fix the ref",
-                    call.name
-                ))
-            })
+            .or_else(|| graph.index(&format!("model.{}.{key}", self.project.name)));
+        if let (None, Some(version)) = (found, &call.version) {
+            let (what, help) = match self.props.models.get(&call.name) {
+                Some(props) if !props.versions.is_empty() => {
+                    let all: Vec<&str> = props.versions.iter().map(|v| v.v.as_str()).collect();
+                    (
+                        format!(
+                            "model '{}' has no version '{version}'; its versions are: {}",
+                            call.name,
+                            all.join(", ")
+                        ),
+                        format!(
+                            "ref one of those versions, or ref('{}') for the latest",
+                            call.name
+                        ),
+                    )
+                }
+                _ => (
+                    format!("model '{}' is not versioned", call.name),
+                    format!(
+                        "drop the version argument, or declare `versions:` for '{}' in a properties yml",
+                        call.name
+                    ),
+                ),
+            };
+            return Err(Diagnostic::new(format!(
+                "'{}' depends on a node named '{}' with version '{version}' which was not found: {what}",
+                r.key(),
+                call.name
+            ))
+            .model(r.key())
+            .at(locate_call(r.file, &["ref("], Some(&call.name)))
+            .help(help));
+        }
+        found.ok_or_else(|| {
+            Diagnostic::new(format!(
+                "'{}' depends on a node named '{}' which was not found",
+                r.key(),
+                call.name
+            ))
+            .model(r.key())
+            .at(locate_call(r.file, &["ref("], Some(&call.name)))
+            .help(format!(
+                "create models/…/{}.sql or a seed of that name, or fix the ref",
+                call.name
+            ))
+        })
     }
 
     /// Runs the project's (or the built-in) naming macros for a node.
+    #[allow(clippy::too_many_arguments)]
     fn name_relation(
         &self,
         name: &str,
+        version: Option<&str>,
         file: &str,
         fqn: &[String],
         resource_type: &'static str,
@@ -772,6 +893,7 @@ impl Compiler {
             let r = Renderable {
                 file: &renderable_file,
                 name: name.to_string(),
+                version: version.map(str::to_string),
                 resource_type,
                 fqn: fqn.to_vec(),
                 config: config.clone(),
@@ -802,7 +924,10 @@ impl Compiler {
                     ("schema", None) => self.target.schema.clone(),
                     ("schema", Some(c)) => format!("{}_{}", self.target.schema, c.trim()),
                     ("alias", Some(c)) if !c.is_empty() => c.trim().to_string(),
-                    ("alias", _) => name.to_string(),
+                    ("alias", _) => match version {
+                        Some(v) => format!("{name}_v{}", v.replace('.', "_")),
+                        None => name.to_string(),
+                    },
                     (_, None) => self.target.database.clone(),
                     (_, Some(c)) => c,
                 }
@@ -942,7 +1067,24 @@ impl Compiler {
     fn generic_tests(&self, resolved: &Arc<Resolved>) -> Result<Vec<GenericTest>> {
         let mut specs: Vec<(TestOwner, &TestSpec)> = Vec::new();
         for (name, props) in &self.props.models {
-            if !resolved.nodes.contains_key(name) {
+            // A versioned model's tests run against each version (dbt's parse_versioned_tests).
+            for version in &props.versions {
+                if !resolved
+                    .nodes
+                    .contains_key(&search_name(name, Some(&version.v)))
+                {
+                    continue;
+                }
+                let p = &version.props;
+                for spec in p
+                    .tests
+                    .iter()
+                    .chain(p.columns.iter().flat_map(|c| &c.tests))
+                {
+                    specs.push((TestOwner::Version(name.clone(), version.v.clone()), spec));
+                }
+            }
+            if !props.versions.is_empty() || !resolved.nodes.contains_key(name) {
                 continue; // docs for a model that does not exist (or is disabled): dbt warns only
             }
             for spec in props
@@ -1009,6 +1151,11 @@ impl Compiler {
         }
         let (target_name, prefix, model_expr) = match &owner {
             TestOwner::Node(name, _) => (name.clone(), String::new(), format!("ref('{name}')")),
+            TestOwner::Version(name, v) => (
+                format!("{name}_v{v}"),
+                String::new(),
+                format!("ref('{name}', version='{v}')"),
+            ),
             TestOwner::Source(s, t) => (
                 format!("{s}_{t}"),
                 "source_".to_string(),
@@ -1034,6 +1181,7 @@ impl Compiler {
         let owner_ref = match &owner {
             TestOwner::Node(n, "seed") => NodeRef::Seed(n.clone()),
             TestOwner::Node(n, _) => NodeRef::Model(n.clone()),
+            TestOwner::Version(n, v) => NodeRef::Model(search_name(n, Some(v))),
             TestOwner::Source(s, t) => NodeRef::Source(s.clone(), t.clone()),
         };
         let mut depends_on = vec![owner_ref.clone()];
@@ -1044,6 +1192,7 @@ impl Compiler {
         let renderable = Renderable {
             file: &file,
             name: name.clone(),
+            version: None,
             resource_type: "test",
             fqn: vec![self.project.name.clone(), name.clone()],
             config: config.clone(),
@@ -1070,7 +1219,8 @@ impl Compiler {
             captured = std::mem::take(&mut *lock(&parse_node.captured));
         }
         for call in captured.refs {
-            if !resolved.nodes.contains_key(&call.name) {
+            let key = resolved.target_key(&call);
+            if !resolved.nodes.contains_key(&key) {
                 return Err(Diagnostic::new(format!(
                     "test '{name}' depends on a node named '{}' which was not found",
                     call.name
@@ -1079,7 +1229,7 @@ impl Compiler {
                 .at(spec.location())
                 .help("fix the `to:` argument of the test"));
             }
-            depends_on.push(self.node_ref(resolved, &call.name));
+            depends_on.push(self.node_ref(resolved, &key));
         }
         for (s, t) in captured.sources {
             if !resolved.sources.contains_key(&(s.clone(), t.clone())) {
@@ -1131,6 +1281,7 @@ impl Compiler {
         let renderable = Renderable {
             file: &file,
             name: test.name.clone(),
+            version: None,
             resource_type: "test",
             fqn: vec![self.project.name.clone(), test.name.clone()],
             config: test.config.clone(),
@@ -1261,6 +1412,8 @@ struct GenericTest {
 
 enum TestOwner {
     Node(String, &'static str),
+    /// A model version: the model's name and `v`.
+    Version(String, String),
     Source(String, String),
 }
 
@@ -1268,6 +1421,7 @@ impl TestOwner {
     fn display(&self) -> String {
         match self {
             TestOwner::Node(name, _) => name.clone(),
+            TestOwner::Version(name, v) => search_name(name, Some(v)),
             TestOwner::Source(s, t) => format!("source {s}.{t}"),
         }
     }

@@ -182,7 +182,15 @@ impl Graph {
                 return Err(Diagnostic::new(format!("unknown selector method '{method}:' in '{part}'"))
                     .help("use a node name, tag:, path:, source: or resource_type:, with + for ancestors/descendants"));
             }
-            None => self.filter(|n| n.name == core || n.fqn.join(".") == core),
+            // A model's name selects all its versions (`dim_customers` → `dim_customers.v1`, …).
+            None => self.filter(|n| {
+                n.name == core
+                    || n.fqn.join(".") == core
+                    || (n.kind == Kind::Model
+                        && n.name
+                            .rsplit_once(".v")
+                            .is_some_and(|(base, _)| base == core))
+            }),
         };
         if matches.is_empty() {
             return Err(

@@ -79,6 +79,22 @@ pub struct NodeProperties {
     pub tests: Vec<TestSpec>,
     pub config: Map<String, Json>,
     pub file: String,
+    /// Model versions (`versions:`), each with its properties already merged with the
+    /// model's; empty for an unversioned node.
+    pub versions: Vec<ModelVersion>,
+    /// `latest_version:`, else the highest `v`.
+    pub latest_version: Option<String>,
+}
+
+/// One entry of a model's `versions:`.
+#[derive(Debug, Clone)]
+pub struct ModelVersion {
+    /// `v`, as written (`2`, `1.5`, `"beta"`).
+    pub v: String,
+    /// The file stem that defines it: `defined_in:`, else `<model>_v<v>`.
+    pub defined_in: Option<String>,
+    /// Description, columns (after `include`/`exclude`), tests and config for this version.
+    pub props: NodeProperties,
 }
 
 #[derive(Debug, Default)]
@@ -165,6 +181,26 @@ fn parse_file(file: &SourceFile, doc: Json, out: &mut Properties) -> Result<()> 
     Ok(())
 }
 
+/// dbt's `deep_merge`: nested mappings merge key by key, anything else is replaced.
+fn deep_merge(base: &mut Map<String, Json>, over: Map<String, Json>) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(Json::Object(existing)), Json::Object(new)) => deep_merge(existing, new),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Orders versions as dbt does: numerically when both are numbers, else as text.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
 struct Reader<'a> {
     file: &'a SourceFile,
     text: Arc<str>,
@@ -221,13 +257,175 @@ impl Reader<'_> {
                 config.entry(key.to_string()).or_insert(value.clone());
             }
         }
-        Ok(NodeProperties {
+        let mut props = NodeProperties {
             description: Self::text(node, "description"),
             columns: self.columns(node, name)?,
             tests: self.tests(node, name, None)?,
             config,
             file: self.file.path.clone(),
-        })
+            versions: Vec::new(),
+            latest_version: None,
+        };
+        if let Some(versions) = node.get("versions") {
+            self.versions(node, name, versions, &mut props)?;
+        }
+        Ok(props)
+    }
+
+    /// `versions:` of a model, merged with the model's properties as dbt does: the version's
+    /// description, docs and tests replace the model's when given; `config:` is deep-merged
+    /// over the model's; columns are the model's (filtered by the version's
+    /// `include`/`exclude`), then the version's own, a same-named one replacing the model's.
+    fn versions(
+        &self,
+        node: &Json,
+        name: &str,
+        versions: &Json,
+        props: &mut NodeProperties,
+    ) -> Result<()> {
+        let bad = |what: String| {
+            Diagnostic::new(what)
+                .at(self.locate_name(name))
+                .help("write `versions: [{v: 1}, {v: 2}]`, each entry with a `v:`")
+        };
+        let base_columns: Vec<Json> = match node.get("columns") {
+            Some(Json::Array(columns)) => columns.clone(),
+            _ => Vec::new(),
+        };
+        for version in self.list(versions, "versions")? {
+            let v = match version.get("v") {
+                Some(Json::String(v)) if !v.is_empty() => v.clone(),
+                Some(Json::Number(v)) => v.to_string(),
+                _ => {
+                    return Err(bad(format!(
+                        "a version of model '{name}' has no `v:` (a number or string)"
+                    )));
+                }
+            };
+            if props.versions.iter().any(|other| other.v == v) {
+                return Err(bad(format!(
+                    "found duplicate version: '{v}' in versions list of model '{name}'"
+                )));
+            }
+            // Columns: the model's that `include`/`exclude` keep, then the version's own.
+            let mut include: Option<Vec<String>> = None; // None: all
+            let mut exclude: Vec<String> = Vec::new();
+            let mut own = Vec::new();
+            let mut seen_include = false;
+            if let Some(columns) = version.get("columns") {
+                for column in self.list(columns, "columns")? {
+                    let Some(spec) = column.get("include") else {
+                        own.push(column.clone());
+                        continue;
+                    };
+                    if seen_include {
+                        return Err(bad(format!(
+                            "version {v} of model '{name}' can have at most one include/exclude element"
+                        )));
+                    }
+                    seen_include = true;
+                    let names = |value: Option<&Json>| -> Vec<String> {
+                        match value {
+                            Some(Json::Array(items)) => items
+                                .iter()
+                                .filter_map(|i| i.as_str().map(str::to_string))
+                                .collect(),
+                            Some(Json::String(single)) => vec![single.clone()],
+                            _ => Vec::new(),
+                        }
+                    };
+                    include = match spec {
+                        Json::String(all) if all == "*" || all == "all" => None,
+                        other => Some(names(Some(other))),
+                    };
+                    exclude = names(column.get("exclude"));
+                }
+            }
+            let mut columns: Vec<Json> = base_columns
+                .iter()
+                .filter(|c| {
+                    let Some(column) = c.get("name").and_then(Json::as_str) else {
+                        return true;
+                    };
+                    include
+                        .as_ref()
+                        .is_none_or(|names| names.iter().any(|n| n == column))
+                        && !exclude.iter().any(|n| n == column)
+                })
+                .cloned()
+                .collect();
+            for column in own {
+                let same = columns
+                    .iter()
+                    .position(|c| c.get("name").is_some() && c.get("name") == column.get("name"));
+                match same {
+                    Some(at) => columns[at] = column,
+                    None => columns.push(column),
+                }
+            }
+            let columns_node = serde_json::json!({ "columns": columns });
+            let mut config = props.config.clone();
+            deep_merge(&mut config, self.config(version, name)?);
+            if let Some(docs) = version.get("docs") {
+                config.insert("docs".to_string(), docs.clone());
+            }
+            let description = match Self::text(version, "description") {
+                text if text.is_empty() => props.description.clone(),
+                text => text,
+            };
+            let tests = if version
+                .get("data_tests")
+                .or_else(|| version.get("tests"))
+                .is_some()
+            {
+                self.tests(version, name, None)?
+            } else {
+                props.tests.clone()
+            };
+            props.versions.push(ModelVersion {
+                defined_in: version
+                    .get("defined_in")
+                    .and_then(Json::as_str)
+                    .map(str::to_string),
+                props: NodeProperties {
+                    description,
+                    columns: self.columns(&columns_node, name)?,
+                    tests,
+                    config,
+                    file: self.file.path.clone(),
+                    versions: Vec::new(),
+                    latest_version: None,
+                },
+                v,
+            });
+        }
+        let latest = match node.get("latest_version") {
+            None | Some(Json::Null) => props
+                .versions
+                .iter()
+                .map(|version| version.v.clone())
+                .max_by(|a, b| compare_versions(a, b)),
+            Some(Json::String(v)) => Some(v.clone()),
+            Some(Json::Number(v)) => Some(v.to_string()),
+            Some(other) => Some(other.to_string()),
+        };
+        if let Some(latest) = &latest
+            && !props.versions.iter().any(|version| &version.v == latest)
+        {
+            let all: Vec<&str> = props.versions.iter().map(|v| v.v.as_str()).collect();
+            return Err(Diagnostic::new(format!(
+                "latest_version: {latest} is not one of model '{name}' versions: [{}]",
+                all.join(", ")
+            ))
+            .at(Location::of_text(
+                &self.file.path,
+                &self.file.text,
+                "latest_version",
+            ))
+            .help("set latest_version to one of the `v:` values listed under versions"));
+        }
+        props.latest_version = latest;
+        Ok(())
     }
 
     fn columns(&self, node: &Json, owner: &str) -> Result<Vec<Column>> {

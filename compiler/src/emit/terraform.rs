@@ -437,7 +437,8 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
         };
         let (key, attribute) = match &node {
             NodeRef::Seed(_) => (format!("seed.{name}"), "build_id"),
-            _ => (format!("model.{name}"), "build_id"),
+            // A model version's key is its resource name: `model.dim_customers_v2`.
+            _ => (format!("model.{}", resource_name(name)), "build_id"),
         };
         upstream.insert(key, json!(format!("${{{}.{attribute}}}", reference(&node))));
     }

@@ -58,6 +58,19 @@ pub struct Shared {
 pub struct Resolved {
     pub nodes: HashMap<String, Relation>,
     pub sources: HashMap<(String, String), Relation>,
+    /// A versioned model's name → the search name of its latest version (`ref('m')`
+    /// resolves to it; `nodes` holds its relation under both names).
+    pub latest: HashMap<String, String>,
+}
+
+impl Resolved {
+    /// The search name of the node a ref resolves to.
+    pub fn target_key(&self, call: &RefCall) -> String {
+        match (&call.version, self.latest.get(&call.name)) {
+            (None, Some(latest)) => latest.clone(),
+            _ => call.key(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -65,6 +78,21 @@ pub struct RefCall {
     pub package: Option<String>,
     pub name: String,
     pub version: Option<String>,
+}
+
+impl RefCall {
+    /// The name the ref is resolved by: `name`, or dbt's search name `name.v<version>`.
+    pub fn key(&self) -> String {
+        search_name(&self.name, self.version.as_deref())
+    }
+}
+
+/// dbt's `search_name` of a model: `name`, or `name.v<version>` for a model version.
+pub fn search_name(name: &str, version: Option<&str>) -> String {
+    match version {
+        Some(version) => format!("{name}.v{version}"),
+        None => name.to_string(),
+    }
 }
 
 /// What a render observed: refs, sources and deferred vars it used.
@@ -80,6 +108,8 @@ pub struct Captured {
 pub struct RenderNode {
     pub shared: Arc<Shared>,
     pub name: String,
+    /// `v` of a model version.
+    pub version: Option<String>,
     pub unique_id: String,
     pub resource_type: &'static str,
     pub file: String,
@@ -106,6 +136,7 @@ impl Clone for RenderNode {
         RenderNode {
             shared: self.shared.clone(),
             name: self.name.clone(),
+            version: self.version.clone(),
             unique_id: self.unique_id.clone(),
             resource_type: self.resource_type,
             file: self.file.clone(),
@@ -161,7 +192,12 @@ impl RenderNode {
             ("description", Value::from(self.description.as_str())),
             ("config", config_value),
             ("tags", tags),
-            ("version", Value::from(())),
+            (
+                "version",
+                self.version
+                    .as_deref()
+                    .map_or_else(|| Value::from(()), Value::from),
+            ),
         ])
     }
 
@@ -331,18 +367,6 @@ impl Object for RefFn {
                 ));
             }
         };
-        if let Some(version) = &call.version {
-            return Err(error_with_help(
-                format!(
-                    "ref('{}', version={version}) names a model version; mdwc does not support versioned models",
-                    call.name
-                ),
-                format!(
-                    "drop the version argument and ref('{}') the model file directly",
-                    call.name
-                ),
-            ));
-        }
         if let Some(package) = &call.package
             && package != &node.shared.project_name
         {
@@ -365,13 +389,13 @@ impl Object for RefFn {
                     &call.name,
                     "table",
                 )
-                .placeholder(&call.name, node.observed.clone());
+                .placeholder(&call.key(), node.observed.clone());
                 lock(&node.captured).refs.push(call);
                 Ok(Value::from_object(placeholder))
             }
             Phase::Compile => {
                 if let Some(parsed) = &node.parsed_refs
-                    && !parsed.contains(&call.name)
+                    && !parsed.contains(&call.key())
                 {
                     return Err(error_with_help(
                         format!(
@@ -384,7 +408,10 @@ impl Object for RefFn {
                         ),
                     ));
                 }
-                let resolved = node.resolved.as_ref().and_then(|r| r.nodes.get(&call.name));
+                let resolved = node
+                    .resolved
+                    .as_ref()
+                    .and_then(|r| r.nodes.get(&call.key()));
                 match resolved {
                     Some(relation) => Ok(Value::from_object(relation.clone())),
                     None => Err(error_with_help(
