@@ -31,6 +31,7 @@ mod aws;
 mod child;
 mod moto;
 mod provider;
+mod s3_checks;
 mod steps;
 mod workspace;
 
@@ -39,6 +40,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub use aws::{ACCOUNT_ID, Aws, REGION};
 pub use moto::Moto;
 pub use provider::{hcl_string, mdwc_binary, moto_provider_block};
+pub use s3_checks::{bucket_exists, bucket_tags, string_map, versioning_status};
 pub use steps::AcceptanceSteps;
 pub use workspace::{TfOutput, Workspace};
 

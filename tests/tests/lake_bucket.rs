@@ -7,8 +7,6 @@
 //! itself is unit-tested in `s3_hardening.rs`, and its presence is checked here with
 //! GetBucketPolicy.
 
-use std::collections::HashMap;
-
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
@@ -16,7 +14,8 @@ use aws_sdk_s3::types::{
     VersioningConfiguration,
 };
 use mdw_acceptance::{
-    AcceptanceSteps, Aws, Moto, REGION, Workspace, hcl_string, moto_provider_block, unique_name,
+    AcceptanceSteps, Aws, Moto, REGION, Workspace, bucket_exists, bucket_tags, hcl_string,
+    moto_provider_block, string_map, unique_name, versioning_status,
 };
 use serde_json::json;
 
@@ -517,15 +516,6 @@ fn create_kms_key(aws: &Aws) -> String {
     .expect("CreateKey returns the key's ARN")
 }
 
-/// HeadBucket through the SDK; any error other than "not found" fails the test.
-fn bucket_exists(aws: &Aws, name: &str) -> bool {
-    match aws.block_on(aws.s3().head_bucket().bucket(name).send()) {
-        Ok(_) => true,
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => false,
-        Err(e) => panic!("HeadBucket {name}: {}", DisplayErrorContext(e)),
-    }
-}
-
 /// Every hardening that is on by default, asked from S3 itself.
 fn assert_hardened(aws: &Aws, name: &str) {
     let s3 = aws.s3();
@@ -672,45 +662,4 @@ fn lifecycle_days(aws: &Aws, name: &str, id: &str) -> (Option<i32>, Option<i32>,
         rule.abort_incomplete_multipart_upload()
             .and_then(|a| a.days_after_initiation()),
     )
-}
-
-fn bucket_tags(aws: &Aws, name: &str) -> HashMap<String, String> {
-    aws.block_on(aws.s3().get_bucket_tagging().bucket(name).send())
-        .unwrap_or_else(|e| panic!("GetBucketTagging {name}: {}", DisplayErrorContext(e)))
-        .tag_set
-        .into_iter()
-        .map(|t| (t.key, t.value))
-        .collect()
-}
-
-/// Versioning status through GetBucketVersioning. moto names the root element of its answer
-/// `GetBucketVersioningResponse` (not `VersioningConfiguration`), which the Rust SDK refuses to
-/// parse: then the status is read from the raw body of the same answer.
-fn versioning_status(aws: &Aws, name: &str) -> Option<String> {
-    match aws.block_on(aws.s3().get_bucket_versioning().bucket(name).send()) {
-        Ok(out) => out.status.map(|s| s.as_str().to_string()),
-        Err(e) => {
-            let body = e
-                .raw_response()
-                .and_then(|r| r.body().bytes())
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default();
-            assert!(
-                body.contains("<GetBucketVersioningResponse"),
-                "GetBucketVersioning {name}: {}",
-                DisplayErrorContext(e)
-            );
-            ["Enabled", "Suspended"]
-                .into_iter()
-                .find(|s| body.contains(&format!("<Status>{s}</Status>")))
-                .map(str::to_string)
-        }
-    }
-}
-
-fn string_map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
 }
