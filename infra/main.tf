@@ -10,6 +10,12 @@ provider "mdw" {
   region       = var.region
   default_tags = local.tags
   endpoints    = length(var.aws_endpoints) > 0 ? var.aws_endpoints : null
+  # The models' tables live under s3://<warehouse bucket>/warehouse/, registered in Glue, with
+  # either engine.
+  engine    = var.engine
+  workgroup = var.workgroup
+  athena    = { data_location = "s3://${var.warehouse_bucket}/warehouse" }
+  embedded  = { warehouse = "s3://${var.warehouse_bucket}/warehouse" }
 }
 
 module "lake" {
@@ -17,6 +23,8 @@ module "lake" {
   work_zone_bucket = var.work_zone_bucket
   warehouse_bucket = var.warehouse_bucket
   raw_bucket       = var.raw_bucket
+  enforce_tls      = var.enforce_tls
+  force_destroy    = var.force_destroy_buckets
 }
 
 module "athena" {
@@ -50,4 +58,6 @@ module "models" {
   source         = "./modules/models"
   glue_databases = true
   pdate          = var.pdate
+  # The engine writes into the warehouse bucket and runs in the workgroup.
+  depends_on = [module.lake, module.athena]
 }

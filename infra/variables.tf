@@ -34,6 +34,24 @@ variable "workgroup" {
   default     = "mdw"
 }
 
+variable "engine" {
+  description = "What builds the models: athena (production), or embedded — DataFusion in the provider, writing the same Iceberg tables to the warehouse bucket and Glue (used with a local emulator, where Athena runs no SQL)."
+  type        = string
+  default     = "athena"
+}
+
+variable "enforce_tls" {
+  description = "Attach the TLS-only policy to the lake buckets. Only an emulator that ignores policy conditions (moto) needs false."
+  type        = bool
+  default     = true
+}
+
+variable "force_destroy_buckets" {
+  description = "Let destroy delete the lake buckets with their data and every old version. Keep false outside throwaway environments."
+  type        = bool
+  default     = false
+}
+
 variable "aws_endpoints" {
   description = "Endpoint overrides for a local AWS emulator (see env/moto.tfvars); empty for AWS."
   type        = map(string)

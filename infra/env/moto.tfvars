@@ -9,3 +9,9 @@ aws_endpoints = {
   kms      = "http://127.0.0.1:5000"
 }
 trusted_principal_arns = ["arn:aws:iam::123456789012:root"]
+# moto runs no SQL: build the models in the provider, on Glue + S3 in moto.
+engine = "embedded"
+# moto denies every object request under a TLS-only policy (it ignores the condition).
+enforce_tls = false
+# A throwaway emulator: destroy may delete the buckets with their data.
+force_destroy_buckets = true

@@ -27,6 +27,7 @@
 //! `MDW_PROVIDER_BIN`. Set `TF_LOG=debug` to see terraform's and the provider's logs, and
 //! `MDW_TF_TIMEOUT_SECS` to change the 300 s limit of one terraform command.
 
+mod athena_proxy;
 mod aws;
 mod child;
 mod moto;
@@ -37,6 +38,7 @@ mod workspace;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use athena_proxy::AthenaProxy;
 pub use aws::{ACCOUNT_ID, Aws, REGION};
 pub use moto::Moto;
 pub use provider::{hcl_string, mdwc_binary, moto_provider_block};

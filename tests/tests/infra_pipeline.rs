@@ -42,7 +42,14 @@ fn endpoint_vars(moto: &Moto) -> String {
         .iter()
         .map(|s| (s.to_string(), moto.endpoint().into()))
         .collect();
-    serde_json::json!({ "aws_endpoints": endpoints, "trusted_principal_arns": ["arn:aws:iam::123456789012:root"] }).to_string()
+    serde_json::json!({
+        "aws_endpoints": endpoints,
+        "trusted_principal_arns": ["arn:aws:iam::123456789012:root"],
+        "engine": "embedded",
+        "enforce_tls": false,
+        "force_destroy_buckets": true,
+    })
+    .to_string()
 }
 
 /// What `infra/env/moto.s3.tfbackend` says, for this test's moto port.
@@ -53,6 +60,91 @@ fn backend_config(moto: &Moto) -> String {
          use_path_style = true\nskip_credentials_validation = true\nskip_requesting_account_id = true\n\
          skip_metadata_api_check = true\nskip_region_validation = true\naccess_key = \"moto\"\nsecret_key = \"moto\"\n"
     )
+}
+
+/// The embedded engine on Glue + S3 left what Athena reads: Iceberg tables registered in Glue
+/// whose metadata and Parquet files are in the warehouse bucket, and views in Athena's format.
+fn assert_models_in_glue_and_s3(aws: &mdw_acceptance::Aws) {
+    let glue = aws.glue();
+    let table = aws
+        .block_on(
+            glue.get_table()
+                .database_name("dwh")
+                .name("fct_orders")
+                .send(),
+        )
+        .expect("dwh.fct_orders is registered in Glue");
+    let table = table.table().unwrap();
+    let parameters = table.parameters().unwrap();
+    assert_eq!(
+        parameters.get("table_type").map(String::as_str),
+        Some("ICEBERG")
+    );
+    let metadata = parameters
+        .get("metadata_location")
+        .expect("a metadata location");
+    assert!(
+        metadata.starts_with("s3://mdw-warehouse/warehouse/dwh/fct_orders/")
+            && metadata.ends_with(".metadata.json"),
+        "{metadata}"
+    );
+    let columns: Vec<&str> = table
+        .storage_descriptor()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert!(columns.contains(&"order_id"), "{columns:?}");
+    let view = aws
+        .block_on(
+            glue.get_table()
+                .database_name("mdw")
+                .name("mart_daily_store_sales")
+                .send(),
+        )
+        .expect("the mart view is registered in Glue");
+    let view = view.table().unwrap();
+    assert_eq!(view.table_type(), Some("VIRTUAL_VIEW"));
+    assert!(
+        view.view_original_text()
+            .unwrap_or_default()
+            .starts_with("/* Presto View: ")
+    );
+
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page = aws
+            .block_on(
+                aws.s3()
+                    .list_objects_v2()
+                    .bucket("mdw-warehouse")
+                    .prefix("warehouse/")
+                    .set_continuation_token(token)
+                    .send(),
+            )
+            .expect("listing the warehouse bucket");
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
+        token = page.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    let metadata_key = metadata.trim_start_matches("s3://mdw-warehouse/");
+    assert!(
+        keys.iter().any(|k| k == metadata_key),
+        "{metadata_key} not in {keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("warehouse/dwh/fct_orders/") && k.ends_with(".parquet")),
+        "no Parquet data for fct_orders in {keys:?}"
+    );
 }
 
 #[test]
@@ -133,6 +225,7 @@ fn bootstrap_then_infra_with_remote_state_and_locking() {
     );
     assert!(state.is_ok(), "state is stored in the remote bucket");
     infra.assert_plan_empty(&[]);
+    assert_models_in_glue_and_s3(&aws);
 
     // 3. A second apply while the first holds the lock is refused. The first one (a tag change,
     // so it has something to approve) waits at its approval prompt — holding the lock — until
@@ -175,6 +268,11 @@ fn bootstrap_then_infra_with_remote_state_and_locking() {
 
     // 4. destroy leaves nothing behind.
     infra.destroy();
+    let tables = aws
+        .block_on(aws.glue().get_tables().database_name("dwh").send())
+        .map(|out| out.table_list().len())
+        .unwrap_or(0);
+    assert_eq!(tables, 0, "Glue tables left after destroy");
     let buckets = aws.block_on(aws.s3().list_buckets().send()).unwrap();
     let left: Vec<_> = buckets
         .buckets()

@@ -392,7 +392,13 @@ async fn append_in_place(
         );
         inner
             .store
-            .swap_table_pointer(&database, &name, Some(&original_metadata), new_metadata)
+            .swap_table_pointer(
+                &database,
+                &name,
+                Some(&original_metadata),
+                new_metadata,
+                staged.metadata(),
+            )
             .await?;
         Ok(Some((staged, rows)))
     }

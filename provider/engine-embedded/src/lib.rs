@@ -6,6 +6,7 @@
 
 mod barrier;
 mod errors;
+mod glue_store;
 mod incremental;
 mod nullable;
 mod query;
@@ -20,8 +21,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use iceberg::io::{FileIO, FileIOBuilder, StorageFactory};
+use iceberg::io::{
+    FileIO, FileIOBuilder, S3_ACCESS_KEY_ID, S3_DISABLE_CONFIG_LOAD, S3_DISABLE_EC2_METADATA,
+    S3_ENDPOINT, S3_PATH_STYLE_ACCESS, S3_REGION, S3_SECRET_ACCESS_KEY, S3_SESSION_TOKEN,
+    StorageFactory,
+};
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent};
+use iceberg_catalog_glue::{
+    AWS_ACCESS_KEY_ID, AWS_REGION_NAME, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+    GLUE_CATALOG_PROP_URI, GLUE_CATALOG_PROP_WAREHOUSE, GlueCatalogBuilder,
+};
 use iceberg_catalog_sql::{
     SQL_CATALOG_PROP_BIND_STYLE, SQL_CATALOG_PROP_URI, SQL_CATALOG_PROP_WAREHOUSE, SqlBindStyle,
     SqlCatalogBuilder,
@@ -33,32 +42,67 @@ use mdw_engine::{
 };
 
 use crate::errors::catalog_error;
-use crate::store::SqliteStore;
+use crate::glue_store::GlueStore;
+use crate::store::{SqliteStore, Store};
 
 pub use mdw_engine;
 
-/// Where the engine keeps its catalog and data.
-///
-/// One variant today; a Glue catalog with S3 storage is meant to become a second variant
-/// (the rest of the engine only sees `Arc<dyn Catalog>`, a storage factory, and the pointer
-/// swap / view store in [`store`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the engine keeps its catalog and data. The rest of the engine only sees
+/// `Arc<dyn Catalog>`, a storage factory, and the pointer swap / view store in [`store`].
+#[derive(Debug, Clone)]
 pub enum CatalogConfig {
     /// SQL catalog in `<warehouse_dir>/catalog.db`, data under `<warehouse_dir>/<db>/<table>/`.
     LocalSqlite { warehouse_dir: PathBuf },
+    /// Glue as the catalog and S3 as the warehouse: what Athena reads.
+    Glue(GlueSettings),
+}
+
+/// The embedded engine on AWS storage.
+#[derive(Debug, Clone)]
+pub struct GlueSettings {
+    /// `s3://bucket/prefix`: tables go to `<warehouse>/<database>/<name>/<build id>`.
+    pub warehouse: String,
+    pub region: String,
+    /// Endpoint overrides (moto, LocalStack); S3 is then addressed path-style.
+    pub glue_endpoint: Option<String>,
+    pub s3_endpoint: Option<String>,
+    /// Credentials resolved by the provider's AWS chain; `None` lets the S3 and Glue clients
+    /// find their own.
+    pub credentials: Option<StaticCredentials>,
+    /// The provider's Glue client, for pointer swaps and views.
+    pub glue: aws_sdk_glue::Client,
+}
+
+#[derive(Clone)]
+pub struct StaticCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret, not even in a debug log.
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Shared state behind the engine handle (cheap to clone through `Arc`).
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub catalog_name: String,
-    /// Root URL of the warehouse, without trailing slash (`file:///abs/dir`).
+    /// Root URL of the warehouse, without trailing slash (`file:///abs/dir`, `s3://b/p`).
     pub warehouse: String,
     pub catalog: Arc<dyn Catalog>,
-    pub store: SqliteStore,
+    pub store: Store,
     pub storage: Arc<dyn StorageFactory>,
     /// For deleting files outside any table (failed builds, purged locations).
     pub file_io: FileIO,
+    /// What every FileIO of this engine needs to reach the warehouse (S3 endpoint, region,
+    /// credentials); empty on local disk.
+    pub file_io_props: HashMap<String, String>,
 }
 
 /// The embedded engine. Cloning is cheap; all methods take `&self` and may run concurrently.
@@ -88,7 +132,80 @@ impl EmbeddedEngine {
             CatalogConfig::LocalSqlite { warehouse_dir } => {
                 Self::open_local(&warehouse_dir, catalog_name).await
             }
+            CatalogConfig::Glue(settings) => Self::open_glue(settings, catalog_name).await,
         }
+    }
+
+    async fn open_glue(settings: GlueSettings, catalog_name: String) -> Result<Self, EngineError> {
+        let warehouse = settings.warehouse.trim_end_matches('/').to_string();
+        let context = format!("opening the Glue catalog with warehouse {warehouse}");
+        if !warehouse.starts_with("s3://") || warehouse.len() <= "s3://".len() {
+            return Err(EngineError::InvalidInput(format!(
+                "{context}: the warehouse must be an s3://bucket/prefix location"
+            )));
+        }
+        let mut file_io_props = HashMap::from([(S3_REGION.to_string(), settings.region.clone())]);
+        if let Some(endpoint) = &settings.s3_endpoint {
+            file_io_props.insert(S3_ENDPOINT.to_string(), endpoint.clone());
+            // Emulators serve buckets under the path, not as host names.
+            file_io_props.insert(S3_PATH_STYLE_ACCESS.to_string(), "true".to_string());
+        }
+        if let Some(credentials) = &settings.credentials {
+            file_io_props.extend([
+                (
+                    S3_ACCESS_KEY_ID.to_string(),
+                    credentials.access_key_id.clone(),
+                ),
+                (
+                    S3_SECRET_ACCESS_KEY.to_string(),
+                    credentials.secret_access_key.clone(),
+                ),
+                (S3_DISABLE_EC2_METADATA.to_string(), "true".to_string()),
+                (S3_DISABLE_CONFIG_LOAD.to_string(), "true".to_string()),
+            ]);
+            if let Some(token) = &credentials.session_token {
+                file_io_props.insert(S3_SESSION_TOKEN.to_string(), token.clone());
+            }
+        }
+        let mut props = file_io_props.clone();
+        props.insert(GLUE_CATALOG_PROP_WAREHOUSE.to_string(), warehouse.clone());
+        props.insert(AWS_REGION_NAME.to_string(), settings.region.clone());
+        if let Some(endpoint) = &settings.glue_endpoint {
+            props.insert(GLUE_CATALOG_PROP_URI.to_string(), endpoint.clone());
+        }
+        if let Some(credentials) = &settings.credentials {
+            props.insert(
+                AWS_ACCESS_KEY_ID.to_string(),
+                credentials.access_key_id.clone(),
+            );
+            props.insert(
+                AWS_SECRET_ACCESS_KEY.to_string(),
+                credentials.secret_access_key.clone(),
+            );
+            if let Some(token) = &credentials.session_token {
+                props.insert(AWS_SESSION_TOKEN.to_string(), token.clone());
+            }
+        }
+        let storage: Arc<dyn StorageFactory> = Arc::new(OpenDalResolvingStorageFactory::new());
+        let catalog = GlueCatalogBuilder::default()
+            .with_storage_factory(storage.clone())
+            .load(catalog_name.clone(), props)
+            .await
+            .map_err(|e| catalog_error(&context, e))?;
+        let file_io = FileIOBuilder::new(storage.clone())
+            .with_props(file_io_props.clone())
+            .build();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                store: Store::Glue(GlueStore::new(settings.glue, &catalog_name)),
+                catalog_name,
+                warehouse,
+                catalog: Arc::new(catalog),
+                storage,
+                file_io,
+                file_io_props,
+            }),
+        })
     }
 
     async fn open_local(warehouse_dir: &Path, catalog_name: String) -> Result<Self, EngineError> {
@@ -131,9 +248,10 @@ impl EmbeddedEngine {
                 catalog_name,
                 warehouse,
                 catalog: Arc::new(catalog),
-                store,
+                store: Store::Sqlite(store),
                 storage,
                 file_io,
+                file_io_props: HashMap::new(),
             }),
         })
     }

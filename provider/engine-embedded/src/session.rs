@@ -22,6 +22,7 @@ use iceberg::{ErrorKind, NamespaceIdent, TableIdent};
 use iceberg_datafusion::IcebergStaticTableProvider;
 
 use crate::Inner;
+use crate::store::Lookup;
 
 /// Creates a session whose unqualified names resolve in `default_database`.
 pub fn new_session(inner: &Arc<Inner>, default_database: &str) -> SessionContext {
@@ -152,6 +153,17 @@ impl SchemaProvider for WarehouseSchema {
             .inner
             .upgrade()
             .ok_or_else(|| external("the engine was closed while a query ran".into()))?;
+        // Views first, as in `write::find_relation`.
+        match inner
+            .store
+            .lookup(&self.database, name)
+            .await
+            .map_err(|e| external(e.to_string()))?
+        {
+            Lookup::View(view) => return Ok(Some(self.plan_view(name, &view.sql).await?)),
+            Lookup::Missing => return Ok(None),
+            Lookup::Table | Lookup::NotAView => {}
+        }
         let ident = TableIdent::new(NamespaceIdent::new(self.database.clone()), name.to_string());
         match inner.catalog.load_table(&ident).await {
             Ok(table) => {
@@ -160,28 +172,20 @@ impl SchemaProvider for WarehouseSchema {
                     .map_err(|e| {
                         external(format!("reading table {}.{name}: {e}", self.database))
                     })?;
-                return Ok(Some(Arc::new(provider)));
+                Ok(Some(Arc::new(provider)))
             }
             Err(e)
                 if matches!(
                     e.kind(),
                     ErrorKind::TableNotFound | ErrorKind::NamespaceNotFound
-                ) => {}
-            Err(e) => {
-                return Err(external(format!(
-                    "loading table {}.{name}: {e}",
-                    self.database
-                )));
+                ) =>
+            {
+                Ok(None)
             }
-        }
-        let view = inner
-            .store
-            .get_view(&self.database, name)
-            .await
-            .map_err(|e| external(e.to_string()))?;
-        match view {
-            Some(view) => Ok(Some(self.plan_view(name, &view.sql).await?)),
-            None => Ok(None),
+            Err(e) => Err(external(format!(
+                "loading table {}.{name}: {e}",
+                self.database
+            ))),
         }
     }
 

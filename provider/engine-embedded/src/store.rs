@@ -4,16 +4,19 @@
 //!
 //! The swap writes `iceberg_tables` directly, the same row iceberg-catalog-sql 0.10 reads and
 //! writes, with the same compare-and-swap on `metadata_location` that its `update_table` uses.
-//! A Glue catalog would do the same with `UpdateTable` + `VersionId`.
+//! `glue_store.rs` does the same on Glue with `UpdateTable` + `VersionId`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use mdw_engine::EngineError;
+use iceberg::spec::TableMetadata;
+use mdw_engine::{ColumnInfo, EngineError};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+
+use crate::glue_store::GlueStore;
 
 /// A view as stored by the engine.
 #[derive(Debug, Clone)]
@@ -21,6 +24,86 @@ pub struct StoredView {
     pub sql: String,
     pub description: Option<String>,
     pub column_comments: BTreeMap<String, String>,
+    /// The view's columns when it was created; Glue keeps them (Athena needs them), SQLite
+    /// does not (the engine plans the SQL on every read anyway).
+    pub columns: Vec<ColumnInfo>,
+}
+
+/// What the store knows about a name before the Iceberg catalog is asked.
+#[derive(Debug)]
+pub enum Lookup {
+    View(StoredView),
+    /// The store has an Iceberg table of that name (load it through the catalog).
+    Table,
+    Missing,
+    /// The store holds views only (SQLite): ask the catalog.
+    NotAView,
+}
+
+/// Where the engine keeps table pointers and views: beside iceberg-rust's SQLite catalog, or
+/// in Glue.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Glue(GlueStore),
+}
+
+impl Store {
+    /// Points the table at `new_metadata`, only if `expected` is still its current metadata
+    /// (`None`: the table must not exist). See `SqliteStore::swap_table_pointer`.
+    pub async fn swap_table_pointer(
+        &self,
+        database: &str,
+        name: &str,
+        expected: Option<&str>,
+        new_metadata: &str,
+        metadata: &TableMetadata,
+    ) -> Result<(), EngineError> {
+        match self {
+            Store::Sqlite(store) => {
+                store
+                    .swap_table_pointer(database, name, expected, new_metadata)
+                    .await
+            }
+            Store::Glue(store) => {
+                store
+                    .swap_table_pointer(database, name, expected, new_metadata, metadata)
+                    .await
+            }
+        }
+    }
+
+    pub async fn put_view(
+        &self,
+        database: &str,
+        name: &str,
+        view: &StoredView,
+        replaced_table: Option<&str>,
+    ) -> Result<(), EngineError> {
+        match self {
+            Store::Sqlite(store) => store.put_view(database, name, view, replaced_table).await,
+            Store::Glue(store) => store.put_view(database, name, view, replaced_table).await,
+        }
+    }
+
+    /// Views first: Glue holds views and tables under one name, and the Iceberg catalog neither
+    /// loads a view nor (iceberg-catalog-glue 0.10) says "not found" in a way one can match.
+    pub async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {
+        match self {
+            Store::Sqlite(store) => Ok(match store.get_view(database, name).await? {
+                Some(view) => Lookup::View(view),
+                None => Lookup::NotAView,
+            }),
+            Store::Glue(store) => store.lookup(database, name).await,
+        }
+    }
+
+    pub async fn delete_view(&self, database: &str, name: &str) -> Result<bool, EngineError> {
+        match self {
+            Store::Sqlite(store) => store.delete_view(database, name).await,
+            Store::Glue(store) => store.delete_view(database, name).await,
+        }
+    }
 }
 
 /// The engine's connection to the catalog's SQLite file.
@@ -243,6 +326,7 @@ impl SqliteStore {
                 .map_err(|e| store_error(&context, e))?,
             // A hand-edited, unreadable comments column must not make the view unreadable.
             column_comments: serde_json::from_str(&comments).unwrap_or_default(),
+            columns: Vec::new(),
         }))
     }
 

@@ -236,6 +236,42 @@ pub fn athena_type_name(ty: &Type) -> String {
     }
 }
 
+/// Renders an Iceberg type the way Glue stores column types of Athena's Iceberg tables (Hive
+/// names: `string`, `int`, `array<string>`, `struct<a:int>`).
+pub fn hive_type_name(ty: &Type) -> String {
+    match ty {
+        Type::Primitive(p) => match p {
+            PrimitiveType::Boolean => "boolean".into(),
+            PrimitiveType::Int => "int".into(),
+            PrimitiveType::Long => "bigint".into(),
+            PrimitiveType::Float => "float".into(),
+            PrimitiveType::Double => "double".into(),
+            PrimitiveType::Decimal { precision, scale } => format!("decimal({precision},{scale})"),
+            PrimitiveType::Date => "date".into(),
+            PrimitiveType::Timestamp
+            | PrimitiveType::Timestamptz
+            | PrimitiveType::TimestampNs
+            | PrimitiveType::TimestamptzNs => "timestamp".into(),
+            PrimitiveType::Time | PrimitiveType::String | PrimitiveType::Uuid => "string".into(),
+            PrimitiveType::Fixed(_) | PrimitiveType::Binary => "binary".into(),
+        },
+        Type::List(list) => format!("array<{}>", hive_type_name(&list.element_field.field_type)),
+        Type::Map(map) => format!(
+            "map<{},{}>",
+            hive_type_name(&map.key_field.field_type),
+            hive_type_name(&map.value_field.field_type)
+        ),
+        Type::Struct(st) => {
+            let fields: Vec<String> = st
+                .fields()
+                .iter()
+                .map(|f| format!("{}:{}", f.name, hive_type_name(&f.field_type)))
+                .collect();
+            format!("struct<{}>", fields.join(","))
+        }
+    }
+}
+
 /// The columns of an Iceberg schema as `describe` reports them.
 pub fn columns_of(schema: &IcebergSchema) -> Vec<ColumnInfo> {
     schema

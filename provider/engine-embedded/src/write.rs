@@ -37,7 +37,7 @@ use crate::barrier::behind_barrier;
 use crate::errors::{catalog_error, sql_error, storage_error};
 use crate::nullable::as_nullable;
 use crate::session::new_session;
-use crate::store::StoredView;
+use crate::store::{Lookup, StoredView};
 use crate::types::{columns_of, columns_of_arrow, iceberg_schema, normalize_schema};
 
 /// Name of the private catalog that staged writes go through, inside a session.
@@ -68,25 +68,27 @@ pub(crate) async fn find_relation(
     database: &str,
     name: &str,
 ) -> Result<Existing, EngineError> {
+    match inner.store.lookup(database, name).await? {
+        Lookup::View(view) => return Ok(Existing::View(view)),
+        Lookup::Missing => return Ok(Existing::Missing),
+        Lookup::Table | Lookup::NotAView => {}
+    }
     let ident = TableIdent::new(NamespaceIdent::new(database.to_string()), name.to_string());
     match inner.catalog.load_table(&ident).await {
-        Ok(table) => return Ok(Existing::Table(Box::new(table))),
+        Ok(table) => Ok(Existing::Table(Box::new(table))),
         Err(e)
             if matches!(
                 e.kind(),
                 ErrorKind::TableNotFound | ErrorKind::NamespaceNotFound
-            ) => {}
-        Err(e) => {
-            return Err(catalog_error(
-                &format!("reading table {database}.{name}"),
-                e,
-            ));
+            ) =>
+        {
+            Ok(Existing::Missing)
         }
+        Err(e) => Err(catalog_error(
+            &format!("reading table {database}.{name}"),
+            e,
+        )),
     }
-    Ok(match inner.store.get_view(database, name).await? {
-        Some(view) => Existing::View(view),
-        None => Existing::Missing,
-    })
 }
 
 /// Plans a SQL text that must be a query (models, views): DDL, DML and `SET`-like statements
@@ -222,8 +224,12 @@ fn fresh_location(
         None => inner.warehouse.clone(),
         Some(path) if path.starts_with('/') => format!("file://{path}"),
         Some(url) if url.starts_with("file://") => url.to_string(),
-        // This engine keeps data on local disk: a cloud location (the same project runs on
-        // Athena with s3:// locations) is mirrored under the warehouse, keeping its layout.
+        // On S3 storage an s3:// location is used as is.
+        Some(url) if url.starts_with("s3://") && inner.warehouse.starts_with("s3://") => {
+            url.to_string()
+        }
+        // On local disk a cloud location (the same project runs on Athena with s3://
+        // locations) is mirrored under the warehouse, keeping its layout.
         Some(url) if url.contains("://") => {
             let (scheme, rest) = url.split_once("://").unwrap_or(("s3", url));
             format!(
@@ -282,10 +288,15 @@ pub(crate) async fn staging_catalog(
         .with_storage_factory(inner.storage.clone())
         .load(
             STAGING_CATALOG,
-            HashMap::from([(
-                MEMORY_CATALOG_WAREHOUSE.to_string(),
-                inner.warehouse.clone(),
-            )]),
+            inner
+                .file_io_props
+                .clone()
+                .into_iter()
+                .chain([(
+                    MEMORY_CATALOG_WAREHOUSE.to_string(),
+                    inner.warehouse.clone(),
+                )])
+                .collect::<HashMap<_, _>>(),
         )
         .await
         .map_err(|e| catalog_error(context, e))?;
@@ -452,6 +463,7 @@ async fn write_and_swap(
             &fresh.name,
             existing.metadata_location(),
             new_metadata,
+            staged.metadata(),
         )
         .await?;
     Ok((staged, rows))
@@ -547,6 +559,7 @@ pub(crate) async fn create_view(
         sql: view.sql.clone(),
         description: view.description.clone().filter(|d| !d.is_empty()),
         column_comments: comments,
+        columns: columns.clone(),
     };
     inner
         .store

@@ -99,6 +99,19 @@ impl AwsClients {
         })
     }
 
+    /// The endpoint override of `service`, if any.
+    pub fn endpoint(&self, service: &str) -> Option<&str> {
+        self.endpoints.get(service)
+    }
+
+    /// The credential chain, for code that signs its own requests (the embedded engine's S3
+    /// file IO). Resolved when asked, not here.
+    pub fn credentials_provider(
+        &self,
+    ) -> Option<aws_credential_types::provider::SharedCredentialsProvider> {
+        self.sdk.credentials_provider()
+    }
+
     /// The ARN partition of the configured region.
     pub fn partition(&self) -> &'static str {
         partition_of(&self.region)

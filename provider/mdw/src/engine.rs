@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use mdw_engine::{Engine, EngineError};
+use mdw_engine_athena::{AthenaEngine, AthenaSettings};
+use mdw_engine_embedded::{CatalogConfig, EmbeddedEngine, GlueSettings, StaticCredentials};
 use tfplugin::Diagnostic;
 use tokio::sync::OnceCell;
 
@@ -11,10 +14,26 @@ use tokio::sync::OnceCell;
 /// module Terraform runs in, like `.terraform/`.
 pub const DEFAULT_WAREHOUSE_DIR: &str = ".mdw/warehouse";
 
-#[derive(Debug, Clone, PartialEq)]
 pub enum EngineConfig {
     /// DataFusion + Iceberg on local disk.
     Embedded { warehouse_dir: PathBuf },
+    /// DataFusion + Iceberg with Glue as the catalog and S3 as the warehouse.
+    EmbeddedOnAws {
+        warehouse: String,
+        region: String,
+        glue_endpoint: Option<String>,
+        s3_endpoint: Option<String>,
+        credentials: Option<SharedCredentialsProvider>,
+        glue: aws_sdk_glue::Client,
+    },
+    /// Athena builds the models; Glue is the catalog.
+    Athena {
+        settings: AthenaSettings,
+        athena: aws_sdk_athena::Client,
+        glue: aws_sdk_glue::Client,
+        /// Terraform's stop request cancels running queries.
+        stop: tokio::sync::watch::Receiver<bool>,
+    },
 }
 
 pub struct Engines {
@@ -42,7 +61,7 @@ impl Engines {
             .get_or_try_init(|| async {
                 match &self.config {
                     EngineConfig::Embedded { warehouse_dir } => {
-                        mdw_engine_embedded::EmbeddedEngine::open(warehouse_dir, &self.catalog)
+                        EmbeddedEngine::open(warehouse_dir, &self.catalog)
                             .await
                             .map(|engine| Arc::new(engine) as Arc<dyn Engine>)
                             .map_err(|e| {
@@ -52,6 +71,60 @@ impl Engines {
                                 )
                             })
                     }
+                    EngineConfig::EmbeddedOnAws {
+                        warehouse,
+                        region,
+                        glue_endpoint,
+                        s3_endpoint,
+                        credentials,
+                        glue,
+                    } => {
+                        let opening = || format!("Opening the embedded engine on Glue with warehouse {warehouse}");
+                        let credentials = match credentials {
+                            Some(provider) => Some(provider.provide_credentials().await.map_err(|e| {
+                                Diagnostic::error(
+                                    opening(),
+                                    format!("No AWS credentials: {e}. Configure the standard AWS chain (environment, profile, SSO, instance role)."),
+                                )
+                            })?),
+                            None => None,
+                        };
+                        let settings = GlueSettings {
+                            warehouse: warehouse.clone(),
+                            region: region.clone(),
+                            glue_endpoint: glue_endpoint.clone(),
+                            s3_endpoint: s3_endpoint.clone(),
+                            credentials: credentials.map(|c| StaticCredentials {
+                                access_key_id: c.access_key_id().to_string(),
+                                secret_access_key: c.secret_access_key().to_string(),
+                                session_token: c.session_token().map(str::to_string),
+                            }),
+                            glue: glue.clone(),
+                        };
+                        EmbeddedEngine::open_with(CatalogConfig::Glue(settings), &self.catalog)
+                            .await
+                            .map(|engine| Arc::new(engine) as Arc<dyn Engine>)
+                            .map_err(|e| {
+                                Diagnostic::error(
+                                    opening(),
+                                    format!("{e}. Check that the bucket exists and the credentials may use Glue and S3."),
+                                )
+                            })
+                    }
+                    EngineConfig::Athena {
+                        settings,
+                        athena,
+                        glue,
+                        stop,
+                    } => AthenaEngine::open(athena.clone(), glue.clone(), settings.clone(), stop.clone())
+                        .await
+                        .map(|engine| Arc::new(engine) as Arc<dyn Engine>)
+                        .map_err(|e| {
+                            Diagnostic::error(
+                                format!("Opening the Athena engine (workgroup {:?})", settings.workgroup),
+                                format!("{e}."),
+                            )
+                        }),
                 }
             })
             .await

@@ -13,11 +13,24 @@ use tfplugin::{
 use crate::aws::{AwsClients, Endpoints};
 use crate::engine::{DEFAULT_WAREHOUSE_DIR, EngineConfig, Engines};
 use crate::{data_sources, resources};
+use mdw_engine_athena::AthenaSettings;
 
 /// Where state and tables live unless the configuration says otherwise (the seed's region).
 pub const DEFAULT_REGION: &str = "us-west-2";
 
 /// The services whose endpoints can be overridden, e.g. to point at moto or LocalStack.
+/// The workgroup every AWS account has.
+pub const DEFAULT_WORKGROUP: &str = "primary";
+
+fn validate_s3_prefix(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(s) if !s.starts_with("s3://") || s.len() <= "s3://".len() => Err(format!(
+            "{s:?} is not an S3 location; write it as s3://bucket/prefix."
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
 
 pub struct MdwProvider;
@@ -84,12 +97,27 @@ impl tfplugin::Provider for MdwProvider {
                     .describe("Tags added to every taggable resource; a resource's own `tags` win on conflict.")
                     .validate(validate_tag_keys),
                 Attribute::string("engine")
-                    .describe("What builds the models: `embedded` (default; DataFusion + Iceberg on local disk, no AWS needed).")
+                    .describe("What builds the models: `embedded` (default; DataFusion + Iceberg on local disk, no AWS needed) or `athena`.")
                     .validate(|v| match v.as_str() {
-                        Some("embedded") | None => Ok(()),
-                        Some("athena") => Err("the Athena engine is not in this version of the provider yet; use \"embedded\".".to_string()),
-                        Some(other) => Err(format!("{other:?} is not an engine; use \"embedded\".")),
+                        Some("embedded" | "athena") | None => Ok(()),
+                        Some(other) => Err(format!("{other:?} is not an engine; use \"embedded\" or \"athena\".")),
                     }),
+                Attribute::string("workgroup").describe(&format!(
+                    "Athena workgroup the models run in (engine `athena`). Default `{DEFAULT_WORKGROUP}`. A workgroup that enforces its configuration keeps its own result location."
+                )),
+                Attribute::nested(
+                    "athena",
+                    Nesting::Single,
+                    vec![
+                        Attribute::string("output_location")
+                            .describe("`s3://` prefix for query results, used when the workgroup does not enforce its own.")
+                            .validate(validate_s3_prefix),
+                        Attribute::string("data_location")
+                            .describe("`s3://` root of the models' tables (`<root>/<database>/<name>/<build id>`). Default: the Glue database's location.")
+                            .validate(validate_s3_prefix),
+                    ],
+                )
+                .describe("Settings of the Athena engine."),
                 Attribute::string("catalog").describe(
                     "Catalog name in the models' three-part relation names (`\"awsdatacatalog\".\"mdw\".\"t\"`). Default `awsdatacatalog`.",
                 ),
@@ -97,7 +125,7 @@ impl tfplugin::Provider for MdwProvider {
                     "embedded",
                     Nesting::Single,
                     vec![Attribute::string("warehouse").describe(&format!(
-                        "Directory of the local catalog and tables, relative to the root module. Default `{DEFAULT_WAREHOUSE_DIR}`."
+                        "Directory of the local catalog and tables, relative to the root module (default `{DEFAULT_WAREHOUSE_DIR}`); or an `s3://bucket/prefix` location: then the tables are written to S3 and registered in Glue, where Athena reads them."
                     ))],
                 )
                 .describe("Settings of the embedded engine."),
@@ -105,7 +133,7 @@ impl tfplugin::Provider for MdwProvider {
         )
     }
 
-    async fn configure(&self, config: &Value, _stop: StopSignal) -> Result<Client, Diagnostics> {
+    async fn configure(&self, config: &Value, stop: StopSignal) -> Result<Client, Diagnostics> {
         let region = config
             .get("region")
             .as_str()
@@ -149,12 +177,12 @@ impl tfplugin::Provider for MdwProvider {
             max_attempts,
         )
         .await;
-        let warehouse_dir = config
+        let warehouse = config
             .get("embedded")
             .get("warehouse")
             .as_str()
             .unwrap_or(DEFAULT_WAREHOUSE_DIR)
-            .into();
+            .to_string();
         let catalog = config
             .get("catalog")
             .as_str()
@@ -165,7 +193,43 @@ impl tfplugin::Provider for MdwProvider {
                 .at_attribute("catalog")
                 .into());
         }
-        let engines = Engines::new(EngineConfig::Embedded { warehouse_dir }, catalog);
+        let engine = match config.get("engine").as_str() {
+            Some("athena") => EngineConfig::Athena {
+                settings: AthenaSettings {
+                    workgroup: config
+                        .get("workgroup")
+                        .as_str()
+                        .unwrap_or(DEFAULT_WORKGROUP)
+                        .to_string(),
+                    catalog: catalog.clone(),
+                    output_location: config
+                        .get("athena")
+                        .get("output_location")
+                        .as_str()
+                        .map(str::to_string),
+                    data_location: config
+                        .get("athena")
+                        .get("data_location")
+                        .as_str()
+                        .map(str::to_string),
+                },
+                athena: aws.athena().clone(),
+                glue: aws.glue().clone(),
+                stop: stop.receiver(),
+            },
+            _ if warehouse.starts_with("s3://") => EngineConfig::EmbeddedOnAws {
+                warehouse,
+                region: aws.region.clone(),
+                glue_endpoint: aws.endpoint("glue").map(str::to_string),
+                s3_endpoint: aws.endpoint("s3").map(str::to_string),
+                credentials: aws.credentials_provider(),
+                glue: aws.glue().clone(),
+            },
+            _ => EngineConfig::Embedded {
+                warehouse_dir: warehouse.into(),
+            },
+        };
+        let engines = Engines::new(engine, catalog);
         Ok(Client {
             aws,
             default_tags: config.get("default_tags").string_map(),

@@ -174,6 +174,11 @@ impl StopSignal {
         *self.0.borrow()
     }
 
+    /// The underlying channel, for code that cannot depend on this crate (engines).
+    pub fn receiver(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.0.clone()
+    }
+
     /// Completes once a stop was requested.
     pub async fn stopped(&self) {
         let mut rx = self.0.clone();

@@ -1,0 +1,566 @@
+//! `mdw_iceberg_model` on the Athena engine, against moto behind the fault-injecting proxy.
+//!
+//! moto runs no SQL, so these tests assert what a real Athena would be asked to do: the exact
+//! statements, read back from moto with `list_query_executions` / `get_query_execution`, and
+//! the Glue catalog afterwards (the proxy applies each successful DDL statement's effect to
+//! moto's Glue, as Athena would).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use mdw_acceptance::{AthenaProxy, Aws, Moto, Workspace, hcl_string};
+
+const WORKGROUP: &str = "mdw";
+const DATABASE: &str = "mart";
+
+struct Athena {
+    _moto: Moto,
+    proxy: AthenaProxy,
+    aws: Aws,
+}
+
+impl Athena {
+    /// moto + proxy, a workgroup with a result location and the models' Glue database.
+    fn start() -> Athena {
+        let moto = Moto::start();
+        let proxy = AthenaProxy::start(&moto);
+        let aws = moto.aws();
+        let athena = aws.athena();
+        aws.block_on(
+            athena
+                .create_work_group()
+                .name(WORKGROUP)
+                .configuration(
+                    aws_sdk_athena::types::WorkGroupConfiguration::builder()
+                        .result_configuration(
+                            aws_sdk_athena::types::ResultConfiguration::builder()
+                                .output_location("s3://results/athena/")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .send(),
+        )
+        .expect("creating the workgroup");
+        let input = aws_sdk_glue::types::DatabaseInput::builder()
+            .name(DATABASE)
+            .build()
+            .unwrap();
+        aws.block_on(aws.glue().create_database().database_input(input).send())
+            .expect("creating the Glue database");
+        Athena {
+            _moto: moto,
+            proxy,
+            aws,
+        }
+    }
+
+    fn config(&self, resources: &str) -> String {
+        let endpoint = hcl_string(&self.proxy.endpoint());
+        let endpoints: String = ["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"]
+            .iter()
+            .map(|s| format!("    {s} = {endpoint}\n"))
+            .collect();
+        format!(
+            r#"terraform {{
+  required_providers {{
+    mdw = {{ source = "mdw/mdw" }}
+  }}
+}}
+
+provider "mdw" {{
+  region    = "us-west-2"
+  engine    = "athena"
+  workgroup = "{WORKGROUP}"
+  athena    = {{ data_location = "s3://lake/warehouse" }}
+  endpoints = {{
+{endpoints}  }}
+}}
+{resources}"#
+        )
+    }
+
+    /// Every statement sent to Athena so far, oldest first, with build ids masked as `<id>`.
+    fn statements(&self) -> Vec<String> {
+        let athena = self.aws.athena();
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .aws
+                .block_on(
+                    athena
+                        .list_query_executions()
+                        .work_group(WORKGROUP)
+                        .set_next_token(token)
+                        .send(),
+                )
+                .expect("listing query executions");
+            ids.extend(page.query_execution_ids().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        let mut executions: Vec<(f64, String)> = ids
+            .iter()
+            .map(|id| {
+                let out = self
+                    .aws
+                    .block_on(athena.get_query_execution().query_execution_id(id).send())
+                    .expect("reading a query execution");
+                let execution = out.query_execution().expect("an execution");
+                let submitted = execution
+                    .status()
+                    .and_then(|s| s.submission_date_time())
+                    .map(|t| t.as_secs_f64())
+                    .unwrap_or_default();
+                (submitted, mask_ids(execution.query().unwrap_or_default()))
+            })
+            .collect();
+        executions.sort_by(|a, b| a.0.total_cmp(&b.0));
+        executions.into_iter().map(|(_, sql)| sql).collect()
+    }
+
+    /// The statements an action sent.
+    fn statements_of(&self, action: impl FnOnce()) -> Vec<String> {
+        let before = self.statements().len();
+        action();
+        self.statements().split_off(before)
+    }
+
+    fn glue_tables(&self) -> Vec<String> {
+        let out = self
+            .aws
+            .block_on(self.aws.glue().get_tables().database_name(DATABASE).send())
+            .expect("listing Glue tables");
+        let mut names: Vec<String> = out
+            .table_list()
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn location(&self, table: &str) -> String {
+        let out = self
+            .aws
+            .block_on(
+                self.aws
+                    .glue()
+                    .get_table()
+                    .database_name(DATABASE)
+                    .name(table)
+                    .send(),
+            )
+            .expect("reading the Glue table");
+        out.table()
+            .and_then(|t| t.storage_descriptor())
+            .and_then(|sd| sd.location())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Replaces runs of 12 or 32 lower-case hex digits (build ids, stage-table suffixes) by `<id>`.
+fn mask_ids(sql: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() == 12 || run.len() == 32 {
+            out.push_str("<id>");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in sql.chars() {
+        if c.is_ascii_digit() || ('a'..='f').contains(&c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+fn model(name: &str, sql: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "mdw_iceberg_model" "{name}" {{
+  database = "{DATABASE}"
+  name     = "{name}"
+  sql      = "{sql}"
+{extra}}}
+"#
+    )
+}
+
+fn ctas(name: &str, table: &str, select: &str, partitioning: &str) -> String {
+    format!(
+        "CREATE TABLE \"{DATABASE}\".\"{table}\" WITH (table_type = 'ICEBERG', is_external = false, \
+         location = 's3://lake/warehouse/{DATABASE}/{name}/<id>', {partitioning}format = 'parquet') AS\n{select}"
+    )
+}
+
+#[test]
+fn statements_for_table_view_incremental_and_destroy() {
+    let athena = Athena::start();
+    let workspace = Workspace::new();
+
+    // First build: one CTAS straight into the model's name.
+    let partitioned = "  partitioned_by = [\"day(ts)\"]\n";
+    workspace.write_config(&athena.config(&model("sales", "select 1 as id", partitioned)));
+    workspace.init();
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(
+        sent,
+        vec![ctas(
+            "sales",
+            "sales",
+            "select 1 as id",
+            "partitioning = ARRAY['day(ts)'], "
+        )]
+    );
+    workspace.assert_plan_empty(&[]);
+
+    // Rebuild: CTAS into a stage table, swap by renames, drop the old table.
+    workspace.write_config(&athena.config(&model("sales", "select 2 as id", partitioned)));
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(
+        sent,
+        vec![
+            ctas(
+                "sales",
+                "sales__mdw_tmp_<id>",
+                "select 2 as id",
+                "partitioning = ARRAY['day(ts)'], "
+            ),
+            "ALTER TABLE `mart`.`sales` RENAME TO `mart`.`sales__mdw_bkp_<id>`".to_string(),
+            "ALTER TABLE `mart`.`sales__mdw_tmp_<id>` RENAME TO `mart`.`sales`".to_string(),
+            "DROP TABLE IF EXISTS `mart`.`sales__mdw_bkp_<id>`".to_string(),
+        ]
+    );
+    assert_eq!(athena.glue_tables(), vec!["sales"]);
+    workspace.assert_plan_empty(&[]);
+
+    // A view, an append model and a merge model next to it.
+    let view = model(
+        "sales_v",
+        "select id from mart.sales",
+        "  materialized = \"view\"\n",
+    );
+    let append = |sql: &str, extra: &str| {
+        model(
+            "events",
+            sql,
+            &format!(
+                "  materialized = \"incremental\"\n  incremental_strategy = \"append\"\n{extra}"
+            ),
+        )
+    };
+    let merge = |sql: &str| {
+        model(
+            "customers",
+            sql,
+            "  materialized = \"incremental\"\n  incremental_strategy = \"merge\"\n  unique_key = [\"id\"]\n",
+        )
+    };
+    athena.proxy.set_rules(json!({"columns": {"events": [["id", "bigint"]], "customers": [["id", "bigint"], ["name", "varchar"]]}}));
+    let base = model("sales", "select 2 as id", partitioned);
+    let config = |a: &str, m: &str, e: &str| {
+        athena.config(&format!("{base}{view}{}{}", append(a, e), merge(m)))
+    };
+    workspace.write_config(&config("select 1 as id", "select 1 as id, 'a' as name", ""));
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert!(
+        sent.contains(
+            &"CREATE OR REPLACE VIEW \"mart\".\"sales_v\" AS\nselect id from mart.sales"
+                .to_string()
+        ),
+        "{sent:#?}"
+    );
+    assert!(
+        sent.contains(&ctas("events", "events", "select 1 as id", "")),
+        "{sent:#?}"
+    );
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    workspace.assert_plan_empty(&[]);
+
+    // Incremental runs: a `limit 0` probe of the query's columns, then insert / merge.
+    athena
+        .proxy
+        .set_rules(json!({"probe_columns": [["id", "bigint"]]}));
+    workspace.write_config(&config("select 2 as id", "select 1 as id, 'a' as name", ""));
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(
+        sent,
+        vec![
+            "SELECT * FROM (\nselect 2 as id\n) LIMIT 0".to_string(),
+            "INSERT INTO \"mart\".\"events\" (\"id\")\nSELECT \"id\" FROM (\nselect 2 as id\n)"
+                .to_string(),
+        ]
+    );
+    athena
+        .proxy
+        .set_rules(json!({"probe_columns": [["id", "bigint"], ["name", "varchar"]]}));
+    workspace.write_config(&config("select 2 as id", "select 2 as id, 'b' as name", ""));
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(
+        sent,
+        vec![
+            "SELECT * FROM (\nselect 2 as id, 'b' as name\n) LIMIT 0".to_string(),
+            "MERGE INTO \"mart\".\"customers\" AS target\nUSING (\nselect 2 as id, 'b' as name\n) AS src\n\
+             ON (target.\"id\" = src.\"id\")\nWHEN MATCHED THEN UPDATE SET \"name\" = src.\"name\"\n\
+             WHEN NOT MATCHED THEN INSERT (\"id\", \"name\") VALUES (src.\"id\", src.\"name\")"
+                .to_string(),
+        ]
+    );
+
+    // A new column with on_schema_change = append_new_columns: one ALTER before the insert.
+    athena
+        .proxy
+        .set_rules(json!({"probe_columns": [["id", "bigint"], ["amount", "decimal(10,2)"]]}));
+    workspace.write_config(&config(
+        "select 3 as id, 1.5 as amount",
+        "select 2 as id, 'b' as name",
+        "  on_schema_change = \"append_new_columns\"\n",
+    ));
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(
+        sent,
+        vec![
+            "SELECT * FROM (\nselect 3 as id, 1.5 as amount\n) LIMIT 0".to_string(),
+            "ALTER TABLE `mart`.`events` ADD COLUMNS (`amount` decimal(10,2))".to_string(),
+            "INSERT INTO \"mart\".\"events\" (\"id\", \"amount\")\nSELECT \"id\", \"amount\" FROM (\nselect 3 as id, 1.5 as amount\n)".to_string(),
+        ]
+    );
+
+    // Destroy: one drop per relation.
+    let mut sent = athena.statements_of(|| {
+        workspace.destroy();
+    });
+    sent.sort();
+    assert_eq!(
+        sent,
+        vec![
+            "DROP TABLE IF EXISTS `mart`.`customers`".to_string(),
+            "DROP TABLE IF EXISTS `mart`.`events`".to_string(),
+            "DROP TABLE IF EXISTS `mart`.`sales`".to_string(),
+            "DROP VIEW IF EXISTS \"mart\".\"sales_v\"".to_string(),
+        ]
+    );
+    assert!(
+        athena.glue_tables().is_empty(),
+        "{:?}",
+        athena.glue_tables()
+    );
+}
+
+#[test]
+fn throttling_failures_and_commit_conflicts_leave_the_right_table() {
+    let athena = Athena::start();
+    let workspace = Workspace::new();
+    workspace.write_config(&athena.config(&model("orders", "select 1 as id", "")));
+    workspace.init();
+
+    // Throttled starts: more than the SDK's own retries absorb; the build still lands once.
+    athena.proxy.set_rules(json!({"throttle_starts": 4}));
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(sent.len(), 1, "{sent:#?}");
+    let throttled = athena
+        .proxy
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "throttled")
+        .count();
+    assert_eq!(throttled, 4);
+    let first_location = athena.location("orders");
+
+    // A FAILED rebuild: the error names the model, Athena's message, category and query id;
+    // the old table is untouched and no stage table is left.
+    athena.proxy.set_rules(json!({"fail": [{
+        "contains": "CREATE TABLE",
+        "message": "COLUMN_NOT_FOUND: line 1:8: Column 'nope' cannot be resolved",
+        "category": 2
+    }]}));
+    workspace.write_config(&athena.config(&model("orders", "select nope", "")));
+    let failed = workspace.try_apply();
+    assert_ne!(failed.code, 0, "{failed}");
+    let text = failed.combined().replace('\n', " ");
+    for expected in [
+        "mart.orders",
+        "COLUMN_NOT_FOUND: line 1:8: Column 'nope' cannot be resolved",
+        "category: USER",
+        "query id",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in: {text}");
+    }
+    assert_eq!(athena.glue_tables(), vec!["orders"]);
+    assert_eq!(athena.location("orders"), first_location);
+
+    // ICEBERG_COMMIT_ERROR once: the build re-runs at a fresh location and succeeds.
+    athena.proxy.set_rules(json!({"fail": [{
+        "contains": "CREATE TABLE",
+        "message": "ICEBERG_COMMIT_ERROR: Failed to commit Iceberg update to table",
+        "category": 1
+    }]}));
+    workspace.write_config(&athena.config(&model("orders", "select 2 as id", "")));
+    let before = athena
+        .aws
+        .block_on(
+            athena
+                .aws
+                .athena()
+                .list_query_executions()
+                .work_group(WORKGROUP)
+                .send(),
+        )
+        .unwrap()
+        .query_execution_ids()
+        .len();
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    let ctas: Vec<&String> = sent
+        .iter()
+        .filter(|s| s.starts_with("CREATE TABLE"))
+        .collect();
+    assert_eq!(ctas.len(), 2, "{sent:#?}");
+    assert_eq!(sent.len(), 5, "{sent:#?}");
+    assert!(before > 0);
+    assert_eq!(athena.glue_tables(), vec!["orders"]);
+    let locations: Vec<String> = athena
+        .proxy
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "fail")
+        .map(|e| e["sql"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let final_location = athena.location("orders");
+    assert_ne!(final_location, first_location);
+    assert!(
+        locations
+            .iter()
+            .all(|failed_sql| !failed_sql.contains(&final_location)),
+        "the retry must write to a fresh location, not {final_location}"
+    );
+    workspace.assert_plan_empty(&[]);
+}
+
+fn hangs(proxy: &AthenaProxy) -> Vec<String> {
+    proxy
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "hang")
+        .map(|e| e["query_id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Waits until the proxy holds a newly hung query; returns its id.
+/// `earlier`: how many hangs there were before the command started.
+fn wait_for_hang(proxy: &AthenaProxy, child: &mut std::process::Child, earlier: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(id) = hangs(proxy).get(earlier) {
+            return id.clone();
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("terraform exited ({status}) before reaching the hung statement");
+        }
+        assert!(Instant::now() < deadline, "no statement hung within 120 s");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_stop_cancels_the_query_and_a_killed_run_is_put_right_by_the_next() {
+    let athena = Athena::start();
+    let workspace = Workspace::new();
+    workspace.write_config(&athena.config(&model("orders", "select 1 as id", "")));
+    workspace.init();
+    workspace.apply();
+    let first_location = athena.location("orders");
+
+    // Ctrl-C during a running query: Terraform asks the provider to stop, the provider stops
+    // the query in Athena.
+    athena
+        .proxy
+        .set_rules(json!({"hang": [{"contains": "CREATE TABLE"}]}));
+    workspace.write_config(&athena.config(&model("orders", "select 2 as id", "")));
+    let earlier = hangs(&athena.proxy).len();
+    let mut apply = workspace
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .spawn()
+        .unwrap();
+    let hung = wait_for_hang(&athena.proxy, &mut apply, earlier);
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(apply.id() as i32, libc::SIGINT) };
+    let status = apply.wait().unwrap();
+    assert!(!status.success());
+    let stopped: Vec<String> = athena
+        .proxy
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "stopped")
+        .map(|e| e["query_id"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(stopped, vec![hung]);
+    assert_eq!(athena.location("orders"), first_location);
+
+    // The provider killed between the two renames: the model's table is gone, renamed to its
+    // backup. The next apply restores it, cleans up and builds.
+    athena
+        .proxy
+        .set_rules(json!({"hang": [{"contains": "RENAME TO `mart`.`orders`"}]}));
+    workspace.write_config(&athena.config(&model("orders", "select 3 as id", "")));
+    let earlier = hangs(&athena.proxy).len();
+    let mut apply = workspace
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .spawn()
+        .unwrap();
+    wait_for_hang(&athena.proxy, &mut apply, earlier);
+    // SAFETY: the apply runs in its own process group (Workspace::command): kill it and its
+    // provider at once, as a CI runner losing its machine would.
+    unsafe { libc::kill(-(apply.id() as i32), libc::SIGKILL) };
+    apply.wait().unwrap();
+    let leftovers = athena.glue_tables();
+    assert!(!leftovers.contains(&"orders".to_string()), "{leftovers:?}");
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+
+    athena.proxy.set_rules(json!({"hang": []}));
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(
+        sent[0], "ALTER TABLE `mart`.`orders__mdw_bkp_<id>` RENAME TO `mart`.`orders`",
+        "{sent:#?}"
+    );
+    assert_eq!(
+        sent[1], "DROP TABLE IF EXISTS `mart`.`orders__mdw_tmp_<id>`",
+        "{sent:#?}"
+    );
+    assert_eq!(athena.glue_tables(), vec!["orders"]);
+    assert_ne!(athena.location("orders"), first_location);
+    workspace.assert_plan_empty(&[]);
+    workspace.destroy();
+    assert!(athena.glue_tables().is_empty());
+}
