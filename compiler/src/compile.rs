@@ -49,6 +49,9 @@ pub struct CompiledModel {
     pub sql: String,
     /// SQL with deferred vars as markers (see [`crate::jinja::objects::deferred_marker`]).
     pub sql_with_markers: String,
+    /// An incremental model's SQL with `is_incremental()` true (markers as above), when it
+    /// differs from the full build's.
+    pub incremental_sql_with_markers: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -598,7 +601,8 @@ impl Compiler {
 
         self.timings.mark("generic test specs");
         // Phase 2 (dbt's compile): render with every relation resolved.
-        let rendered: Vec<Option<Result<RenderedSql>>> = renderables
+        type Rendered = (Result<RenderedSql>, Option<Result<RenderedSql>>);
+        let rendered: Vec<Option<Rendered>> = renderables
             .par_iter()
             .enumerate()
             .map(|(i, r)| {
@@ -635,7 +639,19 @@ impl Compiler {
                     })
                     .map(|sql| (sql, p.captured.deferred_vars.clone()))
                 };
-                Some(self.render_checked(&r.name, &r.file.path, &make, reused))
+                let full = self.render_checked(&r.name, &r.file.path, &make, reused);
+                let incremental = (i < model_count
+                    && config::as_str(&p.config, "materialized") == Some("incremental"))
+                .then(|| {
+                    let make_incremental = |mode: VarMode| {
+                        let mut node = Arc::unwrap_or_clone(make(mode)?);
+                        node.extra
+                            .push((crate::jinja::functions::INCREMENTAL_FLAG, true.into()));
+                        Ok(Arc::new(node))
+                    };
+                    self.render_checked(&r.name, &r.file.path, &make_incremental, None)
+                });
+                Some((full, incremental))
             })
             .collect();
 
@@ -643,13 +659,23 @@ impl Compiler {
         let mut tests = Vec::new();
         let mut deferred_used = BTreeSet::new();
         for (i, result) in rendered.into_iter().enumerate() {
-            let Some(result) = result else { continue };
+            let Some((result, incremental)) = result else {
+                continue;
+            };
             let RenderedSql {
                 sql,
                 sql_with_markers,
                 deferred_vars: used,
             } = result?;
             deferred_used.extend(used);
+            let incremental_sql_with_markers = match incremental.transpose()? {
+                Some(rendered) => {
+                    deferred_used.extend(rendered.deferred_vars);
+                    (rendered.sql_with_markers != sql_with_markers)
+                        .then_some(rendered.sql_with_markers)
+                }
+                None => None,
+            };
             let r = &renderables[i];
             let p = &parsed_nodes[i];
             if i < model_count {
@@ -689,6 +715,7 @@ impl Compiler {
                     sources,
                     sql,
                     sql_with_markers,
+                    incremental_sql_with_markers,
                 });
             } else {
                 let mut depends_on = Vec::new();

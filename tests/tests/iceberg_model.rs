@@ -276,6 +276,70 @@ output "orders" {{
     );
 }
 
+/// An append model compiled from `{% if is_incremental() %} where … > (select max(…) from
+/// {{ this }}) {% endif %}`: a daily run with a new `pdate` appends that day only.
+#[test]
+fn incremental_append_runs_the_incremental_query_on_later_runs() {
+    let ws = workspace();
+    ws.write_file(
+        "events.csv",
+        "event_id,event_date\n1,20261126\n2,20261127\n3,20261128\n",
+    );
+    let config = format!(
+        r#"{PROVIDER}
+variable "pdate" {{
+  type = string
+}}
+
+resource "mdw_seed" "events" {{
+  database       = "raw"
+  name           = "events"
+  path           = "events.csv"
+  content_sha256 = filesha256("events.csv")
+}}
+
+resource "mdw_iceberg_model" "daily" {{
+  database             = "dwh"
+  name                 = "daily"
+  materialized         = "incremental"
+  incremental_strategy = "append"
+  sql                  = "select event_id, event_date from raw.events where event_date <= ${{var.pdate}}"
+  incremental_sql      = "select event_id, event_date from raw.events where event_date <= ${{var.pdate}} and event_date > (select max(event_date) from dwh.daily)"
+  upstream             = {{ "seed.events" = mdw_seed.events.build_id }}
+}}
+
+data "mdw_query" "daily" {{
+  sql        = "select event_id from dwh.daily order by event_id"
+  depends_on = [mdw_iceberg_model.daily]
+}}
+
+output "ids" {{
+  value = [for r in data.mdw_query.daily.rows : r.event_id]
+}}
+"#
+    );
+    ws.write_config(&config);
+    ws.init();
+    ws.run_ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-var",
+        "pdate=20261127",
+    ]);
+    assert_eq!(output(&ws, "ids"), serde_json::json!(["1", "2"]));
+    ws.run_ok(&[
+        "apply",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+        "-var",
+        "pdate=20261128",
+    ]);
+    assert_eq!(output(&ws, "ids"), serde_json::json!(["1", "2", "3"]));
+}
+
 #[test]
 fn retain_keeps_the_table_on_destroy() {
     let ws = workspace();

@@ -343,6 +343,11 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
     resource.insert("name".into(), json!(tf_string(&model.relation.identifier)));
     resource.insert("materialized".into(), json!(materialized));
     resource.insert("sql".into(), json!(tf_string(&model.sql_with_markers)));
+    if materialized == "incremental"
+        && let Some(incremental_sql) = &model.incremental_sql_with_markers
+    {
+        resource.insert("incremental_sql".into(), json!(tf_string(incremental_sql)));
+    }
 
     if materialized == "incremental" {
         let strategy = config::as_str(config, "incremental_strategy").unwrap_or("append");

@@ -104,10 +104,15 @@ pub fn fromjson(text: String, default: Option<Value>) -> Result<Value, Error> {
     }
 }
 
-/// `is_incremental()` is false: mdwc compiles the full build, like `dbt compile` against an
-/// empty catalog; the provider decides incremental runs.
-pub fn is_incremental() -> bool {
-    false
+/// The context entry that makes `is_incremental()` true: an incremental model is compiled twice,
+/// the full build (`sql`) and the run on an existing table (`incremental_sql`); the provider
+/// picks one at apply time, when it knows whether the table exists.
+pub const INCREMENTAL_FLAG: &str = "__mdw_is_incremental";
+
+pub fn is_incremental(state: &State) -> bool {
+    state
+        .lookup(INCREMENTAL_FLAG)
+        .is_some_and(|flag| flag.is_true())
 }
 
 pub fn should_store_failures() -> bool {

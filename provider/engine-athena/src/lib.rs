@@ -413,7 +413,8 @@ impl Engine for AthenaEngine {
                 "{doing}: incremental_strategy 'merge' needs unique_key"
             )));
         }
-        let query_columns = self.query_columns(&doing, &build.table.sql).await?;
+        let query = build.incremental_sql.as_deref().unwrap_or(&build.table.sql);
+        let query_columns = self.query_columns(&doing, query).await?;
         let table_names: BTreeSet<&str> =
             existing.columns.iter().map(|c| c.name.as_str()).collect();
         let query_names: BTreeSet<&str> = query_columns.iter().map(|(n, _)| n.as_str()).collect();
@@ -461,7 +462,7 @@ impl Engine for AthenaEngine {
         };
         let statement = match build.strategy {
             IncrementalStrategy::Append => {
-                sql::insert_into(&database, &name, &insert_columns, &build.table.sql)
+                sql::insert_into(&database, &name, &insert_columns, query)
             }
             IncrementalStrategy::Merge => {
                 let keys: Vec<String> = build
@@ -494,7 +495,7 @@ impl Engine for AthenaEngine {
                     &keys,
                     &update,
                     &build.incremental_predicates,
-                    &build.table.sql,
+                    query,
                 )
             }
         };

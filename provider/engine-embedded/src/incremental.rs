@@ -68,7 +68,8 @@ pub(crate) async fn run(
     };
 
     let ctx = new_session(inner, &database);
-    let df = read_only_sql(&ctx, &build.table.sql, &context).await?;
+    let query = build.incremental_sql.as_deref().unwrap_or(&build.table.sql);
+    let df = read_only_sql(&ctx, query, &context).await?;
     let query_schema =
         normalize_schema(df.schema().as_arrow()).map_err(|e| prefixed(&context, e))?;
     let table_schema = table.metadata().current_schema().clone();

@@ -322,6 +322,34 @@ async fn incremental_append_adds_rows_in_place() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_an_existing_table_use_the_incremental_query() {
+    let dir = TempDir::new().unwrap();
+    let engine = open(dir.path()).await;
+    // What dbt's `{% if is_incremental() %} where id > (select max(id) from {{ this }}) {% endif %}`
+    // renders to: only rows newer than the table's. The first run cannot use it (the table
+    // does not exist yet), later runs must, or every run appends everything again.
+    let source = |ids: &str| {
+        format!("select id, 'v' || cast(id as varchar) as val from unnest([{ids}]) as t(id)")
+    };
+    let build = |ids: &str| IncrementalBuild {
+        incremental_sql: Some(format!(
+            "select * from ({}) where id > (select max(id) from \"awsdatacatalog\".\"mdw\".\"events\")",
+            source(ids)
+        )),
+        ..incremental(&source(ids), IncrementalStrategy::Append)
+    };
+    let first = engine.incremental(&build("1, 2")).await.unwrap();
+    assert_eq!(first.row_count, 2);
+    let second = engine.incremental(&build("1, 2, 3")).await.unwrap();
+    assert_eq!((second.rows_written, second.row_count), (1, 3));
+    let ids = rows(&engine, "select id, val from mdw.events order by id").await;
+    assert_eq!(
+        pairs(&ids, "id", "val"),
+        [("1", "v1"), ("2", "v2"), ("3", "v3")].map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_merge_updates_matching_keys_and_inserts_the_rest() {
     let dir = TempDir::new().unwrap();
     let engine = open(dir.path()).await;

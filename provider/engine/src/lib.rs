@@ -77,6 +77,9 @@ pub enum OnSchemaChange {
 pub struct IncrementalBuild {
     /// The model; used as is for the first run, when the table does not exist yet.
     pub table: TableBuild,
+    /// The query for runs on an existing table (the model rendered with dbt's
+    /// `is_incremental()` true, e.g. only rows newer than the table's); `None`: `table.sql`.
+    pub incremental_sql: Option<String>,
     pub strategy: IncrementalStrategy,
     /// Required for `merge`.
     pub unique_key: Vec<String>,

@@ -33,6 +33,7 @@ const ON_DESTROY: &[&str] = &["drop", "retain"];
 /// Attributes whose change rebuilds the table (with the SQL and `upstream`). Tags and
 /// `on_destroy` only change state.
 const BUILD_INPUTS: &[&str] = &[
+    "incremental_sql",
     "materialized",
     "incremental_strategy",
     "unique_key",
@@ -69,6 +70,9 @@ fn schema() -> Schema {
             Attribute::string("name").required().requires_replace().describe("Table or view name (dbt alias)."),
             Attribute::string("sql").required().describe(
                 "The compiled SELECT. Relations are written `\"catalog\".\"schema\".\"table\"`. Comment and whitespace changes do not rebuild.",
+            ),
+            Attribute::string("incremental_sql").describe(
+                "Incremental models: the query for runs on an existing table (dbt's `is_incremental()` true). Unset: `sql` every time.",
             ),
             Attribute::string("materialized").default("table").validate(validators::one_of(MATERIALIZATIONS)),
             Attribute::string("incremental_strategy")
@@ -138,6 +142,7 @@ fn table_build(planned: &Value) -> TableBuild {
 fn incremental_build(planned: &Value) -> IncrementalBuild {
     IncrementalBuild {
         table: table_build(planned),
+        incremental_sql: planned.get("incremental_sql").as_str().map(str::to_string),
         strategy: match planned.get("incremental_strategy").as_str() {
             Some("merge") => IncrementalStrategy::Merge,
             _ => IncrementalStrategy::Append,
@@ -203,8 +208,13 @@ fn fingerprint(planned: &Value) -> Value {
         if !value.is_wholly_known() {
             return Value::unknown();
         }
+        // Models without it hash as they did before the attribute existed (no rebuild on
+        // provider upgrade).
+        if attribute == "incremental_sql" && value.is_null() {
+            continue;
+        }
         let text = match attribute {
-            "sql" => sql_text::normalize(value.as_str().unwrap_or_default()),
+            "sql" | "incremental_sql" => sql_text::normalize(value.as_str().unwrap_or_default()),
             _ => format!("{value:?}"),
         };
         hasher.update(attribute.as_bytes());
@@ -332,10 +342,14 @@ impl Resource<Client> for IcebergModel {
         if !change.is_create() {
             // The same query laid out differently is the same model: keep the stored text, so
             // the plan shows no change.
-            let (prior_sql, planned_sql) = (change.prior.get("sql"), change.planned.get("sql"));
-            if let (Some(a), Some(b)) = (prior_sql.as_str(), planned_sql.as_str()) {
-                if a != b && sql_text::normalize(a) == sql_text::normalize(b) {
-                    change.planned.set("sql", a);
+            for attribute in ["sql", "incremental_sql"] {
+                let (prior, planned) = (change.prior.get(attribute), change.planned.get(attribute));
+                if let (Some(a), Some(b)) = (prior.as_str(), planned.as_str())
+                    && a != b
+                    && sql_text::normalize(a) == sql_text::normalize(b)
+                {
+                    let kept = a.to_string();
+                    change.planned.set(attribute, kept);
                 }
             }
         }
