@@ -564,3 +564,72 @@ fn a_stop_cancels_the_query_and_a_killed_run_is_put_right_by_the_next() {
     workspace.destroy();
     assert!(athena.glue_tables().is_empty());
 }
+
+#[test]
+fn seeds_are_uploaded_read_through_a_csv_table_and_cast() {
+    let athena = Athena::start();
+    athena
+        .aws
+        .block_on(
+            athena
+                .aws
+                .s3()
+                .create_bucket()
+                .bucket("lake")
+                .create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                        .build(),
+                )
+                .send(),
+        )
+        .expect("creating the lake bucket");
+    athena
+        .proxy
+        .set_rules(json!({"columns": {"stores": [["store_id", "bigint"], ["city", "varchar"]]}}));
+    let workspace = Workspace::new();
+    workspace.write_file("stores.csv", "store_id,city\n1,Portland\n2,\n");
+    workspace.write_config(&athena.config(
+        r#"
+resource "mdw_seed" "stores" {
+  database       = "mart"
+  name           = "stores"
+  path           = "stores.csv"
+  content_sha256 = filesha256("stores.csv")
+}
+"#,
+    ));
+    workspace.init();
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert_eq!(
+        sent,
+        vec![
+            "CREATE EXTERNAL TABLE `mart`.`stores__mdw_csv_<id>` (`store_id` string, `city` string) \
+             ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' WITH SERDEPROPERTIES \
+             ('separatorChar' = ',', 'quoteChar' = '\"', 'escapeChar' = '\\\\') LOCATION \
+             's3://lake/warehouse/mart/stores__mdw_csv/<id>/' TBLPROPERTIES ('skip.header.line.count' = '1')"
+                .to_string(),
+            ctas(
+                "stores",
+                "stores",
+                "SELECT CAST(NULLIF(TRIM(\"store_id\"), '') AS bigint) AS \"store_id\", \
+                 NULLIF(\"city\", '') AS \"city\" FROM \"mart\".\"stores__mdw_csv_<id>\"",
+                ""
+            ),
+            "DROP TABLE IF EXISTS `mart`.`stores__mdw_csv_<id>`".to_string(),
+        ]
+    );
+    assert_eq!(athena.glue_tables(), vec!["stores"]);
+    let left = athena
+        .aws
+        .block_on(athena.aws.s3().list_objects_v2().bucket("lake").send())
+        .unwrap();
+    assert!(
+        left.contents().is_empty(),
+        "the upload is removed: {:?}",
+        left.contents()
+    );
+    workspace.assert_plan_empty(&[]);
+}

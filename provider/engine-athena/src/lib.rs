@@ -9,12 +9,14 @@
 //!
 //! Statements per model, against dbt-athena's 4–6 plus a fixed 1 s poll:
 //! first table build 1; rebuild 4 (CTAS, rename old → bkp, rename new → name, drop bkp);
-//! view 1; incremental append or merge 2 (a `limit 0` probe of the query's columns, then
+//! view 1; seed 3 (external CSV table, CTAS, drop; a reload adds the swap's 3);
+//! incremental append or merge 2 (a `limit 0` probe of the query's columns, then
 //! `insert into` / `merge into`), plus one `alter table … add columns` on a schema change;
 //! destroy 1. Catalog reads (drift, leftovers) go to Glue, not Athena.
 
 mod glue;
 mod query;
+mod seed;
 pub mod sql;
 
 use std::collections::BTreeSet;
@@ -36,6 +38,8 @@ use query::QueryRunner;
 /// and `__mdw_` does not appear in names dbt projects give their models.
 const TMP_MARK: &str = "__mdw_tmp_";
 const BKP_MARK: &str = "__mdw_bkp_";
+/// The external CSV table a seed load reads from.
+const CSV_MARK: &str = "__mdw_csv_";
 
 /// Attempts of a statement Athena reports as retryable or as an Iceberg commit conflict.
 const QUERY_ATTEMPTS: u32 = 3;
@@ -56,6 +60,8 @@ pub struct AthenaSettings {
 pub struct AthenaEngine {
     runner: QueryRunner,
     glue: Catalog,
+    /// Seeds are uploaded here before Athena reads them.
+    s3: aws_sdk_s3::Client,
     catalog_name: String,
     data_location: Option<String>,
 }
@@ -67,6 +73,7 @@ impl AthenaEngine {
     pub async fn open(
         athena: aws_sdk_athena::Client,
         glue: aws_sdk_glue::Client,
+        s3: aws_sdk_s3::Client,
         settings: AthenaSettings,
         stop: watch::Receiver<bool>,
     ) -> Result<Self, EngineError> {
@@ -120,6 +127,7 @@ impl AthenaEngine {
         Ok(AthenaEngine {
             runner: QueryRunner::new(athena, query_settings, stop),
             glue: Catalog::new(glue),
+            s3,
             catalog_name: settings.catalog,
             data_location: settings.data_location,
         })
@@ -226,6 +234,41 @@ impl AthenaEngine {
                 context: format!("reading {database}.{name} after Athena built it"),
                 message: "the Glue catalog has no such table".to_string(),
             })
+    }
+
+    /// Puts the seed's file under `location`; returns its bucket and key.
+    async fn upload(
+        &self,
+        location: &str,
+        seed: &SeedLoad,
+        context: &str,
+    ) -> Result<(String, String), EngineError> {
+        let Some((bucket, prefix)) = location
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return Err(EngineError::InvalidInput(format!(
+                "{context}: {location} is not an s3://bucket/prefix location"
+            )));
+        };
+        let key = format!("{prefix}/seed.csv");
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&seed.path)
+            .await
+            .map_err(|e| {
+                EngineError::InvalidInput(format!("{context}: cannot read the file: {e}"))
+            })?;
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| EngineError::Storage {
+                context: format!("{context}: uploading to s3://{bucket}/{key}"),
+                message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+            })?;
+        Ok((bucket.to_string(), key))
     }
 
     /// The columns of the model's query, from a `limit 0` run (no data scanned).
@@ -560,11 +603,89 @@ impl Engine for AthenaEngine {
     }
 
     async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError> {
-        Err(EngineError::Unsupported(format!(
-            "seed {}.{}: the Athena engine does not load CSV seeds yet; load it with the \
-             embedded engine or declare the table as a source",
-            seed.database, seed.name
-        )))
+        let (database, name) = names(&seed.database, &seed.name)?;
+        let context = format!(
+            "loading seed {database}.{name} from {}",
+            seed.path.display()
+        );
+        let columns = seed::read_columns(seed, &context)?;
+        let unknown = seed::unknown_columns(&columns, &seed.column_descriptions);
+        if !unknown.is_empty() {
+            return Err(EngineError::InvalidInput(format!(
+                "{context}: column_descriptions names columns the file does not have: {unknown:?}"
+            )));
+        }
+        self.glue.ensure_database(&database).await?;
+        // CSV tables of loads that died are dropped first (their uploads were per load).
+        for stale in self
+            .glue
+            .table_names(&database, &format!("{name}{CSV_MARK}"))
+            .await?
+        {
+            self.run(&context, &sql::drop_table(&database, &stale)?)
+                .await?;
+        }
+        let upload_id = new_build_id();
+        let csv_table = format!("{name}{CSV_MARK}{}", short_id(&upload_id));
+        let location = self
+            .fresh_location(
+                &database,
+                &format!("{name}__mdw_csv"),
+                seed.external_location.as_deref(),
+                &upload_id,
+            )
+            .await?;
+        let key = self.upload(&location, seed, &context).await?;
+        let loaded = async {
+            let statement = seed::create_csv_table(
+                &database,
+                &csv_table,
+                &columns,
+                seed.delimiter,
+                &format!("{location}/"),
+            )?;
+            self.run(&context, &statement).await?;
+            self.build_table(&TableBuild {
+                database: database.clone(),
+                name: name.clone(),
+                sql: seed::select_typed(&database, &csv_table, &columns),
+                partitioned_by: Vec::new(),
+                table_properties: seed.table_properties.clone(),
+                external_location: seed.external_location.clone(),
+                description: seed.description.clone(),
+                column_descriptions: seed.column_descriptions.clone(),
+            })
+            .await
+        }
+        .await;
+        // The external table only names the upload: dropping it leaves the file, which goes too.
+        let mut warnings = Vec::new();
+        if let Err(e) = self
+            .run(&context, &sql::drop_table(&database, &csv_table)?)
+            .await
+        {
+            warnings.push(format!(
+                "the CSV table {database}.{csv_table} is left ({e}); the next load drops it"
+            ));
+        }
+        if let Err(e) = self
+            .s3
+            .delete_object()
+            .bucket(&key.0)
+            .key(&key.1)
+            .send()
+            .await
+        {
+            warnings.push(format!(
+                "the uploaded file s3://{}/{} is left: {}",
+                key.0,
+                key.1,
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ));
+        }
+        let mut outcome = loaded?;
+        outcome.warnings.extend(warnings);
+        Ok(outcome)
     }
 
     async fn query(&self, sql_text: &str, max_rows: usize) -> Result<QueryResult, EngineError> {

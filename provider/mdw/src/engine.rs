@@ -31,6 +31,7 @@ pub enum EngineConfig {
         settings: AthenaSettings,
         athena: aws_sdk_athena::Client,
         glue: aws_sdk_glue::Client,
+        s3: aws_sdk_s3::Client,
         /// Terraform's stop request cancels running queries.
         stop: tokio::sync::watch::Receiver<bool>,
     },
@@ -115,8 +116,9 @@ impl Engines {
                         settings,
                         athena,
                         glue,
+                        s3,
                         stop,
-                    } => AthenaEngine::open(athena.clone(), glue.clone(), settings.clone(), stop.clone())
+                    } => AthenaEngine::open(athena.clone(), glue.clone(), s3.clone(), settings.clone(), stop.clone())
                         .await
                         .map(|engine| Arc::new(engine) as Arc<dyn Engine>)
                         .map_err(|e| {

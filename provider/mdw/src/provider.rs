@@ -215,6 +215,7 @@ impl tfplugin::Provider for MdwProvider {
                 },
                 athena: aws.athena().clone(),
                 glue: aws.glue().clone(),
+                s3: aws.s3().clone(),
                 stop: stop.receiver(),
             },
             _ if warehouse.starts_with("s3://") => EngineConfig::EmbeddedOnAws {
