@@ -464,6 +464,24 @@ fn throttling_failures_and_commit_conflicts_leave_the_right_table() {
         "the retry must write to a fresh location, not {final_location}"
     );
     workspace.assert_plan_empty(&[]);
+
+    // Drift is read from Glue: a table dropped behind Terraform's back is planned again.
+    athena
+        .aws
+        .block_on(
+            athena
+                .aws
+                .glue()
+                .delete_table()
+                .database_name(DATABASE)
+                .name("orders")
+                .send(),
+        )
+        .expect("dropping the table out of band");
+    assert_eq!(
+        workspace.planned_actions("mdw_iceberg_model.orders"),
+        ["create"]
+    );
 }
 
 fn hangs(proxy: &AthenaProxy) -> Vec<String> {

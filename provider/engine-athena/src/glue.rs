@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{DatabaseInput, Table};
-use base64::Engine as _;
-use mdw_engine::{ColumnInfo, EngineError, RelationInfo, RelationKind};
+use mdw_engine::{ColumnInfo, EngineError, RelationInfo, RelationKind, presto};
 
 use crate::sql::trino_type;
 
@@ -188,7 +187,9 @@ fn relation_info(database: &str, table: &Table) -> RelationInfo {
             .or(parameters.get("comment").map(String::as_str))
             .map(str::to_string),
         view_sql: match kind {
-            RelationKind::View => table.view_original_text().map(presto_view_sql),
+            RelationKind::View => table
+                .view_original_text()
+                .map(|text| presto::view_sql(text).unwrap_or_else(|| text.to_string())),
             RelationKind::Table => None,
         },
         partitioned_by: Vec::new(),
@@ -205,38 +206,3 @@ const GLUE_BOOKKEEPING: &[&str] = &[
     "presto_view",
     "comment",
 ];
-
-/// Athena stores a view as `/* Presto View: <base64 JSON> */` whose `originalSql` is the
-/// statement's query.
-fn presto_view_sql(text: &str) -> String {
-    let encoded = text
-        .trim()
-        .strip_prefix("/* Presto View:")
-        .and_then(|s| s.strip_suffix("*/"))
-        .map(str::trim);
-    encoded
-        .and_then(|e| base64::engine::general_purpose::STANDARD.decode(e).ok())
-        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
-        .and_then(|v| {
-            v.get("originalSql")
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| text.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn presto_views_decode_to_their_sql() {
-        let json = r#"{"originalSql":"SELECT 1 AS a","catalog":"awsdatacatalog"}"#;
-        let text = format!(
-            "/* Presto View: {} */",
-            base64::engine::general_purpose::STANDARD.encode(json)
-        );
-        assert_eq!(presto_view_sql(&text), "SELECT 1 AS a");
-        assert_eq!(presto_view_sql("select 2"), "select 2");
-    }
-}

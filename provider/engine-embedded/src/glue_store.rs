@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{Column, StorageDescriptor, Table, TableInput};
-use base64::Engine as _;
 use iceberg::spec::TableMetadata;
-use mdw_engine::{ColumnInfo, EngineError};
+use mdw_engine::{EngineError, presto};
 
 use crate::store::{Lookup, StoredView};
 use crate::types::hive_type_name;
@@ -241,16 +240,6 @@ impl GlueStore {
         name: &str,
         view: &StoredView,
     ) -> Result<TableInput, String> {
-        let presto = serde_json::json!({
-            "originalSql": view.sql,
-            "catalog": self.catalog_name,
-            "schema": database,
-            "columns": view.columns.iter().map(|c| serde_json::json!({"name": c.name, "type": c.data_type})).collect::<Vec<_>>(),
-            "owner": "mdw",
-            "runAsInvoker": false,
-            "properties": {},
-        });
-        let encoded = base64::engine::general_purpose::STANDARD.encode(presto.to_string());
         let columns = view
             .columns
             .iter()
@@ -270,7 +259,12 @@ impl GlueStore {
             .name(name)
             .table_type("VIRTUAL_VIEW")
             .set_description(view.description.clone())
-            .view_original_text(format!("/* Presto View: {encoded} */"))
+            .view_original_text(presto::view_text(
+                &view.sql,
+                &self.catalog_name,
+                database,
+                &view.columns,
+            ))
             .view_expanded_text("/* Presto View */")
             .set_parameters(Some(parameters))
             .storage_descriptor(
@@ -348,38 +342,9 @@ fn stored_view(table: &Table) -> StoredView {
         .storage_descriptor()
         .map(|sd| sd.columns().iter().collect())
         .unwrap_or_default();
-    let decoded = table
-        .view_original_text()
-        .and_then(|t| t.trim().strip_prefix("/* Presto View:"))
-        .and_then(|t| t.strip_suffix("*/"))
-        .and_then(|t| {
-            base64::engine::general_purpose::STANDARD
-                .decode(t.trim())
-                .ok()
-        })
-        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
-    let sql = decoded
-        .as_ref()
-        .and_then(|v| v.get("originalSql"))
-        .and_then(|s| s.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let presto_columns: Vec<ColumnInfo> = decoded
-        .as_ref()
-        .and_then(|v| v.get("columns"))
-        .and_then(|c| c.as_array())
-        .map(|cols| {
-            cols.iter()
-                .map(|c| ColumnInfo {
-                    name: c["name"].as_str().unwrap_or_default().to_string(),
-                    data_type: c["type"].as_str().unwrap_or_default().to_string(),
-                    comment: None,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let text = table.view_original_text().unwrap_or_default();
     StoredView {
-        sql,
+        sql: presto::view_sql(text).unwrap_or_default(),
         description: table
             .description()
             .map(str::to_string)
@@ -388,6 +353,6 @@ fn stored_view(table: &Table) -> StoredView {
             .iter()
             .filter_map(|c| Some((c.name().to_string(), c.comment()?.to_string())))
             .collect(),
-        columns: presto_columns,
+        columns: presto::view_columns(text),
     }
 }

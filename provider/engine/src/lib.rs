@@ -7,6 +7,7 @@
 
 mod error;
 mod names;
+pub mod presto;
 mod types;
 
 use std::collections::BTreeMap;
