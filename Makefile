@@ -37,6 +37,9 @@ demo:
 	cargo build -p terraform-provider-mdw -p mdwc
 	scripts/demo.sh
 
-## bench: provider plan overhead, RSS and start time (release build)
-bench:
+## bench: every benchmark on the release build — provider plan overhead, RSS and start time;
+## Athena engine statements and latency per model; mdw vs dbt-duckdb at 1M order lines
+bench: build
 	bench/provider-plan.sh
+	bench/athena-latency.sh
+	bench/dbt-duckdb.sh

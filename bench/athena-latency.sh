@@ -32,7 +32,7 @@ proxy_port=$(free_port)
     >"$work/proxy.out" 2>"$work/proxy.log" & pids+=($!)
 for _ in $(seq 100); do grep -q ready "$work/proxy.out" 2>/dev/null && break; sleep 0.1; done
 endpoint=http://127.0.0.1:$proxy_port
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-west-2
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-west-2 AWS_DEFAULT_REGION=us-west-2
 
 aws_py() { "$python" - "$endpoint" "$@"; }
 aws_py <<'PY'

@@ -25,10 +25,10 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 PLUGIN_DIR=$WORK/mirror/registry.terraform.io/mdw/mdw/$VERSION/linux_amd64
 mkdir -p "$PLUGIN_DIR" "$WORK/mdw" "$WORK/builtin"
-# The wrapper records the provider's peak RSS (KiB) each time Terraform starts it.
+# The wrapper records the provider's peak RSS (KiB) and CPU seconds each time Terraform starts it.
 cat > "$PLUGIN_DIR/terraform-provider-mdw_v$VERSION" <<WRAP
 #!/bin/sh
-exec /usr/bin/time -a -o "$WORK/rss.txt" -f "%M" "$BIN" "\$@"
+exec /usr/bin/time -a -o "$WORK/rss.txt" -f "%M %U %S" "$BIN" "\$@"
 WRAP
 chmod +x "$PLUGIN_DIR/terraform-provider-mdw_v$VERSION"
 cat > "$WORK/cli.tfrc" <<CFG
@@ -72,12 +72,15 @@ for _ in range(runs):
     for d in ("builtin", "mdw"):
         times[d].append(plan(d))
 m, b = statistics.median(times["mdw"]), statistics.median(times["builtin"])
-rss = [int(x) for x in open(f"{work}/rss.txt").read().split() if x.isdigit()]
+records = [line.split() for line in open(f"{work}/rss.txt") if len(line.split()) == 3 and line.split()[0].isdigit()]
+rss = [int(r[0]) for r in records]
+cpu = sum(float(r[1]) + float(r[2]) for r in records)
 print(f"terraform plan -refresh=false on empty state, median of {runs} alternating runs")
 print(f"  mdw_glue_database : median {m:.3f}s  all {['%.2f' % x for x in times['mdw']]}")
 print(f"  terraform_data    : median {b:.3f}s  all {['%.2f' % x for x in times['builtin']]}")
 print(f"  ratio             : {m / b:.3f}  (target <= 1.2)")
 print(f"provider peak RSS   : max {max(rss) / 1024:.1f} MiB over {len(rss)} provider processes (target <= 30 MB)")
+print(f"provider CPU        : {cpu / runs:.3f} s user+sys per plan ({len(rss) // runs} processes per plan)")
 
 # Start-to-handshake: from exec to the handshake line on stdout, as Terraform starts it.
 env = dict(os.environ, TF_PLUGIN_MAGIC_COOKIE="d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
