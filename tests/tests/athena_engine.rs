@@ -212,8 +212,8 @@ fn statements_for_table_view_incremental_and_destroy() {
     let athena = Athena::start();
     let workspace = Workspace::new();
 
-    // First build: one CTAS straight into the model's name.
-    let partitioned = "  partitioned_by = [\"day(ts)\"]\n";
+    // First build: one CTAS straight into the model's name. Descriptions go to Glue, not SQL.
+    let partitioned = "  partitioned_by = [\"day(ts)\"]\n  description = \"Daily sales\"\n  column_descriptions = { id = \"Sale key\" }\n";
     workspace.write_config(&athena.config(&model("sales", "select 1 as id", partitioned)));
     workspace.init();
     let sent = athena.statements_of(|| {
@@ -229,6 +229,14 @@ fn statements_for_table_view_incremental_and_destroy() {
         )]
     );
     workspace.assert_plan_empty(&[]);
+    let table = athena
+        .aws
+        .block_on(athena.aws.glue().get_table().database_name(DATABASE).name("sales").send())
+        .unwrap();
+    let table = table.table().unwrap();
+    assert_eq!(table.description(), Some("Daily sales"));
+    let id = &table.storage_descriptor().unwrap().columns()[0];
+    assert_eq!((id.name(), id.comment()), ("id", Some("Sale key")));
 
     // Rebuild: CTAS into a stage table, swap by renames, drop the old table.
     workspace.write_config(&athena.config(&model("sales", "select 2 as id", partitioned)));

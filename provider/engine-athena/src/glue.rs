@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_glue::types::{DatabaseInput, Table};
+use aws_sdk_glue::types::{DatabaseInput, Table, TableInput};
 use mdw_engine::{ColumnInfo, EngineError, RelationInfo, RelationKind, presto};
 
 use crate::sql::trino_type;
@@ -124,6 +124,82 @@ impl Catalog {
                 _ => return Ok(names),
             }
         }
+    }
+
+    /// Writes the model's description and column comments into the Glue entry Athena created
+    /// (as dbt-athena's `persist_docs` does: Athena's CTAS takes no comments). Everything else
+    /// of the entry — the Iceberg metadata pointer above all — is written back unchanged, and the
+    /// entry's version guards against a concurrent change.
+    pub async fn persist_docs(
+        &self,
+        database: &str,
+        name: &str,
+        description: Option<&str>,
+        column_comments: &BTreeMap<String, String>,
+    ) -> Result<(), EngineError> {
+        if description.is_none() && column_comments.is_empty() {
+            return Ok(());
+        }
+        let context = format!("writing the description of {database}.{name} to Glue");
+        let table = match self
+            .client
+            .get_table()
+            .database_name(database)
+            .name(name)
+            .send()
+            .await
+        {
+            Ok(out) => out.table().cloned(),
+            Err(err) => return Err(catalog_error(context, &err)),
+        };
+        let Some(table) = table else {
+            return Ok(());
+        };
+        let mut descriptor = table.storage_descriptor().cloned();
+        if let Some(sd) = descriptor.as_mut() {
+            let columns = sd
+                .columns()
+                .iter()
+                .map(|c| {
+                    let mut column = c.clone();
+                    if let Some(comment) = column_comments.get(&c.name().to_ascii_lowercase()) {
+                        column.comment = Some(comment.clone());
+                    }
+                    column
+                })
+                .collect();
+            sd.columns = Some(columns);
+        }
+        let mut parameters = table.parameters().cloned().unwrap_or_default();
+        if let Some(description) = description {
+            parameters.insert("comment".to_string(), description.to_string());
+        }
+        let input = TableInput::builder()
+            .name(table.name())
+            .set_description(
+                description
+                    .map(str::to_string)
+                    .or(table.description().map(str::to_string)),
+            )
+            .set_owner(table.owner().map(str::to_string))
+            .set_table_type(table.table_type().map(str::to_string))
+            .set_storage_descriptor(descriptor)
+            .set_partition_keys(Some(table.partition_keys().to_vec()))
+            .set_parameters(Some(parameters))
+            .set_view_original_text(table.view_original_text().map(str::to_string))
+            .set_view_expanded_text(table.view_expanded_text().map(str::to_string))
+            .build()
+            .map_err(|e| EngineError::InvalidInput(format!("{context}: {e}")))?;
+        self.client
+            .update_table()
+            .database_name(database)
+            .table_input(input)
+            .set_version_id(table.version_id().map(str::to_string))
+            .skip_archive(true)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| catalog_error(context, &err))
     }
 
     /// Removes only the catalog entry: the table's files stay (`on_destroy = "retain"`).

@@ -271,6 +271,31 @@ impl AthenaEngine {
         Ok((bucket.to_string(), key))
     }
 
+    /// Descriptions are documentation: failing to write them does not fail the build.
+    async fn persist_docs(
+        &self,
+        database: &str,
+        name: &str,
+        description: &Option<String>,
+        column_descriptions: &std::collections::BTreeMap<String, String>,
+        warnings: &mut Vec<String>,
+    ) {
+        let comments = column_descriptions
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        let description = description.as_deref().filter(|d| !d.is_empty());
+        if let Err(e) = self
+            .glue
+            .persist_docs(database, name, description, &comments)
+            .await
+        {
+            warnings.push(format!(
+                "the table is built, but its descriptions are not: {e}"
+            ));
+        }
+    }
+
     /// The columns of the model's query, from a `limit 0` run (no data scanned).
     async fn query_columns(
         &self,
@@ -439,6 +464,14 @@ impl Engine for AthenaEngine {
                 }
             }
         }
+        self.persist_docs(
+            &database,
+            &name,
+            &build.description,
+            &build.column_descriptions,
+            &mut warnings,
+        )
+        .await;
         let mut result = outcome(build_id, self.described(&database, &name).await?);
         result.warnings = warnings;
         Ok(result)
@@ -544,10 +577,18 @@ impl Engine for AthenaEngine {
         };
         // A failed insert or merge commits nothing, so `run`'s retries are safe.
         self.run(&doing, &statement).await?;
-        Ok(outcome(
-            new_build_id(),
-            self.described(&database, &name).await?,
-        ))
+        let mut warnings = Vec::new();
+        self.persist_docs(
+            &database,
+            &name,
+            &build.table.description,
+            &build.table.column_descriptions,
+            &mut warnings,
+        )
+        .await;
+        let mut result = outcome(new_build_id(), self.described(&database, &name).await?);
+        result.warnings = warnings;
+        Ok(result)
     }
 
     async fn create_view(&self, view: &ViewDefinition) -> Result<RelationInfo, EngineError> {
@@ -562,6 +603,18 @@ impl Engine for AthenaEngine {
         }
         self.run(&doing, &sql::create_view(&database, &name, &view.sql))
             .await?;
+        let mut warnings = Vec::new();
+        self.persist_docs(
+            &database,
+            &name,
+            &view.description,
+            &view.column_descriptions,
+            &mut warnings,
+        )
+        .await;
+        for warning in warnings {
+            tracing::warn!("{doing}: {warning}");
+        }
         self.described(&database, &name).await
     }
 
@@ -735,7 +788,41 @@ fn is_read_only(sql_text: &str) -> bool {
     matches!(
         word.as_str(),
         "select" | "with" | "values" | "show" | "describe"
-    ) && !sql_text.trim().trim_end_matches(';').contains(';')
+    ) && !outside_literals(sql_text.trim().trim_end_matches(';')).contains(';')
+}
+
+/// The text with string literals, quoted identifiers and `--` comments blanked out, so a `;` in
+/// `'a;b'` is not taken for a second statement.
+fn outside_literals(sql_text: &str) -> String {
+    let mut out = String::with_capacity(sql_text.len());
+    let mut chars = sql_text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                // A doubled quote stays inside; the literal ends at the first single one.
+                while let Some(inner) = chars.next() {
+                    if inner == c {
+                        if chars.peek() == Some(&c) {
+                            chars.next();
+                        } else {
+                            break;
+                        }
+                    }
+                }
+                out.push(' ');
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for inner in chars.by_ref() {
+                    if inner == '\n' {
+                        break;
+                    }
+                }
+                out.push('\n');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -745,6 +832,8 @@ mod tests {
     #[test]
     fn only_single_read_only_statements_pass() {
         assert!(is_read_only("-- mdw builds: x\nselect 1"));
+        assert!(is_read_only("select 'a;b' as x, \"c;d\" -- e;f\nfrom t"));
+        assert!(!is_read_only("select 'it''s'; drop table x"));
         assert!(is_read_only(
             "/* c */ with a as (select 1) select * from a;"
         ));
