@@ -231,7 +231,15 @@ fn statements_for_table_view_incremental_and_destroy() {
     workspace.assert_plan_empty(&[]);
     let table = athena
         .aws
-        .block_on(athena.aws.glue().get_table().database_name(DATABASE).name("sales").send())
+        .block_on(
+            athena
+                .aws
+                .glue()
+                .get_table()
+                .database_name(DATABASE)
+                .name("sales")
+                .send(),
+        )
         .unwrap();
     let table = table.table().unwrap();
     assert_eq!(table.description(), Some("Daily sales"));
@@ -658,4 +666,27 @@ resource "mdw_seed" "stores" {
         left.contents()
     );
     workspace.assert_plan_empty(&[]);
+}
+
+#[test]
+fn a_missing_workgroup_is_named_with_what_to_do() {
+    let athena = Athena::start();
+    let workspace = Workspace::new();
+    let config = athena
+        .config(&model("orders", "select 1 as id", ""))
+        .replace(
+            &format!("workgroup = \"{WORKGROUP}\""),
+            "workgroup = \"nope\"",
+        );
+    workspace.write_config(&config);
+    workspace.init();
+    let failed = workspace.try_apply();
+    assert_ne!(failed.code, 0, "{failed}");
+    let text = failed.combined().replace('\n', " ");
+    assert!(
+        text.contains("Athena workgroup \"nope\" does not exist")
+            && text.contains("mdw_athena_workgroup"),
+        "{text}"
+    );
+    assert!(athena.glue_tables().is_empty());
 }
