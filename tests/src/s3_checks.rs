@@ -55,3 +55,39 @@ pub fn string_map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .map(|(key, value)| (key.to_string(), value.to_string()))
         .collect()
 }
+
+/// What every hardened bucket has: all four public access blocks, bucket-owner-enforced
+/// ownership and versioning on.
+pub fn assert_private_owned_versioned(aws: &Aws, name: &str) {
+    let s3 = aws.s3();
+    let block = aws
+        .block_on(s3.get_public_access_block().bucket(name).send())
+        .unwrap_or_else(|e| panic!("GetPublicAccessBlock {name}: {}", DisplayErrorContext(e)))
+        .public_access_block_configuration
+        .expect("a public access block");
+    assert_eq!(
+        (
+            block.block_public_acls,
+            block.ignore_public_acls,
+            block.block_public_policy,
+            block.restrict_public_buckets
+        ),
+        (Some(true), Some(true), Some(true), Some(true)),
+        "all four public access blocks are on"
+    );
+    let ownership = aws
+        .block_on(s3.get_bucket_ownership_controls().bucket(name).send())
+        .unwrap_or_else(|e| {
+            panic!(
+                "GetBucketOwnershipControls {name}: {}",
+                DisplayErrorContext(e)
+            )
+        })
+        .ownership_controls
+        .expect("ownership controls");
+    assert_eq!(
+        ownership.rules()[0].object_ownership().as_str(),
+        "BucketOwnerEnforced"
+    );
+    assert_eq!(versioning_status(aws, name).as_deref(), Some("Enabled"));
+}

@@ -440,19 +440,6 @@ fn throttling_failures_and_commit_conflicts_leave_the_right_table() {
         "category": 1
     }]}));
     workspace.write_config(&athena.config(&model("orders", "select 2 as id", "")));
-    let before = athena
-        .aws
-        .block_on(
-            athena
-                .aws
-                .athena()
-                .list_query_executions()
-                .work_group(WORKGROUP)
-                .send(),
-        )
-        .unwrap()
-        .query_execution_ids()
-        .len();
     let sent = athena.statements_of(|| {
         workspace.apply();
     });
@@ -462,7 +449,6 @@ fn throttling_failures_and_commit_conflicts_leave_the_right_table() {
         .collect();
     assert_eq!(ctas.len(), 2, "{sent:#?}");
     assert_eq!(sent.len(), 5, "{sent:#?}");
-    assert!(before > 0);
     assert_eq!(athena.glue_tables(), vec!["orders"]);
     let locations: Vec<String> = athena
         .proxy

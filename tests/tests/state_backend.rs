@@ -16,8 +16,8 @@ use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use mdw_acceptance::{
-    AcceptanceSteps, Aws, Moto, REGION, Workspace, bucket_exists, bucket_tags, hcl_string,
-    moto_provider_block, string_map, unique_name, versioning_status,
+    AcceptanceSteps, Aws, Moto, REGION, Workspace, assert_private_owned_versioned, bucket_exists,
+    bucket_tags, hcl_string, moto_provider_block, string_map, unique_name,
 };
 use serde_json::json;
 
@@ -402,35 +402,7 @@ fn table_exists(aws: &Aws, name: &str) -> bool {
 /// The state bucket's hardening, asked from S3 itself.
 fn assert_bucket_hardened(aws: &Aws, name: &str, noncurrent_days: i32) {
     let s3 = aws.s3();
-    let block = aws
-        .block_on(s3.get_public_access_block().bucket(name).send())
-        .unwrap_or_else(|e| panic!("GetPublicAccessBlock {name}: {}", DisplayErrorContext(e)))
-        .public_access_block_configuration
-        .expect("a public access block");
-    assert_eq!(
-        (
-            block.block_public_acls,
-            block.ignore_public_acls,
-            block.block_public_policy,
-            block.restrict_public_buckets
-        ),
-        (Some(true), Some(true), Some(true), Some(true))
-    );
-    let ownership = aws
-        .block_on(s3.get_bucket_ownership_controls().bucket(name).send())
-        .unwrap_or_else(|e| {
-            panic!(
-                "GetBucketOwnershipControls {name}: {}",
-                DisplayErrorContext(e)
-            )
-        })
-        .ownership_controls
-        .expect("ownership controls");
-    assert_eq!(
-        ownership.rules()[0].object_ownership().as_str(),
-        "BucketOwnerEnforced"
-    );
-    assert_eq!(versioning_status(aws, name).as_deref(), Some("Enabled"));
+    assert_private_owned_versioned(aws, name);
     let encryption = aws
         .block_on(s3.get_bucket_encryption().bucket(name).send())
         .unwrap_or_else(|e| panic!("GetBucketEncryption {name}: {}", DisplayErrorContext(e)))

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_glue::types::{DatabaseInput, Table, TableInput};
+use aws_sdk_glue::types::{Database, DatabaseInput, Table, TableInput};
 use mdw_engine::{ColumnInfo, EngineError, RelationInfo, RelationKind, presto};
 
 use crate::sql::trino_type;
@@ -34,11 +34,17 @@ impl Catalog {
         Catalog { client }
     }
 
-    pub async fn ensure_database(&self, database: &str) -> Result<(), EngineError> {
+    async fn database(&self, database: &str) -> Result<Option<Database>, EngineError> {
         match self.client.get_database().name(database).send().await {
-            Ok(_) => return Ok(()),
-            Err(err) if is_not_found(&err) => {}
-            Err(err) => return Err(catalog_error(format!("reading database {database}"), &err)),
+            Ok(out) => Ok(out.database().cloned()),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(catalog_error(format!("reading database {database}"), &err)),
+        }
+    }
+
+    pub async fn ensure_database(&self, database: &str) -> Result<(), EngineError> {
+        if self.database(database).await?.is_some() {
+            return Ok(());
         }
         let input = DatabaseInput::builder()
             .name(database)
@@ -60,15 +66,11 @@ impl Catalog {
 
     /// The database's `LocationUri`, where its tables go when nothing else says.
     pub async fn database_location(&self, database: &str) -> Result<Option<String>, EngineError> {
-        match self.client.get_database().name(database).send().await {
-            Ok(out) => Ok(out
-                .database()
-                .and_then(|d| d.location_uri())
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)),
-            Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(catalog_error(format!("reading database {database}"), &err)),
-        }
+        Ok(self
+            .database(database)
+            .await?
+            .and_then(|d| d.location_uri().map(str::to_string))
+            .filter(|l| !l.is_empty()))
     }
 
     pub async fn describe(

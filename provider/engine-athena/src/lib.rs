@@ -17,7 +17,7 @@
 mod glue;
 mod query;
 mod seed;
-pub mod sql;
+mod sql;
 
 use std::collections::BTreeSet;
 
@@ -29,10 +29,8 @@ use mdw_engine::{
 };
 use tokio::sync::watch;
 
-pub use query::{QueryFailure, QuerySettings, jittered_backoff};
-
 use glue::Catalog;
-use query::QueryRunner;
+use query::{QueryFailure, QueryRunner, QuerySettings, jittered_backoff};
 
 /// Marks the stage table of a build and the old table during a swap. Glue lower-cases names,
 /// and `__mdw_` does not appear in names dbt projects give their models.

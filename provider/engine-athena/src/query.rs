@@ -10,8 +10,9 @@ use aws_sdk_athena::types::{
 };
 use tokio::sync::watch;
 
-/// The first wait after starting a query, and the longest: Athena answers small DDL in
-/// ≈ 200–500 ms, so polling starts fast and backs off to the interval dbt-athena always uses.
+/// The first wait after starting a query, and the longest: a rename or drop should not wait a
+/// whole second for its answer, so polling starts fast and backs off to the interval dbt-athena
+/// always uses; long queries then cost one status call a second.
 const FIRST_POLL: Duration = Duration::from_millis(50);
 const MAX_POLL: Duration = Duration::from_secs(1);
 const POLL_GROWTH: f64 = 1.6;

@@ -130,6 +130,24 @@ pub fn partition_of(region: &str) -> &'static str {
 
 /// An AWS call that failed, as a diagnostic: `summary` says what was being done
 /// ("creating Glue Database (sales)"), the detail says what AWS answered and what to try.
+/// A removal where "it is gone already" (`gone_code`, e.g. `NoSuchEntity`) counts as done:
+/// destroy must converge whoever removed the thing first.
+pub fn removed<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    gone_code: &str,
+    doing: &str,
+) -> Result<(), Diagnostic>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if err.as_service_error().and_then(|e| e.code()) == Some(gone_code) => Ok(()),
+        Err(err) => Err(aws_error(doing, &err)),
+    }
+}
+
 pub fn aws_error<E, R>(doing: &str, err: &SdkError<E, R>) -> Diagnostic
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,

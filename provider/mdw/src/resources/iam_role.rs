@@ -9,7 +9,10 @@ use tfplugin::{
     ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value,
 };
 
-use crate::aws::aws_error;
+use crate::aws::{aws_error, removed};
+
+/// IAM's error code for "no such role, profile or policy".
+const NO_SUCH_ENTITY: &str = "NoSuchEntity";
 use crate::provider::{Client, validate_tag_keys};
 use crate::resources::athena_workgroup;
 use crate::resources::glue_database;
@@ -1345,43 +1348,29 @@ impl Resource<Client> for IamRole {
         };
         for profile in &profiles {
             let profile_name = profile.instance_profile_name();
-            match iam
+            let result = iam
                 .remove_role_from_instance_profile()
                 .instance_profile_name(profile_name)
                 .role_name(name)
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_no_such_entity_exception()) => {}
-                Err(e) => {
-                    return Err(aws_error(
-                        &format!("removing IAM Role ({name}) from instance profile {profile_name}"),
-                        &e,
-                    )
-                    .into());
-                }
-            }
+                .await;
+            removed(
+                result,
+                NO_SUCH_ENTITY,
+                &format!("removing IAM Role ({name}) from instance profile {profile_name}"),
+            )?;
         }
         if self.principal.has_instance_profile() {
-            match iam
+            let result = iam
                 .delete_instance_profile()
                 .instance_profile_name(name)
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_no_such_entity_exception()) => {}
-                Err(e) => {
-                    return Err(
-                        aws_error(&format!("deleting IAM Instance Profile ({name})"), &e).into(),
-                    );
-                }
-            }
+                .await;
+            removed(
+                result,
+                NO_SUCH_ENTITY,
+                &format!("deleting IAM Instance Profile ({name})"),
+            )?;
         }
         let inline = iam
             .list_role_policies()
@@ -1390,25 +1379,17 @@ impl Resource<Client> for IamRole {
             .await
             .map_err(|e| aws_error(&format!("listing inline policies of IAM Role ({name})"), &e))?;
         for policy_name in inline.policy_names() {
-            match iam
+            let result = iam
                 .delete_role_policy()
                 .role_name(name)
                 .policy_name(policy_name)
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_no_such_entity_exception()) => {}
-                Err(e) => {
-                    return Err(aws_error(
-                        &format!("deleting inline policy {policy_name} of IAM Role ({name})"),
-                        &e,
-                    )
-                    .into());
-                }
-            }
+                .await;
+            removed(
+                result,
+                NO_SUCH_ENTITY,
+                &format!("deleting inline policy {policy_name} of IAM Role ({name})"),
+            )?;
         }
         let attached = iam
             .list_attached_role_policies()
@@ -1425,25 +1406,17 @@ impl Resource<Client> for IamRole {
             let Some(arn) = policy.policy_arn() else {
                 continue;
             };
-            match iam
+            let result = iam
                 .detach_role_policy()
                 .role_name(name)
                 .policy_arn(arn)
                 .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|se| se.is_no_such_entity_exception()) => {}
-                Err(e) => {
-                    return Err(aws_error(
-                        &format!("detaching policy {arn} from IAM Role ({name})"),
-                        &e,
-                    )
-                    .into());
-                }
-            }
+                .await;
+            removed(
+                result,
+                NO_SUCH_ENTITY,
+                &format!("detaching policy {arn} from IAM Role ({name})"),
+            )?;
         }
         match iam.delete_role().role_name(name).send().await {
             Ok(_) => Ok(()),
