@@ -11,11 +11,12 @@ provider "mdw" {
   default_tags = local.tags
   endpoints    = length(var.aws_endpoints) > 0 ? var.aws_endpoints : null
   # The models' tables live under s3://<warehouse bucket>/warehouse/, registered in Glue, with
-  # either engine.
+  # either engine. Each engine's settings are given only when it is the one in use: the
+  # provider refuses settings it would ignore.
   engine    = var.engine
-  workgroup = var.workgroup
-  athena    = { data_location = "s3://${var.warehouse_bucket}/warehouse" }
-  embedded  = { warehouse = "s3://${var.warehouse_bucket}/warehouse" }
+  workgroup = var.engine == "athena" ? var.workgroup : null
+  athena    = var.engine == "athena" ? { data_location = "s3://${var.warehouse_bucket}/warehouse" } : null
+  embedded  = var.engine == "embedded" ? { warehouse = "s3://${var.warehouse_bucket}/warehouse" } : null
 }
 
 module "lake" {

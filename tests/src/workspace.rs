@@ -73,6 +73,8 @@ pub struct Workspace {
     cli_config: PathBuf,
     /// The provider binary in the mirror; `None` for built-in providers only.
     provider_binary: Option<PathBuf>,
+    /// The engines' kill point armed for the next commands (`MDW_FAULT_POINT`), if any.
+    fault_point: std::sync::Mutex<Option<String>>,
 }
 
 impl Workspace {
@@ -110,6 +112,7 @@ impl Workspace {
             dir,
             cli_config,
             provider_binary,
+            fault_point: std::sync::Mutex::new(None),
         }
     }
 
@@ -127,6 +130,12 @@ impl Workspace {
             }
         }
         copy
+    }
+
+    /// Arms a kill point of the engines (`MDW_FAULT_POINT`) for the commands that follow, or
+    /// disarms it with `None`: the provider aborts there, as a killed process would.
+    pub fn arm_fault(&self, point: Option<&str>) {
+        *self.fault_point.lock().unwrap_or_else(|e| e.into_inner()) = point.map(str::to_string);
     }
 
     /// The working directory terraform runs in.
@@ -345,6 +354,9 @@ impl Workspace {
             if let Ok(value) = std::env::var(name) {
                 env.push((name.into(), value));
             }
+        }
+        if let Some(point) = self.fault_point.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            env.push(("MDW_FAULT_POINT".into(), point.clone()));
         }
         env
     }

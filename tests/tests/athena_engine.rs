@@ -144,6 +144,45 @@ provider "mdw" {{
         names
     }
 
+    fn glue_table(&self, table: &str) -> aws_sdk_glue::types::Table {
+        self.aws
+            .block_on(
+                self.aws
+                    .glue()
+                    .get_table()
+                    .database_name(DATABASE)
+                    .name(table)
+                    .send(),
+            )
+            .expect("reading the Glue table")
+            .table()
+            .cloned()
+            .expect("a table")
+    }
+
+    /// Keys of the S3 objects under `location` (`s3://bucket/prefix`), as a directory.
+    fn objects_under(&self, location: &str) -> Vec<String> {
+        let (bucket, prefix) = location
+            .strip_prefix("s3://")
+            .and_then(|r| r.split_once('/'))
+            .expect("an s3://bucket/prefix location");
+        match self.aws.block_on(
+            self.aws
+                .s3()
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(format!("{}/", prefix.trim_end_matches('/')))
+                .send(),
+        ) {
+            Ok(out) => out
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     fn location(&self, table: &str) -> String {
         let out = self
             .aws
@@ -164,20 +203,34 @@ provider "mdw" {{
     }
 }
 
-/// Replaces runs of 12 or 32 lower-case hex digits (build ids, stage-table suffixes) by `<id>`.
+/// Replaces build ids (UUIDs) and stage-table suffixes (runs of 12, 32 or 40 lower-case hex
+/// digits) by `<id>`.
 fn mask_ids(sql: &str) -> String {
     let mut out = String::new();
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {
-        if run.len() == 12 || run.len() == 32 {
+        let parts: Vec<&str> = run.split('-').collect();
+        let is_uuid = parts.len() == 5
+            && parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+            && parts.iter().all(|p| !p.is_empty());
+        if is_uuid {
             out.push_str("<id>");
         } else {
-            out.push_str(run);
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    out.push('-');
+                }
+                if matches!(part.len(), 12 | 32 | 40) {
+                    out.push_str("<id>");
+                } else {
+                    out.push_str(part);
+                }
+            }
         }
         run.clear();
     };
     for c in sql.chars() {
-        if c.is_ascii_digit() || ('a'..='f').contains(&c) {
+        if c.is_ascii_digit() || ('a'..='f').contains(&c) || (c == '-' && !run.is_empty()) {
             run.push(c);
         } else {
             flush(&mut run, &mut out);
@@ -212,7 +265,7 @@ fn statements_for_table_view_incremental_and_destroy() {
     let athena = Athena::start();
     let workspace = Workspace::new();
 
-    // First build: one CTAS straight into the model's name. Descriptions go to Glue, not SQL.
+    // First build: one CTAS into a stage, swapped in by Glue. Descriptions go to Glue, not SQL.
     let partitioned = "  partitioned_by = [\"day(ts)\"]\n  description = \"Daily sales\"\n  column_descriptions = { id = \"Sale key\" }\n";
     workspace.write_config(&athena.config(&model("sales", "select 1 as id", partitioned)));
     workspace.init();
@@ -223,11 +276,13 @@ fn statements_for_table_view_incremental_and_destroy() {
         sent,
         vec![ctas(
             "sales",
-            "sales",
+            "sales__mdw_tmp_<id>",
             "select 1 as id",
             "partitioning = ARRAY['day(ts)'], "
         )]
     );
+    assert_eq!(athena.glue_tables(), vec!["sales"]);
+    let first_location = athena.location("sales");
     workspace.assert_plan_empty(&[]);
     let table = athena
         .aws
@@ -246,26 +301,34 @@ fn statements_for_table_view_incremental_and_destroy() {
     let id = &table.storage_descriptor().unwrap().columns()[0];
     assert_eq!((id.name(), id.comment()), ("id", Some("Sale key")));
 
-    // Rebuild: CTAS into a stage table, swap by renames, drop the old table.
+    // Rebuild: CTAS into a stage table and one Glue write to swap it in — no rename, no
+    // moment without a table; the old table's files are deleted.
     workspace.write_config(&athena.config(&model("sales", "select 2 as id", partitioned)));
     let sent = athena.statements_of(|| {
         workspace.apply();
     });
     assert_eq!(
         sent,
-        vec![
-            ctas(
-                "sales",
-                "sales__mdw_tmp_<id>",
-                "select 2 as id",
-                "partitioning = ARRAY['day(ts)'], "
-            ),
-            "ALTER TABLE `mart`.`sales` RENAME TO `mart`.`sales__mdw_bkp_<id>`".to_string(),
-            "ALTER TABLE `mart`.`sales__mdw_tmp_<id>` RENAME TO `mart`.`sales`".to_string(),
-            "DROP TABLE IF EXISTS `mart`.`sales__mdw_bkp_<id>`".to_string(),
-        ]
+        vec![ctas(
+            "sales",
+            "sales__mdw_tmp_<id>",
+            "select 2 as id",
+            "partitioning = ARRAY['day(ts)'], "
+        )]
     );
     assert_eq!(athena.glue_tables(), vec!["sales"]);
+    assert_ne!(athena.location("sales"), first_location);
+    assert!(athena.objects_under(&first_location).is_empty());
+    assert!(!athena.objects_under(&athena.location("sales")).is_empty());
+    let sales = athena.glue_table("sales");
+    assert_eq!(sales.description(), Some("Daily sales"));
+    assert!(
+        sales
+            .parameters()
+            .and_then(|p| p.get("mdw.owner"))
+            .is_some_and(|o| !o.is_empty()),
+        "{sales:?}"
+    );
     workspace.assert_plan_empty(&[]);
 
     // A view, an append model and a merge model next to it.
@@ -301,13 +364,13 @@ fn statements_for_table_view_incremental_and_destroy() {
     });
     assert!(
         sent.contains(
-            &"CREATE OR REPLACE VIEW \"mart\".\"sales_v\" AS\nselect id from mart.sales"
+            &"CREATE VIEW \"mart\".\"sales_v__mdw_tmp_<id>\" AS\nselect id from mart.sales"
                 .to_string()
         ),
         "{sent:#?}"
     );
     assert!(
-        sent.contains(&ctas("events", "events", "select 1 as id", "")),
+        sent.contains(&ctas("events", "events__mdw_tmp_<id>", "select 1 as id", "")),
         "{sent:#?}"
     );
     assert_eq!(sent.len(), 3, "{sent:#?}");
@@ -448,7 +511,7 @@ fn throttling_failures_and_commit_conflicts_leave_the_right_table() {
         .filter(|s| s.starts_with("CREATE TABLE"))
         .collect();
     assert_eq!(ctas.len(), 2, "{sent:#?}");
-    assert_eq!(sent.len(), 5, "{sent:#?}");
+    assert_eq!(sent.len(), 2, "{sent:#?}");
     assert_eq!(athena.glue_tables(), vec!["orders"]);
     let locations: Vec<String> = athena
         .proxy
@@ -546,40 +609,52 @@ fn a_stop_cancels_the_query_and_a_killed_run_is_put_right_by_the_next() {
     assert_eq!(stopped, vec![hung]);
     assert_eq!(athena.location("orders"), first_location);
 
-    // The provider killed between the two renames: the model's table is gone, renamed to its
-    // backup. The next apply restores it, cleans up and builds.
-    athena
-        .proxy
-        .set_rules(json!({"hang": [{"contains": "RENAME TO `mart`.`orders`"}]}));
-    workspace.write_config(&athena.config(&model("orders", "select 3 as id", "")));
-    let earlier = hangs(&athena.proxy).len();
-    let mut apply = workspace
-        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
-        .spawn()
-        .unwrap();
-    wait_for_hang(&athena.proxy, &mut apply, earlier);
-    // SAFETY: the apply runs in its own process group (Workspace::command): kill it and its
-    // provider at once, as a CI runner losing its machine would.
-    unsafe { libc::kill(-(apply.id() as i32), libc::SIGKILL) };
-    apply.wait().unwrap();
-    let leftovers = athena.glue_tables();
-    assert!(!leftovers.contains(&"orders".to_string()), "{leftovers:?}");
-    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
-
+    // The provider killed right after the CTAS: the stage (and its files) are left, the model
+    // is as it was. The next apply drops the stage and builds.
     athena.proxy.set_rules(json!({"hang": []}));
+    workspace.write_config(&athena.config(&model("orders", "select 3 as id", "")));
+    workspace.arm_fault(Some("athena.build.after_ctas"));
+    let killed = workspace.try_apply();
+    assert_ne!(killed.code, 0, "{killed}");
+    workspace.arm_fault(None);
+    let leftovers = athena.glue_tables();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    assert_eq!(athena.location("orders"), first_location);
+    let stage = leftovers.iter().find(|t| t.contains("__mdw_tmp_")).unwrap().clone();
+    let stage_location = athena.location(&stage);
     let sent = athena.statements_of(|| {
         workspace.apply();
     });
     assert_eq!(
-        sent[0], "ALTER TABLE `mart`.`orders__mdw_bkp_<id>` RENAME TO `mart`.`orders`",
+        sent[0], "DROP TABLE IF EXISTS `mart`.`orders__mdw_tmp_<id>`",
         "{sent:#?}"
     );
-    assert_eq!(
-        sent[1], "DROP TABLE IF EXISTS `mart`.`orders__mdw_tmp_<id>`",
-        "{sent:#?}"
-    );
+    assert_eq!(sent.len(), 2, "{sent:#?}");
     assert_eq!(athena.glue_tables(), vec!["orders"]);
-    assert_ne!(athena.location("orders"), first_location);
+    assert!(athena.objects_under(&stage_location).is_empty());
+    let second_location = athena.location("orders");
+    assert_ne!(second_location, first_location);
+    workspace.assert_plan_empty(&[]);
+
+    // Killed right after the swap: the model already reads the new table; the stage's entry
+    // names the same files, so the next apply only forgets it (no DROP, which would delete
+    // the model's data), and removes the files of the table the swap replaced.
+    workspace.write_config(&athena.config(&model("orders", "select 4 as id", "")));
+    workspace.arm_fault(Some("athena.after_swap"));
+    let killed = workspace.try_apply();
+    assert_ne!(killed.code, 0, "{killed}");
+    workspace.arm_fault(None);
+    let swapped_location = athena.location("orders");
+    assert_ne!(swapped_location, second_location);
+    assert_eq!(athena.glue_tables().len(), 2);
+    let sent = athena.statements_of(|| {
+        workspace.apply();
+    });
+    assert!(sent.iter().all(|s| !s.starts_with("DROP")), "{sent:#?}");
+    assert_eq!(athena.glue_tables(), vec!["orders"]);
+    assert!(athena.objects_under(&second_location).is_empty());
+    assert!(athena.objects_under(&swapped_location).is_empty());
+    assert!(!athena.objects_under(&athena.location("orders")).is_empty());
     workspace.assert_plan_empty(&[]);
     workspace.destroy();
     assert!(athena.glue_tables().is_empty());
@@ -633,7 +708,7 @@ resource "mdw_seed" "stores" {
                 .to_string(),
             ctas(
                 "stores",
-                "stores",
+                "stores__mdw_tmp_<id>",
                 "SELECT CAST(NULLIF(TRIM(\"store_id\"), '') AS bigint) AS \"store_id\", \
                  NULLIF(\"city\", '') AS \"city\" FROM \"mart\".\"stores__mdw_csv_<id>\"",
                 ""
@@ -642,15 +717,8 @@ resource "mdw_seed" "stores" {
         ]
     );
     assert_eq!(athena.glue_tables(), vec!["stores"]);
-    let left = athena
-        .aws
-        .block_on(athena.aws.s3().list_objects_v2().bucket("lake").send())
-        .unwrap();
-    assert!(
-        left.contents().is_empty(),
-        "the upload is removed: {:?}",
-        left.contents()
-    );
+    let left = athena.objects_under("s3://lake/warehouse/mart/stores__mdw_csv");
+    assert!(left.is_empty(), "the upload is removed: {left:?}");
     workspace.assert_plan_empty(&[]);
 }
 

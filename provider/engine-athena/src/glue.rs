@@ -3,46 +3,37 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_glue::Client;
-use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_glue::error::ProvideErrorMetadata;
 use aws_sdk_glue::types::{Database, DatabaseInput, Table, TableInput};
-use mdw_engine::{ColumnInfo, EngineError, RelationInfo, RelationKind, presto};
+use mdw_engine::{ColumnInfo, EngineError, OWNER_KEY, RESERVED_PREFIX, RelationInfo, RelationKind, presto};
+use mdw_engine_aws::glue::{GlueEntries, glue_error, input_of, is_not_found};
 
 use crate::sql::trino_type;
 
-pub struct Catalog {
-    client: Client,
-}
-
-fn catalog_error<E>(context: String, err: &SdkError<E>) -> EngineError
-where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-{
-    let message = match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        _ => DisplayErrorContext(err).to_string(),
-    };
-    EngineError::Catalog { context, message }
-}
-
-fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
-    err.code() == Some("EntityNotFoundException")
+pub(crate) struct Catalog {
+    entries: GlueEntries,
 }
 
 impl Catalog {
-    pub fn new(client: Client) -> Self {
-        Catalog { client }
-    }
-
-    async fn database(&self, database: &str) -> Result<Option<Database>, EngineError> {
-        match self.client.get_database().name(database).send().await {
-            Ok(out) => Ok(out.database().cloned()),
-            Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(catalog_error(format!("reading database {database}"), &err)),
+    pub(crate) fn new(client: aws_sdk_glue::Client) -> Self {
+        Catalog {
+            entries: GlueEntries::new(client),
         }
     }
 
-    pub async fn ensure_database(&self, database: &str) -> Result<(), EngineError> {
+    pub(crate) fn entries(&self) -> &GlueEntries {
+        &self.entries
+    }
+
+    async fn database(&self, database: &str) -> Result<Option<Database>, EngineError> {
+        match self.entries.client().get_database().name(database).send().await {
+            Ok(out) => Ok(out.database().cloned()),
+            Err(err) if is_not_found(&err) => Ok(None),
+            Err(err) => Err(glue_error(&format!("reading database {database}"), &err)),
+        }
+    }
+
+    pub(crate) async fn ensure_database(&self, database: &str) -> Result<(), EngineError> {
         if self.database(database).await?.is_some() {
             return Ok(());
         }
@@ -51,7 +42,8 @@ impl Catalog {
             .build()
             .map_err(|e| EngineError::InvalidInput(e.to_string()))?;
         match self
-            .client
+            .entries
+            .client()
             .create_database()
             .database_input(input)
             .send()
@@ -60,12 +52,15 @@ impl Catalog {
             Ok(_) => Ok(()),
             // Another model of the same apply created it first.
             Err(err) if err.code() == Some("AlreadyExistsException") => Ok(()),
-            Err(err) => Err(catalog_error(format!("creating database {database}"), &err)),
+            Err(err) => Err(glue_error(&format!("creating database {database}"), &err)),
         }
     }
 
     /// The database's `LocationUri`, where its tables go when nothing else says.
-    pub async fn database_location(&self, database: &str) -> Result<Option<String>, EngineError> {
+    pub(crate) async fn database_location(
+        &self,
+        database: &str,
+    ) -> Result<Option<String>, EngineError> {
         Ok(self
             .database(database)
             .await?
@@ -73,98 +68,87 @@ impl Catalog {
             .filter(|l| !l.is_empty()))
     }
 
-    pub async fn describe(
+    pub(crate) async fn describe(
         &self,
         database: &str,
         name: &str,
     ) -> Result<Option<RelationInfo>, EngineError> {
-        match self
-            .client
-            .get_table()
-            .database_name(database)
-            .name(name)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.table().map(|t| relation_info(database, t))),
-            Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(catalog_error(format!("reading {database}.{name}"), &err)),
-        }
+        Ok(self
+            .entries
+            .get(database, name)
+            .await?
+            .map(|t| relation_info(database, &t)))
     }
 
     /// Names of the database's tables starting with `prefix`.
-    pub async fn table_names(
+    pub(crate) async fn table_names(
         &self,
         database: &str,
         prefix: &str,
     ) -> Result<Vec<String>, EngineError> {
-        let mut names = Vec::new();
-        let mut next_token = None;
-        loop {
-            let out = match self
-                .client
-                .get_tables()
-                .database_name(database)
-                .set_next_token(next_token.take())
-                .send()
-                .await
-            {
-                Ok(out) => out,
-                Err(err) if is_not_found(&err) => return Ok(names),
-                Err(err) => {
-                    return Err(catalog_error(format!("listing tables of {database}"), &err));
-                }
-            };
-            names.extend(
-                out.table_list()
-                    .iter()
-                    .map(|t| t.name().to_string())
-                    .filter(|n| n.starts_with(prefix)),
-            );
-            match out.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(names),
-            }
-        }
+        self.entries.names(database, prefix).await
     }
 
-    /// Writes the model's description and column comments into the Glue entry Athena created
-    /// (as dbt-athena's `persist_docs` does: Athena's CTAS takes no comments). Everything else
-    /// of the entry — the Iceberg metadata pointer above all — is written back unchanged, and the
-    /// entry's version guards against a concurrent change.
-    pub async fn persist_docs(
+    /// Writes the model's description and column comments into an entry Athena created (as
+    /// dbt-athena's `persist_docs` does: Athena's CTAS takes no comments), guarded by the
+    /// entry's version. Everything else — the Iceberg metadata pointer above all — is kept.
+    pub(crate) async fn persist_docs(
         &self,
         database: &str,
         name: &str,
-        description: Option<&str>,
-        column_comments: &BTreeMap<String, String>,
+        docs: &Docs<'_>,
     ) -> Result<(), EngineError> {
-        if description.is_none() && column_comments.is_empty() {
+        if docs.is_empty() {
             return Ok(());
         }
         let context = format!("writing the description of {database}.{name} to Glue");
-        let table = match self
-            .client
-            .get_table()
-            .database_name(database)
-            .name(name)
-            .send()
-            .await
-        {
-            Ok(out) => out.table().cloned(),
-            Err(err) => return Err(catalog_error(context, &err)),
-        };
-        let Some(table) = table else {
+        let Some(table) = self.entries.get(database, name).await? else {
             return Ok(());
         };
-        let mut descriptor = table.storage_descriptor().cloned();
-        if let Some(sd) = descriptor.as_mut() {
+        let input = docs.applied(input_of(&table, name, &[])?);
+        self.entries.put(database, Some(&table), input, &context).await
+    }
+
+    /// Removes only the catalog entry: the table's files stay (`on_destroy = "retain"`).
+    pub(crate) async fn forget_table(&self, database: &str, name: &str) -> Result<bool, EngineError> {
+        self.entries.delete(database, name).await
+    }
+}
+
+/// A model's description and column comments, as Glue keeps them.
+pub(crate) struct Docs<'a> {
+    pub(crate) description: Option<&'a str>,
+    /// Lower-cased column name → comment.
+    pub(crate) column_comments: BTreeMap<String, String>,
+}
+
+impl<'a> Docs<'a> {
+    pub(crate) fn new(
+        description: Option<&'a str>,
+        column_comments: &BTreeMap<String, String>,
+    ) -> Self {
+        Docs {
+            description: description.filter(|d| !d.is_empty()),
+            column_comments: column_comments
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.description.is_none() && self.column_comments.is_empty()
+    }
+
+    /// `input` with the description and column comments set.
+    pub(crate) fn applied(&self, mut input: TableInput) -> TableInput {
+        if let Some(sd) = input.storage_descriptor.as_mut() {
             let columns = sd
                 .columns()
                 .iter()
                 .map(|c| {
                     let mut column = c.clone();
-                    if let Some(comment) = column_comments.get(&c.name().to_ascii_lowercase()) {
+                    if let Some(comment) = self.column_comments.get(&c.name().to_ascii_lowercase()) {
                         column.comment = Some(comment.clone());
                     }
                     column
@@ -172,55 +156,14 @@ impl Catalog {
                 .collect();
             sd.columns = Some(columns);
         }
-        let mut parameters = table.parameters().cloned().unwrap_or_default();
-        if let Some(description) = description {
-            parameters.insert("comment".to_string(), description.to_string());
+        if let Some(description) = self.description {
+            input.description = Some(description.to_string());
+            input
+                .parameters
+                .get_or_insert_with(Default::default)
+                .insert("comment".to_string(), description.to_string());
         }
-        let input = TableInput::builder()
-            .name(table.name())
-            .set_description(
-                description
-                    .map(str::to_string)
-                    .or(table.description().map(str::to_string)),
-            )
-            .set_owner(table.owner().map(str::to_string))
-            .set_table_type(table.table_type().map(str::to_string))
-            .set_storage_descriptor(descriptor)
-            .set_partition_keys(Some(table.partition_keys().to_vec()))
-            .set_parameters(Some(parameters))
-            .set_view_original_text(table.view_original_text().map(str::to_string))
-            .set_view_expanded_text(table.view_expanded_text().map(str::to_string))
-            .build()
-            .map_err(|e| EngineError::InvalidInput(format!("{context}: {e}")))?;
-        self.client
-            .update_table()
-            .database_name(database)
-            .table_input(input)
-            .set_version_id(table.version_id().map(str::to_string))
-            .skip_archive(true)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| catalog_error(context, &err))
-    }
-
-    /// Removes only the catalog entry: the table's files stay (`on_destroy = "retain"`).
-    pub async fn forget_table(&self, database: &str, name: &str) -> Result<bool, EngineError> {
-        match self
-            .client
-            .delete_table()
-            .database_name(database)
-            .name(name)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) if is_not_found(&err) => Ok(false),
-            Err(err) => Err(catalog_error(
-                format!("removing {database}.{name} from Glue"),
-                &err,
-            )),
-        }
+        input
     }
 }
 
@@ -247,7 +190,7 @@ fn relation_info(database: &str, table: &Table) -> RelationInfo {
     let parameters = table.parameters().cloned().unwrap_or_default();
     let table_properties: BTreeMap<String, String> = parameters
         .iter()
-        .filter(|(k, _)| !GLUE_BOOKKEEPING.contains(&k.as_str()))
+        .filter(|(k, _)| !GLUE_BOOKKEEPING.contains(&k.as_str()) && !k.starts_with(RESERVED_PREFIX))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     RelationInfo {
@@ -272,6 +215,7 @@ fn relation_info(database: &str, table: &Table) -> RelationInfo {
         },
         partitioned_by: Vec::new(),
         table_properties,
+        owner: parameters.get(OWNER_KEY).cloned(),
     }
 }
 

@@ -191,7 +191,7 @@ impl QueryRunner {
     async fn start(&self, sql: &str) -> Result<String, QueryFailure> {
         // One token for every attempt of this statement: a start whose response was lost is
         // not run twice.
-        let token = uuid::Uuid::new_v4().simple().to_string();
+        let token = mdw_engine::BuildId::new().simple();
         let mut attempt = 0;
         loop {
             if *self.stop.borrow() {

@@ -8,16 +8,17 @@
 
 use std::collections::BTreeMap;
 
-use mdw_engine::{EngineError, SeedLoad, SqlType};
+use mdw_engine::{BuildId, BuildOutcome, EngineError, SeedLoad, SqlType, TableBuild};
 
 use crate::sql::{literal, quote, quote_ddl};
+use crate::{AthenaEngine, CSV_MARK, names, sql};
 
 /// A CSV header and the type each column loads as.
-pub struct SeedColumns {
-    pub columns: Vec<(String, SqlType)>,
+pub(crate) struct SeedColumns {
+    pub(crate) columns: Vec<(String, SqlType)>,
 }
 
-pub fn read_columns(seed: &SeedLoad, context: &str) -> Result<SeedColumns, EngineError> {
+pub(crate) fn read_columns(seed: &SeedLoad, context: &str) -> Result<SeedColumns, EngineError> {
     let invalid = |why: String| EngineError::InvalidInput(format!("{context}: {why}"));
     if !seed.delimiter.is_ascii() {
         return Err(invalid(format!(
@@ -35,6 +36,13 @@ pub fn read_columns(seed: &SeedLoad, context: &str) -> Result<SeedColumns, Engin
         .iter()
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
+    if header.iter().all(String::is_empty) {
+        return Err(invalid(
+            "the file has no header line, so the seed would have no columns; the first line \
+             must name the columns"
+                .to_string(),
+        ));
+    }
     let mut inferred: Vec<Inferred> = vec![Inferred::default(); header.len()];
     for (line, record) in reader.records().enumerate() {
         let record = record.map_err(|e| invalid(format!("line {}: {e}", line + 2)))?;
@@ -49,9 +57,7 @@ pub fn read_columns(seed: &SeedLoad, context: &str) -> Result<SeedColumns, Engin
             .iter()
             .find(|(c, _)| c.trim().eq_ignore_ascii_case(&name))
         {
-            Some((_, given)) => given
-                .parse::<SqlType>()
-                .map_err(|e| invalid(format!("column {name:?}: {e}")))?,
+            Some((_, given)) => *given,
             None => seen.sql_type(),
         };
         columns.push((name, ty));
@@ -133,7 +139,7 @@ fn is_timestamp(v: &str) -> bool {
 }
 
 /// `create external table … (all string columns) … location …` over the uploaded CSV.
-pub fn create_csv_table(
+pub(crate) fn create_csv_table(
     database: &str,
     name: &str,
     columns: &SeedColumns,
@@ -158,7 +164,7 @@ pub fn create_csv_table(
 }
 
 /// The seed's query: every column cast from its text, empty text as NULL.
-pub fn select_typed(database: &str, csv_table: &str, columns: &SeedColumns) -> String {
+pub(crate) fn select_typed(database: &str, csv_table: &str, columns: &SeedColumns) -> String {
     let list: Vec<String> = columns
         .columns
         .iter()
@@ -182,7 +188,7 @@ pub fn select_typed(database: &str, csv_table: &str, columns: &SeedColumns) -> S
 }
 
 /// `column_descriptions` keys that are not columns of the file.
-pub fn unknown_columns<'a>(
+pub(crate) fn unknown_columns<'a>(
     columns: &SeedColumns,
     described: &'a BTreeMap<String, String>,
 ) -> Vec<&'a String> {
@@ -195,6 +201,143 @@ pub fn unknown_columns<'a>(
                 .any(|(c, _)| c.eq_ignore_ascii_case(k))
         })
         .collect()
+}
+
+impl AthenaEngine {
+    /// Loads the CSV: upload, external table of strings over it, typed CTAS swapped in like any
+    /// model, then the external table and the upload go.
+    pub(crate) async fn load(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError> {
+        let (database, name) = names(&seed.database, &seed.name)?;
+        let context = format!(
+            "loading seed {database}.{name} from {}",
+            seed.path.display()
+        );
+        let columns = read_columns(seed, &context)?;
+        let unknown = unknown_columns(&columns, &seed.column_descriptions);
+        if !unknown.is_empty() {
+            return Err(EngineError::InvalidInput(format!(
+                "{context}: column_descriptions names columns the file does not have: {unknown:?}"
+            )));
+        }
+        if let Some(entry) = self.glue.entries().get(&database, &name).await? {
+            seed.ownership.check(
+                &database,
+                &name,
+                mdw_engine_aws::glue::owner_of(&entry),
+            )?;
+        }
+        self.glue.ensure_database(&database).await?;
+        // CSV tables of loads that died are dropped first (their uploads were per load).
+        for stale in self
+            .glue
+            .table_names(&database, &format!("{name}{CSV_MARK}"))
+            .await?
+        {
+            self.run(&context, &sql::drop_table(&database, &stale)?)
+                .await?;
+        }
+        let upload_id = BuildId::new();
+        let csv_table = format!("{name}{CSV_MARK}{}", upload_id.simple());
+        let location = format!(
+            "{}/{upload_id}",
+            self.table_root(
+                &database,
+                &format!("{name}__mdw_csv"),
+                seed.external_location.as_deref()
+            )
+            .await?
+        );
+        let key = self.upload(&location, seed, &context).await?;
+        let loaded = async {
+            let statement = create_csv_table(
+                &database,
+                &csv_table,
+                &columns,
+                seed.delimiter,
+                &format!("{location}/"),
+            )?;
+            self.run(&context, &statement).await?;
+            self.build(
+                &TableBuild {
+                    database: database.clone(),
+                    name: name.clone(),
+                    sql: select_typed(&database, &csv_table, &columns),
+                    partitioned_by: Vec::new(),
+                    table_properties: seed.table_properties.clone(),
+                    external_location: seed.external_location.clone(),
+                    description: seed.description.clone(),
+                    column_descriptions: seed.column_descriptions.clone(),
+                    ownership: seed.ownership.clone(),
+                },
+                None,
+            )
+            .await
+        }
+        .await;
+        // The external table only names the upload: dropping it leaves the file, which goes too.
+        let mut warnings = Vec::new();
+        if let Err(e) = self
+            .run(&context, &sql::drop_table(&database, &csv_table)?)
+            .await
+        {
+            warnings.push(format!(
+                "the CSV table {database}.{csv_table} is left ({e}); the next load drops it"
+            ));
+        }
+        if let Err(e) = self
+            .s3
+            .delete_object()
+            .bucket(&key.0)
+            .key(&key.1)
+            .send()
+            .await
+        {
+            warnings.push(format!(
+                "the uploaded file s3://{}/{} is left: {}",
+                key.0,
+                key.1,
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ));
+        }
+        let mut outcome = loaded?;
+        outcome.warnings.extend(warnings);
+        Ok(outcome)
+    }
+
+    /// Puts the seed's file under `location`; returns its bucket and key.
+    async fn upload(
+        &self,
+        location: &str,
+        seed: &SeedLoad,
+        context: &str,
+    ) -> Result<(String, String), EngineError> {
+        let Some((bucket, prefix)) = location
+            .strip_prefix("s3://")
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return Err(EngineError::InvalidInput(format!(
+                "{context}: {location} is not an s3://bucket/prefix location"
+            )));
+        };
+        let key = format!("{prefix}/seed.csv");
+        let body = aws_sdk_s3::primitives::ByteStream::from_path(&seed.path)
+            .await
+            .map_err(|e| {
+                EngineError::InvalidInput(format!("{context}: cannot read the file: {e}"))
+            })?;
+        self.s3
+            .put_object()
+            .bucket(bucket)
+            .key(&key)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| EngineError::Storage {
+                context: format!("{context}: uploading to s3://{bucket}/{key}"),
+                message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+            })?;
+        Ok((bucket.to_string(), key))
+    }
 }
 
 #[cfg(test)]
@@ -213,7 +356,7 @@ mod tests {
         .unwrap();
         let seed = SeedLoad {
             path: path.clone(),
-            column_types: BTreeMap::from([("Label".to_string(), "varchar(10)".to_string())]),
+            column_types: BTreeMap::from([("label".to_string(), SqlType::Varchar)]),
             ..SeedLoad::default()
         };
         let columns = read_columns(&seed, "seed").unwrap();

@@ -136,9 +136,10 @@ pub fn drop_view(database: &str, name: &str) -> String {
     format!("DROP VIEW IF EXISTS {}", relation(database, name))
 }
 
+/// A new view (a stage name no other build used: never `or replace`).
 pub fn create_view(database: &str, name: &str, select: &str) -> String {
     format!(
-        "CREATE OR REPLACE VIEW {} AS\n{}",
+        "CREATE VIEW {} AS\n{}",
         relation(database, name),
         strip_trailing_semicolon(select)
     )

@@ -10,52 +10,30 @@
 use std::collections::HashMap;
 
 use aws_sdk_glue::Client;
-use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{Column, StorageDescriptor, Table, TableInput};
 use iceberg::spec::TableMetadata;
-use mdw_engine::{EngineError, presto};
+use mdw_engine::{EngineError, OWNER_KEY, presto};
+use mdw_engine_aws::glue::{GlueEntries, conflict, is_view, metadata_location, owner_of};
 
-use crate::store::{Lookup, StoredView};
+use crate::store::{Lookup, Replacing, StoredView};
 use crate::types::hive_type_name;
 
 #[derive(Debug, Clone)]
 pub struct GlueStore {
-    client: Client,
+    entries: GlueEntries,
     catalog_name: String,
 }
 
-fn glue_error<E>(context: &str, err: &SdkError<E>) -> EngineError
-where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-{
-    let message = match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        _ => DisplayErrorContext(err).to_string(),
-    };
-    EngineError::Catalog {
-        context: context.to_string(),
-        message,
+/// True when the entry is exactly what the writer expects to replace.
+fn still_there(current: Option<&Table>, replacing: Replacing<'_>) -> bool {
+    match (current, replacing) {
+        (None, Replacing::Nothing) => true,
+        (Some(table), Replacing::Table(old)) => {
+            !is_view(table) && metadata_location(table) == Some(old)
+        }
+        (Some(table), Replacing::View { owner }) => is_view(table) && owner_of(table) == owner,
+        _ => false,
     }
-}
-
-fn conflict(context: &str, what: &str) -> EngineError {
-    EngineError::Conflict {
-        context: context.to_string(),
-        message: format!(
-            "{what} was changed by someone else during this build; nothing was changed, run it again"
-        ),
-    }
-}
-
-fn is_view(table: &Table) -> bool {
-    table.table_type() == Some("VIRTUAL_VIEW")
-}
-
-fn metadata_location(table: &Table) -> Option<&str> {
-    table
-        .parameters()
-        .and_then(|p| p.get("metadata_location"))
-        .map(String::as_str)
 }
 
 fn input_error(context: &str, e: impl std::fmt::Display) -> EngineError {
@@ -65,99 +43,48 @@ fn input_error(context: &str, e: impl std::fmt::Display) -> EngineError {
 impl GlueStore {
     pub fn new(client: Client, catalog_name: &str) -> Self {
         GlueStore {
-            client,
+            entries: GlueEntries::new(client),
             catalog_name: catalog_name.to_string(),
         }
     }
 
-    async fn entry(
+    /// Reads the entry and checks it is still what `replacing` says.
+    async fn expect(
         &self,
         database: &str,
         name: &str,
+        replacing: Replacing<'_>,
         context: &str,
     ) -> Result<Option<Table>, EngineError> {
-        match self
-            .client
-            .get_table()
-            .database_name(database)
-            .name(name)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.table().cloned()),
-            Err(err) if err.code() == Some("EntityNotFoundException") => Ok(None),
-            Err(err) => Err(glue_error(context, &err)),
+        let current = self.entries.get(database, name).await?;
+        if still_there(current.as_ref(), replacing) {
+            Ok(current)
+        } else {
+            Err(conflict(context, "the name"))
         }
     }
 
-    /// Writes `input` over `current` (or creates it when there is none), guarded by the
-    /// version Glue gave us with `current`.
-    async fn put_entry(
-        &self,
-        database: &str,
-        current: Option<&Table>,
-        input: TableInput,
-        context: &str,
-        what: &str,
-    ) -> Result<(), EngineError> {
-        let failure = match current {
-            None => self
-                .client
-                .create_table()
-                .database_name(database)
-                .table_input(input)
-                .send()
-                .await
-                .err()
-                .map(|err| (err.code().map(str::to_string), glue_error(context, &err))),
-            Some(table) => self
-                .client
-                .update_table()
-                .database_name(database)
-                .table_input(input)
-                .set_version_id(table.version_id().map(str::to_string))
-                .skip_archive(true)
-                .send()
-                .await
-                .err()
-                .map(|err| (err.code().map(str::to_string), glue_error(context, &err))),
-        };
-        match failure {
-            None => Ok(()),
-            Some((Some(code), _))
-                if code == "AlreadyExistsException"
-                    || code == "ConcurrentModificationException" =>
-            {
-                Err(conflict(context, what))
-            }
-            Some((_, error)) => Err(error),
-        }
-    }
-
-    /// Points the table at `new_metadata` (see `SqliteStore::swap_table_pointer`); a view of
-    /// the same name is replaced by the table in the same call.
+    /// Points the table at `new_metadata` in place of `replacing` (see
+    /// `SqliteStore::swap_table_pointer`): one `CreateTable`, or one `UpdateTable` guarded by
+    /// the version read with the entry.
     pub async fn swap_table_pointer(
         &self,
         database: &str,
         name: &str,
-        expected: Option<&str>,
+        replacing: Replacing<'_>,
         new_metadata: &str,
         metadata: &TableMetadata,
     ) -> Result<(), EngineError> {
         let context = format!("committing table {database}.{name} to Glue");
-        let current = self.entry(database, name, &context).await?;
-        let still_expected = match (&current, expected) {
-            (None, None) => true,
-            (Some(table), None) => is_view(table),
-            (Some(table), Some(old)) => !is_view(table) && metadata_location(table) == Some(old),
-            (None, Some(_)) => false,
+        let current = self.expect(database, name, replacing, &context).await?;
+        let previous = match replacing {
+            Replacing::Table(old) => Some(old),
+            _ => None,
         };
-        if !still_expected {
-            return Err(conflict(&context, "the table"));
-        }
-        let input = table_input(name, new_metadata, expected, metadata)
+        let input = table_input(name, new_metadata, previous, metadata)
             .map_err(|e| input_error(&context, e))?;
-        self.put_entry(database, current.as_ref(), input, &context, "the table")
+        self.entries
+            .put(database, current.as_ref(), input, &context)
             .await
     }
 
@@ -166,72 +93,62 @@ impl GlueStore {
         database: &str,
         name: &str,
         view: &StoredView,
-        replaced_table: Option<&str>,
+        replacing: Replacing<'_>,
     ) -> Result<(), EngineError> {
         let context = format!("creating view {database}.{name} in Glue");
-        let current = self.entry(database, name, &context).await?;
-        let expected = match (&current, replaced_table) {
-            (None, None) => true,
-            (Some(table), None) => is_view(table),
-            (Some(table), Some(old)) => metadata_location(table) == Some(old),
-            (None, Some(_)) => false,
-        };
-        if !expected {
-            return Err(conflict(&context, "the table this view replaces"));
-        }
+        let current = self.expect(database, name, replacing, &context).await?;
         let input = self
             .view_input(database, name, view)
             .map_err(|e| input_error(&context, e))?;
-        self.put_entry(database, current.as_ref(), input, &context, "the view")
+        self.entries
+            .put(database, current.as_ref(), input, &context)
             .await
     }
 
     pub async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {
-        let context = format!("reading {database}.{name} from Glue");
-        Ok(match self.entry(database, name, &context).await? {
+        Ok(match self.entries.get(database, name).await? {
             None => Lookup::Missing,
             Some(table) if is_view(&table) => Lookup::View(stored_view(&table)),
             Some(table) if metadata_location(&table).is_some() => Lookup::Table,
             Some(_) => {
                 return Err(EngineError::Catalog {
-                    context,
-                    message: "it is neither an Iceberg table nor a view; mdw only manages                               Iceberg tables and views — drop or rename it"
+                    context: format!("reading {database}.{name} from Glue"),
+                    message: "it is neither an Iceberg table nor a view; mdw only manages \
+                              Iceberg tables and views — drop or rename it"
                         .to_string(),
                 });
             }
         })
     }
 
-    pub async fn get_view(
+    /// Deletes the table's entry if it still points at `metadata_location` (checked on the entry
+    /// read just before: DeleteTable has no version guard).
+    pub async fn drop_table(
         &self,
         database: &str,
         name: &str,
-    ) -> Result<Option<StoredView>, EngineError> {
-        let context = format!("reading view {database}.{name} from Glue");
-        Ok(self
-            .entry(database, name, &context)
-            .await?
-            .filter(is_view)
-            .map(|table| stored_view(&table)))
+        metadata_location: &str,
+    ) -> Result<(), EngineError> {
+        let context = format!("dropping table {database}.{name} from Glue");
+        self.expect(database, name, Replacing::Table(metadata_location), &context)
+            .await?;
+        self.entries.delete(database, name).await.map(|_| ())
     }
 
-    pub async fn delete_view(&self, database: &str, name: &str) -> Result<bool, EngineError> {
+    /// Deletes the view if it still carries `owner`.
+    pub async fn delete_view(
+        &self,
+        database: &str,
+        name: &str,
+        owner: Option<&str>,
+    ) -> Result<bool, EngineError> {
         let context = format!("dropping view {database}.{name} from Glue");
-        if self.get_view(database, name).await?.is_none() {
-            return Ok(false);
+        match self.entries.get(database, name).await? {
+            Some(table) if is_view(&table) && owner_of(&table) == owner => {}
+            Some(table) if is_view(&table) => return Err(conflict(&context, "the view")),
+            _ => return Ok(false),
         }
-        match self
-            .client
-            .delete_table()
-            .database_name(database)
-            .name(name)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("EntityNotFoundException") => Ok(false),
-            Err(err) => Err(glue_error(&context, &err)),
-        }
+        self.entries.delete(database, name).await
     }
 
     fn view_input(
@@ -252,6 +169,9 @@ impl GlueStore {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut parameters = HashMap::from([("presto_view".to_string(), "true".to_string())]);
+        if let Some(owner) = &view.owner {
+            parameters.insert(OWNER_KEY.to_string(), owner.clone());
+        }
         if let Some(description) = &view.description {
             parameters.insert("comment".to_string(), description.clone());
         }
@@ -321,6 +241,10 @@ fn table_input(
             previous.to_string(),
         );
     }
+    // Glue-aware tools see the owner without reading the Iceberg metadata.
+    if let Some(owner) = metadata.properties().get(OWNER_KEY) {
+        parameters.insert(OWNER_KEY.to_string(), owner.clone());
+    }
     let description = metadata.properties().get("comment").cloned();
     TableInput::builder()
         .name(name)
@@ -354,5 +278,6 @@ fn stored_view(table: &Table) -> StoredView {
             .filter_map(|c| Some((c.name().to_string(), c.comment()?.to_string())))
             .collect(),
         columns: presto::view_columns(text),
+        owner: owner_of(table).map(str::to_string),
     }
 }

@@ -27,19 +27,18 @@ use iceberg::transaction::{ApplyTransactionAction, Transaction};
 use iceberg::{Catalog, ErrorKind};
 use iceberg_datafusion::IcebergStaticTableProvider;
 use mdw_engine::{
-    BuildOutcome, EngineError, IncrementalBuild, IncrementalStrategy, OnSchemaChange,
-    normalize_identifier,
+    BuildId, BuildOutcome, EngineError, IncrementalBuild, IncrementalStrategy, OWNER_KEY, OnSchemaChange,
+    Ownership, RUN_KEY, fault, normalize_identifier,
 };
-use uuid::Uuid;
 
 use crate::Inner;
 use crate::errors::{catalog_error, sql_error};
+use crate::janitor::sweep_appends;
 use crate::session::new_session;
 use crate::types::{iceberg_schema, iceberg_type_of, normalize_schema};
 use crate::write::{
-    Existing, FreshTable, build_fresh, build_table, conform, find_relation, outcome,
-    parse_partitions, prefixed, read_only_sql, staging_catalog, staging_ident, table_properties,
-    write_into_staging,
+    Existing, FreshTable, build_fresh, build_table_with_run_key, conform, find_relation, outcome,
+    prefixed, read_only_sql, staging_catalog, staging_ident, table_properties, write_into_staging,
 };
 
 /// Iceberg table property that directs where new data files go.
@@ -62,10 +61,21 @@ pub(crate) async fn run(
     validate(build, &context)?;
 
     let existing = find_relation(inner, &database, &name).await?;
+    existing.check(&build.table.ownership, &database, &name)?;
     let Existing::Table(table) = existing else {
         // First run (or the relation was a view): dbt builds the table from the full query.
-        return build_table(inner, &build.table).await;
+        return build_table_with_run_key(inner, &build.table, build.run_key.as_deref()).await;
     };
+    if let Some(key) = &build.run_key
+        && table.metadata().properties().get(RUN_KEY) == Some(key)
+    {
+        // An earlier attempt of this very run committed, then the provider died before
+        // Terraform heard of it: applying it again would add its rows twice.
+        tracing::info!("{context}: run {key} is already committed; not applying it again");
+        let mut done = outcome(&table, BuildId::new().to_string(), 0, Vec::new());
+        done.replayed = true;
+        return Ok(done);
+    }
 
     let ctx = new_session(inner, &database);
     let query = build.incremental_sql.as_deref().unwrap_or(&build.table.sql);
@@ -109,7 +119,11 @@ pub(crate) async fn run(
 
     if build.strategy == IncrementalStrategy::Append && !schema_changes {
         let conformed = conform(df, &target_arrow).map_err(|e| sql_error(&context, e))?;
-        return append_in_place(inner, &ctx, conformed, &table, &context).await;
+        let marks = RunMarks {
+            ownership: &build.table.ownership,
+            run_key: build.run_key.as_deref(),
+        };
+        return append_in_place(inner, &ctx, conformed, &table, marks, &context).await;
     }
 
     // Copy-on-write: old rows and new rows, both shaped like the new table.
@@ -137,11 +151,14 @@ pub(crate) async fn run(
         database,
         name,
         schema: new_schema,
-        partitions: parse_partitions(&build.table.partitioned_by)?,
+        partitions: build.table.partitioned_by.clone(),
         properties: table_properties(
             &build.table.table_properties,
             build.table.description.as_deref(),
-        ),
+            &build.table.ownership,
+            build.run_key.as_deref(),
+        )
+        .map_err(|e| prefixed(&context, e))?,
         external_location: build.table.external_location.clone(),
     };
     build_fresh(
@@ -343,15 +360,23 @@ async fn merged(
     ctx.sql(&sql).await.map_err(|e| sql_error(context, e))
 }
 
+/// The markers an append leaves on the table with its rows, in the same commit.
+#[derive(Clone, Copy)]
+struct RunMarks<'a> {
+    ownership: &'a Ownership,
+    run_key: Option<&'a str>,
+}
+
 /// Appends `df` to `table` as one new snapshot (see the module comment).
 async fn append_in_place(
     inner: &Inner,
     ctx: &SessionContext,
     df: DataFrame,
     table: &Table,
+    marks: RunMarks<'_>,
     context: &str,
 ) -> Result<BuildOutcome, EngineError> {
-    let build_id = Uuid::new_v4().to_string();
+    let build_id = BuildId::new();
     let Some(original_metadata) = table.metadata_location().map(str::to_string) else {
         return Err(EngineError::Catalog {
             context: context.to_string(),
@@ -372,14 +397,30 @@ async fn append_in_place(
 
     let attempt = async {
         let previous_data_path = table.metadata().properties().get(WRITE_DATA_PATH).cloned();
-        set_data_path(&staging, Some(data_dir.clone()), context).await?;
+        set_properties(
+            &staging,
+            &[(WRITE_DATA_PATH, Some(data_dir.clone()))],
+            context,
+        )
+        .await?;
         let rows = write_into_staging(ctx, staging.clone(), df)
             .await
             .map_err(|e| sql_error(context, e))?;
         if rows == 0 {
             return Ok(None);
         }
-        set_data_path(&staging, previous_data_path, context).await?;
+        // The run key (and owner) travel in the commit that adds the rows: a retry finds the
+        // key exactly when the rows are there.
+        set_properties(
+            &staging,
+            &[
+                (WRITE_DATA_PATH, previous_data_path),
+                (RUN_KEY, marks.run_key.map(str::to_string)),
+                (OWNER_KEY, marks.ownership.owner.clone()),
+            ],
+            context,
+        )
+        .await?;
         let staged = load_staged(&staging, context).await?;
         let Some(new_metadata) = staged.metadata_location() else {
             return Err(EngineError::Catalog {
@@ -391,12 +432,13 @@ async fn append_in_place(
             table.identifier().namespace().join("."),
             table.identifier().name().to_string(),
         );
+        fault::point("append.before_swap");
         inner
             .store
             .swap_table_pointer(
                 &database,
                 &name,
-                Some(&original_metadata),
+                crate::store::Replacing::Table(&original_metadata),
                 new_metadata,
                 staged.metadata(),
             )
@@ -406,11 +448,18 @@ async fn append_in_place(
     .await;
 
     match attempt {
-        Ok(Some((staged, rows))) => Ok(outcome(&staged, build_id, rows, Vec::new())),
+        Ok(Some((staged, rows))) => {
+            fault::point("append.after_swap");
+            let warnings = sweep_appends(inner, &staged, &build_id).await;
+            for warning in &warnings {
+                tracing::warn!("{context}: {warning}");
+            }
+            Ok(outcome(&staged, build_id.to_string(), rows, warnings))
+        }
         Ok(None) => {
             // Nothing to append: leave the table exactly as it was.
             discard_staged(inner, &staging, table, &data_dir).await;
-            Ok(outcome(table, build_id, 0, Vec::new()))
+            Ok(outcome(table, build_id.to_string(), 0, Vec::new()))
         }
         Err(error) => {
             discard_staged(inner, &staging, table, &data_dir).await;
@@ -419,18 +468,24 @@ async fn append_in_place(
     }
 }
 
-async fn set_data_path(
+/// Sets (`Some`) or removes (`None`) table properties in one commit of the staged table; a
+/// removal of a property the table does not have is left out.
+async fn set_properties(
     staging: &MemoryCatalog,
-    value: Option<String>,
+    changes: &[(&str, Option<String>)],
     context: &str,
 ) -> Result<(), EngineError> {
     let table = load_staged(staging, context).await?;
+    let current = table.metadata().properties();
     let tx = Transaction::new(&table);
-    let action = tx.update_table_properties();
-    let action = match value {
-        Some(path) => action.set(WRITE_DATA_PATH.to_string(), path),
-        None => action.remove(WRITE_DATA_PATH.to_string()),
-    };
+    let mut action = tx.update_table_properties();
+    for (key, value) in changes {
+        action = match value {
+            Some(value) => action.set(key.to_string(), value.clone()),
+            None if current.contains_key(*key) => action.remove(key.to_string()),
+            None => action,
+        };
+    }
     action
         .apply(tx)
         .map_err(|e| catalog_error(context, e))?

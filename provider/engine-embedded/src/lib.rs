@@ -8,11 +8,14 @@ mod barrier;
 mod errors;
 mod glue_store;
 mod incremental;
+mod janitor;
+mod listing;
 mod nullable;
 mod query;
 mod seed;
 mod session;
 mod store;
+mod trash;
 mod types;
 mod write;
 
@@ -37,12 +40,13 @@ use iceberg_catalog_sql::{
 };
 use iceberg_storage_opendal::OpenDalResolvingStorageFactory;
 use mdw_engine::{
-    BuildOutcome, Engine, EngineError, IncrementalBuild, QueryResult, RelationInfo, SeedLoad,
+    BuildOutcome, DropRelation, Engine, EngineError, IncrementalBuild, QueryResult, RelationInfo, SeedLoad,
     TableBuild, ViewDefinition, normalize_identifier,
 };
 
 use crate::errors::catalog_error;
 use crate::glue_store::GlueStore;
+use crate::listing::Listing;
 use crate::store::{SqliteStore, Store};
 
 pub use mdw_engine;
@@ -71,6 +75,8 @@ pub struct GlueSettings {
     pub credentials: Option<StaticCredentials>,
     /// The provider's Glue client, for pointer swaps and views.
     pub glue: aws_sdk_glue::Client,
+    /// The provider's S3 client, for listing and removing what interrupted builds left.
+    pub s3: aws_sdk_s3::Client,
 }
 
 #[derive(Clone)]
@@ -103,6 +109,7 @@ pub(crate) struct Inner {
     /// What every FileIO of this engine needs to reach the warehouse (S3 endpoint, region,
     /// credentials); empty on local disk.
     pub file_io_props: HashMap<String, String>,
+    pub listing: Listing,
 }
 
 /// The embedded engine. Cloning is cheap; all methods take `&self` and may run concurrently.
@@ -128,12 +135,14 @@ impl EmbeddedEngine {
     /// Opens the engine on the given catalog configuration.
     pub async fn open_with(config: CatalogConfig, catalog_name: &str) -> Result<Self, EngineError> {
         let catalog_name = normalize_identifier("catalog name", catalog_name)?;
-        match config {
+        let engine = match config {
             CatalogConfig::LocalSqlite { warehouse_dir } => {
                 Self::open_local(&warehouse_dir, catalog_name).await
             }
             CatalogConfig::Glue(settings) => Self::open_glue(settings, catalog_name).await,
-        }
+        }?;
+        trash::empty(&engine.inner).await;
+        Ok(engine)
     }
 
     async fn open_glue(settings: GlueSettings, catalog_name: String) -> Result<Self, EngineError> {
@@ -197,6 +206,7 @@ impl EmbeddedEngine {
             .build();
         Ok(Self {
             inner: Arc::new(Inner {
+                listing: Listing::S3(settings.s3),
                 store: Store::Glue(GlueStore::new(settings.glue, &catalog_name)),
                 catalog_name,
                 warehouse,
@@ -252,6 +262,7 @@ impl EmbeddedEngine {
                 storage,
                 file_io,
                 file_io_props: HashMap::new(),
+                listing: Listing::Local,
             }),
         })
     }
@@ -320,13 +331,8 @@ impl Engine for EmbeddedEngine {
         write::describe(&self.inner, database, name).await
     }
 
-    async fn drop_relation(
-        &self,
-        database: &str,
-        name: &str,
-        purge: bool,
-    ) -> Result<bool, EngineError> {
-        write::drop_relation(&self.inner, database, name, purge).await
+    async fn drop_relation(&self, drop: &DropRelation) -> Result<bool, EngineError> {
+        write::drop_relation(&self.inner, drop).await
     }
 
     async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError> {

@@ -46,17 +46,16 @@ pub(crate) async fn load_csv(
         .and_then(|e| e.to_str())
         .map(|e| format!(".{e}"))
         .unwrap_or_default();
-    let given: BTreeMap<String, SqlType> = seed
-        .column_types
-        .iter()
-        .map(|(column, ty)| {
-            ty.parse::<SqlType>()
-                .map(|t| (column.trim().to_ascii_lowercase(), t))
-                .map_err(|e| {
-                    EngineError::InvalidInput(format!("{context}: column {column:?}: {e}"))
-                })
-        })
-        .collect::<Result<_, _>>()?;
+    let given: &BTreeMap<String, SqlType> = &seed.column_types;
+    let properties = table_properties(
+        &seed.table_properties,
+        seed.description.as_deref(),
+        &seed.ownership,
+        None,
+    )
+    .map_err(|e| prefixed(&context, e))?;
+    let existing = find_relation(inner, &database, &name).await?;
+    existing.check(&seed.ownership, &database, &name)?;
 
     let ctx = new_session(inner, &database);
     let options = || {
@@ -78,6 +77,12 @@ pub(crate) async fn load_csv(
         .iter()
         .map(|f| f.name().clone())
         .collect();
+    if header.is_empty() || header.iter().all(|h| h.trim().is_empty()) {
+        return Err(EngineError::InvalidInput(format!(
+            "{context}: the file has no header line, so the seed would have no columns; the \
+             first line must name the columns"
+        )));
+    }
     let unknown: Vec<&String> = given
         .keys()
         .filter(|c| !header.iter().any(|h| h.trim().eq_ignore_ascii_case(c)))
@@ -129,13 +134,12 @@ pub(crate) async fn load_csv(
     let normalized = normalize_schema(df.schema().as_arrow()).map_err(|e| prefixed(&context, e))?;
     let schema = iceberg_schema(&normalized, &seed.column_descriptions)
         .map_err(|e| prefixed(&context, e))?;
-    let existing = find_relation(inner, &database, &name).await?;
     let fresh = FreshTable {
         database,
         name,
         schema,
         partitions: Vec::new(),
-        properties: table_properties(&seed.table_properties, seed.description.as_deref()),
+        properties,
         external_location: seed.external_location.clone(),
     };
     build_fresh(inner, &ctx, df, fresh, &existing, &context).await

@@ -17,6 +17,7 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use crate::glue_store::GlueStore;
+use mdw_engine_aws::glue::conflict;
 
 /// A view as stored by the engine.
 #[derive(Debug, Clone)]
@@ -27,9 +28,11 @@ pub struct StoredView {
     /// The view's columns when it was created; Glue keeps them (Athena needs them), SQLite
     /// does not (the engine plans the SQL on every read anyway).
     pub columns: Vec<ColumnInfo>,
+    /// The owner marker (see `mdw_engine::Ownership`).
+    pub owner: Option<String>,
 }
 
-/// What the store knows about a name before the Iceberg catalog is asked.
+/// What a name currently is in the store, before the Iceberg catalog is asked.
 #[derive(Debug)]
 pub enum Lookup {
     View(StoredView),
@@ -38,6 +41,18 @@ pub enum Lookup {
     Missing,
     /// The store holds views only (SQLite): ask the catalog.
     NotAView,
+}
+
+/// What a write expects to replace: the commit fails with `Conflict`, changing nothing, when
+/// the name no longer holds exactly that (someone else committed in between).
+#[derive(Debug, Clone, Copy)]
+pub enum Replacing<'a> {
+    /// The name must be free.
+    Nothing,
+    /// The table at this metadata file.
+    Table(&'a str),
+    /// The view with this owner marker.
+    View { owner: Option<&'a str> },
 }
 
 /// Where the engine keeps table pointers and views: beside iceberg-rust's SQLite catalog, or
@@ -49,40 +64,53 @@ pub enum Store {
 }
 
 impl Store {
-    /// Points the table at `new_metadata`, only if `expected` is still its current metadata
-    /// (`None`: the table must not exist). See `SqliteStore::swap_table_pointer`.
+    /// Points the table at `new_metadata` in place of `replacing`, in one catalog write.
     pub async fn swap_table_pointer(
         &self,
         database: &str,
         name: &str,
-        expected: Option<&str>,
+        replacing: Replacing<'_>,
         new_metadata: &str,
         metadata: &TableMetadata,
     ) -> Result<(), EngineError> {
         match self {
             Store::Sqlite(store) => {
                 store
-                    .swap_table_pointer(database, name, expected, new_metadata)
+                    .swap_table_pointer(database, name, replacing, new_metadata)
                     .await
             }
             Store::Glue(store) => {
                 store
-                    .swap_table_pointer(database, name, expected, new_metadata, metadata)
+                    .swap_table_pointer(database, name, replacing, new_metadata, metadata)
                     .await
             }
         }
     }
 
+    /// Puts the view in place of `replacing`, in one catalog write.
     pub async fn put_view(
         &self,
         database: &str,
         name: &str,
         view: &StoredView,
-        replaced_table: Option<&str>,
+        replacing: Replacing<'_>,
     ) -> Result<(), EngineError> {
         match self {
-            Store::Sqlite(store) => store.put_view(database, name, view, replaced_table).await,
-            Store::Glue(store) => store.put_view(database, name, view, replaced_table).await,
+            Store::Sqlite(store) => store.put_view(database, name, view, replacing).await,
+            Store::Glue(store) => store.put_view(database, name, view, replacing).await,
+        }
+    }
+
+    /// Removes the table's entry if it still points at `metadata_location`.
+    pub async fn drop_table(
+        &self,
+        database: &str,
+        name: &str,
+        metadata_location: &str,
+    ) -> Result<(), EngineError> {
+        match self {
+            Store::Sqlite(store) => store.drop_table(database, name, metadata_location).await,
+            Store::Glue(store) => store.drop_table(database, name, metadata_location).await,
         }
     }
 
@@ -98,10 +126,16 @@ impl Store {
         }
     }
 
-    pub async fn delete_view(&self, database: &str, name: &str) -> Result<bool, EngineError> {
+    /// Deletes the view if it still carries `owner`; false when there was none.
+    pub async fn delete_view(
+        &self,
+        database: &str,
+        name: &str,
+        owner: Option<&str>,
+    ) -> Result<bool, EngineError> {
         match self {
-            Store::Sqlite(store) => store.delete_view(database, name).await,
-            Store::Glue(store) => store.delete_view(database, name).await,
+            Store::Sqlite(store) => store.delete_view(database, name, owner).await,
+            Store::Glue(store) => store.delete_view(database, name, owner).await,
         }
     }
 }
@@ -117,6 +151,32 @@ fn store_error(context: &str, error: sqlx::Error) -> EngineError {
     EngineError::Catalog {
         context: context.to_string(),
         message: error.to_string(),
+    }
+}
+
+/// Every transaction here reads what it then writes: taking the write lock first makes a
+/// concurrent writer wait (busy timeout) instead of both upgrading a read lock, which SQLite
+/// refuses at once with "database is locked" to avoid a deadlock.
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Catalogs written before owner markers existed have no `owner` column.
+async fn add_owner_column(pool: &SqlitePool, context: &str) -> Result<(), EngineError> {
+    let present = sqlx::query("SELECT 1 FROM pragma_table_info('mdw_views') WHERE name = 'owner'")
+        .fetch_optional(pool)
+        .await
+        .map_err(|e| store_error(context, e))?
+        .is_some();
+    if present {
+        return Ok(());
+    }
+    match sqlx::query("ALTER TABLE mdw_views ADD COLUMN owner TEXT")
+        .execute(pool)
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Another process added it between the check and here.
+        Err(e) if e.to_string().contains("duplicate column") => Ok(()),
+        Err(e) => Err(store_error(context, e)),
     }
 }
 
@@ -145,50 +205,39 @@ impl SqliteStore {
                 sql_text TEXT NOT NULL,
                 description TEXT,
                 column_comments TEXT NOT NULL DEFAULT '{}',
+                owner TEXT,
                 updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
                 PRIMARY KEY (catalog_name, view_namespace, view_name))",
         )
         .execute(&pool)
         .await
         .map_err(|e| store_error(&context, e))?;
+        add_owner_column(&pool, &context).await?;
         Ok(Self {
             pool,
             catalog_name: catalog_name.to_string(),
         })
     }
 
-    /// Points the table at `new_metadata` — creating its row when `expected` is `None`, or
-    /// replacing `expected` only if it is still the current metadata (someone else's commit in
-    /// between makes this fail with `Conflict`). A view of the same name is removed in the same
-    /// transaction, so the name is never missing.
+    /// Points the table at `new_metadata` in place of `replacing` — a new row, a view's row
+    /// turned into the table's, or the table's row moved from the old metadata file to the new
+    /// one — in one transaction that fails with `Conflict` unless the name still holds exactly
+    /// what `replacing` says.
     pub async fn swap_table_pointer(
         &self,
         database: &str,
         name: &str,
-        expected: Option<&str>,
+        replacing: Replacing<'_>,
         new_metadata: &str,
     ) -> Result<(), EngineError> {
         let context = format!("committing table {database}.{name}");
         let mut tx = self
             .pool
-            .begin()
+            .begin_with(BEGIN_WRITE)
             .await
             .map_err(|e| store_error(&context, e))?;
-        let changed = match expected {
-            None => sqlx::query(
-                "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, \
-                 metadata_location, previous_metadata_location, iceberg_type) \
-                 VALUES (?, ?, ?, ?, NULL, 'TABLE') ON CONFLICT DO NOTHING",
-            )
-            .bind(&self.catalog_name)
-            .bind(database)
-            .bind(name)
-            .bind(new_metadata)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| store_error(&context, e))?
-            .rows_affected(),
-            Some(old) => sqlx::query(
+        let changed = match replacing {
+            Replacing::Table(old) => sqlx::query(
                 "UPDATE iceberg_tables SET metadata_location = ?, previous_metadata_location = ? \
                  WHERE catalog_name = ? AND table_namespace = ? AND table_name = ? \
                  AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL) AND metadata_location = ?",
@@ -203,96 +252,175 @@ impl SqliteStore {
             .await
             .map_err(|e| store_error(&context, e))?
             .rows_affected(),
+            Replacing::Nothing | Replacing::View { .. } => {
+                let view_gone = match replacing {
+                    Replacing::View { owner } => {
+                        self.delete_view_in(&mut tx, database, name, owner, &context)
+                            .await?
+                    }
+                    _ => !self.view_exists_in(&mut tx, database, name, &context).await?,
+                };
+                if view_gone {
+                    sqlx::query(
+                        "INSERT INTO iceberg_tables (catalog_name, table_namespace, table_name, \
+                         metadata_location, previous_metadata_location, iceberg_type) \
+                         VALUES (?, ?, ?, ?, NULL, 'TABLE') ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&self.catalog_name)
+                    .bind(database)
+                    .bind(name)
+                    .bind(new_metadata)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| store_error(&context, e))?
+                    .rows_affected()
+                } else {
+                    0
+                }
+            }
         };
         if changed != 1 {
-            return Err(EngineError::Conflict {
-                context,
-                message: "the table was created or changed by someone else during this build; \
-                          nothing was changed, run it again"
-                    .into(),
-            });
+            return Err(conflict(&context, "the name"));
         }
-        self.delete_view_in(&mut tx, database, name, &context)
-            .await?;
         tx.commit().await.map_err(|e| store_error(&context, e))
     }
 
-    async fn delete_view_in(
+    async fn view_exists_in(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
         database: &str,
         name: &str,
         context: &str,
     ) -> Result<bool, EngineError> {
-        let deleted = sqlx::query(
-            "DELETE FROM mdw_views WHERE catalog_name = ? AND view_namespace = ? AND view_name = ?",
+        Ok(sqlx::query(
+            "SELECT 1 FROM mdw_views WHERE catalog_name = ? AND view_namespace = ? AND view_name = ?",
         )
         .bind(&self.catalog_name)
         .bind(database)
         .bind(name)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(|e| store_error(context, e))?
+        .is_some())
+    }
+
+    /// Deletes the view if it carries `owner`; true when a row went.
+    async fn delete_view_in(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        database: &str,
+        name: &str,
+        owner: Option<&str>,
+        context: &str,
+    ) -> Result<bool, EngineError> {
+        let deleted = sqlx::query(
+            "DELETE FROM mdw_views WHERE catalog_name = ? AND view_namespace = ? \
+             AND view_name = ? AND owner IS ?",
+        )
+        .bind(&self.catalog_name)
+        .bind(database)
+        .bind(name)
+        .bind(owner)
         .execute(&mut **tx)
         .await
         .map_err(|e| store_error(context, e))?;
         Ok(deleted.rows_affected() > 0)
     }
 
-    /// Creates or replaces a view. When a table of that name exists (`replaced_table` holds its
-    /// current metadata location) its catalog row is removed in the same transaction, only if
-    /// it is still at that metadata.
+    /// Creates the view in place of `replacing` in one transaction (see `swap_table_pointer`).
     pub async fn put_view(
         &self,
         database: &str,
         name: &str,
         view: &StoredView,
-        replaced_table: Option<&str>,
+        replacing: Replacing<'_>,
     ) -> Result<(), EngineError> {
         let context = format!("creating view {database}.{name}");
         let comments = serde_json::to_string(&view.column_comments)
             .map_err(|e| EngineError::InvalidInput(format!("{context}: column comments: {e}")))?;
         let mut tx = self
             .pool
-            .begin()
+            .begin_with(BEGIN_WRITE)
             .await
             .map_err(|e| store_error(&context, e))?;
-        if let Some(metadata) = replaced_table {
-            let deleted = sqlx::query(
-                "DELETE FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? \
-                 AND table_name = ? AND metadata_location = ?",
+        let name_free = match replacing {
+            Replacing::Table(metadata) => {
+                sqlx::query(
+                    "DELETE FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? \
+                     AND table_name = ? AND metadata_location = ?",
+                )
+                .bind(&self.catalog_name)
+                .bind(database)
+                .bind(name)
+                .bind(metadata)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| store_error(&context, e))?
+                .rows_affected()
+                    == 1
+            }
+            Replacing::View { owner } => {
+                self.delete_view_in(&mut tx, database, name, owner, &context)
+                    .await?
+            }
+            Replacing::Nothing => sqlx::query(
+                "SELECT 1 FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? \
+                 AND table_name = ?",
             )
             .bind(&self.catalog_name)
             .bind(database)
             .bind(name)
-            .bind(metadata)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| store_error(&context, e))?
+            .is_none(),
+        };
+        let inserted = name_free
+            && sqlx::query(
+                "INSERT INTO mdw_views (catalog_name, view_namespace, view_name, sql_text, \
+                 description, column_comments, owner, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP) ON CONFLICT DO NOTHING",
+            )
+            .bind(&self.catalog_name)
+            .bind(database)
+            .bind(name)
+            .bind(&view.sql)
+            .bind(&view.description)
+            .bind(comments)
+            .bind(&view.owner)
             .execute(&mut *tx)
             .await
-            .map_err(|e| store_error(&context, e))?;
-            if deleted.rows_affected() != 1 {
-                return Err(EngineError::Conflict {
-                    context,
-                    message: "the table this view replaces was changed by someone else; \
-                              nothing was changed, run it again"
-                        .into(),
-                });
-            }
+            .map_err(|e| store_error(&context, e))?
+            .rows_affected()
+                == 1;
+        if !inserted {
+            return Err(conflict(&context, "the name"));
         }
-        sqlx::query(
-            "INSERT INTO mdw_views (catalog_name, view_namespace, view_name, sql_text, \
-             description, column_comments, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP) \
-             ON CONFLICT (catalog_name, view_namespace, view_name) DO UPDATE SET \
-             sql_text = excluded.sql_text, description = excluded.description, \
-             column_comments = excluded.column_comments, updated_at = excluded.updated_at",
+        tx.commit().await.map_err(|e| store_error(&context, e))
+    }
+
+    pub async fn drop_table(
+        &self,
+        database: &str,
+        name: &str,
+        metadata_location: &str,
+    ) -> Result<(), EngineError> {
+        let context = format!("dropping table {database}.{name}");
+        let deleted = sqlx::query(
+            "DELETE FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? \
+             AND table_name = ? AND metadata_location = ?",
         )
         .bind(&self.catalog_name)
         .bind(database)
         .bind(name)
-        .bind(&view.sql)
-        .bind(&view.description)
-        .bind(comments)
-        .execute(&mut *tx)
+        .bind(metadata_location)
+        .execute(&self.pool)
         .await
         .map_err(|e| store_error(&context, e))?;
-        tx.commit().await.map_err(|e| store_error(&context, e))
+        if deleted.rows_affected() != 1 {
+            return Err(conflict(&context, "the table"));
+        }
+        Ok(())
     }
 
     pub async fn get_view(
@@ -302,7 +430,7 @@ impl SqliteStore {
     ) -> Result<Option<StoredView>, EngineError> {
         let context = format!("reading view {database}.{name}");
         let row = sqlx::query(
-            "SELECT sql_text, description, column_comments FROM mdw_views \
+            "SELECT sql_text, description, column_comments, owner FROM mdw_views \
              WHERE catalog_name = ? AND view_namespace = ? AND view_name = ?",
         )
         .bind(&self.catalog_name)
@@ -327,18 +455,24 @@ impl SqliteStore {
             // A hand-edited, unreadable comments column must not make the view unreadable.
             column_comments: serde_json::from_str(&comments).unwrap_or_default(),
             columns: Vec::new(),
+            owner: row.try_get("owner").map_err(|e| store_error(&context, e))?,
         }))
     }
 
-    pub async fn delete_view(&self, database: &str, name: &str) -> Result<bool, EngineError> {
+    pub async fn delete_view(
+        &self,
+        database: &str,
+        name: &str,
+        owner: Option<&str>,
+    ) -> Result<bool, EngineError> {
         let context = format!("dropping view {database}.{name}");
         let mut tx = self
             .pool
-            .begin()
+            .begin_with(BEGIN_WRITE)
             .await
             .map_err(|e| store_error(&context, e))?;
         let deleted = self
-            .delete_view_in(&mut tx, database, name, &context)
+            .delete_view_in(&mut tx, database, name, owner, &context)
             .await?;
         tx.commit().await.map_err(|e| store_error(&context, e))?;
         Ok(deleted)

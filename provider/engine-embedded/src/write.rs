@@ -27,17 +27,19 @@ use iceberg::table::Table;
 use iceberg::{Catalog, CatalogBuilder, ErrorKind, NamespaceIdent, TableCreation, TableIdent};
 use iceberg_datafusion::IcebergCatalogProvider;
 use mdw_engine::{
-    BuildOutcome, EngineError, PartitionField, PartitionTransform, RelationInfo, RelationKind,
-    TableBuild, ViewDefinition, normalize_identifier,
+    BuildId, BuildOutcome, DropRelation, EngineError, OWNER_KEY, Ownership, PartitionField,
+    PartitionTransform, RESERVED_PREFIX, RUN_KEY, RelationInfo, RelationKind, TableBuild,
+    ViewDefinition, checks, fault, is_build_location, normalize_identifier,
 };
-use uuid::Uuid;
 
 use crate::Inner;
 use crate::barrier::behind_barrier;
 use crate::errors::{catalog_error, sql_error, storage_error};
+use crate::janitor::sweep_builds;
 use crate::nullable::as_nullable;
 use crate::session::new_session;
-use crate::store::{Lookup, StoredView};
+use crate::store::{Lookup, Replacing, StoredView};
+use crate::trash;
 use crate::types::{columns_of, columns_of_arrow, iceberg_schema, normalize_schema};
 
 /// Name of the private catalog that staged writes go through, inside a session.
@@ -55,10 +57,42 @@ pub(crate) enum Existing {
 }
 
 impl Existing {
-    pub(crate) fn metadata_location(&self) -> Option<&str> {
+    /// The owner marker of what is there.
+    pub(crate) fn owner(&self) -> Option<&str> {
         match self {
-            Existing::Table(table) => table.metadata_location(),
-            _ => None,
+            Existing::Table(table) => table
+                .metadata()
+                .properties()
+                .get(OWNER_KEY)
+                .map(String::as_str),
+            Existing::View(view) => view.owner.as_deref(),
+            Existing::Missing => None,
+        }
+    }
+
+    /// What a commit in its place expects to replace.
+    pub(crate) fn replacing(&self) -> Replacing<'_> {
+        match self {
+            // A table loaded from the catalog always has a metadata file; an empty location
+            // never matches, so the commit would fail rather than replace blindly.
+            Existing::Table(table) => Replacing::Table(table.metadata_location().unwrap_or("")),
+            Existing::View(view) => Replacing::View {
+                owner: view.owner.as_deref(),
+            },
+            Existing::Missing => Replacing::Nothing,
+        }
+    }
+
+    /// `Ok` when `ownership` may replace or drop what is there.
+    pub(crate) fn check(
+        &self,
+        ownership: &Ownership,
+        database: &str,
+        name: &str,
+    ) -> Result<(), EngineError> {
+        match self {
+            Existing::Missing => Ok(()),
+            _ => ownership.check(database, name, self.owner()),
         }
     }
 }
@@ -98,6 +132,7 @@ pub(crate) async fn read_only_sql(
     sql: &str,
     context: &str,
 ) -> Result<DataFrame, EngineError> {
+    checks::check_model_sql(sql).map_err(|e| EngineError::InvalidInput(format!("{context}: {e}")))?;
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
@@ -117,16 +152,15 @@ pub(crate) struct FreshTable {
     pub external_location: Option<String>,
 }
 
-pub(crate) fn parse_partitions(
-    partitioned_by: &[String],
-) -> Result<Vec<PartitionField>, EngineError> {
-    partitioned_by.iter().map(|p| p.parse()).collect()
-}
-
+/// The Iceberg properties of a new table: the user's (never in mdw's own namespace), the
+/// comment, the owner marker and the run key of the incremental run that builds it.
 pub(crate) fn table_properties(
     properties: &BTreeMap<String, String>,
     description: Option<&str>,
-) -> HashMap<String, String> {
+    ownership: &Ownership,
+    run_key: Option<&str>,
+) -> Result<HashMap<String, String>, EngineError> {
+    checks::check_table_properties(properties).map_err(EngineError::InvalidInput)?;
     // dbt-athena projects commonly set `format-version: '2'`; Iceberg reserves that key (it is
     // the table's format, v2 here, which Athena reads), so the request is met by dropping it.
     // Any other value still reaches Iceberg, which refuses it with its own message.
@@ -140,7 +174,13 @@ pub(crate) fn table_properties(
     if let Some(description) = description.filter(|d| !d.is_empty()) {
         props.insert(COMMENT_PROPERTY.to_string(), description.to_string());
     }
-    props
+    if let Some(owner) = &ownership.owner {
+        props.insert(OWNER_KEY.to_string(), owner.clone());
+    }
+    if let Some(key) = run_key {
+        props.insert(RUN_KEY.to_string(), key.to_string());
+    }
+    Ok(props)
 }
 
 fn partition_spec(
@@ -250,16 +290,6 @@ fn fresh_location(
     ))
 }
 
-/// True for locations this engine created (their last segment is a build id), whose whole
-/// directory may be deleted. Other tables only lose the files their metadata references.
-fn is_build_location(location: &str) -> bool {
-    location
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .is_some_and(|segment| Uuid::parse_str(segment).is_ok())
-}
-
 /// Projects `df` onto the table's Arrow schema: columns matched by name (case-insensitively),
 /// cast to the stored types; columns the query lacks become NULL.
 pub(crate) fn conform(df: DataFrame, target: &ArrowSchema) -> Result<DataFrame, DataFusionError> {
@@ -362,10 +392,12 @@ pub(crate) fn outcome(
         row_count,
         rows_written,
         warnings,
+        replayed: false,
     }
 }
 
-/// Builds `df` into a new table at a fresh location and swaps it in place of `existing`.
+/// Builds `df` into a new table at a fresh location and swaps it in place of `existing`, then
+/// deletes what the replaced table had and what interrupted builds of this table left.
 pub(crate) async fn build_fresh(
     inner: &Inner,
     ctx: &SessionContext,
@@ -374,13 +406,13 @@ pub(crate) async fn build_fresh(
     existing: &Existing,
     context: &str,
 ) -> Result<BuildOutcome, EngineError> {
-    let build_id = Uuid::new_v4().to_string();
+    let build_id = BuildId::new();
     let location = fresh_location(
         inner,
         fresh.external_location.as_deref(),
         &fresh.database,
         &fresh.name,
-        &build_id,
+        &build_id.to_string(),
     )?;
     let attempt = write_and_swap(inner, ctx, df, &fresh, &location, existing, context).await;
     let (staged, rows_written) = match attempt {
@@ -396,14 +428,18 @@ pub(crate) async fn build_fresh(
             return Err(error);
         }
     };
+    fault::point("build.after_swap");
     let mut warnings = Vec::new();
     if let Existing::Table(old) = existing {
         warnings = purge_replaced(inner, old, &location).await;
     }
+    if let Some((table_root, _)) = location.rsplit_once('/') {
+        warnings.extend(sweep_builds(inner, table_root, &location, &build_id).await);
+    }
     for warning in &warnings {
         tracing::warn!("{context}: {warning}");
     }
-    Ok(outcome(&staged, build_id, rows_written, warnings))
+    Ok(outcome(&staged, build_id.to_string(), rows_written, warnings))
 }
 
 fn with_note(error: EngineError, note: &str) -> EngineError {
@@ -456,12 +492,13 @@ async fn write_and_swap(
             message: "the staged table has no metadata file".into(),
         });
     };
+    fault::point("build.before_swap");
     inner
         .store
         .swap_table_pointer(
             &fresh.database,
             &fresh.name,
-            existing.metadata_location(),
+            existing.replacing(),
             new_metadata,
             staged.metadata(),
         )
@@ -497,22 +534,39 @@ pub(crate) async fn build_table(
     inner: &Arc<Inner>,
     build: &TableBuild,
 ) -> Result<BuildOutcome, EngineError> {
+    build_table_with_run_key(inner, build, None).await
+}
+
+/// Builds the table; an incremental model's first run also records its run key, so a retry
+/// of that run after a crash finds it applied.
+pub(crate) async fn build_table_with_run_key(
+    inner: &Arc<Inner>,
+    build: &TableBuild,
+    run_key: Option<&str>,
+) -> Result<BuildOutcome, EngineError> {
     let database = inner.ensure_database(&build.database).await?;
     let name = normalize_identifier("table name", &build.name)?;
     let context = format!("building table {database}.{name}");
-    let partitions = parse_partitions(&build.partitioned_by)?;
+    let properties = table_properties(
+        &build.table_properties,
+        build.description.as_deref(),
+        &build.ownership,
+        run_key,
+    )
+    .map_err(|e| prefixed(&context, e))?;
+    let existing = find_relation(inner, &database, &name).await?;
+    existing.check(&build.ownership, &database, &name)?;
     let ctx = new_session(inner, &database);
     let df = read_only_sql(&ctx, &build.sql, &context).await?;
     let normalized = normalize_schema(df.schema().as_arrow()).map_err(|e| prefixed(&context, e))?;
     let schema = iceberg_schema(&normalized, &build.column_descriptions)
         .map_err(|e| prefixed(&context, e))?;
-    let existing = find_relation(inner, &database, &name).await?;
     let fresh = FreshTable {
         database,
         name,
         schema,
-        partitions,
-        properties: table_properties(&build.table_properties, build.description.as_deref()),
+        partitions: build.partitioned_by.clone(),
+        properties,
         external_location: build.external_location.clone(),
     };
     build_fresh(inner, &ctx, df, fresh, &existing, &context).await
@@ -555,22 +609,36 @@ pub(crate) async fn create_view(
         )));
     }
     let existing = find_relation(inner, &database, &name).await?;
+    existing.check(&view.ownership, &database, &name)?;
     let stored = StoredView {
         sql: view.sql.clone(),
         description: view.description.clone().filter(|d| !d.is_empty()),
         column_comments: comments,
         columns: columns.clone(),
+        owner: view.ownership.owner.clone(),
     };
+    // One catalog write puts the view where the table (or the previous view) was: the name
+    // always holds a readable relation.
     inner
         .store
-        .put_view(&database, &name, &stored, existing.metadata_location())
+        .put_view(&database, &name, &stored, existing.replacing())
         .await?;
+    fault::point("view.after_swap");
+    let mut warnings = Vec::new();
     if let Existing::Table(old) = &existing {
         // dbt replaces a table by a view when the materialization changes: the table is gone
         // from the catalog now, its files go too.
-        for warning in purge_replaced(inner, old, "").await {
-            tracing::warn!("{context}: {warning}");
-        }
+        warnings.extend(purge_replaced(inner, old, "").await);
+    }
+    // A view has no files: any build directory of this name is left from a table it
+    // replaced, also one whose purge an interrupted run never got to.
+    if let Ok(probe) = fresh_location(inner, None, &database, &name, "x")
+        && let Some((table_root, _)) = probe.rsplit_once('/')
+    {
+        warnings.extend(sweep_builds(inner, table_root, "", &BuildId::new()).await);
+    }
+    for warning in warnings {
+        tracing::warn!("{context}: {warning}");
     }
     Ok(RelationInfo {
         database,
@@ -583,6 +651,7 @@ pub(crate) async fn create_view(
         view_sql: Some(stored.sql),
         partitioned_by: Vec::new(),
         table_properties: BTreeMap::new(),
+        owner: stored.owner,
     })
 }
 
@@ -600,6 +669,8 @@ pub(crate) async fn describe(
             let mut properties: BTreeMap<String, String> =
                 metadata.properties().clone().into_iter().collect();
             let description = properties.remove(COMMENT_PROPERTY);
+            let owner = properties.remove(OWNER_KEY);
+            properties.retain(|k, _| !k.starts_with(RESERVED_PREFIX));
             Ok(Some(RelationInfo {
                 columns: columns_of(metadata.current_schema()),
                 location: Some(metadata.location().to_string()),
@@ -608,6 +679,7 @@ pub(crate) async fn describe(
                 view_sql: None,
                 partitioned_by: partitioned_by_of(&table),
                 table_properties: properties,
+                owner,
                 kind: RelationKind::Table,
                 database,
                 name,
@@ -638,6 +710,7 @@ pub(crate) async fn describe(
                 view_sql: Some(view.sql),
                 partitioned_by: Vec::new(),
                 table_properties: BTreeMap::new(),
+                owner: view.owner,
                 kind: RelationKind::View,
                 database,
                 name,
@@ -648,58 +721,60 @@ pub(crate) async fn describe(
 
 pub(crate) async fn drop_relation(
     inner: &Arc<Inner>,
-    database: &str,
-    name: &str,
-    purge: bool,
+    drop: &DropRelation,
 ) -> Result<bool, EngineError> {
-    let database = normalize_identifier("database", database)?;
-    let name = normalize_identifier("name", name)?;
+    let database = normalize_identifier("database", &drop.database)?;
+    let name = normalize_identifier("name", &drop.name)?;
     let context = format!("dropping {database}.{name}");
-    match find_relation(inner, &database, &name).await? {
+    let existing = find_relation(inner, &database, &name).await?;
+    existing.check(&drop.ownership, &database, &name)?;
+    match existing {
         Existing::Missing => Ok(false),
-        Existing::View(_) => inner.store.delete_view(&database, &name).await,
-        Existing::Table(table) => {
-            let ident = TableIdent::new(NamespaceIdent::new(database.clone()), name.clone());
+        Existing::View(view) => {
             inner
-                .catalog
-                .drop_table(&ident)
+                .store
+                .delete_view(&database, &name, view.owner.as_deref())
                 .await
-                .map_err(|e| catalog_error(&context, e))?;
-            if purge {
-                let location = table
-                    .metadata()
-                    .location()
-                    .trim_end_matches('/')
-                    .to_string();
+        }
+        Existing::Table(table) => {
+            let location = table
+                .metadata()
+                .location()
+                .trim_end_matches('/')
+                .to_string();
+            let whole_location = drop.purge && is_build_location(&location);
+            if whole_location {
+                // Once the catalog forgets the table nothing points at its files: the journal
+                // does until they are gone (see `trash`).
+                trash::remember(inner, &database, &name, &location).await?;
+            }
+            inner
+                .store
+                .drop_table(&database, &name, table.metadata_location().unwrap_or(""))
+                .await?;
+            fault::point("drop.after_catalog");
+            if !drop.purge {
+                return Ok(true);
+            }
+            if whole_location {
+                inner.file_io.delete_prefix(&location).await.map_err(|e| {
+                    storage_error(
+                        &context,
+                        format!("the table is dropped, but deleting {location} failed: {e}"),
+                    )
+                })?;
+                trash::forget(inner, &location).await;
+            } else {
                 iceberg::drop_table_data(&table).await.map_err(|e| {
                     storage_error(
                         &context,
-                        format!("the table is dropped, but deleting its files under {location} failed: {e}"),
+                        format!(
+                            "the table is dropped, but deleting its files under {location} failed: {e}"
+                        ),
                     )
                 })?;
-                if is_build_location(&location) {
-                    inner.file_io.delete_prefix(&location).await.map_err(|e| {
-                        storage_error(
-                            &context,
-                            format!("the table is dropped, but deleting {location} failed: {e}"),
-                        )
-                    })?;
-                }
             }
             Ok(true)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_build_locations_are_deleted_whole() {
-        assert!(is_build_location(
-            "file:///w/mdw/t/0f8fad5b-d9cb-469f-a165-70867728950e/"
-        ));
-        assert!(!is_build_location("file:///w/mdw/t"));
     }
 }

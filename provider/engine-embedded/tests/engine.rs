@@ -5,13 +5,31 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mdw_engine::{
-    Engine, EngineError, IncrementalBuild, IncrementalStrategy, OnSchemaChange, RelationKind,
-    SeedLoad, TableBuild, ViewDefinition,
+    DropRelation, Engine, EngineError, IncrementalBuild, IncrementalStrategy, OnSchemaChange,
+    PartitionField, RelationKind, SeedLoad, SqlType, TableBuild, ViewDefinition,
 };
 use mdw_engine_embedded::EmbeddedEngine;
 use tempfile::TempDir;
 
 type Row = BTreeMap<String, Option<String>>;
+
+fn sql_type(name: &str) -> SqlType {
+    name.parse().expect("a valid type")
+}
+
+fn partitions(specs: &[&str]) -> Vec<PartitionField> {
+    specs.iter().map(|s| s.parse().expect("a valid partition spec")).collect()
+}
+
+/// Drops with purge (or not), for relations no owner marked.
+fn dropping(database: &str, name: &str, purge: bool) -> DropRelation {
+    DropRelation {
+        database: database.into(),
+        name: name.into(),
+        purge,
+        ..DropRelation::default()
+    }
+}
 
 async fn open(dir: &Path) -> EmbeddedEngine {
     EmbeddedEngine::open(&dir.join("warehouse"), "awsdatacatalog")
@@ -107,8 +125,8 @@ async fn seed_shop(engine: &EmbeddedEngine, dir: &Path) {
             name: "orders".into(),
             path: write_file(dir, "orders.csv", ORDERS),
             column_types: BTreeMap::from([
-                ("amount".into(), "decimal(10,2)".into()),
-                ("ordered_at".into(), "timestamp".into()),
+                ("amount".into(), sql_type("decimal(10,2)")),
+                ("ordered_at".into(), sql_type("timestamp")),
             ]),
             ..SeedLoad::default()
         })
@@ -443,6 +461,7 @@ async fn views_are_created_replaced_and_selectable() {
         sql: "select id, name from customers where region = 'west'".into(),
         description: Some("customers in the west".into()),
         column_descriptions: BTreeMap::from([("name".into(), "display name".into())]),
+        ..ViewDefinition::default()
     };
     let created = engine.create_view(&view).await.unwrap();
     assert_eq!(created.kind, RelationKind::View);
@@ -504,7 +523,7 @@ async fn views_are_created_replaced_and_selectable() {
     assert_eq!(replaced.kind, RelationKind::Table);
     assert!(
         engine
-            .drop_relation("mdw", "west_customers", true)
+            .drop_relation(&dropping("mdw", "west_customers", true))
             .await
             .unwrap()
     );
@@ -519,7 +538,7 @@ async fn partitioned_tables_are_written_per_partition() {
         "orders_by_day",
         "select o.order_id, c.region, o.ordered_at from mdw.orders o join mdw.customers c on c.id = o.customer_id",
     );
-    build.partitioned_by = vec!["region".into(), "day(ordered_at)".into()];
+    build.partitioned_by = partitions(&["region", "day(ordered_at)"]);
     let built = engine.build_table(&build).await.unwrap();
     assert_eq!(built.row_count, 4);
 
@@ -556,7 +575,7 @@ async fn partitioned_tables_are_written_per_partition() {
     assert_eq!(value(&result[0], "n"), Some("3"));
 
     let mut bad = build.clone();
-    bad.partitioned_by = vec!["bucket(missing, 4)".into()];
+    bad.partitioned_by = partitions(&["bucket(missing, 4)"]);
     let error = engine.build_table(&bad).await.unwrap_err();
     assert!(error.to_string().contains("missing"), "{error}");
 }
@@ -607,13 +626,13 @@ async fn describe_reports_columns_and_drop_purges_files() {
         .build_table(&table("kept", "select 1 as x"))
         .await
         .unwrap();
-    assert!(engine.drop_relation("mdw", "kept", false).await.unwrap());
+    assert!(engine.drop_relation(&dropping("mdw", "kept", false)).await.unwrap());
     assert!(engine.describe("mdw", "kept").await.unwrap().is_none());
     assert!(!files_under(&local(&kept.location)).is_empty());
 
     assert!(
         engine
-            .drop_relation("mdw", "documented", true)
+            .drop_relation(&dropping("mdw", "documented", true))
             .await
             .unwrap()
     );
@@ -627,7 +646,7 @@ async fn describe_reports_columns_and_drop_purges_files() {
     assert!(!local(&built.location).exists());
     assert!(
         !engine
-            .drop_relation("mdw", "documented", true)
+            .drop_relation(&dropping("mdw", "documented", true))
             .await
             .unwrap()
     );
@@ -674,9 +693,9 @@ async fn load_csv_infers_types_or_takes_given_ones() {
             path,
             delimiter: ';',
             column_types: BTreeMap::from([
-                ("id".into(), "integer".into()),
-                ("price".into(), "decimal(6,2)".into()),
-                ("born".into(), "varchar(10)".into()),
+                ("id".into(), sql_type("integer")),
+                ("price".into(), sql_type("decimal(6,2)")),
+                ("born".into(), sql_type("varchar(10)")),
             ]),
             ..SeedLoad::default()
         })
@@ -706,7 +725,7 @@ async fn load_csv_infers_types_or_takes_given_ones() {
             database: "seeds".into(),
             name: "people".into(),
             path: write_file(dir.path(), "bad.csv", "id\nx\n"),
-            column_types: BTreeMap::from([("id".into(), "bigint".into())]),
+            column_types: BTreeMap::from([("id".into(), sql_type("bigint"))]),
             ..SeedLoad::default()
         })
         .await

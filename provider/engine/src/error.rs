@@ -35,6 +35,23 @@ pub enum EngineError {
         changed: Vec<String>,
     },
 
+    /// The relation exists but belongs to someone else (another resource or Terraform root, or
+    /// nobody mdw knows): it is neither replaced nor dropped.
+    #[error(
+        "{relation} already exists and is not managed by this resource ({}); mdw does not \
+         replace or drop a table or view it does not own. If this configuration should manage \
+         it, import it (terraform import <resource address> {relation}); otherwise choose \
+         another name or database",
+        match found_owner {
+            Some(owner) => format!("it is marked as owned by {owner:?}"),
+            None => "it carries no mdw owner marker".to_string(),
+        }
+    )]
+    NotOwned {
+        relation: String,
+        found_owner: Option<String>,
+    },
+
     /// The SQL engine supports the request in general, but this engine does not.
     #[error("{0}")]
     Unsupported(String),

@@ -5,8 +5,12 @@
 //! plan-time validation use these types without building DataFusion or the AWS SDK. Engines live
 //! in their own crates (`mdw-engine-embedded` on DataFusion + iceberg-rust; an Athena one later).
 
+mod build_id;
+pub mod checks;
 mod error;
+pub mod fault;
 mod names;
+mod ownership;
 pub mod presto;
 mod types;
 
@@ -16,8 +20,10 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use build_id::{BuildId, is_build_id, is_build_location};
 pub use error::EngineError;
 pub use names::{normalize_identifier, relation_name};
+pub use ownership::{OWNER_KEY, Ownership, RESERVED_PREFIX, RUN_KEY};
 pub use types::{PartitionField, PartitionTransform, SqlType};
 
 /// Default catalog name used in three-part relation names (`"awsdatacatalog"."schema"."table"`).
@@ -33,8 +39,9 @@ pub struct TableBuild {
     pub name: String,
     /// The compiled `select`; relations are written `"catalog"."schema"."table"` or `schema.table`.
     pub sql: String,
-    /// Iceberg partition transforms as Athena writes them: `col`, `day(ts)`, `bucket(id, 16)`, ...
-    pub partitioned_by: Vec<String>,
+    /// Iceberg partition transforms (`col`, `day(ts)`, `bucket(id, 16)`, ... parsed by the
+    /// caller, which can point at the attribute that holds a bad one).
+    pub partitioned_by: Vec<PartitionField>,
     /// Iceberg table properties, written as given.
     pub table_properties: BTreeMap<String, String>,
     /// Root under which each build gets a fresh unique location
@@ -44,6 +51,8 @@ pub struct TableBuild {
     pub description: Option<String>,
     /// Column name → comment. Names of columns the query does not produce are an error.
     pub column_descriptions: BTreeMap<String, String>,
+    /// The marker the table gets, and what it may replace.
+    pub ownership: Ownership,
 }
 
 /// How an incremental run adds the model's rows to the existing table.
@@ -92,6 +101,10 @@ pub struct IncrementalBuild {
     /// Merge: columns kept from the existing row on a match.
     pub merge_exclude_columns: Vec<String>,
     pub on_schema_change: OnSchemaChange,
+    /// Identifies this run: the same key for every attempt of one planned change, another for
+    /// the next change. A run whose key the table already carries was committed by an earlier
+    /// attempt (the provider died before Terraform heard of it) and is not applied again.
+    pub run_key: Option<String>,
 }
 
 /// A view (dbt `materialized='view'`): `create or replace view`.
@@ -102,6 +115,7 @@ pub struct ViewDefinition {
     pub sql: String,
     pub description: Option<String>,
     pub column_descriptions: BTreeMap<String, String>,
+    pub ownership: Ownership,
 }
 
 /// A CSV file loaded as an Iceberg table (dbt seed / `mdw_seed`).
@@ -113,12 +127,13 @@ pub struct SeedLoad {
     pub path: PathBuf,
     /// Field delimiter, one ASCII character.
     pub delimiter: char,
-    /// Column → Athena type name (`bigint`, `decimal(10,2)`, `date`, ...); others are inferred.
-    pub column_types: BTreeMap<String, String>,
+    /// Lower-cased column → type (`bigint`, `decimal(10,2)`, `date`, ...); others are inferred.
+    pub column_types: BTreeMap<String, SqlType>,
     pub table_properties: BTreeMap<String, String>,
     pub external_location: Option<String>,
     pub description: Option<String>,
     pub column_descriptions: BTreeMap<String, String>,
+    pub ownership: Ownership,
 }
 
 impl Default for SeedLoad {
@@ -133,6 +148,7 @@ impl Default for SeedLoad {
             external_location: None,
             description: None,
             column_descriptions: BTreeMap::new(),
+            ownership: Ownership::default(),
         }
     }
 }
@@ -180,7 +196,25 @@ pub struct RelationInfo {
     pub view_sql: Option<String>,
     /// Partition transforms, rendered as Athena writes them (`day(ts)`, `bucket(id, 16)`).
     pub partitioned_by: Vec<String>,
+    /// User properties; the engine's own (`mdw.*`) are left out.
     pub table_properties: BTreeMap<String, String>,
+    /// The owner marker the relation carries (`None`: none).
+    pub owner: Option<String>,
+}
+
+/// What `drop_relation` removes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DropRelation {
+    pub database: String,
+    pub name: String,
+    /// Also delete a table's data and metadata files; without it only the catalog entry goes
+    /// and the files stay.
+    pub purge: bool,
+    /// The root the table was built under (`TableBuild::external_location`), where a drop
+    /// retried after a crash looks for what the first attempt left.
+    pub external_location: Option<String>,
+    /// A relation this does not permit is left alone (the drop fails with `NotOwned`).
+    pub ownership: Ownership,
 }
 
 /// The result of a build (table, incremental run or seed load).
@@ -199,6 +233,9 @@ pub struct BuildOutcome {
     /// Things that went wrong after the new table was in place (e.g. the old data files could
     /// not all be deleted): the build succeeded, but someone may want to look.
     pub warnings: Vec<String>,
+    /// True when an incremental run found its run key already committed by an earlier attempt
+    /// and wrote nothing.
+    pub replayed: bool,
 }
 
 /// Rows of a read-only query, every value rendered as a string, SQL NULL as `None`.
@@ -214,6 +251,10 @@ pub struct QueryResult {
 /// A warehouse engine. Every method is safe to call concurrently; writes to one table are
 /// serialized by the catalog's optimistic concurrency (a conflicting write fails with
 /// [`EngineError::Conflict`] and leaves the table as the other writer left it).
+///
+/// Builds, view changes and drops check the [`Ownership`] of what is in place before they
+/// change anything, and never leave a name without a readable relation: a new relation is
+/// built aside and swapped in with one catalog write, whatever its kind was before.
 #[async_trait]
 pub trait Engine: Send + Sync {
     /// The catalog name used in three-part relation names.
@@ -239,14 +280,9 @@ pub trait Engine: Send + Sync {
         name: &str,
     ) -> Result<Option<RelationInfo>, EngineError>;
 
-    /// Drops a table or view. `purge` also deletes a table's data and metadata files; without it
-    /// only the catalog entry goes and the files stay. Returns false when nothing existed.
-    async fn drop_relation(
-        &self,
-        database: &str,
-        name: &str,
-        purge: bool,
-    ) -> Result<bool, EngineError>;
+    /// Drops a table or view the request's ownership permits. Returns false when nothing
+    /// existed.
+    async fn drop_relation(&self, drop: &DropRelation) -> Result<bool, EngineError>;
 
     /// Loads a CSV file into a fresh table and swaps it in (same safety as `build_table`).
     async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError>;

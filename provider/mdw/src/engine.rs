@@ -25,6 +25,7 @@ pub enum EngineConfig {
         s3_endpoint: Option<String>,
         credentials: Option<SharedCredentialsProvider>,
         glue: aws_sdk_glue::Client,
+        s3: aws_sdk_s3::Client,
     },
     /// Athena builds the models; Glue is the catalog.
     Athena {
@@ -79,6 +80,7 @@ impl Engines {
                         s3_endpoint,
                         credentials,
                         glue,
+                        s3,
                     } => {
                         let opening = || format!("Opening the embedded engine on Glue with warehouse {warehouse}");
                         let credentials = match credentials {
@@ -101,6 +103,7 @@ impl Engines {
                                 session_token: c.session_token().map(str::to_string),
                             }),
                             glue: glue.clone(),
+                            s3: s3.clone(),
                         };
                         EmbeddedEngine::open_with(CatalogConfig::Glue(settings), &self.catalog)
                             .await
@@ -142,7 +145,7 @@ pub fn engine_error(doing: &str, err: &EngineError) -> Diagnostic {
             " Fix the model's SQL (see target/compiled/ for what mdwc rendered) and apply again."
         }
         EngineError::Conflict { .. } => {
-            " Another run changed the table at the same time; apply again."
+            " Another run changed it at the same time; apply again (the next apply re-reads it and refuses it if it now belongs to someone else)."
         }
         EngineError::InvalidInput(_) => " Fix the model's configuration.",
         _ => "",

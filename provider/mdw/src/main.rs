@@ -5,6 +5,7 @@ use std::process::ExitCode;
 mod aws;
 mod data_sources;
 mod engine;
+mod ownership;
 mod provider;
 mod resources;
 mod sql_text;

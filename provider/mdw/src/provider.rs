@@ -133,6 +133,43 @@ impl tfplugin::Provider for MdwProvider {
         )
     }
 
+    /// Settings of an engine that is not in use would be silently ignored: they are errors, as
+    /// is a warehouse that is neither a directory nor an s3:// location.
+    fn validate(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let engine = config.get("engine");
+        if engine.is_unknown() {
+            return diags;
+        }
+        let engine = engine.as_str().unwrap_or("embedded");
+        let foreign: &[(&str, &str)] = match engine {
+            "athena" => &[("embedded", "embedded")],
+            _ => &[("athena", "athena"), ("workgroup", "athena")],
+        };
+        for (attribute, owner) in foreign {
+            if !config.get(attribute).is_null() {
+                diags.push(
+                    Diagnostic::error(
+                        format!("{attribute} is set, but engine = {engine:?}"),
+                        format!(
+                            "{attribute} configures the {owner} engine, which this provider block does not use: remove it, or set engine = \"{owner}\"."
+                        ),
+                    )
+                    .at_attribute(attribute),
+                );
+            }
+        }
+        if let Some(warehouse) = config.get("embedded").get("warehouse").as_str()
+            && let Err(e) = mdw_engine::checks::check_warehouse(warehouse)
+        {
+            diags.push(
+                Diagnostic::error("Invalid warehouse", e)
+                    .at(tfplugin::AttributePath::root("embedded").attribute("warehouse")),
+            );
+        }
+        diags
+    }
+
     async fn configure(&self, config: &Value, stop: StopSignal) -> Result<Client, Diagnostics> {
         let region = config
             .get("region")
@@ -225,6 +262,7 @@ impl tfplugin::Provider for MdwProvider {
                 s3_endpoint: aws.endpoint("s3").map(str::to_string),
                 credentials: aws.credentials_provider(),
                 glue: aws.glue().clone(),
+                s3: aws.s3().clone(),
             },
             _ => EngineConfig::Embedded {
                 warehouse_dir: warehouse.into(),

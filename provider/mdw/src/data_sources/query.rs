@@ -2,7 +2,7 @@
 //! mdwc turns dbt's data tests into plan/apply results.
 
 use async_trait::async_trait;
-use tfplugin::{Attribute, DataSource, Diagnostics, Schema, Type, Value};
+use tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Schema, Type, Value};
 
 use crate::engine::engine_error;
 use crate::provider::Client;
@@ -10,6 +10,11 @@ use crate::provider::Client;
 pub struct Query;
 
 const DEFAULT_MAX_ROWS: i64 = 1000;
+/// Terraform keeps every row in memory, in the plan and in state, several times over: past a
+/// few thousand rows a data source is the wrong tool (aggregate in SQL instead).
+const MAX_ROWS_LIMIT: i64 = 10_000;
+/// The rendered result a plan may carry; more is refused rather than slowing every plan.
+const MAX_RESULT_BYTES: usize = 16 << 20;
 
 fn schema() -> Schema {
     Schema::new(
@@ -17,12 +22,15 @@ fn schema() -> Schema {
         vec![
             Attribute::string("sql").required(),
             Attribute::number("max_rows")
-                .describe(
-                    "Rows returned at most (default 1000); `truncated` says when more were cut.",
-                )
+                .describe(&format!(
+                    "Rows returned at most (default {DEFAULT_MAX_ROWS}, at most {MAX_ROWS_LIMIT}); the engine stops reading there and `truncated` says when more were cut."
+                ))
                 .validate(|v| match v.as_i64() {
-                    Some(n) if n >= 1 => Ok(()),
-                    _ => Err("max_rows must be a whole number ≥ 1.".to_string()),
+                    Some(n) if (1..=MAX_ROWS_LIMIT).contains(&n) => Ok(()),
+                    None if v.is_unknown() || v.is_null() => Ok(()),
+                    _ => Err(format!(
+                        "max_rows must be a whole number from 1 to {MAX_ROWS_LIMIT}: Terraform holds every row in memory; aggregate in the query instead of reading more rows."
+                    )),
                 }),
             Attribute::typed("rows", Type::list(Type::map(Type::String)))
                 .computed()
@@ -53,6 +61,25 @@ impl DataSource<Client> for Query {
         let result = engine.query(sql, max_rows).await.map_err(|e| {
             Diagnostics::from(engine_error("running mdw_query", &e).at_attribute("sql"))
         })?;
+        let bytes: usize = result
+            .rows
+            .iter()
+            .flat_map(|row| row.iter())
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, String::len))
+            .sum();
+        if bytes > MAX_RESULT_BYTES {
+            return Err(Diagnostic::error(
+                "mdw_query result too large",
+                format!(
+                    "The {} rows read hold {} MiB of text, more than the {} MiB a plan may carry. Select fewer or narrower columns, lower max_rows, or aggregate in the query.",
+                    result.rows.len(),
+                    bytes >> 20,
+                    MAX_RESULT_BYTES >> 20
+                ),
+            )
+            .at_attribute("sql")
+            .into());
+        }
         let rows = result
             .rows
             .into_iter()

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use mdw_engine::{
-    BuildOutcome, ColumnInfo, IncrementalBuild, IncrementalStrategy, OnSchemaChange,
-    PartitionField, RelationInfo, RelationKind, TableBuild, ViewDefinition,
+    BuildOutcome, ColumnInfo, DropRelation, EngineError, IncrementalBuild, IncrementalStrategy,
+    OnSchemaChange, Ownership, PartitionField, RelationInfo, RelationKind, TableBuild,
+    ViewDefinition,
 };
 use sha2::{Digest, Sha256};
 use tfplugin::{
@@ -19,6 +20,7 @@ use tfplugin::{
 };
 
 use crate::engine::engine_error;
+use crate::ownership::{self, LINEAGE, OWNER_ID};
 use crate::provider::Client;
 use crate::sql_text;
 
@@ -66,14 +68,14 @@ fn schema() -> Schema {
         "A dbt model as an Iceberg table, incremental table or view, built by the provider's engine \
          from its compiled SQL.",
         vec![
-            Attribute::string("database").required().requires_replace().describe("Glue database (dbt schema)."),
-            Attribute::string("name").required().requires_replace().describe("Table or view name (dbt alias)."),
+            Attribute::string("database").required().requires_replace().describe("Glue database (dbt schema).").validate(validate_identifier),
+            Attribute::string("name").required().requires_replace().describe("Table or view name (dbt alias).").validate(validate_identifier),
             Attribute::string("sql").required().describe(
                 "The compiled SELECT. Relations are written `\"catalog\".\"schema\".\"table\"`. Comment and whitespace changes do not rebuild.",
-            ),
+            ).validate(validate_sql),
             Attribute::string("incremental_sql").describe(
                 "Incremental models: the query for runs on an existing table (dbt's `is_incremental()` true). Unset: `sql` every time.",
-            ),
+            ).validate(validate_sql),
             Attribute::string("materialized").default("table").validate(validators::one_of(MATERIALIZATIONS)),
             Attribute::string("incremental_strategy")
                 .describe("`append` (default) or `merge` (needs `unique_key`).")
@@ -86,8 +88,8 @@ fn schema() -> Schema {
             Attribute::string_list("partitioned_by")
                 .describe("Iceberg transforms: `col`, `day(ts)`, `month(ts)`, `bucket(id, 16)`, `truncate(s, 4)` …")
                 .validate(validate_partitioning),
-            Attribute::string_map("table_properties"),
-            Attribute::string("external_location").describe("Root under which every build gets a fresh location."),
+            Attribute::string_map("table_properties").validate(validate_properties),
+            Attribute::string("external_location").describe("Root under which every build gets a fresh location: `s3://bucket/prefix` (or, on the embedded engine's local disk, an absolute directory).").validate(validate_location),
             Attribute::string("description"),
             Attribute::string_map("column_descriptions"),
             Attribute::string_list("model_tags").describe("dbt tags; informational."),
@@ -98,6 +100,12 @@ fn schema() -> Schema {
                 .default("drop")
                 .describe("`drop` deletes the table and its data on destroy; `retain` leaves both in place.")
                 .validate(validators::one_of(ON_DESTROY)),
+            Attribute::string(LINEAGE).describe(
+                "The root's `mdw_lineage` id: the owner id is then `<lineage>/<database>.<name>`, so a create retried after a crash recognises its own table and another root's is refused.",
+            ),
+            Attribute::string(OWNER_ID).computed().describe(
+                "The owner marker written on the table or view; a relation carrying another is never replaced or dropped.",
+            ),
             Attribute::string("fingerprint").computed().describe("Hash of the normalised SQL and build settings."),
             Attribute::typed("columns", columns_type()).computed(),
             Attribute::string("data_location").computed(),
@@ -105,6 +113,35 @@ fn schema() -> Schema {
             Attribute::string("build_id").computed().describe("Changes on every build; reference it from dependants."),
         ],
     )
+}
+
+/// Glue and the engines fold names to lower case; only what they can store passes.
+pub(crate) fn validate_identifier(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(name) => mdw_engine::normalize_identifier("the name", name)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
+    }
+}
+
+fn validate_sql(value: &Value) -> Result<(), String> {
+    value
+        .as_str()
+        .map_or(Ok(()), mdw_engine::checks::check_model_sql)
+}
+
+pub(crate) fn validate_properties(value: &Value) -> Result<(), String> {
+    if !value.is_wholly_known() {
+        return Ok(());
+    }
+    mdw_engine::checks::check_table_properties(&value.string_map())
+}
+
+pub(crate) fn validate_location(value: &Value) -> Result<(), String> {
+    value
+        .as_str()
+        .map_or(Ok(()), mdw_engine::checks::check_external_location)
 }
 
 fn validate_partitioning(value: &Value) -> Result<(), String> {
@@ -123,12 +160,26 @@ pub(crate) fn string_of(v: &Value, attribute: &str) -> String {
     v.get(attribute).as_str().unwrap_or_default().to_string()
 }
 
-fn table_build(planned: &Value) -> TableBuild {
-    TableBuild {
+fn partitions(planned: &Value) -> Result<Vec<PartitionField>, Diagnostic> {
+    planned
+        .get("partitioned_by")
+        .string_list()
+        .iter()
+        .map(|p| {
+            p.parse::<PartitionField>().map_err(|e| {
+                Diagnostic::error("Invalid partitioned_by entry", e.to_string())
+                    .at_attribute("partitioned_by")
+            })
+        })
+        .collect()
+}
+
+fn table_build(planned: &Value, ownership: Ownership) -> Result<TableBuild, Diagnostic> {
+    Ok(TableBuild {
         database: string_of(planned, "database"),
         name: string_of(planned, "name"),
         sql: string_of(planned, "sql"),
-        partitioned_by: planned.get("partitioned_by").string_list(),
+        partitioned_by: partitions(planned)?,
         table_properties: planned.get("table_properties").string_map(),
         external_location: planned
             .get("external_location")
@@ -136,12 +187,17 @@ fn table_build(planned: &Value) -> TableBuild {
             .map(str::to_string),
         description: planned.get("description").as_str().map(str::to_string),
         column_descriptions: planned.get("column_descriptions").string_map(),
-    }
+        ownership,
+    })
 }
 
-fn incremental_build(planned: &Value) -> IncrementalBuild {
-    IncrementalBuild {
-        table: table_build(planned),
+fn incremental_build(
+    planned: &Value,
+    ownership: Ownership,
+    run_key: String,
+) -> Result<IncrementalBuild, Diagnostic> {
+    Ok(IncrementalBuild {
+        table: table_build(planned, ownership)?,
         incremental_sql: planned.get("incremental_sql").as_str().map(str::to_string),
         strategy: match planned.get("incremental_strategy").as_str() {
             Some("merge") => IncrementalStrategy::Merge,
@@ -157,7 +213,8 @@ fn incremental_build(planned: &Value) -> IncrementalBuild {
             Some("sync_all_columns") => OnSchemaChange::SyncAllColumns,
             _ => OnSchemaChange::Ignore,
         },
-    }
+        run_key: Some(run_key),
+    })
 }
 
 pub fn flatten_columns(columns: &[ColumnInfo]) -> Value {
@@ -243,12 +300,20 @@ pub(crate) fn relation(planned: &Value) -> String {
 // ---- create / read / update / delete / import -----------------------------------------------
 
 impl IcebergModel {
-    /// Builds the model as planned. On failure the engine has left any existing table as it was.
-    async fn build(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
+    /// Builds the model as planned (`prior` null on create). On failure the engine has left any
+    /// existing relation as it was; a relation another owner marked is refused.
+    async fn build(
+        &self,
+        client: &Client,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, ApplyError> {
         let engine = client.engines.get().await?;
         let model = relation(planned);
         let doing = format!("building model {model}");
-        let state = match planned.get("materialized").as_str() {
+        let owner_id = ownership::applied_owner_id(planned);
+        let owner = ownership::for_build(prior, &owner_id);
+        let mut state = match planned.get("materialized").as_str() {
             Some("view") => {
                 let view = ViewDefinition {
                     database: string_of(planned, "database"),
@@ -256,6 +321,7 @@ impl IcebergModel {
                     sql: string_of(planned, "sql"),
                     description: planned.get("description").as_str().map(str::to_string),
                     column_descriptions: planned.get("column_descriptions").string_map(),
+                    ownership: owner,
                 };
                 let info = engine
                     .create_view(&view)
@@ -266,22 +332,29 @@ impl IcebergModel {
                 state
             }
             Some("incremental") => {
+                let run_key = ownership::run_key(prior, planned, &owner_id);
                 let outcome = engine
-                    .incremental(&incremental_build(planned))
+                    .incremental(&incremental_build(planned, owner, run_key)?)
                     .await
                     .map_err(|e| engine_error(&doing, &e))?;
+                if outcome.replayed {
+                    tracing::info!(
+                        "model {model}: this run was committed by an earlier, interrupted apply; not applied again"
+                    );
+                }
                 log_warnings(&model, &outcome);
                 with_outcome(planned, &outcome)
             }
             _ => {
                 let outcome = engine
-                    .build_table(&table_build(planned))
+                    .build_table(&table_build(planned, owner)?)
                     .await
                     .map_err(|e| engine_error(&doing, &e))?;
                 log_warnings(&model, &outcome);
                 with_outcome(planned, &outcome)
             }
         };
+        state.set(OWNER_ID, owner_id);
         Ok(state)
     }
 }
@@ -357,6 +430,7 @@ impl Resource<Client> for IcebergModel {
         change.planned.set("fingerprint", fingerprint);
         let rebuild =
             change.is_create() || change.changes("fingerprint") || change.changes("upstream");
+        ownership::plan_owner_id(change, rebuild);
         if rebuild {
             for output in BUILD_OUTPUTS {
                 change.planned.set(output, Value::unknown());
@@ -366,7 +440,7 @@ impl Resource<Client> for IcebergModel {
     }
 
     async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        self.build(client, planned).await
+        self.build(client, &Value::Null, planned).await
     }
 
     async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -378,6 +452,18 @@ impl Resource<Client> for IcebergModel {
             .map_err(|e| engine_error(&format!("reading model {database}.{name}"), &e))?;
         let expected_view = state.get("materialized").as_str() == Some("view");
         Ok(match info {
+            // Someone else's relation under this name (another root built it, or it was
+            // dropped and recreated outside Terraform) is not this model: plan a create, which
+            // refuses to replace it and says how to adopt it.
+            Some(info) if !ownership::still_owned(state, info.owner.as_deref()) => {
+                tracing::warn!(
+                    "{}.{} now carries owner marker {:?}, not this resource's",
+                    database,
+                    name,
+                    info.owner
+                );
+                None
+            }
             // A view where a table should be (or the reverse) is not this model: plan a build.
             Some(info) if (info.kind == RelationKind::View) == expected_view => {
                 Some(with_relation(state, &info))
@@ -393,26 +479,9 @@ impl Resource<Client> for IcebergModel {
         planned: &Value,
     ) -> Result<Value, ApplyError> {
         if planned.get("build_id").is_unknown() {
-            if prior.get("materialized").as_str() != Some("view")
-                && planned.get("materialized").as_str() == Some("view")
-            {
-                // A view cannot replace a table in one step: the table goes first.
-                let engine = client.engines.get().await?;
-                engine
-                    .drop_relation(
-                        &string_of(prior, "database"),
-                        &string_of(prior, "name"),
-                        true,
-                    )
-                    .await
-                    .map_err(|e| {
-                        engine_error(
-                            &format!("replacing table {} by a view", relation(prior)),
-                            &e,
-                        )
-                    })?;
-            }
-            return self.build(client, planned).await;
+            // A change of materialization (table ↔ view ↔ incremental) is a build like any
+            // other: the engine builds the new relation aside and swaps it in.
+            return self.build(client, prior, planned).await;
         }
         Ok(planned.clone())
     }
@@ -423,15 +492,26 @@ impl Resource<Client> for IcebergModel {
             return Ok(());
         }
         let engine = client.engines.get().await?;
-        engine
-            .drop_relation(
-                &string_of(state, "database"),
-                &string_of(state, "name"),
-                true,
-            )
-            .await
-            .map_err(|e| engine_error(&format!("dropping model {}", relation(state)), &e))?;
-        Ok(())
+        let drop = DropRelation {
+            database: string_of(state, "database"),
+            name: string_of(state, "name"),
+            purge: true,
+            external_location: state.get("external_location").as_str().map(str::to_string),
+            ownership: ownership::for_state(state),
+        };
+        match engine.drop_relation(&drop).await {
+            Ok(_) => Ok(()),
+            // Another owner's relation now holds the name: leaving it is the only safe thing,
+            // and this resource has nothing left to destroy.
+            Err(EngineError::NotOwned { found_owner, .. }) => {
+                tracing::warn!(
+                    "model {} not dropped: it is owned by {found_owner:?} now",
+                    relation(state)
+                );
+                Ok(())
+            }
+            Err(e) => Err(engine_error(&format!("dropping model {}", relation(state)), &e).into()),
+        }
     }
 
     async fn import(&self, client: &Client, id: &str) -> Result<Value, Diagnostics> {
@@ -475,6 +555,7 @@ impl Resource<Client> for IcebergModel {
             ("on_schema_change", Value::from("ignore")),
             ("on_destroy", Value::from("drop")),
             ("sql", Value::opt_string(info.view_sql.clone())),
+            (OWNER_ID, Value::opt_string(info.owner.clone())),
             ("description", Value::opt_string(info.description.clone())),
             (
                 "build_id",

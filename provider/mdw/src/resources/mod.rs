@@ -14,6 +14,7 @@ pub mod iam_policy;
 pub mod iam_role;
 pub mod iceberg_model;
 pub mod lake_bucket;
+pub mod lineage;
 pub mod s3_hardening;
 pub mod s3_url;
 pub mod seed;
@@ -30,5 +31,6 @@ pub fn all() -> Vec<Arc<dyn Resource<Client>>> {
         Arc::new(iam_role::IamRole::TERRAFORM_OPERATOR),
         Arc::new(iceberg_model::IcebergModel),
         Arc::new(seed::Seed),
+        Arc::new(lineage::Lineage),
     ]
 }
