@@ -1,0 +1,330 @@
+//! One conformance suite every engine must pass, through the `Engine` trait: the embedded
+//! engine on local disk, the embedded engine on Glue + S3 (moto), and the Athena engine (moto
+//! behind the proxy that applies Athena's catalog effects; moto runs no SQL, so on Athena the
+//! cases check what the catalog says, not query results).
+//!
+//! Each case is a function over a `Subject`; `conformance!` runs every case on every engine.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use mdw_acceptance::{AthenaProxy, Aws, Moto};
+use mdw_engine::{
+    DropRelation, Engine, EngineError, IncrementalBuild, Ownership, RelationKind, TableBuild,
+    ViewDefinition,
+};
+use mdw_engine_athena::{AthenaEngine, AthenaSettings};
+use mdw_engine_embedded::{CatalogConfig, EmbeddedEngine, GlueSettings, StaticCredentials};
+use tempfile::TempDir;
+
+const DATABASE: &str = "conform";
+const WORKGROUP: &str = "mdw";
+const BUCKET: &str = "lake";
+
+/// An engine under test with what keeps it alive.
+struct Subject {
+    engine: Arc<dyn Engine>,
+    /// False on Athena through moto: no query returns data.
+    runs_sql: bool,
+    _moto: Option<Moto>,
+    _proxy: Option<AthenaProxy>,
+    _dir: Option<TempDir>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Subject {
+    fn run<F: Future>(&self, work: F) -> F::Output {
+        self.runtime.block_on(work)
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+fn create_bucket(aws: &Aws) {
+    aws.block_on(
+        aws.s3()
+            .create_bucket()
+            .bucket(BUCKET)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("creating the lake bucket");
+}
+
+fn embedded_local() -> Subject {
+    let dir = TempDir::new().unwrap();
+    let runtime = runtime();
+    let engine = runtime
+        .block_on(EmbeddedEngine::open(&dir.path().join("w"), "awsdatacatalog"))
+        .expect("opening the local warehouse");
+    Subject {
+        engine: Arc::new(engine),
+        runs_sql: true,
+        _moto: None,
+        _proxy: None,
+        _dir: Some(dir),
+        runtime,
+    }
+}
+
+fn embedded_glue() -> Subject {
+    let moto = Moto::start();
+    let aws = moto.aws();
+    create_bucket(&aws);
+    let runtime = runtime();
+    let settings = GlueSettings {
+        warehouse: format!("s3://{BUCKET}/warehouse"),
+        region: mdw_acceptance::REGION.to_string(),
+        glue_endpoint: Some(moto.endpoint()),
+        s3_endpoint: Some(moto.endpoint()),
+        credentials: Some(StaticCredentials {
+            access_key_id: "testing".into(),
+            secret_access_key: "testing".into(),
+            session_token: None,
+        }),
+        glue: aws.glue(),
+        s3: aws.s3(),
+    };
+    let engine = runtime
+        .block_on(EmbeddedEngine::open_with(
+            CatalogConfig::Glue(settings),
+            "awsdatacatalog",
+        ))
+        .expect("opening the embedded engine on Glue");
+    Subject {
+        engine: Arc::new(engine),
+        runs_sql: true,
+        _moto: Some(moto),
+        _proxy: None,
+        _dir: None,
+        runtime,
+    }
+}
+
+fn athena() -> Subject {
+    let moto = Moto::start();
+    let proxy = AthenaProxy::start(&moto);
+    let aws = Aws::new(&proxy.endpoint());
+    aws.block_on(
+        aws.athena()
+            .create_work_group()
+            .name(WORKGROUP)
+            .configuration(
+                aws_sdk_athena::types::WorkGroupConfiguration::builder()
+                    .result_configuration(
+                        aws_sdk_athena::types::ResultConfiguration::builder()
+                            .output_location("s3://results/athena/")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send(),
+    )
+    .expect("creating the workgroup");
+    create_bucket(&aws);
+    let runtime = runtime();
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    let settings = AthenaSettings {
+        workgroup: WORKGROUP.into(),
+        catalog: "awsdatacatalog".into(),
+        output_location: None,
+        data_location: Some(format!("s3://{BUCKET}/warehouse")),
+    };
+    let engine = runtime
+        .block_on(AthenaEngine::open(
+            aws.athena(),
+            aws.glue(),
+            aws.s3(),
+            settings,
+            stop,
+        ))
+        .expect("opening the Athena engine");
+    // Athena builds into an existing schema (the provider's mdw_glue_database makes it).
+    runtime
+        .block_on(engine.ensure_database(DATABASE))
+        .expect("creating the database");
+    Subject {
+        engine: Arc::new(engine),
+        runs_sql: false,
+        _moto: Some(moto),
+        _proxy: Some(proxy),
+        _dir: None,
+        runtime,
+    }
+}
+
+fn table(name: &str, sql: &str, owner: &str) -> TableBuild {
+    TableBuild {
+        database: DATABASE.into(),
+        name: name.into(),
+        sql: sql.into(),
+        ownership: Ownership::exclusive(owner),
+        ..TableBuild::default()
+    }
+}
+
+fn view(name: &str, sql: &str, owner: &str) -> ViewDefinition {
+    ViewDefinition {
+        database: DATABASE.into(),
+        name: name.into(),
+        sql: sql.into(),
+        ownership: Ownership::exclusive(owner),
+        ..ViewDefinition::default()
+    }
+}
+
+fn drop_of(name: &str, owner: &str) -> DropRelation {
+    DropRelation {
+        database: DATABASE.into(),
+        name: name.into(),
+        purge: true,
+        ownership: Ownership::exclusive(owner),
+        ..DropRelation::default()
+    }
+}
+
+fn is_not_owned(result: Result<impl std::fmt::Debug, EngineError>) -> bool {
+    matches!(result, Err(EngineError::NotOwned { .. }))
+}
+
+// ---- cases --------------------------------------------------------------------------------
+
+fn builds_and_rebuilds_in_place(s: &Subject) {
+    let e = &s.engine;
+    let first = s.run(e.build_table(&table("t", "select 1 as id", "a"))).unwrap();
+    let described = s.run(e.describe(DATABASE, "t")).unwrap().unwrap();
+    assert_eq!(described.kind, RelationKind::Table);
+    assert_eq!(described.owner.as_deref(), Some("a"));
+    assert_eq!(described.location.as_deref(), Some(first.location.as_str()));
+    let second = s.run(e.build_table(&table("t", "select 2 as id", "a"))).unwrap();
+    assert_ne!(second.location, first.location);
+    let described = s.run(e.describe(DATABASE, "t")).unwrap().unwrap();
+    assert_eq!(described.location.as_deref(), Some(second.location.as_str()));
+    if s.runs_sql {
+        let rows = s.run(e.query("select id from conform.t", 10)).unwrap().rows;
+        assert_eq!(rows[0]["id"].as_deref(), Some("2"));
+    }
+}
+
+fn refuses_a_foreign_owner(s: &Subject) {
+    let e = &s.engine;
+    let built = s.run(e.build_table(&table("t", "select 1 as id", "a"))).unwrap();
+    assert!(is_not_owned(s.run(e.build_table(&table("t", "select 2 as id", "b")))));
+    assert!(is_not_owned(s.run(e.create_view(&view("t", "select 3 as id", "b")))));
+    assert!(is_not_owned(s.run(e.drop_relation(&drop_of("t", "b")))));
+    let mut untracked = table("t", "select 4 as id", "x");
+    untracked.ownership = Ownership::default();
+    assert!(is_not_owned(s.run(e.build_table(&untracked))));
+    let described = s.run(e.describe(DATABASE, "t")).unwrap().unwrap();
+    assert_eq!(described.owner.as_deref(), Some("a"));
+    assert_eq!(described.location.as_deref(), Some(built.location.as_str()));
+}
+
+fn changes_materialization_without_a_gap(s: &Subject) {
+    let e = &s.engine;
+    s.run(e.build_table(&table("m", "select 1 as id", "a"))).unwrap();
+    s.run(e.create_view(&view("m", "select 2 as id", "a"))).unwrap();
+    let described = s.run(e.describe(DATABASE, "m")).unwrap().unwrap();
+    assert_eq!(described.kind, RelationKind::View);
+    assert_eq!(described.owner.as_deref(), Some("a"));
+    s.run(e.build_table(&table("m", "select 3 as id", "a"))).unwrap();
+    let described = s.run(e.describe(DATABASE, "m")).unwrap().unwrap();
+    assert_eq!(described.kind, RelationKind::Table);
+    assert_eq!(described.owner.as_deref(), Some("a"));
+    s.run(e.create_view(&view("m", "select 4 as id", "a"))).unwrap();
+    assert!(is_not_owned(s.run(e.create_view(&view("m", "select 5 as id", "b")))));
+    if s.runs_sql {
+        let rows = s.run(e.query("select id from conform.m", 10)).unwrap().rows;
+        assert_eq!(rows[0]["id"].as_deref(), Some("4"));
+    }
+}
+
+fn drops_only_its_own(s: &Subject) {
+    let e = &s.engine;
+    s.run(e.build_table(&table("d", "select 1 as id", "a"))).unwrap();
+    s.run(e.create_view(&view("dv", "select 1 as id", "a"))).unwrap();
+    assert!(s.run(e.drop_relation(&drop_of("d", "a"))).unwrap());
+    assert!(s.run(e.drop_relation(&drop_of("dv", "a"))).unwrap());
+    assert!(s.run(e.describe(DATABASE, "d")).unwrap().is_none());
+    assert!(s.run(e.describe(DATABASE, "dv")).unwrap().is_none());
+    assert!(!s.run(e.drop_relation(&drop_of("d", "a"))).unwrap());
+}
+
+fn applies_an_incremental_run_once(s: &Subject) {
+    let e = &s.engine;
+    let run = |key: &str| IncrementalBuild {
+        table: table("inc", "select 1 as id", "a"),
+        run_key: Some(key.into()),
+        ..IncrementalBuild::default()
+    };
+    assert!(!s.run(e.incremental(&run("k1"))).unwrap().replayed);
+    assert!(s.run(e.incremental(&run("k1"))).unwrap().replayed);
+    assert!(!s.run(e.incremental(&run("k2"))).unwrap().replayed);
+    assert!(s.run(e.incremental(&run("k2"))).unwrap().replayed);
+    if s.runs_sql {
+        let rows = s
+            .run(e.query("select count(*) as n from conform.inc", 1))
+            .unwrap()
+            .rows;
+        assert_eq!(rows[0]["n"].as_deref(), Some("2"));
+    }
+}
+
+fn refuses_bad_input_before_running_anything(s: &Subject) {
+    let e = &s.engine;
+    let mut reserved = table("bad", "select 1 as id", "a");
+    reserved.table_properties = [("mdw.owner".to_string(), "b".to_string())].into();
+    for bad in [
+        reserved,
+        table("bad", "drop table conform.t", "a"),
+        table("bad", "select 1; select 2", "a"),
+        table("bad", "-- nothing", "a"),
+    ] {
+        let err = s.run(e.build_table(&bad)).unwrap_err();
+        assert!(matches!(err, EngineError::InvalidInput(_)), "{err}");
+    }
+    assert!(s.run(e.describe(DATABASE, "bad")).unwrap().is_none());
+}
+
+/// Every case on one engine, as a module of tests named after the engine.
+macro_rules! cases {
+    ($engine:ident; [$($case:ident),*]) => {
+        mod $engine {
+            $(
+                #[test]
+                fn $case() {
+                    super::$case(&super::$engine());
+                }
+            )*
+        }
+    };
+}
+
+/// Every case on every engine.
+macro_rules! conformance {
+    ($cases:tt; $($engine:ident),*) => {
+        $( cases!($engine; $cases); )*
+    };
+}
+
+conformance!(
+    [
+        builds_and_rebuilds_in_place,
+        refuses_a_foreign_owner,
+        changes_materialization_without_a_gap,
+        drops_only_its_own,
+        applies_an_incremental_run_once,
+        refuses_bad_input_before_running_anything
+    ];
+    embedded_local, embedded_glue, athena
+);
