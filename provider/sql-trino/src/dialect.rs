@@ -1,0 +1,137 @@
+//! The SQL dialect: sqlparser's generic dialect plus Trino's type syntax in casts
+//! (`CAST(x AS ARRAY(ROW(a INTEGER)))`, `TRY_CAST(x AS TIMESTAMP(3) WITH TIME ZONE)`), which
+//! no sqlparser dialect parses. A cast becomes `__trino_cast(x, '<type>')`, so Trino's cast
+//! rules apply instead of Arrow's.
+
+use std::any::TypeId;
+
+use datafusion::sql::sqlparser::ast::{Expr, Ident, Value};
+use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+use crate::ast::call;
+use crate::types::TrinoType;
+
+pub(crate) const CAST: &str = "__trino_cast";
+pub(crate) const TRY_CAST: &str = "__trino_try_cast";
+
+#[derive(Debug, Default)]
+pub(crate) struct TrinoDialect {
+    generic: GenericDialect,
+}
+
+impl Dialect for TrinoDialect {
+    // The parser's dialect-specific branches (e.g. `MAP(K, V)` types, lambdas) then treat this
+    // dialect as the generic one.
+    fn dialect(&self) -> TypeId {
+        TypeId::of::<GenericDialect>()
+    }
+
+    fn is_identifier_start(&self, ch: char) -> bool {
+        ch.is_alphabetic() || ch == '_'
+    }
+
+    fn is_identifier_part(&self, ch: char) -> bool {
+        ch.is_alphanumeric() || ch == '_'
+    }
+
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        ch == '"'
+    }
+
+    fn supports_unicode_string_literal(&self) -> bool {
+        true
+    }
+
+    fn supports_group_by_expr(&self) -> bool {
+        self.generic.supports_group_by_expr()
+    }
+
+    fn supports_filter_during_aggregation(&self) -> bool {
+        true
+    }
+
+    fn supports_window_function_null_treatment_arg(&self) -> bool {
+        true
+    }
+
+    fn supports_window_clause_named_window_reference(&self) -> bool {
+        true
+    }
+
+    fn supports_lambda_functions(&self) -> bool {
+        true
+    }
+
+    fn supports_left_associative_joins_without_parens(&self) -> bool {
+        true
+    }
+
+    fn supports_parens_around_table_factor(&self) -> bool {
+        true
+    }
+
+    fn supports_values_as_table_factor(&self) -> bool {
+        true
+    }
+
+    fn supports_within_after_array_aggregation(&self) -> bool {
+        true
+    }
+
+    fn parse_prefix(&self, parser: &mut Parser) -> Option<Result<Expr, ParserError>> {
+        let name = match &parser.peek_token_ref().token {
+            Token::Word(w) if w.keyword == Keyword::CAST => CAST,
+            Token::Word(w) if w.keyword == Keyword::TRY_CAST => TRY_CAST,
+            _ => return None,
+        };
+        if parser.peek_nth_token_ref(1).token != Token::LParen {
+            return None;
+        }
+        Some(parse_cast(parser, name))
+    }
+}
+
+fn parse_cast(parser: &mut Parser, name: &str) -> Result<Expr, ParserError> {
+    let start = parser.next_token();
+    parser.expect_token(&Token::LParen)?;
+    let expr = parser.parse_expr()?;
+    parser.expect_keyword_is(Keyword::AS)?;
+    let mut depth = 0usize;
+    let mut text = String::new();
+    loop {
+        let token = parser.next_token();
+        match &token.token {
+            Token::LParen => depth += 1,
+            Token::RParen if depth == 0 => break,
+            Token::RParen => depth -= 1,
+            Token::EOF => {
+                return Err(ParserError::ParserError(format!(
+                    "unterminated CAST at {}",
+                    start.span.start
+                )));
+            }
+            _ => {}
+        }
+        text.push_str(&token.token.to_string());
+        text.push(' ');
+    }
+    let target = TrinoType::parse(&text)
+        .map_err(|e| ParserError::ParserError(format!("{e} at {}", start.span.start)))?;
+    let mut function = call(
+        name,
+        vec![
+            expr,
+            Expr::Value(Value::SingleQuotedString(target.to_string()).with_span(start.span)),
+        ],
+    );
+    if let Expr::Function(f) = &mut function {
+        f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::with_span(
+            start.span,
+            name,
+        )]);
+    }
+    Ok(function)
+}

@@ -1,0 +1,6 @@
+//! TODO
+use datafusion::logical_expr::ScalarUDF;
+
+pub(super) fn functions() -> Vec<ScalarUDF> {
+    Vec::new()
+}
