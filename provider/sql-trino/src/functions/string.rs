@@ -54,7 +54,7 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 Ok(Some((0..c.args.len()).filter_map(|i| s(c, i, r)).collect()))
             })
         }),
-        Func::new("concat_ws", args_var(&[Str], Str), ret_utf8, |c| {
+        Func::new("concat_ws", args_var(&[Str, Any], Str), ret_utf8, |c| {
             rows::utf8(c, |r| {
                 let Some(sep) = s(c, 0, r) else {
                     return Ok(None);
