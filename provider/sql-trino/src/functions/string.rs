@@ -1,6 +1,7 @@
 //! String functions (Trino docs: functions/string.md). Positions and lengths count Unicode code
 //! points, as Trino does; a NULL argument gives NULL unless said otherwise.
 
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
@@ -54,7 +55,21 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 Ok(Some((0..c.args.len()).filter_map(|i| s(c, i, r)).collect()))
             })
         }),
-        Func::new("concat_ws", args_var(&[Str, Any], Str), ret_utf8, |c| {
+        Func::new("concat_ws", args_var(&[Str, Any], Str), concat_ws_type, |c| {
+            if let DataType::List(_) = c.arg(1).data_type() {
+                let list = c.arg(1).as_list::<i32>();
+                return rows::utf8(c, |r| {
+                    let Some(sep) = s(c, 0, r) else {
+                        return Ok(None);
+                    };
+                    if list.is_null(r) {
+                        return Ok(None);
+                    }
+                    let items = list.value(r);
+                    let parts: Vec<&str> = (0..items.len()).filter_map(|i| str_at(&items, i)).collect();
+                    Ok(Some(parts.join(sep)))
+                });
+            }
             rows::utf8(c, |r| {
                 let Some(sep) = s(c, 0, r) else {
                     return Ok(None);
@@ -167,6 +182,21 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
     .into_iter()
     .map(Func::udf)
     .collect()
+}
+
+/// `concat_ws(sep, varchar...)` or `concat_ws(sep, array(varchar))`.
+fn concat_ws_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let ok = |t: &DataType| matches!(t, DataType::Utf8 | DataType::Utf8View | DataType::Null);
+    let valid = match &types[1..] {
+        [DataType::List(f)] => ok(f.data_type()),
+        rest => rest.iter().all(ok),
+    };
+    if !valid {
+        return Err(datafusion::error::DataFusionError::Plan(
+            "concat_ws() takes varchar arguments or one array(varchar)".into(),
+        ));
+    }
+    Ok(DataType::Utf8)
 }
 
 pub(super) fn s<'a>(c: &'a Call, i: usize, row: usize) -> Option<&'a str> {
