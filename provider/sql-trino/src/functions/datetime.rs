@@ -136,6 +136,22 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
         "doy" => |l| i64::from(l.ordinal()),
         "year_of_week" => |l| i64::from(l.iso_week().year()),
         "yow" => |l| i64::from(l.iso_week().year()),
+    );
+    macro_rules! time_field {
+        ($($name:literal => $f:expr),* $(,)?) => {
+            $(all.push(Func::new($name, args(&[Any]), |t, _| {
+                if matches!(t[0], DataType::Date32) {
+                    return Err(DataFusionError::Plan(format!("{}() of a date is not supported (Trino has no such field for dates)", $name)));
+                }
+                Ok(DataType::Int64)
+            }, |c| {
+                let t = Temporal::of(c.arg(0))?;
+                let f: fn(&NaiveDateTime) -> i64 = $f;
+                rows::i64s(c, |r| Ok(t.local(r)?.map(|l| f(&l))))
+            }));)*
+        };
+    }
+    time_field!(
         "hour" => |l| i64::from(l.hour()),
         "minute" => |l| i64::from(l.minute()),
         "second" => |l| i64::from(l.second()),
@@ -618,6 +634,13 @@ fn format_each(
     rows::utf8(c, |r| {
         let (Some(local), Some(pattern)) = (t.local(r)?, str_at(c.arg(1), r)) else {
             return Ok(None);
+        };
+        // Trino formats through Joda-Time, which holds milliseconds: finer values are rounded.
+        let local = if digits > 3 {
+            let nanos = naive_nanos(&local)?;
+            nanos_to_naive(round_nanos(nanos, TimeUnit::Millisecond) * 1_000_000)?
+        } else {
+            local
         };
         let (zone_name, offset) = match &t.kind {
             Kind::Zoned(_, zone, name) => {
