@@ -25,9 +25,31 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
         Func::new("upper", args(&[Str]), ret_utf8, |c| {
             rows::utf8(c, |r| Ok(s(c, 0, r).map(str::to_uppercase)))
         }),
-        Func::new("reverse", args(&[Str]), ret_utf8, |c| {
-            rows::utf8(c, |r| Ok(s(c, 0, r).map(|v| v.chars().rev().collect())))
-        }),
+        Func::new(
+            "reverse",
+            args(&[Any]),
+            |t, _| match &t[0] {
+                DataType::Utf8 | DataType::Utf8View | DataType::Null => Ok(DataType::Utf8),
+                DataType::List(_) => Ok(t[0].clone()),
+                other => Err(datafusion::error::DataFusionError::Plan(format!(
+                    "reverse() of {} is not supported",
+                    super::trino_name(other)
+                ))),
+            },
+            |c| {
+                if let DataType::List(f) = c.arg(0).data_type() {
+                    let element = f.data_type().clone();
+                    return rows::scalars(c, |r| {
+                        Ok(super::array::list_at(c.arg(0), r)?.map(|mut items| {
+                            items.reverse();
+                            super::array::make_list(&items, &element)
+                        }))
+                    });
+                }
+                let text = datafusion::arrow::compute::cast(c.arg(0), &DataType::Utf8)?;
+                rows::utf8(c, |r| Ok(str_at(&text, r).map(|v| v.chars().rev().collect())))
+            },
+        ),
         Func::new("substr", args_opt(&[Str, Int], &[Int]), ret_utf8, substr),
         Func::new("substring", args_opt(&[Str, Int], &[Int]), ret_utf8, substr),
         Func::new("replace", args_opt(&[Str, Str], &[Str]), ret_utf8, |c| {
