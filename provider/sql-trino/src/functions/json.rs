@@ -73,11 +73,15 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                     return Ok(None);
                 };
                 let at = if index < 0 { items.len() as i64 + index } else { index };
+                // A string element comes back as its text, without quotes (as in Trino).
                 Ok(usize::try_from(at)
                     .ok()
                     .and_then(|i| items.get(i))
                     .filter(|v| !matches!(v, Json::Null))
-                    .map(|v| v.write(false)))
+                    .map(|v| match v {
+                        Json::String(s) => s.clone(),
+                        other => other.write(false),
+                    }))
             })
         }),
         Func::new("json_array_contains", args(&[JsonOrStr, Any]), ret_bool, |c| {
@@ -148,15 +152,23 @@ fn extract(c: &Call, r: usize) -> Result<Option<Json>> {
     Ok(Some(node))
 }
 
+/// Trino compares a JSON number with a number of the same kind only: an integer needle
+/// matches integer elements, a double needle matches decimal elements.
 fn matches_scalar(item: &Json, value: &ScalarValue) -> bool {
+    let is_float = |n: &str| n.contains(['.', 'e', 'E']);
     match (item, value) {
         (Json::Bool(b), ScalarValue::Boolean(Some(v))) => b == v,
         (Json::String(s), ScalarValue::Utf8(Some(v))) => s == v,
-        (Json::Number(n), ScalarValue::Int64(Some(v))) => n.parse::<i64>().ok() == Some(*v),
-        (Json::Number(n), ScalarValue::Int32(Some(v))) => n.parse::<i64>().ok() == Some(i64::from(*v)),
-        (Json::Number(n), ScalarValue::Float64(Some(v))) => n.parse::<f64>().ok() == Some(*v),
-        (Json::Number(n), ScalarValue::Decimal128(Some(v), _, s)) => {
-            n.parse::<f64>().ok() == Some(*v as f64 / 10f64.powi(i32::from(*s)))
+        (Json::Number(n), ScalarValue::Int64(Some(v))) if !is_float(n) => n.parse::<i64>().ok() == Some(*v),
+        (Json::Number(n), ScalarValue::Int32(Some(v))) if !is_float(n) => {
+            n.parse::<i64>().ok() == Some(i64::from(*v))
+        }
+        (Json::Number(n), ScalarValue::Float64(Some(v))) if is_float(n) => {
+            n.parse::<f64>().ok().filter(|f| f.is_finite()) == Some(*v)
+        }
+        (Json::Number(n), ScalarValue::Decimal128(Some(v), _, s)) if is_float(n) => {
+            n.parse::<f64>().ok().filter(|f| f.is_finite())
+                == Some(*v as f64 / 10f64.powi(i32::from(*s)))
         }
         _ => false,
     }
@@ -331,6 +343,40 @@ fn big_decimal_text(n: &str) -> String {
     format!("{sign}{mantissa}E{exp_sign}{adjusted}")
 }
 
+/// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` (any magnitude).
+fn valid_number(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = usize::from(b.first() == Some(&b'-'));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    let start = i;
+    let n = digits(&mut i);
+    if n == 0 || (n > 1 && b[start] == b'0') {
+        return false;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
 fn parse(text: &str) -> std::result::Result<Json, String> {
     let mut p = Parser {
         chars: text.chars().collect(),
@@ -434,8 +480,9 @@ impl Parser {
                     self.at += 1;
                 }
                 let text: String = self.chars[start..self.at].iter().collect();
-                serde_json::from_str::<serde_json::Number>(&text)
-                    .map_err(|_| format!("invalid number {text}"))?;
+                if !valid_number(&text) {
+                    return Err(format!("invalid number {text}"));
+                }
                 Ok(Json::Number(text))
             }
             Some(c) => Err(format!("unexpected character {c} at {}", self.at)),

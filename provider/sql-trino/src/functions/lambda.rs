@@ -676,6 +676,19 @@ impl LambdaUdf {
                         if out.null_count() > 0 {
                             return Err(DataFusionError::Execution("map key cannot be null".into()));
                         }
+                        for row in 0..rows {
+                            let range = offsets[row] as usize..offsets[row + 1] as usize;
+                            let mut seen: Vec<ScalarValue> = Vec::new();
+                            for i in range {
+                                let k = ScalarValue::try_from_array(&out, i)?;
+                                if seen.contains(&k) {
+                                    return Err(DataFusionError::Execution(format!(
+                                        "Duplicate map keys ({k}) are not allowed"
+                                    )));
+                                }
+                                seen.push(k);
+                            }
+                        }
                         (out, values, offsets)
                     }
                     _ => {
