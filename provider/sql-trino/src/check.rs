@@ -55,7 +55,7 @@ const VERIFIED_BUILTINS: &[&str] = &[
 ];
 
 /// Names rewritten before planning (not functions of the registry).
-const REWRITTEN: &[&str] = &["if", "try"];
+const REWRITTEN: &[&str] = &["if", "try", "listagg"];
 
 /// Every function name the layer accepts, sorted.
 pub(crate) fn supported_functions() -> &'static BTreeSet<String> {

@@ -9,7 +9,7 @@ use datafusion::sql::sqlparser::ast::{Expr, Ident, Value};
 use datafusion::sql::sqlparser::dialect::{Dialect, GenericDialect};
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
-use datafusion::sql::sqlparser::tokenizer::Token;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::ast::call;
 use crate::types::TrinoType;
@@ -134,4 +134,74 @@ fn parse_cast(parser: &mut Parser, name: &str) -> Result<Expr, ParserError> {
         )]);
     }
     Ok(function)
+}
+
+/// Tokens of a statement, with Trino's `VALUES 1, 2` (rows of one column, no parentheses)
+/// turned into `VALUES (1), (2)`, which sqlparser reads.
+pub(crate) fn tokens(sql: &str) -> Result<Vec<TokenWithSpan>, ParserError> {
+    let dialect = TrinoDialect::default();
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| ParserError::TokenizerError(e.to_string()))?;
+    let significant = |t: &TokenWithSpan| !matches!(t.token, Token::Whitespace(_));
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = &tokens[i];
+        out.push(token.clone());
+        i += 1;
+        let is_values = matches!(&token.token, Token::Word(w) if w.keyword == Keyword::VALUES);
+        if !is_values {
+            continue;
+        }
+        let Some(next) = tokens[i..].iter().position(significant).map(|p| p + i) else {
+            continue;
+        };
+        let starts_row = matches!(&tokens[next].token, Token::LParen)
+            || matches!(&tokens[next].token, Token::Word(w) if w.keyword == Keyword::ROW);
+        if starts_row {
+            continue;
+        }
+        // Wrap each top-level item until the list ends.
+        let mut depth = 0usize;
+        out.push(TokenWithSpan::wrap(Token::LParen));
+        while i < tokens.len() {
+            let t = &tokens[i];
+            let ends = depth == 0
+                && match &t.token {
+                    Token::RParen | Token::SemiColon | Token::EOF => true,
+                    Token::Word(w) => matches!(
+                        w.keyword,
+                        Keyword::ORDER
+                            | Keyword::LIMIT
+                            | Keyword::OFFSET
+                            | Keyword::UNION
+                            | Keyword::EXCEPT
+                            | Keyword::INTERSECT
+                            | Keyword::FETCH
+                            | Keyword::AS
+                    ),
+                    _ => false,
+                };
+            if ends {
+                break;
+            }
+            match &t.token {
+                Token::LParen | Token::LBracket => depth += 1,
+                Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+                Token::Comma if depth == 0 => {
+                    out.push(TokenWithSpan::wrap(Token::RParen));
+                    out.push(t.clone());
+                    out.push(TokenWithSpan::wrap(Token::LParen));
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            out.push(t.clone());
+            i += 1;
+        }
+        out.push(TokenWithSpan::wrap(Token::RParen));
+    }
+    Ok(out)
 }

@@ -21,6 +21,7 @@ mod error;
 mod functions;
 mod planner;
 mod render;
+mod result_types;
 mod rewrite;
 mod types;
 
@@ -89,9 +90,15 @@ pub async fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
     rewrite::rewrite(&mut statement).map_err(|e| DataFusionError::Plan(e.to_string()))?;
     let lambda_state = functions::lambda::plan_lambdas(&mut statement, state)?;
     let state = lambda_state.as_ref().unwrap_or(state);
-    state
+    let plan = state
         .statement_to_plan(DFStatement::Statement(Box::new(statement)))
-        .await
+        .await?;
+    let cast = state
+        .scalar_functions()
+        .get(dialect::CAST)
+        .cloned()
+        .ok_or_else(|| DataFusionError::Plan("the session lacks the Trino layer: call mdw_sql_trino::configure".into()))?;
+    result_types::fix_aggregate_types(plan, &cast)
 }
 
 /// Names of the functions the layer accepts (Trino's names), sorted.
@@ -101,9 +108,10 @@ pub fn supported_functions() -> impl Iterator<Item = &'static str> {
 
 fn parse(sql: &str) -> std::result::Result<Vec<Statement>, TrinoSqlError> {
     let dialect = dialect::TrinoDialect::default();
+    let tokens = dialect::tokens(sql).map_err(|e| TrinoSqlError::syntax(&e.to_string()))?;
     Parser::new(&dialect)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(|e| TrinoSqlError::syntax(&e.to_string()))
 }
 

@@ -207,6 +207,7 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
         Expr::Function(f) => match function_name(f).as_str() {
             "if" => if_to_case(expr, f)?,
             "try" => try_expr(expr, f)?,
+            "listagg" => listagg(expr, f)?,
             _ => return Ok(None),
         },
         _ => return Ok(None),
@@ -297,6 +298,35 @@ fn if_to_case(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Res
         }],
         else_result: args.get(2).map(|e| Box::new((*e).clone())),
     })
+}
+
+/// `listagg(x, sep) WITHIN GROUP (ORDER BY …)` is DataFusion's `string_agg(x, sep ORDER BY …)`.
+fn listagg(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Result<Expr, TrinoSqlError> {
+    use datafusion::sql::sqlparser::ast::{FunctionArgumentClause, FunctionArguments};
+    let FunctionArguments::List(list) = &f.args else {
+        return Err(unsupported(expr, "listagg() without arguments"));
+    };
+    if !list.clauses.is_empty() || f.over.is_some() || f.filter.is_some() {
+        return Err(unsupported(expr, "listagg() with ON OVERFLOW, FILTER or OVER"));
+    }
+    let args = plain_args(f).unwrap_or_default();
+    let mut args: Vec<Expr> = args.into_iter().cloned().collect();
+    if args.len() == 1 {
+        args.push(string(""));
+    }
+    if args.len() != 2 {
+        return Err(unsupported(expr, "listagg() with other than one or two arguments"));
+    }
+    let mut out = call("string_agg", args);
+    if let Expr::Function(g) = &mut out {
+        if let FunctionArguments::List(l) = &mut g.args {
+            l.duplicate_treatment = list.duplicate_treatment;
+            if !f.within_group.is_empty() {
+                l.clauses.push(FunctionArgumentClause::OrderBy(f.within_group.clone()));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// `try(e)`: Trino returns NULL where evaluating `e` fails. Only failures this layer can turn
