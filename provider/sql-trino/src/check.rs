@@ -128,11 +128,9 @@ impl Visitor for Checker {
             TableFactor::Table { args: None, .. }
             | TableFactor::Derived { .. }
             | TableFactor::NestedJoin { .. } => {}
-            TableFactor::UNNEST {
-                with_ordinality, ..
-            } => {
-                if *with_ordinality {
-                    self.refuse(factor, "UNNEST … WITH ORDINALITY", "");
+            TableFactor::UNNEST { with_offset, .. } => {
+                if *with_offset {
+                    self.refuse(factor, "UNNEST … WITH OFFSET", "use WITH ORDINALITY");
                 }
             }
             other => self.refuse(other, "this kind of FROM item", ""),

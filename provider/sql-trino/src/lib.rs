@@ -24,6 +24,7 @@ mod render;
 mod result_types;
 mod rewrite;
 mod types;
+mod unnest;
 
 use std::sync::Arc;
 

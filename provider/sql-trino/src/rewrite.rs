@@ -39,6 +39,9 @@ impl VisitorMut for Rewriter {
     type Break = TrinoSqlError;
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Self::Break> {
+        if let Err(e) = crate::unnest::rewrite_query(query) {
+            return ControlFlow::Break(e);
+        }
         // Ordinals (`ORDER BY 1`, `GROUP BY 1`) and LIMIT/OFFSET must stay plain numbers: the
         // `long` flag, which nothing here parses, marks them for `post_visit_expr`.
         if let Some(order_by) = &mut query.order_by {

@@ -10,7 +10,7 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::ScalarUDF;
 
 use super::rows::{self, i64_at, str_at};
-use super::{Arg, Call, Func, args, args_opt, exec_err, ret_i64};
+use super::{Arg, Call, Func, args, args_opt, args_var, exec_err, ret_i64};
 use crate::render;
 
 pub(super) fn functions() -> Vec<ScalarUDF> {
@@ -246,6 +246,37 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
             })
         }),
         Func::new("sequence", args_opt(&[Any, Any], &[Any]), sequence_type, sequence),
+        Func::new("__trino_unnest_arg", args(&[Any, Bool]), unnest_arg_type, |c| {
+            let element = element_of(c.ret).cloned().unwrap_or(DataType::Null);
+            rows::scalars(c, |r| {
+                let outer = matches!(ScalarValue::try_from_array(c.arg(1), r)?, ScalarValue::Boolean(Some(true)));
+                let items = list_at(c.arg(0), r)?;
+                Ok(match items {
+                    Some(items) if !items.is_empty() => Some(make_list(&items, &element)),
+                    _ if outer => Some(make_list(&[ScalarValue::try_from(&element)?], &element)),
+                    Some(items) => Some(make_list(&items, &element)),
+                    None => None,
+                })
+            })
+        }),
+        Func::new("__trino_ordinals", args_var(&[Any], Any), |_, _| Ok(list_of(&DataType::Int64)), |c| {
+            let (arrays, flag) = c.args.split_at(c.args.len() - 1);
+            rows::scalars(c, |r| {
+                let outer = matches!(ScalarValue::try_from_array(&flag[0], r)?, ScalarValue::Boolean(Some(true)));
+                let mut longest = 0usize;
+                for a in arrays {
+                    if let Some(items) = list_at(a, r)? {
+                        longest = longest.max(items.len());
+                    }
+                }
+                let items: Vec<ScalarValue> = if longest == 0 && outer {
+                    vec![ScalarValue::Int64(None)]
+                } else {
+                    (1..=longest as i64).map(|i| ScalarValue::Int64(Some(i))).collect()
+                };
+                Ok(Some(make_list(&items, &DataType::Int64)))
+            })
+        }),
     ]
     .into_iter()
     .map(Func::udf)
@@ -505,6 +536,19 @@ fn two_lists(
         };
         Ok(Some(make_list(&f(a, b)?, &element)))
     })
+}
+
+fn unnest_arg_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    match &t[0] {
+        DataType::List(f) if matches!(f.data_type(), DataType::Struct(_)) => Err(DataFusionError::Plan(
+            "UNNEST of an array of rows (one column per field) is not supported on the embedded engine".into(),
+        )),
+        DataType::List(_) => Ok(t[0].clone()),
+        DataType::Map(..) => Err(DataFusionError::Plan(
+            "UNNEST of a map is not supported on the embedded engine; UNNEST map_keys(m) and map_values(m)".into(),
+        )),
+        other => Err(not_array("UNNEST", other)),
+    }
 }
 
 fn sequence_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
