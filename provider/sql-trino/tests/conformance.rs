@@ -220,20 +220,68 @@ fn docs_page(results: &[(Case, Outcome)]) -> String {
         let passed = rs.iter().filter(|(_, o)| *o == Outcome::Pass).count();
         let _ = writeln!(out, "- `{file}`: {passed} of {} pass", rs.len());
     }
-    out.push_str("\n## Refused (cases of the suite that the embedded engine refuses)\n\n");
-    out.push_str("| Case | Why |\n| --- | --- |\n");
+    out.push_str(
+        "\n## Refused\n\nWhy the suite's other cases are refused (reasons grouped; positions and \
+         numbers left out), with one case for each:\n\n",
+    );
+    out.push_str("| Cases | Reason | Example |\n| --- | --- | --- |\n");
+    let mut reasons: BTreeMap<String, (usize, &Case)> = BTreeMap::new();
     for (c, o) in results {
         if let Outcome::Refused(e) = o {
-            let why: String = e.lines().next().unwrap_or("").chars().take(160).collect();
-            let _ = writeln!(
-                out,
-                "| `{}` | {} |",
-                c.sql.replace('|', "\\|"),
-                why.replace('|', "\\|")
-            );
+            let entry = reasons.entry(reason(e)).or_insert((0, c));
+            entry.0 += 1;
         }
     }
+    let mut reasons: Vec<(String, (usize, &Case))> = reasons.into_iter().collect();
+    reasons.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    for (why, (count, example)) in reasons {
+        let sql: String = example.sql.chars().take(80).collect();
+        let _ = writeln!(
+            out,
+            "| {count} | {} | `{}` ({}) |",
+            why.replace('|', "\\|"),
+            sql.replace('|', "\\|").replace('`', "'"),
+            example.source.trim_start_matches("trino ")
+        );
+    }
     out
+}
+
+/// An error's first line without positions, numbers and quoted values, to group refusals.
+fn reason(error: &str) -> String {
+    let first = error.lines().next().unwrap_or("");
+    let first = first
+        .trim_start_matches("Error during planning: ")
+        .trim_start_matches("Execution error: ")
+        .trim_start_matches("SQL syntax error: sql parser error: ");
+    let mut out = String::new();
+    let mut in_quote = false;
+    let mut last_digit = false;
+    for ch in first.chars() {
+        if ch == '\'' {
+            in_quote = !in_quote;
+            if in_quote {
+                out.push_str("'…");
+            } else {
+                out.push('\'');
+            }
+            continue;
+        }
+        if in_quote {
+            continue;
+        }
+        if ch.is_ascii_digit() {
+            if !last_digit {
+                out.push('N');
+            }
+            last_digit = true;
+            continue;
+        }
+        last_digit = false;
+        out.push(ch);
+    }
+    let out = out.replace("line N:N: ", "");
+    out.chars().take(150).collect()
 }
 
 fn mentions(sql: &str, name: &str) -> bool {
