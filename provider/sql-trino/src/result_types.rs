@@ -18,6 +18,8 @@ use datafusion::logical_expr::{
 use crate::types::TrinoType;
 
 pub(crate) fn fix_aggregate_types(plan: LogicalPlan, cast: &Arc<ScalarUDF>) -> Result<LogicalPlan> {
+    // Once a node is corrected, every node above it has a stale schema: recompute those.
+    let mut changed = false;
     plan.transform_up_with_subqueries(|node| {
         let corrections: Vec<Option<DataType>> = match &node {
             LogicalPlan::Aggregate(agg) => {
@@ -34,11 +36,16 @@ pub(crate) fn fix_aggregate_types(plan: LogicalPlan, cast: &Arc<ScalarUDF>) -> R
                 out.extend(window.window_expr.iter().map(|e| aggregate_target(e, input)));
                 out
             }
-            _ => return Ok(Transformed::no(node)),
+            _ => Vec::new(),
         };
         if corrections.iter().all(Option::is_none) {
+            if changed {
+                return Ok(Transformed::yes(node.recompute_schema()?));
+            }
             return Ok(Transformed::no(node));
         }
+        changed = true;
+        let node = node.recompute_schema()?;
         let schema: DFSchemaRef = node.schema().clone();
         let exprs: Vec<Expr> = schema
             .iter()
