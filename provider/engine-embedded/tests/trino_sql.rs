@@ -38,7 +38,10 @@ async fn a_model_in_trino_sql_builds_with_athena_values_and_types() {
     let events = "SELECT * FROM (VALUES \
         (1, '{\"user\": {\"id\": 7}, \"tags\": [\"a\", \"b\"]}', DECIMAL '10.25'), \
         (2, '{\"user\": {\"id\": 9}, \"tags\": []}', DECIMAL '2.50')) AS t(id, payload, amount)";
-    engine.build_table(&build("events", events)).await.expect("seed model builds");
+    engine
+        .build_table(&build("events", events))
+        .await
+        .expect("seed model builds");
     let model = "\
         SELECT e.id,\n\
                CAST(json_extract_scalar(e.payload, '$.user.id') AS bigint) AS user_id,\n\
@@ -49,7 +52,10 @@ async fn a_model_in_trino_sql_builds_with_athena_values_and_types() {
                concat('id-', CAST(e.id AS varchar)) AS label\n\
         FROM events e\n\
         CROSS JOIN UNNEST(CAST(json_extract(e.payload, '$.tags') AS array(varchar))) AS t(tag)";
-    let outcome = engine.build_table(&build("tagged", model)).await.expect("model builds");
+    let outcome = engine
+        .build_table(&build("tagged", model))
+        .await
+        .expect("model builds");
     let types: Vec<(String, String)> = outcome
         .columns
         .iter()
@@ -70,14 +76,29 @@ async fn a_model_in_trino_sql_builds_with_athena_values_and_types() {
     );
     assert_eq!(outcome.row_count, 2, "the empty tags array drops its row");
     let sql = "SELECT * FROM mdw.tagged ORDER BY tag";
-    assert_eq!(column(&engine, sql, "tag").await, [Some("a".to_string()), Some("b".to_string())]);
-    assert_eq!(column(&engine, sql, "due").await, vec![Some("2024-02-29".to_string()); 2]);
-    assert_eq!(column(&engine, sql, "size").await, vec![Some("big".to_string()); 2]);
-    assert_eq!(column(&engine, sql, "label").await, vec![Some("id-1".to_string()); 2]);
+    assert_eq!(
+        column(&engine, sql, "tag").await,
+        [Some("a".to_string()), Some("b".to_string())]
+    );
+    assert_eq!(
+        column(&engine, sql, "due").await,
+        vec![Some("2024-02-29".to_string()); 2]
+    );
+    assert_eq!(
+        column(&engine, sql, "size").await,
+        vec![Some("big".to_string()); 2]
+    );
+    assert_eq!(
+        column(&engine, sql, "label").await,
+        vec![Some("id-1".to_string()); 2]
+    );
 
     // Trino's aggregate result types reach the table: avg of decimal(4,2) is decimal(4,2).
     let summary = "SELECT avg(amount) AS avg_amount, count_if(amount > 5) AS big FROM events";
-    let outcome = engine.build_table(&build("summary", summary)).await.expect("builds");
+    let outcome = engine
+        .build_table(&build("summary", summary))
+        .await
+        .expect("builds");
     assert_eq!(outcome.columns[0].data_type, "decimal(4,2)");
     assert_eq!(
         column(&engine, "SELECT avg_amount FROM mdw.summary", "avg_amount").await,
@@ -102,7 +123,10 @@ async fn views_are_planned_as_trino_sql() {
         column(&engine, "SELECT masked FROM mdw.v", "masked").await,
         [Some("a#b#".to_string())]
     );
-    assert_eq!(column(&engine, "SELECT part FROM mdw.v", "part").await, [None]);
+    assert_eq!(
+        column(&engine, "SELECT part FROM mdw.v", "part").await,
+        [None]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,6 +150,11 @@ async fn what_the_engine_cannot_answer_as_athena_is_refused_before_and_at_build(
         .build_table(&build("t", "SELECT soundex('x') AS s"))
         .await
         .expect_err("an unsupported function fails the build");
-    assert!(error.to_string().contains("not supported on the embedded engine"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("not supported on the embedded engine"),
+        "{error}"
+    );
     assert!(engine.describe("mdw", "t").await.unwrap().is_none());
 }

@@ -7,8 +7,8 @@ use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CastKind, Expr, SetExpr, Spanned, Statement, TableFactor, UnaryOperator,
-    Visit, Visitor,
+    BinaryOperator, CastKind, Expr, SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Visit,
+    Visitor,
 };
 
 use crate::ast::function_name;
@@ -111,7 +111,10 @@ impl Checker {
 impl Visitor for Checker {
     type Break = ();
 
-    fn pre_visit_query(&mut self, query: &datafusion::sql::sqlparser::ast::Query) -> ControlFlow<()> {
+    fn pre_visit_query(
+        &mut self,
+        query: &datafusion::sql::sqlparser::ast::Query,
+    ) -> ControlFlow<()> {
         if query.fetch.is_some() {
             self.refuse(query, "FETCH FIRST", "use LIMIT");
         }
@@ -183,9 +186,14 @@ impl Visitor for Checker {
                 ..
             } => {}
             Expr::Like { .. } => self.refuse(expr, "LIKE ANY", ""),
-            Expr::ILike { .. } => self.refuse(expr, "ILIKE", "Trino has no ILIKE: use lower(x) LIKE …"),
+            Expr::ILike { .. } => {
+                self.refuse(expr, "ILIKE", "Trino has no ILIKE: use lower(x) LIKE …")
+            }
             Expr::UnaryOp { op, .. } => {
-                if !matches!(op, UnaryOperator::Not | UnaryOperator::Minus | UnaryOperator::Plus) {
+                if !matches!(
+                    op,
+                    UnaryOperator::Not | UnaryOperator::Minus | UnaryOperator::Plus
+                ) {
                     self.refuse(expr, &format!("the operator {op}"), "");
                 }
             }
@@ -223,9 +231,17 @@ impl Visitor for Checker {
                     return ControlFlow::Continue(());
                 }
                 if f.name.0.len() > 1 {
-                    self.refuse(&f.name, &format!("the qualified function name {}", f.name), "");
+                    self.refuse(
+                        &f.name,
+                        &format!("the qualified function name {}", f.name),
+                        "",
+                    );
                 } else if !supported_functions().contains(&name) {
-                    self.refuse(&f.name, &format!("function {name}"), "see docs/sql-functions.md for what is supported");
+                    self.refuse(
+                        &f.name,
+                        &format!("function {name}"),
+                        "see docs/sql-functions.md for what is supported",
+                    );
                 }
             }
             other => {

@@ -129,8 +129,7 @@ fn parse_cast(parser: &mut Parser, name: &str) -> Result<Expr, ParserError> {
     );
     if let Expr::Function(f) = &mut function {
         f.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![Ident::with_span(
-            start.span,
-            name,
+            start.span, name,
         )]);
     }
     Ok(function)

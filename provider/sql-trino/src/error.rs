@@ -46,7 +46,11 @@ impl fmt::Display for TrinoSqlError {
         if self.line > 0 {
             write!(f, "line {}:{}: ", self.line, self.column)?;
         }
-        write!(f, "{} is not supported on the embedded engine", self.construct)?;
+        write!(
+            f,
+            "{} is not supported on the embedded engine",
+            self.construct
+        )?;
         if !self.hint.is_empty() {
             write!(f, " ({})", self.hint)?;
         }

@@ -71,7 +71,11 @@ pub fn check(sql: &str) -> std::result::Result<(), Vec<TrinoSqlError>> {
             }
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
 }
 
 /// Plans one Trino statement in the session: checked, rewritten, then planned by DataFusion.
@@ -98,7 +102,11 @@ pub async fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
         .scalar_functions()
         .get(dialect::CAST)
         .cloned()
-        .ok_or_else(|| DataFusionError::Plan("the session lacks the Trino layer: call mdw_sql_trino::configure".into()))?;
+        .ok_or_else(|| {
+            DataFusionError::Plan(
+                "the session lacks the Trino layer: call mdw_sql_trino::configure".into(),
+            )
+        })?;
     result_types::fix_aggregate_types(plan, &cast)
 }
 

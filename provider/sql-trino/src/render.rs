@@ -5,8 +5,8 @@
 use chrono::{DateTime, NaiveDate};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray};
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type,
-    Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::error::{DataFusionError, Result};
@@ -198,9 +198,7 @@ pub(crate) fn timestamp_text(value: i64, unit: TimeUnit, zone: Option<&str>) -> 
         .ok_or_else(|| DataFusionError::Execution(format!("timestamp out of range: {value}")))?;
     let (local, suffix) = match zone {
         None => (utc.naive_utc(), String::new()),
-        Some(name) => {
-            (zone_of(name)?.local(&utc), format!(" {name}"))
-        }
+        Some(name) => (zone_of(name)?.local(&utc), format!(" {name}")),
     };
     let mut out = local.format("%Y-%m-%d %H:%M:%S").to_string();
     if digits > 0 {

@@ -33,7 +33,12 @@ pub(crate) fn fix_aggregate_types(plan: LogicalPlan, cast: &Arc<ScalarUDF>) -> R
             LogicalPlan::Window(window) => {
                 let input = window.input.schema();
                 let mut out = vec![None; input.fields().len()];
-                out.extend(window.window_expr.iter().map(|e| aggregate_target(e, input)));
+                out.extend(
+                    window
+                        .window_expr
+                        .iter()
+                        .map(|e| aggregate_target(e, input)),
+                );
                 out
             }
             _ => Vec::new(),
@@ -55,9 +60,14 @@ pub(crate) fn fix_aggregate_types(plan: LogicalPlan, cast: &Arc<ScalarUDF>) -> R
                 match target {
                     None => column,
                     Some(t) => {
-                        let text = TrinoType::from_arrow(&t).map(|t| t.to_string()).unwrap_or_default();
-                        Expr::ScalarFunction(ScalarFunction::new_udf(cast.clone(), vec![column, lit(text)]))
-                            .alias_qualified(qualifier.cloned(), field.name())
+                        let text = TrinoType::from_arrow(&t)
+                            .map(|t| t.to_string())
+                            .unwrap_or_default();
+                        Expr::ScalarFunction(ScalarFunction::new_udf(
+                            cast.clone(),
+                            vec![column, lit(text)],
+                        ))
+                        .alias_qualified(qualifier.cloned(), field.name())
                     }
                 }
             })
@@ -75,7 +85,9 @@ fn aggregate_target(expr: &Expr, input: &DFSchemaRef) -> Option<DataType> {
         other => other,
     };
     let (name, args) = match expr {
-        Expr::AggregateFunction(AggregateFunction { func, params }) => (func.name().to_string(), &params.args),
+        Expr::AggregateFunction(AggregateFunction { func, params }) => {
+            (func.name().to_string(), &params.args)
+        }
         Expr::WindowFunction(w) => match w.as_ref() {
             WindowFunction {
                 fun: WindowFunctionDefinition::AggregateUDF(func),

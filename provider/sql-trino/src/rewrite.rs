@@ -12,12 +12,12 @@
 
 use std::ops::ControlFlow;
 
+use datafusion::sql::sqlparser::ast::Spanned;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, CeilFloorKind, DataType, DateTimeField, Expr, GroupByExpr,
-    LimitClause, OrderByKind, Query, SetExpr, Subscript, TimezoneInfo, TrimWhereField,
-    TypedString, Value, VisitMut, VisitorMut,
+    LimitClause, OrderByKind, Query, SetExpr, Subscript, TimezoneInfo, TrimWhereField, TypedString,
+    Value, VisitMut, VisitorMut,
 };
-use datafusion::sql::sqlparser::ast::Spanned;
 
 use crate::ast::{call, function_name, plain_args, string};
 use crate::dialect::{CAST, TRY_CAST};
@@ -111,8 +111,13 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
         Expr::AtTimeZone {
             timestamp,
             time_zone,
-        } => call("at_timezone", vec![(**timestamp).clone(), (**time_zone).clone()]),
-        Expr::Extract { field, expr: inner, .. } => {
+        } => call(
+            "at_timezone",
+            vec![(**timestamp).clone(), (**time_zone).clone()],
+        ),
+        Expr::Extract {
+            field, expr: inner, ..
+        } => {
             let name = match field {
                 DateTimeField::Year | DateTimeField::Years => "year",
                 DateTimeField::Month | DateTimeField::Months => "month",
@@ -175,12 +180,21 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
             call(name, args)
         }
         Expr::Ceil { expr: inner, field } | Expr::Floor { expr: inner, field } => {
-            let name = if matches!(expr, Expr::Ceil { .. }) { "ceil" } else { "floor" };
+            let name = if matches!(expr, Expr::Ceil { .. }) {
+                "ceil"
+            } else {
+                "floor"
+            };
             match field {
                 CeilFloorKind::DateTimeField(DateTimeField::NoDateTime) => {
                     call(name, vec![(**inner).clone()])
                 }
-                _ => return Err(unsupported(expr, &format!("{} with a unit or scale", name.to_uppercase()))),
+                _ => {
+                    return Err(unsupported(
+                        expr,
+                        &format!("{} with a unit or scale", name.to_uppercase()),
+                    ));
+                }
             }
         }
         Expr::CompoundFieldAccess { root, access_chain } => {
@@ -251,7 +265,10 @@ fn typed_literal(expr: &Expr, typed: &TypedString) -> Result<Expr, TrinoSqlError
             let int = int.trim_start_matches('0');
             let precision = (int.len() + frac.len()).max(1);
             if precision > 38 {
-                return Err(unsupported(expr, "DECIMAL literal with more than 38 digits"));
+                return Err(unsupported(
+                    expr,
+                    "DECIMAL literal with more than 38 digits",
+                ));
             }
             format!("decimal({precision},{})", frac.len())
         }
@@ -263,7 +280,9 @@ fn typed_literal(expr: &Expr, typed: &TypedString) -> Result<Expr, TrinoSqlError
             if !matches!(p, 0 | 3 | 6 | 9) {
                 return Err(unsupported(
                     expr,
-                    &format!("timestamp({p}) (a literal with {digits} fraction digits; precisions 0, 3, 6 and 9 are supported)"),
+                    &format!(
+                        "timestamp({p}) (a literal with {digits} fraction digits; precisions 0, 3, 6 and 9 are supported)"
+                    ),
                 ));
             }
             if zone.is_some() || matches!(tz, TimezoneInfo::WithTimeZone | TimezoneInfo::Tz) {
@@ -286,13 +305,17 @@ fn typed_literal(expr: &Expr, typed: &TypedString) -> Result<Expr, TrinoSqlError
     Ok(call(CAST, vec![string(&text), string(&target)]))
 }
 
-fn if_to_case(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Result<Expr, TrinoSqlError> {
+fn if_to_case(
+    expr: &Expr,
+    f: &datafusion::sql::sqlparser::ast::Function,
+) -> Result<Expr, TrinoSqlError> {
     let args = plain_args(f).unwrap_or_default();
     if !(2..=3).contains(&args.len()) {
         return Err(unsupported(expr, "if() with other than 2 or 3 arguments"));
     }
     Ok(Expr::Case {
-        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+        case_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(
+        ),
         end_token: datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
         operand: None,
         conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen {
@@ -304,13 +327,19 @@ fn if_to_case(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Res
 }
 
 /// `listagg(x, sep) WITHIN GROUP (ORDER BY …)` is DataFusion's `string_agg(x, sep ORDER BY …)`.
-fn listagg(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Result<Expr, TrinoSqlError> {
+fn listagg(
+    expr: &Expr,
+    f: &datafusion::sql::sqlparser::ast::Function,
+) -> Result<Expr, TrinoSqlError> {
     use datafusion::sql::sqlparser::ast::{FunctionArgumentClause, FunctionArguments};
     let FunctionArguments::List(list) = &f.args else {
         return Err(unsupported(expr, "listagg() without arguments"));
     };
     if !list.clauses.is_empty() || f.over.is_some() || f.filter.is_some() {
-        return Err(unsupported(expr, "listagg() with ON OVERFLOW, FILTER or OVER"));
+        return Err(unsupported(
+            expr,
+            "listagg() with ON OVERFLOW, FILTER or OVER",
+        ));
     }
     let args = plain_args(f).unwrap_or_default();
     let mut args: Vec<Expr> = args.into_iter().cloned().collect();
@@ -318,14 +347,18 @@ fn listagg(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Result
         args.push(string(""));
     }
     if args.len() != 2 {
-        return Err(unsupported(expr, "listagg() with other than one or two arguments"));
+        return Err(unsupported(
+            expr,
+            "listagg() with other than one or two arguments",
+        ));
     }
     let mut out = call("string_agg", args);
     if let Expr::Function(g) = &mut out {
         if let FunctionArguments::List(l) = &mut g.args {
             l.duplicate_treatment = list.duplicate_treatment;
             if !f.within_group.is_empty() {
-                l.clauses.push(FunctionArgumentClause::OrderBy(f.within_group.clone()));
+                l.clauses
+                    .push(FunctionArgumentClause::OrderBy(f.within_group.clone()));
             }
         }
     }
@@ -335,7 +368,10 @@ fn listagg(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Result
 /// `try(e)`: Trino returns NULL where evaluating `e` fails. Only failures this layer can turn
 /// into NULL are accepted: casts and divisions (by zero) inside otherwise failure-free
 /// expressions (columns, literals, arithmetic other than division, comparisons).
-fn try_expr(expr: &Expr, f: &datafusion::sql::sqlparser::ast::Function) -> Result<Expr, TrinoSqlError> {
+fn try_expr(
+    expr: &Expr,
+    f: &datafusion::sql::sqlparser::ast::Function,
+) -> Result<Expr, TrinoSqlError> {
     let args = plain_args(f).unwrap_or_default();
     let [inner] = args.as_slice() else {
         return Err(unsupported(expr, "try() with other than one argument"));

@@ -94,9 +94,7 @@ impl TrinoType {
             DataType::Decimal128(p, s) => TrinoType::Decimal(*p, *s),
             DataType::Utf8 | DataType::Utf8View => TrinoType::Varchar,
             DataType::LargeUtf8 => TrinoType::Json,
-            DataType::Binary | DataType::BinaryView | DataType::LargeBinary => {
-                TrinoType::Varbinary
-            }
+            DataType::Binary | DataType::BinaryView | DataType::LargeBinary => TrinoType::Varbinary,
             DataType::Date32 => TrinoType::Date,
             DataType::Timestamp(unit, None) => TrinoType::Timestamp(precision_of(unit)),
             DataType::Timestamp(unit, Some(zone)) => {
@@ -130,7 +128,10 @@ impl TrinoType {
         let mut parser = TypeParser { tokens, at: 0 };
         let parsed = parser.parse_type()?;
         if parser.at != parser.tokens.len() {
-            return Err(format!("unexpected '{}' in type {text}", parser.tokens[parser.at]));
+            return Err(format!(
+                "unexpected '{}' in type {text}",
+                parser.tokens[parser.at]
+            ));
         }
         Ok(parsed)
     }
@@ -332,15 +333,13 @@ impl TypeParser {
                     TrinoType::Decimal(38, 0)
                 }
             }
-            "varchar" => {
-                match self.optional_length()? {
-                    Some(n) => TrinoType::BoundedVarchar(n),
-                    None => TrinoType::Varchar,
-                }
-            }
+            "varchar" => match self.optional_length()? {
+                Some(n) => TrinoType::BoundedVarchar(n),
+                None => TrinoType::Varchar,
+            },
             "char" => {
                 return Err(
-                    "char(n) is not supported on the embedded engine; use varchar".to_string()
+                    "char(n) is not supported on the embedded engine; use varchar".to_string(),
                 );
             }
             "varbinary" => TrinoType::Varbinary,
@@ -421,7 +420,10 @@ mod tests {
         ] {
             assert_eq!(TrinoType::parse(text).unwrap().to_string(), text);
         }
-        assert_eq!(TrinoType::parse("DECIMAL(10, 2)").unwrap().to_string(), "decimal(10,2)");
+        assert_eq!(
+            TrinoType::parse("DECIMAL(10, 2)").unwrap().to_string(),
+            "decimal(10,2)"
+        );
         assert!(TrinoType::parse("timestamp(2)").is_err());
         assert!(TrinoType::parse("array(integer").is_err());
     }

@@ -42,7 +42,10 @@ pub(crate) fn rewrite_query(query: &mut Query) -> Result<(), TrinoSqlError> {
     Ok(())
 }
 
-fn rewrite_select(select: &mut Select, renames: &mut Vec<(String, Ident)>) -> Result<(), TrinoSqlError> {
+fn rewrite_select(
+    select: &mut Select,
+    renames: &mut Vec<(String, Ident)>,
+) -> Result<(), TrinoSqlError> {
     // `FROM r, UNNEST(r.a) AS t(x)`: the UNNEST item joins the item before it.
     let mut i = 1;
     while i < select.from.len() {
@@ -64,7 +67,8 @@ fn rewrite_select(select: &mut Select, renames: &mut Vec<(String, Ident)>) -> Re
             }
             let outer = match &first.join_operator {
                 JoinOperator::CrossJoin(JoinConstraint::None) => false,
-                JoinOperator::Inner(JoinConstraint::On(on)) | JoinOperator::Join(JoinConstraint::On(on))
+                JoinOperator::Inner(JoinConstraint::On(on))
+                | JoinOperator::Join(JoinConstraint::On(on))
                     if is_true(on) =>
                 {
                     false
@@ -129,7 +133,9 @@ fn alias_of(factor: &TableFactor) -> Option<Ident> {
         TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
             Some(a.name.clone())
         }
-        TableFactor::Table { name, alias: None, .. } => match name.0.last() {
+        TableFactor::Table {
+            name, alias: None, ..
+        } => match name.0.last() {
             Some(ObjectNamePart::Identifier(id)) => Some(id.clone()),
             _ => None,
         },
@@ -155,7 +161,11 @@ fn lateral(
         return Err(TrinoSqlError::at(span, "this UNNEST", ""));
     };
     if with_offset {
-        return Err(TrinoSqlError::at(span, "UNNEST … WITH OFFSET", "use WITH ORDINALITY"));
+        return Err(TrinoSqlError::at(
+            span,
+            "UNNEST … WITH OFFSET",
+            "use WITH ORDINALITY",
+        ));
     }
     let Some(left_alias) = alias_of(left) else {
         return Err(TrinoSqlError::at(
@@ -165,7 +175,11 @@ fn lateral(
         ));
     };
     let Some(alias) = alias else {
-        return Err(TrinoSqlError::at(span, "UNNEST without AS t(columns)", "name the UNNEST's columns"));
+        return Err(TrinoSqlError::at(
+            span,
+            "UNNEST without AS t(columns)",
+            "name the UNNEST's columns",
+        ));
     };
     let wanted = array_exprs.len() + usize::from(with_ordinality);
     if alias.columns.len() != wanted {
@@ -220,12 +234,14 @@ fn parse_template(alias: &Ident) -> Result<Box<Query>, TrinoSqlError> {
     let sql = "SELECT x.* FROM x";
     let mut statements = datafusion::sql::sqlparser::parser::Parser::parse_sql(&dialect, sql)
         .map_err(|e| TrinoSqlError::syntax(&e.to_string()))?;
-    let Some(datafusion::sql::sqlparser::ast::Statement::Query(mut query)) = statements.pop() else {
+    let Some(datafusion::sql::sqlparser::ast::Statement::Query(mut query)) = statements.pop()
+    else {
         return Err(TrinoSqlError::syntax("UNNEST template"));
     };
     if let SetExpr::Select(select) = query.body.as_mut() {
         if let Some(SelectItem::QualifiedWildcard(kind, _)) = select.projection.first_mut() {
-            *kind = SelectItemQualifiedWildcardKind::ObjectName(ObjectName::from(vec![alias.clone()]));
+            *kind =
+                SelectItemQualifiedWildcardKind::ObjectName(ObjectName::from(vec![alias.clone()]));
         }
     }
     Ok(query)

@@ -291,7 +291,8 @@ fn mentions(sql: &str, name: &str) -> bool {
     while let Some(at) = lower[from..].find(name) {
         let start = from + at;
         let end = start + name.len();
-        let before_ok = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+        let before_ok =
+            start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
         let after = lower[end..].trim_start();
         if before_ok && after.starts_with('(') {
             return true;

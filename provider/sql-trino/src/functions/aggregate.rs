@@ -16,7 +16,9 @@ use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
-use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility,
+};
 
 use super::array::list_of;
 use super::map::{map_scalar, map_type};
@@ -26,78 +28,121 @@ type FinishFn = fn(&[Vec<ScalarValue>], &DataType) -> Result<ScalarValue>;
 
 pub(super) fn functions() -> Vec<AggregateUDF> {
     vec![
-        agg("count_if", 1, |t| {
-            if !matches!(t[0], DataType::Boolean | DataType::Null) {
-                return Err(DataFusionError::Plan("count_if() takes a boolean".into()));
-            }
-            Ok(DataType::Int64)
-        }, |cols, _| {
-            Ok(ScalarValue::Int64(Some(
-                cols[0].iter().filter(|v| matches!(v, ScalarValue::Boolean(Some(true)))).count() as i64,
-            )))
-        }),
+        agg(
+            "count_if",
+            1,
+            |t| {
+                if !matches!(t[0], DataType::Boolean | DataType::Null) {
+                    return Err(DataFusionError::Plan("count_if() takes a boolean".into()));
+                }
+                Ok(DataType::Int64)
+            },
+            |cols, _| {
+                Ok(ScalarValue::Int64(Some(
+                    cols[0]
+                        .iter()
+                        .filter(|v| matches!(v, ScalarValue::Boolean(Some(true))))
+                        .count() as i64,
+                )))
+            },
+        ),
         agg("arbitrary", 1, |t| Ok(t[0].clone()), first_non_null),
         agg("any_value", 1, |t| Ok(t[0].clone()), first_non_null),
-        agg("max_by", 2, |t| Ok(t[0].clone()), |cols, ret| by(cols, ret, true)),
-        agg("min_by", 2, |t| Ok(t[0].clone()), |cols, ret| by(cols, ret, false)),
-        agg("approx_distinct", 1, |_| Ok(DataType::Int64), |cols, _| {
-            let mut seen: Vec<&ScalarValue> = Vec::new();
-            for v in cols[0].iter().filter(|v| !v.is_null()) {
-                if !seen.contains(&v) {
-                    seen.push(v);
-                }
-            }
-            Ok(ScalarValue::Int64(Some(seen.len() as i64)))
-        }),
-        agg("every", 1, |_| Ok(DataType::Boolean), |cols, _| {
-            let values: Vec<&ScalarValue> = cols[0].iter().filter(|v| !v.is_null()).collect();
-            if values.is_empty() {
-                return Ok(ScalarValue::Boolean(None));
-            }
-            Ok(ScalarValue::Boolean(Some(
-                values.iter().all(|v| matches!(v, ScalarValue::Boolean(Some(true)))),
-            )))
-        }),
-        agg("histogram", 1, |t| Ok(map_type(&t[0], &DataType::Int64)), |cols, ret| {
-            let mut keys: Vec<ScalarValue> = Vec::new();
-            let mut counts: Vec<i64> = Vec::new();
-            for v in cols[0].iter().filter(|v| !v.is_null()) {
-                match keys.iter().position(|k| k == v) {
-                    Some(i) => counts[i] += 1,
-                    None => {
-                        keys.push(v.clone());
-                        counts.push(1);
+        agg(
+            "max_by",
+            2,
+            |t| Ok(t[0].clone()),
+            |cols, ret| by(cols, ret, true),
+        ),
+        agg(
+            "min_by",
+            2,
+            |t| Ok(t[0].clone()),
+            |cols, ret| by(cols, ret, false),
+        ),
+        agg(
+            "approx_distinct",
+            1,
+            |_| Ok(DataType::Int64),
+            |cols, _| {
+                let mut seen: Vec<&ScalarValue> = Vec::new();
+                for v in cols[0].iter().filter(|v| !v.is_null()) {
+                    if !seen.contains(&v) {
+                        seen.push(v);
                     }
                 }
-            }
-            if keys.is_empty() {
-                return ScalarValue::try_from(ret);
-            }
-            let key_type = keys[0].data_type();
-            let values: Vec<ScalarValue> = counts.into_iter().map(|c| ScalarValue::Int64(Some(c))).collect();
-            map_scalar(&keys, &values, &key_type, &DataType::Int64)
-        }),
-        agg("map_agg", 2, |t| Ok(map_type(&t[0], &t[1])), |cols, ret| {
-            let mut keys: Vec<ScalarValue> = Vec::new();
-            let mut values: Vec<ScalarValue> = Vec::new();
-            for (k, v) in cols[0].iter().zip(&cols[1]) {
-                if k.is_null() || keys.contains(k) {
-                    continue;
+                Ok(ScalarValue::Int64(Some(seen.len() as i64)))
+            },
+        ),
+        agg(
+            "every",
+            1,
+            |_| Ok(DataType::Boolean),
+            |cols, _| {
+                let values: Vec<&ScalarValue> = cols[0].iter().filter(|v| !v.is_null()).collect();
+                if values.is_empty() {
+                    return Ok(ScalarValue::Boolean(None));
                 }
-                keys.push(k.clone());
-                values.push(v.clone());
-            }
-            if keys.is_empty() {
-                return ScalarValue::try_from(ret);
-            }
-            let DataType::Map(entries, _) = ret else {
-                return Err(DataFusionError::Internal("map_agg returns a map".into()));
-            };
-            let DataType::Struct(kv) = entries.data_type() else {
-                return Err(DataFusionError::Internal("map entries".into()));
-            };
-            map_scalar(&keys, &values, kv[0].data_type(), kv[1].data_type())
-        }),
+                Ok(ScalarValue::Boolean(Some(
+                    values
+                        .iter()
+                        .all(|v| matches!(v, ScalarValue::Boolean(Some(true)))),
+                )))
+            },
+        ),
+        agg(
+            "histogram",
+            1,
+            |t| Ok(map_type(&t[0], &DataType::Int64)),
+            |cols, ret| {
+                let mut keys: Vec<ScalarValue> = Vec::new();
+                let mut counts: Vec<i64> = Vec::new();
+                for v in cols[0].iter().filter(|v| !v.is_null()) {
+                    match keys.iter().position(|k| k == v) {
+                        Some(i) => counts[i] += 1,
+                        None => {
+                            keys.push(v.clone());
+                            counts.push(1);
+                        }
+                    }
+                }
+                if keys.is_empty() {
+                    return ScalarValue::try_from(ret);
+                }
+                let key_type = keys[0].data_type();
+                let values: Vec<ScalarValue> = counts
+                    .into_iter()
+                    .map(|c| ScalarValue::Int64(Some(c)))
+                    .collect();
+                map_scalar(&keys, &values, &key_type, &DataType::Int64)
+            },
+        ),
+        agg(
+            "map_agg",
+            2,
+            |t| Ok(map_type(&t[0], &t[1])),
+            |cols, ret| {
+                let mut keys: Vec<ScalarValue> = Vec::new();
+                let mut values: Vec<ScalarValue> = Vec::new();
+                for (k, v) in cols[0].iter().zip(&cols[1]) {
+                    if k.is_null() || keys.contains(k) {
+                        continue;
+                    }
+                    keys.push(k.clone());
+                    values.push(v.clone());
+                }
+                if keys.is_empty() {
+                    return ScalarValue::try_from(ret);
+                }
+                let DataType::Map(entries, _) = ret else {
+                    return Err(DataFusionError::Internal("map_agg returns a map".into()));
+                };
+                let DataType::Struct(kv) = entries.data_type() else {
+                    return Err(DataFusionError::Internal("map entries".into()));
+                };
+                map_scalar(&keys, &values, kv[0].data_type(), kv[1].data_type())
+            },
+        ),
     ]
 }
 

@@ -29,8 +29,15 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 }))
             })
         }),
-        Func::new("element_at", args(&[Any, Any]), element_type_of, |c| subscript(c, false)),
-        Func::new("__trino_subscript", args(&[Any, Any]), element_type_of, |c| subscript(c, true)),
+        Func::new("element_at", args(&[Any, Any]), element_type_of, |c| {
+            subscript(c, false)
+        }),
+        Func::new(
+            "__trino_subscript",
+            args(&[Any, Any]),
+            element_type_of,
+            |c| subscript(c, true),
+        ),
         Func::new("contains", args(&[Any, Any]), list_and_element_bool, |c| {
             rows::bools(c, |r| {
                 let Some(items) = list_at(c.arg(0), r)? else {
@@ -43,53 +50,73 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 if items.iter().any(|i| same(i, &needle)) {
                     return Ok(Some(true));
                 }
-                Ok(if items.iter().any(ScalarValue::is_null) { None } else { Some(false) })
+                Ok(if items.iter().any(ScalarValue::is_null) {
+                    None
+                } else {
+                    Some(false)
+                })
             })
         }),
-        Func::new("array_position", args(&[Any, Any]), list_and_element_i64, |c| {
-            rows::i64s(c, |r| {
-                let Some(items) = list_at(c.arg(0), r)? else {
-                    return Ok(None);
-                };
-                let needle = ScalarValue::try_from_array(c.arg(1), r)?;
-                if needle.is_null() {
-                    return Ok(None);
-                }
-                Ok(Some(
-                    items
-                        .iter()
-                        .position(|i| same(i, &needle))
-                        .map_or(0, |p| p as i64 + 1),
-                ))
-            })
-        }),
-        Func::new("array_join", args_opt(&[Any, Str], &[Str]), array_join_type, |c| {
-            rows::utf8(c, |r| {
-                let (Some(list), Some(sep)) = (c.arg(0).as_list_opt::<i32>(), str_at(c.arg(1), r)) else {
-                    return Ok(None);
-                };
-                if list.is_null(r) {
-                    return Ok(None);
-                }
-                let replacement = if c.args.len() > 2 { str_at(c.arg(2), r) } else { None };
-                if c.args.len() > 2 && replacement.is_none() {
-                    return Ok(None);
-                }
-                let values = list.value(r);
-                let mut parts = Vec::new();
-                for i in 0..values.len() {
-                    match render::cast_text(values.as_ref(), i)? {
-                        Some(t) => parts.push(t),
-                        None => {
-                            if let Some(rep) = replacement {
-                                parts.push(rep.to_string());
+        Func::new(
+            "array_position",
+            args(&[Any, Any]),
+            list_and_element_i64,
+            |c| {
+                rows::i64s(c, |r| {
+                    let Some(items) = list_at(c.arg(0), r)? else {
+                        return Ok(None);
+                    };
+                    let needle = ScalarValue::try_from_array(c.arg(1), r)?;
+                    if needle.is_null() {
+                        return Ok(None);
+                    }
+                    Ok(Some(
+                        items
+                            .iter()
+                            .position(|i| same(i, &needle))
+                            .map_or(0, |p| p as i64 + 1),
+                    ))
+                })
+            },
+        ),
+        Func::new(
+            "array_join",
+            args_opt(&[Any, Str], &[Str]),
+            array_join_type,
+            |c| {
+                rows::utf8(c, |r| {
+                    let (Some(list), Some(sep)) =
+                        (c.arg(0).as_list_opt::<i32>(), str_at(c.arg(1), r))
+                    else {
+                        return Ok(None);
+                    };
+                    if list.is_null(r) {
+                        return Ok(None);
+                    }
+                    let replacement = if c.args.len() > 2 {
+                        str_at(c.arg(2), r)
+                    } else {
+                        None
+                    };
+                    if c.args.len() > 2 && replacement.is_none() {
+                        return Ok(None);
+                    }
+                    let values = list.value(r);
+                    let mut parts = Vec::new();
+                    for i in 0..values.len() {
+                        match render::cast_text(values.as_ref(), i)? {
+                            Some(t) => parts.push(t),
+                            None => {
+                                if let Some(rep) = replacement {
+                                    parts.push(rep.to_string());
+                                }
                             }
                         }
                     }
-                }
-                Ok(Some(parts.join(sep)))
-            })
-        }),
+                    Ok(Some(parts.join(sep)))
+                })
+            },
+        ),
         Func::new("array_distinct", args(&[Any]), list_same, |c| {
             map_list(c, |items| {
                 let mut out: Vec<ScalarValue> = Vec::new();
@@ -101,8 +128,12 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 Ok(Some(out))
             })
         }),
-        Func::new("array_max", args(&[Any]), list_element, |c| extreme(c, true)),
-        Func::new("array_min", args(&[Any]), list_element, |c| extreme(c, false)),
+        Func::new("array_max", args(&[Any]), list_element, |c| {
+            extreme(c, true)
+        }),
+        Func::new("array_min", args(&[Any]), list_element, |c| {
+            extreme(c, false)
+        }),
         Func::new("array_sort", args(&[Any]), list_same, |c| {
             map_list(c, |mut items| {
                 let mut nulls = Vec::new();
@@ -119,16 +150,23 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 Ok(Some(items))
             })
         }),
-        Func::new("array_remove", args(&[Any, Any]), list_and_element_same, |c| {
-            let needle_array = c.arg(1).clone();
-            map_list_row(c, move |items, r| {
-                let needle = ScalarValue::try_from_array(&needle_array, r)?;
-                if needle.is_null() {
-                    return Ok(None);
-                }
-                Ok(Some(items.into_iter().filter(|i| !same(i, &needle)).collect()))
-            })
-        }),
+        Func::new(
+            "array_remove",
+            args(&[Any, Any]),
+            list_and_element_same,
+            |c| {
+                let needle_array = c.arg(1).clone();
+                map_list_row(c, move |items, r| {
+                    let needle = ScalarValue::try_from_array(&needle_array, r)?;
+                    if needle.is_null() {
+                        return Ok(None);
+                    }
+                    Ok(Some(
+                        items.into_iter().filter(|i| !same(i, &needle)).collect(),
+                    ))
+                })
+            },
+        ),
         Func::new("array_union", args(&[Any, Any]), two_lists_same, |c| {
             two_lists(c, |a, b| {
                 let mut out: Vec<ScalarValue> = Vec::new();
@@ -144,7 +182,9 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
             two_lists(c, |a, b| {
                 let mut out: Vec<ScalarValue> = Vec::new();
                 for i in a {
-                    if b.iter().any(|x| same_or_both_null(x, &i)) && !out.iter().any(|o| same_or_both_null(o, &i)) {
+                    if b.iter().any(|x| same_or_both_null(x, &i))
+                        && !out.iter().any(|o| same_or_both_null(o, &i))
+                    {
                         out.push(i);
                     }
                 }
@@ -155,51 +195,72 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
             two_lists(c, |a, b| {
                 let mut out: Vec<ScalarValue> = Vec::new();
                 for i in a {
-                    if !b.iter().any(|x| same_or_both_null(x, &i)) && !out.iter().any(|o| same_or_both_null(o, &i)) {
+                    if !b.iter().any(|x| same_or_both_null(x, &i))
+                        && !out.iter().any(|o| same_or_both_null(o, &i))
+                    {
                         out.push(i);
                     }
                 }
                 Ok(out)
             })
         }),
-        Func::new("arrays_overlap", args(&[Any, Any]), |t, _| {
-            two_lists_same(t, &[])?;
-            Ok(DataType::Boolean)
-        }, |c| {
-            rows::bools(c, |r| {
-                let (Some(a), Some(b)) = (list_at(c.arg(0), r)?, list_at(c.arg(1), r)?) else {
-                    return Ok(None);
-                };
-                if a.iter().any(|x| !x.is_null() && b.iter().any(|y| same(x, y))) {
-                    return Ok(Some(true));
-                }
-                let any_null = a.iter().chain(&b).any(ScalarValue::is_null);
-                Ok(if any_null && !a.is_empty() && !b.is_empty() { None } else { Some(false) })
-            })
-        }),
-        Func::new("flatten", args(&[Any]), |t, _| match &t[0] {
-            DataType::List(f) => match f.data_type() {
-                DataType::List(_) => Ok(f.data_type().clone()),
-                other => Err(DataFusionError::Plan(format!("flatten() of array({})", super::trino_name(other)))),
+        Func::new(
+            "arrays_overlap",
+            args(&[Any, Any]),
+            |t, _| {
+                two_lists_same(t, &[])?;
+                Ok(DataType::Boolean)
             },
-            other => Err(not_array("flatten", other)),
-        }, |c| {
-            map_list(c, |items| {
-                let mut out = Vec::new();
-                for i in items {
-                    if let ScalarValue::List(inner) = i {
-                        if inner.is_null(0) {
-                            continue;
-                        }
-                        let values = inner.value(0);
-                        for k in 0..values.len() {
-                            out.push(ScalarValue::try_from_array(&values, k)?);
+            |c| {
+                rows::bools(c, |r| {
+                    let (Some(a), Some(b)) = (list_at(c.arg(0), r)?, list_at(c.arg(1), r)?) else {
+                        return Ok(None);
+                    };
+                    if a.iter()
+                        .any(|x| !x.is_null() && b.iter().any(|y| same(x, y)))
+                    {
+                        return Ok(Some(true));
+                    }
+                    let any_null = a.iter().chain(&b).any(ScalarValue::is_null);
+                    Ok(if any_null && !a.is_empty() && !b.is_empty() {
+                        None
+                    } else {
+                        Some(false)
+                    })
+                })
+            },
+        ),
+        Func::new(
+            "flatten",
+            args(&[Any]),
+            |t, _| match &t[0] {
+                DataType::List(f) => match f.data_type() {
+                    DataType::List(_) => Ok(f.data_type().clone()),
+                    other => Err(DataFusionError::Plan(format!(
+                        "flatten() of array({})",
+                        super::trino_name(other)
+                    ))),
+                },
+                other => Err(not_array("flatten", other)),
+            },
+            |c| {
+                map_list(c, |items| {
+                    let mut out = Vec::new();
+                    for i in items {
+                        if let ScalarValue::List(inner) = i {
+                            if inner.is_null(0) {
+                                continue;
+                            }
+                            let values = inner.value(0);
+                            for k in 0..values.len() {
+                                out.push(ScalarValue::try_from_array(&values, k)?);
+                            }
                         }
                     }
-                }
-                Ok(Some(out))
-            })
-        }),
+                    Ok(Some(out))
+                })
+            },
+        ),
         Func::new("slice", args(&[Any, Int, Int]), list_same, |c| {
             map_list_row(c, |items, r| {
                 let (Some(start), Some(length)) = (i64_at(c.arg(1), r), i64_at(c.arg(2), r)) else {
@@ -209,7 +270,9 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                     return Err(exec_err("SQL array indices start at 1"));
                 }
                 if length < 0 {
-                    return Err(exec_err(format!("length must be greater than or equal to 0: {length}")));
+                    return Err(exec_err(format!(
+                        "length must be greater than or equal to 0: {length}"
+                    )));
                 }
                 let n = items.len() as i64;
                 let from = if start > 0 { start - 1 } else { n + start };
@@ -226,57 +289,91 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                     return Ok(None);
                 };
                 if n < 0 || n as usize > items.len() {
-                    return Err(exec_err(format!("size must not be negative or exceed the array length: {n}")));
+                    return Err(exec_err(format!(
+                        "size must not be negative or exceed the array length: {n}"
+                    )));
                 }
                 items.truncate(items.len() - n as usize);
                 Ok(Some(items))
             })
         }),
-        Func::new("repeat", args(&[Any, Int]), |t, _| Ok(list_of(&t[0])), |c| {
-            rows::scalars(c, |r| {
-                let Some(n) = i64_at(c.arg(1), r) else {
-                    return Ok(None);
-                };
-                if !(0..=10_000).contains(&n) {
-                    return Err(exec_err("count argument of repeat function must be between 0 and 10000"));
-                }
-                let value = ScalarValue::try_from_array(c.arg(0), r)?;
-                let items = vec![value; n as usize];
-                Ok(Some(make_list(&items, c.arg(0).data_type())))
-            })
-        }),
-        Func::new("sequence", args_opt(&[Any, Any], &[Any]), sequence_type, sequence),
-        Func::new("__trino_unnest_arg", args(&[Any, Bool]), unnest_arg_type, |c| {
-            let element = element_of(c.ret).cloned().unwrap_or(DataType::Null);
-            rows::scalars(c, |r| {
-                let outer = matches!(ScalarValue::try_from_array(c.arg(1), r)?, ScalarValue::Boolean(Some(true)));
-                let items = list_at(c.arg(0), r)?;
-                Ok(match items {
-                    Some(items) if !items.is_empty() => Some(make_list(&items, &element)),
-                    _ if outer => Some(make_list(&[ScalarValue::try_from(&element)?], &element)),
-                    Some(items) => Some(make_list(&items, &element)),
-                    None => None,
-                })
-            })
-        }),
-        Func::new("__trino_ordinals", args_var(&[Any], Any), |_, _| Ok(list_of(&DataType::Int64)), |c| {
-            let (arrays, flag) = c.args.split_at(c.args.len() - 1);
-            rows::scalars(c, |r| {
-                let outer = matches!(ScalarValue::try_from_array(&flag[0], r)?, ScalarValue::Boolean(Some(true)));
-                let mut longest = 0usize;
-                for a in arrays {
-                    if let Some(items) = list_at(a, r)? {
-                        longest = longest.max(items.len());
+        Func::new(
+            "repeat",
+            args(&[Any, Int]),
+            |t, _| Ok(list_of(&t[0])),
+            |c| {
+                rows::scalars(c, |r| {
+                    let Some(n) = i64_at(c.arg(1), r) else {
+                        return Ok(None);
+                    };
+                    if !(0..=10_000).contains(&n) {
+                        return Err(exec_err(
+                            "count argument of repeat function must be between 0 and 10000",
+                        ));
                     }
-                }
-                let items: Vec<ScalarValue> = if longest == 0 && outer {
-                    vec![ScalarValue::Int64(None)]
-                } else {
-                    (1..=longest as i64).map(|i| ScalarValue::Int64(Some(i))).collect()
-                };
-                Ok(Some(make_list(&items, &DataType::Int64)))
-            })
-        }),
+                    let value = ScalarValue::try_from_array(c.arg(0), r)?;
+                    let items = vec![value; n as usize];
+                    Ok(Some(make_list(&items, c.arg(0).data_type())))
+                })
+            },
+        ),
+        Func::new(
+            "sequence",
+            args_opt(&[Any, Any], &[Any]),
+            sequence_type,
+            sequence,
+        ),
+        Func::new(
+            "__trino_unnest_arg",
+            args(&[Any, Bool]),
+            unnest_arg_type,
+            |c| {
+                let element = element_of(c.ret).cloned().unwrap_or(DataType::Null);
+                rows::scalars(c, |r| {
+                    let outer = matches!(
+                        ScalarValue::try_from_array(c.arg(1), r)?,
+                        ScalarValue::Boolean(Some(true))
+                    );
+                    let items = list_at(c.arg(0), r)?;
+                    Ok(match items {
+                        Some(items) if !items.is_empty() => Some(make_list(&items, &element)),
+                        _ if outer => {
+                            Some(make_list(&[ScalarValue::try_from(&element)?], &element))
+                        }
+                        Some(items) => Some(make_list(&items, &element)),
+                        None => None,
+                    })
+                })
+            },
+        ),
+        Func::new(
+            "__trino_ordinals",
+            args_var(&[Any], Any),
+            |_, _| Ok(list_of(&DataType::Int64)),
+            |c| {
+                let (arrays, flag) = c.args.split_at(c.args.len() - 1);
+                rows::scalars(c, |r| {
+                    let outer = matches!(
+                        ScalarValue::try_from_array(&flag[0], r)?,
+                        ScalarValue::Boolean(Some(true))
+                    );
+                    let mut longest = 0usize;
+                    for a in arrays {
+                        if let Some(items) = list_at(a, r)? {
+                            longest = longest.max(items.len());
+                        }
+                    }
+                    let items: Vec<ScalarValue> = if longest == 0 && outer {
+                        vec![ScalarValue::Int64(None)]
+                    } else {
+                        (1..=longest as i64)
+                            .map(|i| ScalarValue::Int64(Some(i)))
+                            .collect()
+                    };
+                    Ok(Some(make_list(&items, &DataType::Int64)))
+                })
+            },
+        ),
     ]
     .into_iter()
     .map(Func::udf)
@@ -304,7 +401,10 @@ pub(crate) fn list_at(array: &ArrayRef, row: usize) -> Result<Option<Vec<ScalarV
         return Ok(None);
     }
     let DataType::List(_) = array.data_type() else {
-        return Err(exec_err(format!("expected an array, got {}", array.data_type())));
+        return Err(exec_err(format!(
+            "expected an array, got {}",
+            array.data_type()
+        )));
     };
     let values = array.as_list::<i32>().value(row);
     (0..values.len())
@@ -372,7 +472,10 @@ fn two_lists_same(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType
 
 fn array_join_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     let element = element_of(&t[0]).ok_or_else(|| not_array("array_join", &t[0]))?;
-    if matches!(element, DataType::List(_) | DataType::Map(..) | DataType::Struct(_)) {
+    if matches!(
+        element,
+        DataType::List(_) | DataType::Map(..) | DataType::Struct(_)
+    ) {
         return Err(DataFusionError::Plan(
             "array_join() of nested arrays, maps or rows is not supported".into(),
         ));
@@ -417,7 +520,9 @@ fn subscript(c: &Call, strict: bool) -> Result<ArrayRef> {
                     )));
                 }
                 let at = if i > 0 { i - 1 } else { n + i };
-                Ok(usize::try_from(at).ok().and_then(|at| items.get(at).cloned()))
+                Ok(usize::try_from(at)
+                    .ok()
+                    .and_then(|at| items.get(at).cloned()))
             })
         }
         DataType::Map(..) => {
@@ -508,7 +613,10 @@ fn extreme(c: &Call, max: bool) -> Result<ArrayRef> {
 }
 
 /// Applies `f` to the elements of each row's array (NULL arrays stay NULL).
-fn map_list(c: &Call, f: impl Fn(Vec<ScalarValue>) -> Result<Option<Vec<ScalarValue>>>) -> Result<ArrayRef> {
+fn map_list(
+    c: &Call,
+    f: impl Fn(Vec<ScalarValue>) -> Result<Option<Vec<ScalarValue>>>,
+) -> Result<ArrayRef> {
     map_list_row(c, |items, _| f(items))
 }
 
@@ -552,7 +660,12 @@ fn unnest_arg_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataTyp
 }
 
 fn sequence_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    let int = |t: &DataType| matches!(t, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64);
+    let int = |t: &DataType| {
+        matches!(
+            t,
+            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+        )
+    };
     if int(&t[0]) && int(&t[1]) && t.get(2).is_none_or(int) {
         return Ok(list_of(&DataType::Int64));
     }
@@ -561,7 +674,10 @@ fn sequence_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType>
     }
     Err(DataFusionError::Plan(format!(
         "sequence() of {} is not supported on the embedded engine (integers, or dates by day, are)",
-        t.iter().map(super::trino_name).collect::<Vec<_>>().join(", ")
+        t.iter()
+            .map(super::trino_name)
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 
@@ -570,8 +686,16 @@ fn sequence(c: &Call) -> Result<ArrayRef> {
     let to_i64 = |a: &ArrayRef| datafusion::arrow::compute::cast(a, &DataType::Int64);
     let start = to_i64(c.arg(0))?;
     let stop = to_i64(c.arg(1))?;
-    let step = if c.args.len() > 2 { Some(to_i64(c.arg(2))?) } else { None };
-    let element = if dates { DataType::Date32 } else { DataType::Int64 };
+    let step = if c.args.len() > 2 {
+        Some(to_i64(c.arg(2))?)
+    } else {
+        None
+    };
+    let element = if dates {
+        DataType::Date32
+    } else {
+        DataType::Int64
+    };
     rows::scalars(c, |r| {
         let (Some(a), Some(b)) = (i64_at(&start, r), i64_at(&stop, r)) else {
             return Ok(None);
@@ -581,22 +705,36 @@ fn sequence(c: &Call) -> Result<ArrayRef> {
                 Some(s) => s,
                 None => return Ok(None),
             },
-            None => if b >= a { 1 } else { -1 },
+            None => {
+                if b >= a {
+                    1
+                } else {
+                    -1
+                }
+            }
         };
         if s == 0 {
             return Err(exec_err("step must not be zero"));
         }
         if (s > 0 && a > b) || (s < 0 && a < b) {
-            return Err(exec_err("sequence stop value should be greater than or equal to start value if step is greater than zero otherwise stop should be less than or equal to start"));
+            return Err(exec_err(
+                "sequence stop value should be greater than or equal to start value if step is greater than zero otherwise stop should be less than or equal to start",
+            ));
         }
         let count = (b - a) / s + 1;
         if count > 10_000 {
-            return Err(exec_err("result of sequence function must not have more than 10000 entries"));
+            return Err(exec_err(
+                "result of sequence function must not have more than 10000 entries",
+            ));
         }
         let items: Vec<ScalarValue> = (0..count)
             .map(|k| {
                 let v = a + k * s;
-                if dates { ScalarValue::Date32(Some(v as i32)) } else { ScalarValue::Int64(Some(v)) }
+                if dates {
+                    ScalarValue::Date32(Some(v as i32))
+                } else {
+                    ScalarValue::Int64(Some(v))
+                }
             })
             .collect();
         Ok(Some(make_list(&items, &element)))

@@ -12,9 +12,8 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Field, Float64Type, Int64Type, TimeUnit,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType,
+    DataType, Decimal128Type, Field, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::arrow::util::display::FormatOptions;
 use datafusion::common::ScalarValue;
@@ -72,7 +71,9 @@ fn cast_return(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<D
     let target = parse_target(text)?;
     let from = &types[0];
     let target = match target {
-        TrinoType::TimestampTz(p, None) => TrinoType::TimestampTz(p, Some(zone_for(from, scalars)?)),
+        TrinoType::TimestampTz(p, None) => {
+            TrinoType::TimestampTz(p, Some(zone_for(from, scalars)?))
+        }
         other => other,
     };
     if !supported(from, &target) {
@@ -179,7 +180,9 @@ fn cast_call(c: &Call, try_cast: bool) -> Result<ArrayRef> {
         .ok_or_else(|| exec_err(format!("no Trino type for {}", c.ret)))?;
     // The bound of varchar(n) is not part of the Arrow type: read it from the call.
     let target = match (&target, str_at(c.arg(1), 0).map(parse_target)) {
-        (TrinoType::Varchar, Some(Ok(TrinoType::BoundedVarchar(n)))) => TrinoType::BoundedVarchar(n),
+        (TrinoType::Varchar, Some(Ok(TrinoType::BoundedVarchar(n)))) => {
+            TrinoType::BoundedVarchar(n)
+        }
         _ => target,
     };
     cast_array(c.arg(0), &target, try_cast)
@@ -191,7 +194,10 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
     let target = to.to_arrow();
     let from = array.data_type().clone();
     if from == DataType::Null {
-        return Ok(datafusion::arrow::array::new_null_array(&target, array.len()));
+        return Ok(datafusion::arrow::array::new_null_array(
+            &target,
+            array.len(),
+        ));
     }
     let source = TrinoType::from_arrow(&from)
         .ok_or_else(|| exec_err(format!("no Trino type for {from}")))?;
@@ -226,7 +232,9 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
         (T::Varchar, T::Varchar) => Ok(arrow_cast(array, &target, false)?),
         (T::Varchar, T::BoundedVarchar(n)) => per_value(&|row| {
             let text = str_at(array, row).unwrap_or("");
-            Ok(Some(ScalarValue::Utf8(Some(text.chars().take(*n as usize).collect()))))
+            Ok(Some(ScalarValue::Utf8(Some(
+                text.chars().take(*n as usize).collect(),
+            ))))
         }),
         (T::Json, T::Varchar | T::BoundedVarchar(_)) => per_value(&|row| {
             let value = parse_json(str_at(array, row).unwrap_or(""))?;
@@ -268,7 +276,9 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
         }
         (_, T::Json) => per_value(&|row| {
             let value = ScalarValue::try_from_array(array, row)?;
-            Ok(Some(ScalarValue::LargeUtf8(Some(scalar_to_json(&value)?.to_string()))))
+            Ok(Some(ScalarValue::LargeUtf8(Some(
+                scalar_to_json(&value)?.to_string(),
+            ))))
         }),
         (T::Double | T::Real, t @ (T::TinyInt | T::SmallInt | T::Integer | T::BigInt)) => {
             let doubles = arrow_cast(array, &DataType::Float64, false)?;
@@ -293,7 +303,9 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
             per_value(&|row| {
                 let v = doubles.value(row);
                 if !v.is_finite() {
-                    return Err(exec_err(format!("Cannot cast DOUBLE '{v}' to DECIMAL({p}, {s})")));
+                    return Err(exec_err(format!(
+                        "Cannot cast DOUBLE '{v}' to DECIMAL({p}, {s})"
+                    )));
                 }
                 let text = format!("{v}");
                 decimal_from_text(&text, p, s).map(Some)
@@ -367,7 +379,11 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
             let from_unit = *from_unit;
             per_value(&|row| {
                 let nanos = to_nanos(values[row], from_unit)?;
-                Ok(Some(timestamp_scalar(round_nanos(nanos, unit), unit, zone.clone())))
+                Ok(Some(timestamp_scalar(
+                    round_nanos(nanos, unit),
+                    unit,
+                    zone.clone(),
+                )))
             })
         }
         (T::Timestamp(_) | T::TimestampTz(..), T::Date) => {
@@ -382,7 +398,11 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
         (T::Date, T::Timestamp(_)) => Ok(arrow_cast(array, &target, false)?),
         (T::Date, T::TimestampTz(p, zone)) => {
             let as_local = arrow_cast(array, &TrinoType::Timestamp(*p).to_arrow(), false)?;
-            cast_array(&as_local, &TrinoType::TimestampTz(*p, zone.clone()), try_cast)
+            cast_array(
+                &as_local,
+                &TrinoType::TimestampTz(*p, zone.clone()),
+                try_cast,
+            )
         }
         (T::Array(_), T::Array(element)) => {
             let list = array.as_list::<i32>();
@@ -480,7 +500,11 @@ pub(crate) fn decimal_from_text(text: &str, p: u8, s: i8) -> Result<ScalarValue>
     if all.len() > 38 {
         return Err(bad());
     }
-    let unscaled: i128 = if all.is_empty() { 0 } else { all.parse().map_err(|_| bad())? };
+    let unscaled: i128 = if all.is_empty() {
+        0
+    } else {
+        all.parse().map_err(|_| bad())?
+    };
     let unscaled = if negative { -unscaled } else { unscaled };
     let value = if scale > 76 {
         0
@@ -494,7 +518,12 @@ pub(crate) fn decimal_from_text(text: &str, p: u8, s: i8) -> Result<ScalarValue>
 
 /// Trino's text → value casts (trimmed input, Java number syntax, ISO dates).
 fn parse_text(text: &str, to: &TrinoType) -> Result<ScalarValue> {
-    let bad = || exec_err(format!("Cannot cast '{text}' to {}", to.to_string().to_uppercase()));
+    let bad = || {
+        exec_err(format!(
+            "Cannot cast '{text}' to {}",
+            to.to_string().to_uppercase()
+        ))
+    };
     let t = text.trim_matches(|c: char| c <= ' ');
     Ok(match to {
         TrinoType::Boolean => match t.to_ascii_lowercase().as_str() {
@@ -558,7 +587,10 @@ fn java_parse_double(t: &str) -> Option<f64> {
         _ => {}
     }
     let body = t.trim_end_matches(['d', 'D', 'f', 'F']);
-    if body.is_empty() || body.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+    if body.is_empty()
+        || body
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
     {
         return None;
     }
@@ -587,7 +619,9 @@ pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, 
         Some(s) => s.parse().ok()?,
         None => 0,
     };
-    if fields.next().is_some() || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit())
+    if fields.next().is_some()
+        || fraction.len() > 9
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
@@ -616,9 +650,12 @@ pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
 }
 
 pub(crate) fn nanos_to_naive(nanos: i64) -> Result<NaiveDateTime> {
-    chrono::DateTime::from_timestamp(nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000) as u32)
-        .map(|d| d.naive_utc())
-        .ok_or_else(|| exec_err("timestamp out of range"))
+    chrono::DateTime::from_timestamp(
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000) as u32,
+    )
+    .map(|d| d.naive_utc())
+    .ok_or_else(|| exec_err("timestamp out of range"))
 }
 
 /// Rounds nanoseconds to the unit, half up, as Trino does when precision is reduced.
@@ -641,7 +678,8 @@ pub(crate) fn to_nanos(v: i64, unit: TimeUnit) -> Result<i64> {
         TimeUnit::Microsecond => 1_000,
         TimeUnit::Nanosecond => 1,
     };
-    v.checked_mul(per).ok_or_else(|| exec_err("timestamp out of range"))
+    v.checked_mul(per)
+        .ok_or_else(|| exec_err("timestamp out of range"))
 }
 
 pub(crate) fn timestamp_scalar(v: i64, unit: TimeUnit, zone: Option<String>) -> ScalarValue {
@@ -657,18 +695,22 @@ pub(crate) fn timestamp_scalar(v: i64, unit: TimeUnit, zone: Option<String>) -> 
 /// Raw values of a timestamp array (NULLs read as 0; callers check validity).
 pub(crate) fn timestamp_values(array: &ArrayRef) -> Result<Vec<i64>> {
     Ok(match array.data_type() {
-        DataType::Timestamp(TimeUnit::Second, _) => {
-            array.as_primitive::<TimestampSecondType>().values().to_vec()
-        }
-        DataType::Timestamp(TimeUnit::Millisecond, _) => {
-            array.as_primitive::<TimestampMillisecondType>().values().to_vec()
-        }
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            array.as_primitive::<TimestampMicrosecondType>().values().to_vec()
-        }
-        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-            array.as_primitive::<TimestampNanosecondType>().values().to_vec()
-        }
+        DataType::Timestamp(TimeUnit::Second, _) => array
+            .as_primitive::<TimestampSecondType>()
+            .values()
+            .to_vec(),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => array
+            .as_primitive::<TimestampMillisecondType>()
+            .values()
+            .to_vec(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => array
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .to_vec(),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => array
+            .as_primitive::<TimestampNanosecondType>()
+            .values()
+            .to_vec(),
         other => return Err(exec_err(format!("{other} is not a timestamp"))),
     })
 }
@@ -708,7 +750,8 @@ pub(crate) fn precision_from_unit(unit: &TimeUnit) -> u8 {
 }
 
 pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| exec_err(format!("Cannot convert value to JSON: '{text}': {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| exec_err(format!("Cannot convert value to JSON: '{text}': {e}")))
 }
 
 fn json_to_scalar(value: &serde_json::Value, to: &TrinoType) -> Result<Option<ScalarValue>> {
@@ -804,7 +847,8 @@ pub(crate) fn scalar_to_json(value: &ScalarValue) -> Result<serde_json::Value> {
         ScalarValue::Utf8(Some(s)) => J::String(s.clone()),
         ScalarValue::LargeUtf8(Some(s)) => parse_json(s)?,
         ScalarValue::Decimal128(Some(v), _, s) => {
-            serde_json::from_str(&render::decimal_text(*v, *s)).map_err(|e| exec_err(e.to_string()))?
+            serde_json::from_str(&render::decimal_text(*v, *s))
+                .map_err(|e| exec_err(e.to_string()))?
         }
         ScalarValue::List(list) => {
             let values = list.value(0);
@@ -822,4 +866,3 @@ pub(crate) fn scalar_to_json(value: &ScalarValue) -> Result<serde_json::Value> {
         }
     })
 }
-

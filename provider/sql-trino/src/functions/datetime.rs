@@ -25,23 +25,46 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
     use Arg::*;
     let mut all = vec![
         Func::new("date_add", args(&[Str, Int, Any]), date_add_type, date_add),
-        Func::new("date_diff", args(&[Str, Any, Any]), date_diff_type, date_diff),
+        Func::new(
+            "date_diff",
+            args(&[Str, Any, Any]),
+            date_diff_type,
+            date_diff,
+        ),
         Func::new("date_trunc", args(&[Str, Any]), date_trunc_type, date_trunc),
-        Func::new("at_timezone", args(&[Any, Str]), zone_result_type, at_timezone),
-        Func::new("with_timezone", args(&[Any, Str]), zone_result_type, with_timezone),
+        Func::new(
+            "at_timezone",
+            args(&[Any, Str]),
+            zone_result_type,
+            at_timezone,
+        ),
+        Func::new(
+            "with_timezone",
+            args(&[Any, Str]),
+            zone_result_type,
+            with_timezone,
+        ),
         Func::new("date_format", args(&[Any, Str]), temporal_to_utf8, |c| {
             format_each(c, |t, f| mysql_format(t, f))
         }),
-        Func::new("format_datetime", args(&[Any, Str]), temporal_to_utf8, |c| {
-            format_each(c, joda_format)
-        }),
+        Func::new(
+            "format_datetime",
+            args(&[Any, Str]),
+            temporal_to_utf8,
+            |c| format_each(c, joda_format),
+        ),
         Func::new(
             "date_parse",
             args(&[Str, Str]),
             |_, _| Ok(TrinoType::Timestamp(3).to_arrow()),
             date_parse,
         ),
-        Func::new("parse_datetime", args(&[Str, Str]), parse_datetime_type, parse_datetime),
+        Func::new(
+            "parse_datetime",
+            args(&[Str, Str]),
+            parse_datetime_type,
+            parse_datetime,
+        ),
         Func::new(
             "from_iso8601_timestamp",
             args(&[Str]),
@@ -74,20 +97,30 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
             let t = Temporal::of(c.arg(0))?;
             rows::f64s(c, |r| Ok(t.instant_nanos(r)?.map(|n| n as f64 / 1e9)))
         }),
-        Func::new("last_day_of_month", args(&[Any]), |_, _| Ok(DataType::Date32), |c| {
-            let t = Temporal::of(c.arg(0))?;
-            rows::scalars(c, |r| {
-                Ok(t.local(r)?.map(|l| {
-                    let d = l.date();
-                    let next = d.with_day(1).and_then(|d| d.checked_add_months(Months::new(1)));
-                    let last = next.map(|n| n - Duration::days(1)).unwrap_or(d);
-                    ScalarValue::Date32(Some(days_since_epoch(last)))
-                }))
-            })
-        }),
-        Func::new("date", args(&[Any]), |_, _| Ok(DataType::Date32), |c| {
-            super::cast::cast_array(c.arg(0), &TrinoType::Date, false)
-        }),
+        Func::new(
+            "last_day_of_month",
+            args(&[Any]),
+            |_, _| Ok(DataType::Date32),
+            |c| {
+                let t = Temporal::of(c.arg(0))?;
+                rows::scalars(c, |r| {
+                    Ok(t.local(r)?.map(|l| {
+                        let d = l.date();
+                        let next = d
+                            .with_day(1)
+                            .and_then(|d| d.checked_add_months(Months::new(1)));
+                        let last = next.map(|n| n - Duration::days(1)).unwrap_or(d);
+                        ScalarValue::Date32(Some(days_since_epoch(last)))
+                    }))
+                })
+            },
+        ),
+        Func::new(
+            "date",
+            args(&[Any]),
+            |_, _| Ok(DataType::Date32),
+            |c| super::cast::cast_array(c.arg(0), &TrinoType::Date, false),
+        ),
         Func::with_volatility(
             "current_timestamp",
             args(&[]),
@@ -322,7 +355,9 @@ fn unit_of_text(text: &str) -> Result<Unit> {
 fn check_unit_for(t: &DataType, scalars: &[Option<&ScalarValue>]) -> Result<()> {
     if let (DataType::Date32, Some(unit)) = (t, scalar_str(scalars, 0)) {
         if unit_of_text(unit)? < Unit::Day {
-            return Err(DataFusionError::Plan(format!("'{unit}' is not a valid DATE field")));
+            return Err(DataFusionError::Plan(format!(
+                "'{unit}' is not a valid DATE field"
+            )));
         }
     }
     Ok(())
@@ -428,7 +463,9 @@ fn years_between(a: &NaiveDateTime, b: &NaiveDateTime) -> i64 {
             .unwrap_or(*t)
     };
     let mut minuend_rem = (minuend - start(&minuend)).num_nanoseconds().unwrap_or(0);
-    let mut subtrahend_rem = (subtrahend - start(&subtrahend)).num_nanoseconds().unwrap_or(0);
+    let mut subtrahend_rem = (subtrahend - start(&subtrahend))
+        .num_nanoseconds()
+        .unwrap_or(0);
     let day = 86_400_000_000_000i64;
     let feb_29 = 59 * day;
     if subtrahend_rem >= feb_29 {
@@ -513,12 +550,15 @@ fn truncate_local(l: &NaiveDateTime, unit: Unit) -> NaiveDateTime {
             .with_nanosecond(l.nanosecond() / 1_000_000 * 1_000_000)
             .unwrap_or(*l),
         Unit::Second => l.with_nanosecond(0).unwrap_or(*l),
-        Unit::Minute => l.with_nanosecond(0).and_then(|t| t.with_second(0)).unwrap_or(*l),
-        Unit::Hour => date
-            .and_hms_opt(l.hour(), 0, 0)
+        Unit::Minute => l
+            .with_nanosecond(0)
+            .and_then(|t| t.with_second(0))
             .unwrap_or(*l),
+        Unit::Hour => date.and_hms_opt(l.hour(), 0, 0).unwrap_or(*l),
         Unit::Day => midnight(date),
-        Unit::Week => midnight(date - Duration::days(i64::from(date.weekday().num_days_from_monday()))),
+        Unit::Week => {
+            midnight(date - Duration::days(i64::from(date.weekday().num_days_from_monday())))
+        }
         Unit::Month => midnight(date.with_day(1).unwrap_or(date)),
         Unit::Quarter => midnight(
             NaiveDate::from_ymd_opt(date.year(), (date.month() - 1) / 3 * 3 + 1, 1).unwrap_or(date),
@@ -554,7 +594,10 @@ fn zone_result_type(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Res
         )
     })?;
     zone_of(zone)?;
-    Ok(DataType::Timestamp(*unit, Some(Arc::from(canonical_zone(zone)))))
+    Ok(DataType::Timestamp(
+        *unit,
+        Some(Arc::from(canonical_zone(zone))),
+    ))
 }
 
 /// A zone as Trino prints it: `UTC`, `+05:30` (offsets always with minutes), or a region id.
@@ -592,7 +635,11 @@ fn at_timezone(c: &Call) -> Result<ArrayRef> {
         if array.is_null(r) {
             return Ok(None);
         }
-        Ok(Some(timestamp_scalar(values[r], *unit, zone.as_ref().map(|z| z.to_string()))))
+        Ok(Some(timestamp_scalar(
+            values[r],
+            *unit,
+            zone.as_ref().map(|z| z.to_string()),
+        )))
     })
 }
 
@@ -602,7 +649,9 @@ fn with_timezone(c: &Call) -> Result<ArrayRef> {
         return Err(exec_err("with_timezone returns a timestamp with time zone"));
     };
     if matches!(c.arg(0).data_type(), DataType::Timestamp(_, Some(_))) {
-        return Err(exec_err("with_timezone takes a timestamp without time zone"));
+        return Err(exec_err(
+            "with_timezone takes a timestamp without time zone",
+        ));
     }
     let t = Temporal::of(c.arg(0))?;
     let zone = zone_of(zone_name)?;
@@ -622,10 +671,7 @@ fn with_timezone(c: &Call) -> Result<ArrayRef> {
     })
 }
 
-fn format_each(
-    c: &Call,
-    f: fn(&FormatInput, &str) -> Result<String>,
-) -> Result<ArrayRef> {
+fn format_each(c: &Call, f: fn(&FormatInput, &str) -> Result<String>) -> Result<ArrayRef> {
     let t = Temporal::of(c.arg(0))?;
     let digits = match &t.kind {
         Kind::Date => 0,
@@ -669,11 +715,27 @@ struct FormatInput {
 }
 
 const MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 ];
 const DAYS: [&str; 7] = [
-    "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
 ];
 
 /// MySQL's `date_format` specifiers as Trino implements them.
@@ -716,7 +778,12 @@ fn mysql_format(t: &FormatInput, pattern: &str) -> Result<String> {
                 if l.hour() < 12 { "AM" } else { "PM" }
             )),
             'S' | 's' => out.push_str(&format!("{:02}", l.second())),
-            'T' => out.push_str(&format!("{:02}:{:02}:{:02}", l.hour(), l.minute(), l.second())),
+            'T' => out.push_str(&format!(
+                "{:02}:{:02}:{:02}",
+                l.hour(),
+                l.minute(),
+                l.second()
+            )),
             'v' => out.push_str(&format!("{:02}", l.iso_week().week())),
             'W' => out.push_str(DAYS[l.weekday().num_days_from_monday() as usize]),
             'x' => out.push_str(&format!("{:04}", l.iso_week().year())),
@@ -724,7 +791,9 @@ fn mysql_format(t: &FormatInput, pattern: &str) -> Result<String> {
             'y' => out.push_str(&format!("{:02}", l.year().rem_euclid(100))),
             '%' => out.push('%'),
             'D' | 'U' | 'u' | 'V' | 'w' | 'X' => {
-                return Err(exec_err(format!("%{spec} not supported in date format string")));
+                return Err(exec_err(format!(
+                    "%{spec} not supported in date format string"
+                )));
             }
             other => out.push(other),
         }
@@ -778,11 +847,19 @@ fn joda_format(t: &FormatInput, pattern: &str) -> Result<String> {
         match ch {
             'y' | 'Y' | 'u' => {
                 let year = i64::from(l.year());
-                out.push_str(&if n == 2 { format!("{:02}", year.rem_euclid(100)) } else { pad(year) });
+                out.push_str(&if n == 2 {
+                    format!("{:02}", year.rem_euclid(100))
+                } else {
+                    pad(year)
+                });
             }
             'x' => {
                 let year = i64::from(l.iso_week().year());
-                out.push_str(&if n == 2 { format!("{:02}", year.rem_euclid(100)) } else { pad(year) });
+                out.push_str(&if n == 2 {
+                    format!("{:02}", year.rem_euclid(100))
+                } else {
+                    pad(year)
+                });
             }
             'w' => out.push_str(&pad(i64::from(l.iso_week().week()))),
             'e' => out.push_str(&pad(i64::from(l.weekday().number_from_monday()))),
@@ -806,7 +883,11 @@ fn joda_format(t: &FormatInput, pattern: &str) -> Result<String> {
             's' => out.push_str(&pad(i64::from(l.second()))),
             'S' => {
                 let digits = format!("{:09}", l.nanosecond());
-                let shown: String = digits.chars().chain(std::iter::repeat('0')).take(n).collect();
+                let shown: String = digits
+                    .chars()
+                    .chain(std::iter::repeat('0'))
+                    .take(n)
+                    .collect();
                 out.push_str(&shown);
             }
             'C' => out.push_str(&pad(i64::from(l.year() / 100))),
@@ -864,7 +945,8 @@ fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime> {
         return Err(exec_err("Both printing and parsing not supported"));
     }
     let mut year = 1970i32;
-    let (mut month, mut day, mut hour, mut minute, mut second, mut nanos) = (1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
+    let (mut month, mut day, mut hour, mut minute, mut second, mut nanos) =
+        (1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
     let mut pm: Option<bool> = None;
     let mut day_of_year: Option<u32> = None;
     let input: Vec<char> = text.chars().collect();
@@ -889,7 +971,10 @@ fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime> {
         Ok(sign * s.parse::<i64>().map_err(|_| bad())?)
     };
     let word = |pos: &mut usize, options: &[&str]| -> Result<usize> {
-        let rest: String = input[*pos..].iter().collect::<String>().to_ascii_lowercase();
+        let rest: String = input[*pos..]
+            .iter()
+            .collect::<String>()
+            .to_ascii_lowercase();
         for (i, o) in options.iter().enumerate() {
             if rest.starts_with(&o.to_ascii_lowercase()) {
                 *pos += o.chars().count();
@@ -968,7 +1053,9 @@ fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime> {
                 pos += 1;
             }
             'D' | 'U' | 'u' | 'V' | 'w' | 'X' | 'x' | 'v' | 'r' => {
-                return Err(exec_err(format!("%{spec} not supported in date format string")));
+                return Err(exec_err(format!(
+                    "%{spec} not supported in date format string"
+                )));
             }
             other => {
                 if input.get(pos) != Some(&other) {
@@ -1014,7 +1101,9 @@ fn parse_datetime_type(_: &[DataType], scalars: &[Option<&ScalarValue>]) -> Resu
 
 fn parse_datetime(c: &Call) -> Result<ArrayRef> {
     let DataType::Timestamp(_, Some(zone_name)) = c.ret else {
-        return Err(exec_err("parse_datetime returns a timestamp with time zone"));
+        return Err(exec_err(
+            "parse_datetime returns a timestamp with time zone",
+        ));
     };
     rows::scalars(c, |r| {
         let (Some(text), Some(pattern)) = (str_at(c.arg(0), r), str_at(c.arg(1), r)) else {
@@ -1093,19 +1182,29 @@ fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, String)> {
         match ch {
             'y' | 'Y' | 'u' => {
                 let v = digits(&mut pos, if next_is_digit_field { n } else { 9 })?;
-                year = if n == 2 && (0..100).contains(&v) { 2000 + v - if v >= 70 { 100 } else { 0 } } else { v };
+                year = if n == 2 && (0..100).contains(&v) {
+                    2000 + v - if v >= 70 { 100 } else { 0 }
+                } else {
+                    v
+                };
             }
             'M' if n >= 3 => {
                 let rest: String = input[pos..].iter().collect::<String>().to_ascii_lowercase();
                 let found = MONTHS.iter().enumerate().find_map(|(k, m)| {
                     let name = if n == 3 { &m[..3] } else { m };
-                    rest.starts_with(&name.to_ascii_lowercase()).then_some((k, name.len()))
+                    rest.starts_with(&name.to_ascii_lowercase())
+                        .then_some((k, name.len()))
                 });
                 let (k, len) = found.ok_or_else(bad)?;
                 month = k as i64 + 1;
                 pos += len;
             }
-            'M' => month = digits(&mut pos, width.min(2).max(if next_is_digit_field { n } else { 2 }))?,
+            'M' => {
+                month = digits(
+                    &mut pos,
+                    width.min(2).max(if next_is_digit_field { n } else { 2 }),
+                )?
+            }
             'd' => day = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
             'H' | 'k' => hour = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
             'h' | 'K' => hour = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
@@ -1118,7 +1217,11 @@ fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, String)> {
                 nanos = v * 10i64.pow(9 - count.min(9));
             }
             'a' => {
-                let rest: String = input[pos..].iter().take(2).collect::<String>().to_ascii_uppercase();
+                let rest: String = input[pos..]
+                    .iter()
+                    .take(2)
+                    .collect::<String>()
+                    .to_ascii_uppercase();
                 pm = match rest.as_str() {
                     "AM" => Some(false),
                     "PM" => Some(true),
@@ -1138,7 +1241,11 @@ fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, String)> {
                     zone = "UTC".into();
                     pos += 1;
                 } else {
-                    let len = if rest.len() >= 6 && rest.as_bytes().get(3) == Some(&b':') { 6 } else { 5 };
+                    let len = if rest.len() >= 6 && rest.as_bytes().get(3) == Some(&b':') {
+                        6
+                    } else {
+                        5
+                    };
                     let offset = rest.get(..len).ok_or_else(bad)?;
                     zone_of(offset)?;
                     let normalized = if len == 5 {
@@ -1146,7 +1253,11 @@ fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, String)> {
                     } else {
                         offset.to_string()
                     };
-                    zone = if normalized == "+00:00" { "UTC".into() } else { normalized };
+                    zone = if normalized == "+00:00" {
+                        "UTC".into()
+                    } else {
+                        normalized
+                    };
                     pos += len;
                 }
             }
@@ -1164,14 +1275,17 @@ fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, String)> {
         hour = hour % 12 + if pm { 12 } else { 0 };
     }
     let date = NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32).ok_or_else(bad)?;
-    let time = NaiveTime::from_hms_nano_opt(hour as u32, minute as u32, second as u32, nanos as u32)
-        .ok_or_else(bad)?;
+    let time =
+        NaiveTime::from_hms_nano_opt(hour as u32, minute as u32, second as u32, nanos as u32)
+            .ok_or_else(bad)?;
     Ok((date.and_time(time), zone))
 }
 
 fn iso_timestamp_type(_: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
     let zone = match scalar_str(scalars, 0) {
-        Some(text) => parse_iso(text).map(|(_, z)| z).unwrap_or_else(|_| "UTC".into()),
+        Some(text) => parse_iso(text)
+            .map(|(_, z)| z)
+            .unwrap_or_else(|_| "UTC".into()),
         None => "UTC".into(),
     };
     Ok(TrinoType::TimestampTz(3, Some(zone)).to_arrow())
@@ -1192,7 +1306,11 @@ fn parse_iso(text: &str) -> Result<(NaiveDateTime, String)> {
             _ => offset.to_string(),
         };
         zone_of(&normalized)?;
-        let normalized = if normalized == "+00:00" { "UTC".to_string() } else { normalized };
+        let normalized = if normalized == "+00:00" {
+            "UTC".to_string()
+        } else {
+            normalized
+        };
         (&t[..at], normalized)
     } else {
         (t, "UTC".to_string())
@@ -1210,7 +1328,11 @@ fn parse_iso(text: &str) -> Result<(NaiveDateTime, String)> {
         if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
         }
-        let nanos: u32 = if fraction.is_empty() { 0 } else { format!("{fraction:0<9}").parse().map_err(|_| bad())? };
+        let nanos: u32 = if fraction.is_empty() {
+            0
+        } else {
+            format!("{fraction:0<9}").parse().map_err(|_| bad())?
+        };
         NaiveTime::from_hms_nano_opt(h, m, s, nanos).ok_or_else(bad)?
     };
     Ok((date.and_time(time), zone))
@@ -1218,7 +1340,9 @@ fn parse_iso(text: &str) -> Result<(NaiveDateTime, String)> {
 
 fn from_iso8601_timestamp(c: &Call) -> Result<ArrayRef> {
     let DataType::Timestamp(_, Some(zone_name)) = c.ret else {
-        return Err(exec_err("from_iso8601_timestamp returns a timestamp with time zone"));
+        return Err(exec_err(
+            "from_iso8601_timestamp returns a timestamp with time zone",
+        ));
     };
     rows::scalars(c, |r| {
         let Some(text) = str_at(c.arg(0), r) else {
@@ -1265,7 +1389,11 @@ fn to_iso8601(c: &Call) -> Result<ArrayRef> {
                         s.push('Z');
                     } else {
                         let sign = if off < 0 { '-' } else { '+' };
-                        s.push_str(&format!("{sign}{:02}:{:02}", off.abs() / 3600, off.abs() % 3600 / 60));
+                        s.push_str(&format!(
+                            "{sign}{:02}:{:02}",
+                            off.abs() / 3600,
+                            off.abs() % 3600 / 60
+                        ));
                     }
                 }
                 s
@@ -1320,4 +1448,3 @@ fn now(c: &Call, zoned: bool) -> Result<ArrayRef> {
         )))
     })
 }
-

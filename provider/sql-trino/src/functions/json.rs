@@ -159,7 +159,9 @@ fn matches_scalar(item: &Json, value: &ScalarValue) -> bool {
     match (item, value) {
         (Json::Bool(b), ScalarValue::Boolean(Some(v))) => b == v,
         (Json::String(s), ScalarValue::Utf8(Some(v))) => s == v,
-        (Json::Number(n), ScalarValue::Int64(Some(v))) if !is_float(n) => n.parse::<i64>().ok() == Some(*v),
+        (Json::Number(n), ScalarValue::Int64(Some(v))) if !is_float(n) => {
+            n.parse::<i64>().ok() == Some(*v)
+        }
         (Json::Number(n), ScalarValue::Int32(Some(v))) if !is_float(n) => {
             n.parse::<i64>().ok() == Some(i64::from(*v))
         }
@@ -261,7 +263,11 @@ impl Json {
         match self {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Number(n) => out.push_str(&if canonical { big_decimal_text(n) } else { n.clone() }),
+            Json::Number(n) => out.push_str(&if canonical {
+                big_decimal_text(n)
+            } else {
+                n.clone()
+            }),
             Json::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
             Json::Array(items) => {
                 out.push('[');
@@ -398,7 +404,8 @@ struct Parser {
 
 impl Parser {
     fn skip_ws(&mut self) {
-        while self.at < self.chars.len() && matches!(self.chars[self.at], ' ' | '\t' | '\n' | '\r') {
+        while self.at < self.chars.len() && matches!(self.chars[self.at], ' ' | '\t' | '\n' | '\r')
+        {
             self.at += 1;
         }
     }

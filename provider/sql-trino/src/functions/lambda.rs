@@ -27,8 +27,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::sql::sqlparser::ast::{
-    Expr, ExprWithAlias, Ident, OneOrManyWithParens, Spanned, Statement, Visit, VisitMut,
-    Visitor, VisitorMut,
+    Expr, ExprWithAlias, Ident, OneOrManyWithParens, Spanned, Statement, Visit, VisitMut, Visitor,
+    VisitorMut,
 };
 
 use crate::ast::{call, function_name, plain_args};
@@ -205,7 +205,8 @@ impl Rewriter {
             signature: Signature::variadic_any(Volatility::Immutable),
             compiled: Mutex::new(None),
         };
-        self.state.register_udf(Arc::new(ScalarUDF::new_from_impl(udf)))?;
+        self.state
+            .register_udf(Arc::new(ScalarUDF::new_from_impl(udf)))?;
         let mut call_args: Vec<Expr> = args[..value_count].iter().map(|e| (*e).clone()).collect();
         call_args.extend(captures.iter().map(|c| c.expr.clone()));
         Ok(call(&udf_name, call_args))
@@ -310,7 +311,9 @@ struct LambdaUdf {
 
 impl std::fmt::Debug for LambdaUdf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LambdaUdf").field("name", &self.name).finish()
+        f.debug_struct("LambdaUdf")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -563,11 +566,19 @@ impl LambdaUdf {
         match self.kind {
             Kind::Transform | Kind::Filter | Kind::AnyMatch | Kind::AllMatch | Kind::NoneMatch => {
                 if args[0].data_type() == &DataType::Null {
-                    return Ok(datafusion::arrow::array::new_null_array(&compiled.ret, rows));
+                    return Ok(datafusion::arrow::array::new_null_array(
+                        &compiled.ret,
+                        rows,
+                    ));
                 }
                 let list = args[0].as_list::<i32>();
                 let (values, offsets, parents) = flatten(list.value_offsets(), list.values());
-                let out = self.run(&compiled.bodies[0], vec![values.clone()], captures, &parents)?;
+                let out = self.run(
+                    &compiled.bodies[0],
+                    vec![values.clone()],
+                    captures,
+                    &parents,
+                )?;
                 match self.kind {
                     Kind::Transform => Ok(Arc::new(ListArray::try_new(
                         Arc::new(Field::new("item", out.data_type().clone(), true)),
@@ -604,8 +615,12 @@ impl LambdaUdf {
                                 continue;
                             }
                             let range = offsets[row] as usize..offsets[row + 1] as usize;
-                            let any_true = range.clone().any(|i| results.is_valid(i) && results.value(i));
-                            let any_false = range.clone().any(|i| results.is_valid(i) && !results.value(i));
+                            let any_true = range
+                                .clone()
+                                .any(|i| results.is_valid(i) && results.value(i));
+                            let any_false = range
+                                .clone()
+                                .any(|i| results.is_valid(i) && !results.value(i));
                             let any_null = range.clone().any(|i| results.is_null(i));
                             b.append_option(match self.kind {
                                 Kind::AnyMatch if any_true => Some(true),
@@ -645,7 +660,12 @@ impl LambdaUdf {
                 }
                 let xa = take(a.values().as_ref(), &UInt32Array::from(ia), None)?;
                 let xb = take(b.values().as_ref(), &UInt32Array::from(ib), None)?;
-                let out = self.run(&compiled.bodies[0], vec![xa, xb], captures, &UInt32Array::from(parents))?;
+                let out = self.run(
+                    &compiled.bodies[0],
+                    vec![xa, xb],
+                    captures,
+                    &UInt32Array::from(parents),
+                )?;
                 Ok(Arc::new(ListArray::try_new(
                     Arc::new(Field::new("item", out.data_type().clone(), true)),
                     OffsetBuffer::new(offsets.into()),
@@ -663,7 +683,12 @@ impl LambdaUdf {
                 let entries = entries_values.as_struct();
                 let keys = entries.column(0).clone();
                 let values = entries.column(1).clone();
-                let out = self.run(&compiled.bodies[0], vec![keys.clone(), values.clone()], captures, &parents)?;
+                let out = self.run(
+                    &compiled.bodies[0],
+                    vec![keys.clone(), values.clone()],
+                    captures,
+                    &parents,
+                )?;
                 let DataType::Map(entries_field, sorted) = compiled.ret.clone() else {
                     return Err(DataFusionError::Internal("not a map".into()));
                 };
@@ -674,7 +699,9 @@ impl LambdaUdf {
                     Kind::TransformValues => (keys, out, offsets),
                     Kind::TransformKeys => {
                         if out.null_count() > 0 {
-                            return Err(DataFusionError::Execution("map key cannot be null".into()));
+                            return Err(DataFusionError::Execution(
+                                "map key cannot be null".into(),
+                            ));
                         }
                         for row in 0..rows {
                             let range = offsets[row] as usize..offsets[row + 1] as usize;
@@ -700,12 +727,17 @@ impl LambdaUdf {
                                 .count() as i32;
                             new_offsets.push(new_offsets[row] + count);
                         }
-                        (filter(keys.as_ref(), &keep)?, filter(values.as_ref(), &keep)?, new_offsets)
+                        (
+                            filter(keys.as_ref(), &keep)?,
+                            filter(values.as_ref(), &keep)?,
+                            new_offsets,
+                        )
                     }
                 };
                 let new_keys = cast(&new_keys, kv[0].data_type())?;
                 let new_values = cast(&new_values, kv[1].data_type())?;
-                let struct_array = StructArray::try_new(kv.clone(), vec![new_keys, new_values], None)?;
+                let struct_array =
+                    StructArray::try_new(kv.clone(), vec![new_keys, new_values], None)?;
                 Ok(Arc::new(MapArray::try_new(
                     entries_field,
                     OffsetBuffer::new(new_offsets.into()),
@@ -736,7 +768,11 @@ impl LambdaUdf {
                 .collect();
             let active = UInt32Array::from(active);
             let s = take(state.as_ref(), &active, None)?;
-            let x = take(list.values().as_ref(), &UInt32Array::from(element_index), None)?;
+            let x = take(
+                list.values().as_ref(),
+                &UInt32Array::from(element_index),
+                None,
+            )?;
             let step = self.run(&compiled.bodies[0], vec![s, x], captures, &active)?;
             // Scatter the new states of the active rows back.
             let mut index: Vec<Option<u32>> = (0..rows as u32).map(|_| None).collect();
@@ -751,7 +787,8 @@ impl LambdaUdf {
                 });
             }
             state = ScalarValue::iter_to_array(next)?;
-            if state.data_type() != &compiled.bodies[0].2 && compiled.bodies[0].2 != DataType::Null {
+            if state.data_type() != &compiled.bodies[0].2 && compiled.bodies[0].2 != DataType::Null
+            {
                 state = cast(&state, &compiled.bodies[0].2)?;
             }
         }
@@ -770,4 +807,3 @@ fn as_bools(array: &ArrayRef) -> Result<BooleanArray> {
     }
     Ok(array.as_boolean().clone())
 }
-

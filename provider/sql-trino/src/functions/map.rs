@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::array::{ArrayRef, MapArray, StructArray};
 use datafusion::arrow::buffer::OffsetBuffer;
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::ScalarValue;
-use datafusion::arrow::array::{Array, AsArray};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::ScalarUDF;
 
@@ -98,7 +98,9 @@ fn check_keys(keys: &[ScalarValue]) -> Result<()> {
             return Err(exec_err("map key cannot be null"));
         }
         if keys[..i].contains(k) {
-            return Err(exec_err(format!("Duplicate map keys ({k}) are not allowed")));
+            return Err(exec_err(format!(
+                "Duplicate map keys ({k}) are not allowed"
+            )));
         }
     }
     Ok(())
@@ -108,7 +110,9 @@ fn check_keys(keys: &[ScalarValue]) -> Result<()> {
 pub(crate) fn key_value_types(t: &DataType) -> Result<(DataType, DataType)> {
     match t {
         DataType::Map(entries, _) => match entries.data_type() {
-            DataType::Struct(kv) if kv.len() == 2 => Ok((kv[0].data_type().clone(), kv[1].data_type().clone())),
+            DataType::Struct(kv) if kv.len() == 2 => {
+                Ok((kv[0].data_type().clone(), kv[1].data_type().clone()))
+            }
             _ => Err(exec_err("malformed map type")),
         },
         other => Err(DataFusionError::Plan(format!(
@@ -121,7 +125,9 @@ pub(crate) fn key_value_types(t: &DataType) -> Result<(DataType, DataType)> {
 fn map_of_lists_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     match (&t[0], &t[1]) {
         (DataType::List(k), DataType::List(v)) => Ok(map_type(k.data_type(), v.data_type())),
-        _ => Err(DataFusionError::Plan("map() takes an array of keys and an array of values".into())),
+        _ => Err(DataFusionError::Plan(
+            "map() takes an array of keys and an array of values".into(),
+        )),
     }
 }
 
@@ -131,20 +137,31 @@ fn entries_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> 
             DataType::Struct(fields) if fields.len() == 2 => {
                 Ok(map_type(fields[0].data_type(), fields[1].data_type()))
             }
-            _ => Err(DataFusionError::Plan("map_from_entries() takes an array of two-field rows".into())),
+            _ => Err(DataFusionError::Plan(
+                "map_from_entries() takes an array of two-field rows".into(),
+            )),
         },
-        _ => Err(DataFusionError::Plan("map_from_entries() takes an array of two-field rows".into())),
+        _ => Err(DataFusionError::Plan(
+            "map_from_entries() takes an array of two-field rows".into(),
+        )),
     }
 }
 
 /// Keys and values of the map at `row`.
-pub(crate) fn entries_at(array: &ArrayRef, row: usize) -> Result<Option<(Vec<ScalarValue>, Vec<ScalarValue>)>> {
+pub(crate) fn entries_at(
+    array: &ArrayRef,
+    row: usize,
+) -> Result<Option<(Vec<ScalarValue>, Vec<ScalarValue>)>> {
     if array.is_null(row) {
         return Ok(None);
     }
     let entries = array.as_map().value(row);
-    let keys = (0..entries.len()).map(|i| ScalarValue::try_from_array(entries.column(0), i)).collect::<Result<Vec<_>>>()?;
-    let values = (0..entries.len()).map(|i| ScalarValue::try_from_array(entries.column(1), i)).collect::<Result<Vec<_>>>()?;
+    let keys = (0..entries.len())
+        .map(|i| ScalarValue::try_from_array(entries.column(0), i))
+        .collect::<Result<Vec<_>>>()?;
+    let values = (0..entries.len())
+        .map(|i| ScalarValue::try_from_array(entries.column(1), i))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Some((keys, values)))
 }
 
@@ -152,7 +169,8 @@ fn map_part(c: &Call, part: usize) -> Result<ArrayRef> {
     let (kt, vt) = key_value_types(c.arg(0).data_type())?;
     let element = if part == 0 { kt } else { vt };
     rows::scalars(c, |r| {
-        Ok(entries_at(c.arg(0), r)?.map(|(k, v)| make_list(if part == 0 { &k } else { &v }, &element)))
+        Ok(entries_at(c.arg(0), r)?
+            .map(|(k, v)| make_list(if part == 0 { &k } else { &v }, &element)))
     })
 }
 

@@ -13,46 +13,104 @@ use datafusion::logical_expr::ScalarUDF;
 
 use super::cast::rescale;
 use super::rows::{self, f64_at, i64_at, str_at};
-use super::{Arg, Call, Func, args, args_opt, args_var, exec_err, ret_bool, ret_f64, ret_i64, ret_utf8};
+use super::{
+    Arg, Call, Func, args, args_opt, args_var, exec_err, ret_bool, ret_f64, ret_i64, ret_utf8,
+};
 
 pub(super) fn functions() -> Vec<ScalarUDF> {
     use Arg::*;
     let mut all = vec![
         Func::new("abs", args(&[Any]), numeric_same, |c| {
-            per_kind(c, |v| v.checked_abs().ok_or_else(|| exec_err("Value out of range for abs")), |v| Ok(v.abs()), |v, _| Ok(v.abs()))
+            per_kind(
+                c,
+                |v| {
+                    v.checked_abs()
+                        .ok_or_else(|| exec_err("Value out of range for abs"))
+                },
+                |v| Ok(v.abs()),
+                |v, _| Ok(v.abs()),
+            )
         }),
         Func::new("ceil", args(&[Any]), rounded_type, |c| {
-            per_kind(c, Ok, |v| Ok(v.ceil()), |v, s| Ok(div_round(v, s, Rounding::Ceiling)))
+            per_kind(
+                c,
+                Ok,
+                |v| Ok(v.ceil()),
+                |v, s| Ok(div_round(v, s, Rounding::Ceiling)),
+            )
         }),
         Func::new("ceiling", args(&[Any]), rounded_type, |c| {
-            per_kind(c, Ok, |v| Ok(v.ceil()), |v, s| Ok(div_round(v, s, Rounding::Ceiling)))
+            per_kind(
+                c,
+                Ok,
+                |v| Ok(v.ceil()),
+                |v, s| Ok(div_round(v, s, Rounding::Ceiling)),
+            )
         }),
         Func::new("floor", args(&[Any]), rounded_type, |c| {
-            per_kind(c, Ok, |v| Ok(v.floor()), |v, s| Ok(div_round(v, s, Rounding::Floor)))
+            per_kind(
+                c,
+                Ok,
+                |v| Ok(v.floor()),
+                |v, s| Ok(div_round(v, s, Rounding::Floor)),
+            )
         }),
         Func::new("round", args_opt(&[Any], &[Int]), round_type, round),
         Func::new("truncate", args(&[Any]), truncate_type, |c| {
-            per_kind(c, Ok, |v| Ok(v.trunc()), |v, s| Ok(div_round(v, s, Rounding::Down)))
+            per_kind(
+                c,
+                Ok,
+                |v| Ok(v.trunc()),
+                |v, s| Ok(div_round(v, s, Rounding::Down)),
+            )
         }),
         Func::new("sign", args(&[Any]), sign_type, |c| {
             per_kind(
                 c,
                 |v| Ok(v.signum()),
-                |v| Ok(if v.is_nan() { f64::NAN } else if v == 0.0 { 0.0 } else { v.signum() }),
+                |v| {
+                    Ok(if v.is_nan() {
+                        f64::NAN
+                    } else if v == 0.0 {
+                        0.0
+                    } else {
+                        v.signum()
+                    })
+                },
                 |v, _| Ok(v.signum()),
             )
         }),
         Func::new("mod", args(&[Any, Any]), mod_type, modulo),
-        Func::new("__trino_try_modulo", args(&[Any, Any]), mod_type, |c| try_null(c, modulo)),
-        Func::new("__trino_try_divide", args(&[Any, Any]), divide_type, |c| try_null(c, divide)),
-        Func::new("power", args(&[Double, Double]), ret_f64, |c| f2(c, f64::powf)),
-        Func::new("pow", args(&[Double, Double]), ret_f64, |c| f2(c, f64::powf)),
-        Func::new("atan2", args(&[Double, Double]), ret_f64, |c| f2(c, f64::atan2)),
-        Func::new("log", args(&[Double, Double]), ret_f64, |c| f2(c, |b, x| x.ln() / b.ln())),
-        Func::new("pi", args(&[]), ret_f64, |c| rows::f64s(c, |_| Ok(Some(std::f64::consts::PI)))),
-        Func::new("e", args(&[]), ret_f64, |c| rows::f64s(c, |_| Ok(Some(std::f64::consts::E)))),
-        Func::new("infinity", args(&[]), ret_f64, |c| rows::f64s(c, |_| Ok(Some(f64::INFINITY)))),
-        Func::new("nan", args(&[]), ret_f64, |c| rows::f64s(c, |_| Ok(Some(f64::NAN)))),
+        Func::new("__trino_try_modulo", args(&[Any, Any]), mod_type, |c| {
+            try_null(c, modulo)
+        }),
+        Func::new("__trino_try_divide", args(&[Any, Any]), divide_type, |c| {
+            try_null(c, divide)
+        }),
+        Func::new("power", args(&[Double, Double]), ret_f64, |c| {
+            f2(c, f64::powf)
+        }),
+        Func::new("pow", args(&[Double, Double]), ret_f64, |c| {
+            f2(c, f64::powf)
+        }),
+        Func::new("atan2", args(&[Double, Double]), ret_f64, |c| {
+            f2(c, f64::atan2)
+        }),
+        Func::new("log", args(&[Double, Double]), ret_f64, |c| {
+            f2(c, |b, x| x.ln() / b.ln())
+        }),
+        Func::new("pi", args(&[]), ret_f64, |c| {
+            rows::f64s(c, |_| Ok(Some(std::f64::consts::PI)))
+        }),
+        Func::new("e", args(&[]), ret_f64, |c| {
+            rows::f64s(c, |_| Ok(Some(std::f64::consts::E)))
+        }),
+        Func::new("infinity", args(&[]), ret_f64, |c| {
+            rows::f64s(c, |_| Ok(Some(f64::INFINITY)))
+        }),
+        Func::new("nan", args(&[]), ret_f64, |c| {
+            rows::f64s(c, |_| Ok(Some(f64::NAN)))
+        }),
         Func::new("is_nan", args(&[Double]), ret_bool, |c| {
             rows::bools(c, |r| Ok(f64_at(c.arg(0), r).map(f64::is_nan)))
         }),
@@ -86,12 +144,27 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 _ => Ok(None),
             })
         }),
-        Func::new("width_bucket", args(&[Double, Double, Double, Int]), ret_i64, width_bucket),
-        Func::new("greatest", args_var(&[Any], Any), extreme_type, |c| extreme(c, true)),
-        Func::new("least", args_var(&[Any], Any), extreme_type, |c| extreme(c, false)),
-        Func::new("bitwise_and", args(&[Int, Int]), ret_i64, |c| i2(c, |a, b| a & b)),
-        Func::new("bitwise_or", args(&[Int, Int]), ret_i64, |c| i2(c, |a, b| a | b)),
-        Func::new("bitwise_xor", args(&[Int, Int]), ret_i64, |c| i2(c, |a, b| a ^ b)),
+        Func::new(
+            "width_bucket",
+            args(&[Double, Double, Double, Int]),
+            ret_i64,
+            width_bucket,
+        ),
+        Func::new("greatest", args_var(&[Any], Any), extreme_type, |c| {
+            extreme(c, true)
+        }),
+        Func::new("least", args_var(&[Any], Any), extreme_type, |c| {
+            extreme(c, false)
+        }),
+        Func::new("bitwise_and", args(&[Int, Int]), ret_i64, |c| {
+            i2(c, |a, b| a & b)
+        }),
+        Func::new("bitwise_or", args(&[Int, Int]), ret_i64, |c| {
+            i2(c, |a, b| a | b)
+        }),
+        Func::new("bitwise_xor", args(&[Int, Int]), ret_i64, |c| {
+            i2(c, |a, b| a ^ b)
+        }),
         Func::new("bitwise_not", args(&[Int]), ret_i64, |c| {
             rows::i64s(c, |r| Ok(i64_at(c.arg(0), r).map(|v| !v)))
         }),
@@ -140,7 +213,10 @@ fn i2(c: &Call, f: fn(i64, i64) -> i64) -> Result<ArrayRef> {
 }
 
 fn is_int(t: &DataType) -> bool {
-    matches!(t, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64)
+    matches!(
+        t,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+    )
 }
 
 fn not_numeric(name: &str, t: &DataType) -> DataFusionError {
@@ -161,9 +237,10 @@ fn numeric_same(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataTy
 
 fn rounded_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     match &types[0] {
-        DataType::Decimal128(p, s) => {
-            Ok(DataType::Decimal128((*p as i8 - *s + (*s).min(1)).max(1) as u8, 0))
-        }
+        DataType::Decimal128(p, s) => Ok(DataType::Decimal128(
+            (*p as i8 - *s + (*s).min(1)).max(1) as u8,
+            0,
+        )),
         _ => numeric_same(types, &[]),
     }
 }
@@ -185,9 +262,10 @@ fn sign_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType>
 
 fn round_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     match (&types[0], types.len()) {
-        (DataType::Decimal128(p, s), 1) => {
-            Ok(DataType::Decimal128(((*p as i8 - *s + (*s).min(1)).clamp(1, 38)) as u8, 0))
-        }
+        (DataType::Decimal128(p, s), 1) => Ok(DataType::Decimal128(
+            ((*p as i8 - *s + (*s).min(1)).clamp(1, 38)) as u8,
+            0,
+        )),
         (DataType::Decimal128(p, s), _) => Ok(DataType::Decimal128((*p + 1).min(38), *s)),
         _ => numeric_same(types, &[]),
     }
@@ -266,7 +344,9 @@ fn per_kind(
                 .collect::<Result<_>>()?;
             let limit = 10i128.pow(u32::from(*p));
             if out.iter().flatten().any(|v| v.abs() >= limit) {
-                return Err(exec_err(format!("decimal overflow: the result does not fit decimal({p},{rs})")));
+                return Err(exec_err(format!(
+                    "decimal overflow: the result does not fit decimal({p},{rs})"
+                )));
             }
             let array = datafusion::arrow::array::Decimal128Array::from(out)
                 .with_precision_and_scale(*p, *rs)?;
@@ -282,7 +362,9 @@ fn checked_cast(array: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         safe: false,
         format_options: Default::default(),
     };
-    Ok(datafusion::arrow::compute::cast_with_options(array, to, &options)?)
+    Ok(datafusion::arrow::compute::cast_with_options(
+        array, to, &options,
+    )?)
 }
 
 fn round(c: &Call) -> Result<ArrayRef> {
@@ -309,7 +391,11 @@ fn round(c: &Call) -> Result<ArrayRef> {
                     .ok_or_else(|| exec_err(format!("numerical overflow: {v}")))?;
                 let q = v / factor;
                 let r = v % factor;
-                let q = if r.abs() * 2 >= factor { q + v.signum() } else { q };
+                let q = if r.abs() * 2 >= factor {
+                    q + v.signum()
+                } else {
+                    q
+                };
                 q.checked_mul(factor)
                     .ok_or_else(|| exec_err(format!("numerical overflow: {v}")))
             },
@@ -358,9 +444,15 @@ fn int_pair_type(name: &str, types: &[DataType]) -> Result<DataType> {
             DataType::Int32 => 3,
             _ => 4,
         };
-        return Ok(if width(a) >= width(b) { a.clone() } else { b.clone() });
+        return Ok(if width(a) >= width(b) {
+            a.clone()
+        } else {
+            b.clone()
+        });
     }
-    let numeric = |t: &DataType| is_int(t) || matches!(t, DataType::Float32 | DataType::Float64 | DataType::Null);
+    let numeric = |t: &DataType| {
+        is_int(t) || matches!(t, DataType::Float32 | DataType::Float64 | DataType::Null)
+    };
     if numeric(a) && numeric(b) {
         if *a == DataType::Float32 && (*b == DataType::Float32 || is_int(b)) {
             return Ok(DataType::Float32);
@@ -382,7 +474,11 @@ fn divide_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataTyp
     int_pair_type("division", types)
 }
 
-fn binary_numeric(c: &Call, int: fn(i64, i64) -> Result<i64>, float: fn(f64, f64) -> f64) -> Result<ArrayRef> {
+fn binary_numeric(
+    c: &Call,
+    int: fn(i64, i64) -> Result<i64>,
+    float: fn(f64, f64) -> f64,
+) -> Result<ArrayRef> {
     if is_int(c.ret) {
         let a = cast(c.arg(0), &DataType::Int64)?;
         let b = cast(c.arg(1), &DataType::Int64)?;
@@ -483,7 +579,9 @@ fn width_bucket(c: &Call) -> Result<ArrayRef> {
             return Err(exec_err("bucketCount must be greater than 0"));
         }
         if x.is_nan() || lo.is_nan() || hi.is_nan() || !lo.is_finite() || !hi.is_finite() {
-            return Err(exec_err("operand, bound1 and bound2 must be finite numbers"));
+            return Err(exec_err(
+                "operand, bound1 and bound2 must be finite numbers",
+            ));
         }
         if lo == hi {
             return Err(exec_err("bounds cannot equal each other"));
@@ -527,7 +625,11 @@ fn extreme_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataTy
     }
     Err(DataFusionError::Plan(format!(
         "greatest/least over {} is not supported on the embedded engine; cast the arguments to one type",
-        types.iter().map(super::trino_name).collect::<Vec<_>>().join(", ")
+        types
+            .iter()
+            .map(super::trino_name)
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 

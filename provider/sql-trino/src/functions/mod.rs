@@ -241,9 +241,11 @@ fn coerce_one(name: &str, want: Arg, t: &DataType) -> Result<DataType> {
             _ => None,
         },
         Arg::Int => match t {
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Null => {
-                Some(DataType::Int64)
-            }
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Null => Some(DataType::Int64),
             _ => None,
         },
         Arg::Double => match t {
@@ -286,7 +288,9 @@ pub(crate) fn trino_name(t: &DataType) -> String {
 /// The Trino type of an argument, or a planning error naming the Arrow type.
 pub(crate) fn trino_type(t: &DataType) -> Result<TrinoType> {
     TrinoType::from_arrow(t).ok_or_else(|| {
-        DataFusionError::Plan(format!("values of type {t} are not supported on the embedded engine"))
+        DataFusionError::Plan(format!(
+            "values of type {t} are not supported on the embedded engine"
+        ))
     })
 }
 

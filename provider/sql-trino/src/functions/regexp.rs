@@ -16,7 +16,9 @@ use regex::Regex;
 
 use super::rows::{self, i64_at, str_at};
 use super::string::str_list;
-use super::{Arg, Call, Func, args, args_opt, exec_err, ret_bool, ret_i64, ret_str_array, ret_utf8};
+use super::{
+    Arg, Call, Func, args, args_opt, exec_err, ret_bool, ret_i64, ret_str_array, ret_utf8,
+};
 
 pub(super) fn functions() -> Vec<ScalarUDF> {
     use Arg::*;
@@ -29,51 +31,66 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 Ok(Some(re.regex.is_match(text)))
             })
         }),
-        Func::new("regexp_extract", args_opt(&[Str, Str], &[Int]), ret_utf8, |c| {
-            rows::utf8(c, |r| {
-                let Some((text, re)) = text_and_pattern(c, r)? else {
-                    return Ok(None);
-                };
-                let Some(group) = group_arg(c, r, &re)? else {
-                    return Ok(None);
-                };
-                Ok(re
-                    .regex
-                    .captures(text)
-                    .and_then(|caps| caps.get(group).map(|m| m.as_str().to_string())))
-            })
-        }),
-        Func::new("regexp_extract_all", args_opt(&[Str, Str], &[Int]), ret_str_array, |c| {
-            rows::scalars(c, |r| {
-                let Some((text, re)) = text_and_pattern(c, r)? else {
-                    return Ok(None);
-                };
-                let Some(group) = group_arg(c, r, &re)? else {
-                    return Ok(None);
-                };
-                let items: Vec<Option<&str>> = java_matches(&re.regex, text)
-                    .iter()
-                    .map(|caps| caps.get(group).map(|m| m.as_str()))
-                    .collect();
-                Ok(Some(str_list(items.into_iter())))
-            })
-        }),
-        Func::new("regexp_replace", args_opt(&[Str, Str], &[Str]), ret_utf8, |c| {
-            rows::utf8(c, |r| {
-                let Some((text, re)) = text_and_pattern(c, r)? else {
-                    return Ok(None);
-                };
-                let replacement = if c.args.len() > 2 {
-                    match str_at(c.arg(2), r) {
-                        Some(s) => s,
-                        None => return Ok(None),
-                    }
-                } else {
-                    ""
-                };
-                replace_all(&re, text, replacement).map(Some)
-            })
-        }),
+        Func::new(
+            "regexp_extract",
+            args_opt(&[Str, Str], &[Int]),
+            ret_utf8,
+            |c| {
+                rows::utf8(c, |r| {
+                    let Some((text, re)) = text_and_pattern(c, r)? else {
+                        return Ok(None);
+                    };
+                    let Some(group) = group_arg(c, r, &re)? else {
+                        return Ok(None);
+                    };
+                    Ok(re
+                        .regex
+                        .captures(text)
+                        .and_then(|caps| caps.get(group).map(|m| m.as_str().to_string())))
+                })
+            },
+        ),
+        Func::new(
+            "regexp_extract_all",
+            args_opt(&[Str, Str], &[Int]),
+            ret_str_array,
+            |c| {
+                rows::scalars(c, |r| {
+                    let Some((text, re)) = text_and_pattern(c, r)? else {
+                        return Ok(None);
+                    };
+                    let Some(group) = group_arg(c, r, &re)? else {
+                        return Ok(None);
+                    };
+                    let items: Vec<Option<&str>> = java_matches(&re.regex, text)
+                        .iter()
+                        .map(|caps| caps.get(group).map(|m| m.as_str()))
+                        .collect();
+                    Ok(Some(str_list(items.into_iter())))
+                })
+            },
+        ),
+        Func::new(
+            "regexp_replace",
+            args_opt(&[Str, Str], &[Str]),
+            ret_utf8,
+            |c| {
+                rows::utf8(c, |r| {
+                    let Some((text, re)) = text_and_pattern(c, r)? else {
+                        return Ok(None);
+                    };
+                    let replacement = if c.args.len() > 2 {
+                        match str_at(c.arg(2), r) {
+                            Some(s) => s,
+                            None => return Ok(None),
+                        }
+                    } else {
+                        ""
+                    };
+                    replace_all(&re, text, replacement).map(Some)
+                })
+            },
+        ),
         Func::new("regexp_count", args(&[Str, Str]), ret_i64, |c| {
             rows::i64s(c, |r| {
                 let Some((text, re)) = text_and_pattern(c, r)? else {
@@ -82,34 +99,53 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 Ok(Some(java_matches(&re.regex, text).len() as i64))
             })
         }),
-        Func::new("regexp_position", args_opt(&[Str, Str], &[Int, Int]), ret_i64, |c| {
-            rows::i64s(c, |r| {
-                let Some((text, re)) = text_and_pattern(c, r)? else {
-                    return Ok(None);
-                };
-                let start = if c.args.len() > 2 { i64_at(c.arg(2), r) } else { Some(1) };
-                let occurrence = if c.args.len() > 3 { i64_at(c.arg(3), r) } else { Some(1) };
-                let (Some(start), Some(occurrence)) = (start, occurrence) else {
-                    return Ok(None);
-                };
-                if start < 1 {
-                    return Err(exec_err("start position cannot be smaller than 1"));
-                }
-                if occurrence < 1 {
-                    return Err(exec_err("occurrence cannot be smaller than 1"));
-                }
-                let chars = text.chars().count() as i64;
-                if start > chars {
-                    return Ok(Some(-1));
-                }
-                let offset = text.char_indices().nth(start as usize - 1).map_or(text.len(), |(b, _)| b);
-                let found = re.regex.find_iter(&text[offset..]).nth(occurrence as usize - 1);
-                Ok(Some(match found {
-                    Some(m) => text[..offset + m.start()].chars().count() as i64 + 1,
-                    None => -1,
-                }))
-            })
-        }),
+        Func::new(
+            "regexp_position",
+            args_opt(&[Str, Str], &[Int, Int]),
+            ret_i64,
+            |c| {
+                rows::i64s(c, |r| {
+                    let Some((text, re)) = text_and_pattern(c, r)? else {
+                        return Ok(None);
+                    };
+                    let start = if c.args.len() > 2 {
+                        i64_at(c.arg(2), r)
+                    } else {
+                        Some(1)
+                    };
+                    let occurrence = if c.args.len() > 3 {
+                        i64_at(c.arg(3), r)
+                    } else {
+                        Some(1)
+                    };
+                    let (Some(start), Some(occurrence)) = (start, occurrence) else {
+                        return Ok(None);
+                    };
+                    if start < 1 {
+                        return Err(exec_err("start position cannot be smaller than 1"));
+                    }
+                    if occurrence < 1 {
+                        return Err(exec_err("occurrence cannot be smaller than 1"));
+                    }
+                    let chars = text.chars().count() as i64;
+                    if start > chars {
+                        return Ok(Some(-1));
+                    }
+                    let offset = text
+                        .char_indices()
+                        .nth(start as usize - 1)
+                        .map_or(text.len(), |(b, _)| b);
+                    let found = re
+                        .regex
+                        .find_iter(&text[offset..])
+                        .nth(occurrence as usize - 1);
+                    Ok(Some(match found {
+                        Some(m) => text[..offset + m.start()].chars().count() as i64 + 1,
+                        None => -1,
+                    }))
+                })
+            },
+        ),
         Func::new("regexp_split", args(&[Str, Str]), ret_str_array, |c| {
             rows::scalars(c, |r| {
                 let Some((text, re)) = text_and_pattern(c, r)? else {
@@ -206,7 +242,9 @@ fn translate(pattern: &str) -> Result<(String, bool, bool)> {
         match ch {
             '\\' => {
                 let Some(next) = chars.next() else {
-                    return Err(exec_err(format!("the pattern {pattern} ends with a backslash")));
+                    return Err(exec_err(format!(
+                        "the pattern {pattern} ends with a backslash"
+                    )));
                 };
                 let ascii = match (next, in_class > 0) {
                     ('d', false) => Some("[0-9]"),
@@ -300,7 +338,9 @@ fn replace_all(re: &Pattern, text: &str, replacement: &str) -> Result<String> {
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for caps in java_matches(&re.regex, text) {
-        let m = caps.get(0).ok_or_else(|| exec_err("regex match without a group 0"))?;
+        let m = caps
+            .get(0)
+            .ok_or_else(|| exec_err("regex match without a group 0"))?;
         out.push_str(&text[last..m.start()]);
         let mut chars = replacement.chars().peekable();
         while let Some(ch) = chars.next() {
@@ -313,9 +353,9 @@ fn replace_all(re: &Pattern, text: &str, replacement: &str) -> Result<String> {
                     if chars.peek() == Some(&'{') {
                         chars.next();
                         let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                        let group = caps.name(&name).ok_or_else(|| {
-                            exec_err(format!("No group with name {{{name}}}"))
-                        })?;
+                        let group = caps
+                            .name(&name)
+                            .ok_or_else(|| exec_err(format!("No group with name {{{name}}}")))?;
                         out.push_str(group.as_str());
                         continue;
                     }

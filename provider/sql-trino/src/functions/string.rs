@@ -352,7 +352,9 @@ fn pad(c: &Call, left: bool) -> Result<datafusion::arrow::array::ArrayRef> {
         let size = i64_at(c.arg(1), r).unwrap_or(0);
         let filler: Vec<char> = s(c, 2, r).unwrap_or("").chars().collect();
         if !(0..=i64::from(i32::MAX)).contains(&size) {
-            return Err(exec_err("Target length must be in the range [0..2147483647]"));
+            return Err(exec_err(
+                "Target length must be in the range [0..2147483647]",
+            ));
         }
         if filler.is_empty() {
             return Err(exec_err("Padding string must not be empty"));
@@ -369,8 +371,10 @@ fn pad(c: &Call, left: bool) -> Result<datafusion::arrow::array::ArrayRef> {
 
 /// Java's `Character.isWhitespace`, which Trino's `trim` uses (no-break spaces are kept).
 fn java_whitespace(ch: char) -> bool {
-    matches!(ch, '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | '\u{1C}'..='\u{1F}')
-        || (ch.is_whitespace() && !matches!(ch, '\u{A0}' | '\u{2007}' | '\u{202F}' | '\u{85}'))
+    matches!(
+        ch,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | '\u{1C}'..='\u{1F}'
+    ) || (ch.is_whitespace() && !matches!(ch, '\u{A0}' | '\u{2007}' | '\u{202F}' | '\u{85}'))
 }
 
 fn trim(c: &Call, left: bool, right: bool) -> Result<datafusion::arrow::array::ArrayRef> {
@@ -379,7 +383,8 @@ fn trim(c: &Call, left: bool, right: bool) -> Result<datafusion::arrow::array::A
             return Ok(None);
         }
         let v = s(c, 0, r).unwrap_or("");
-        let set: Option<Vec<char>> = (c.args.len() > 1).then(|| s(c, 1, r).unwrap_or("").chars().collect());
+        let set: Option<Vec<char>> =
+            (c.args.len() > 1).then(|| s(c, 1, r).unwrap_or("").chars().collect());
         let strip = |ch: char| match &set {
             Some(set) => set.contains(&ch),
             None => java_whitespace(ch),
