@@ -118,10 +118,10 @@ impl Visitor for Checker {
         if query.fetch.is_some() {
             self.refuse(query, "FETCH FIRST", "use LIMIT");
         }
-        if let SetExpr::Select(select) = query.body.as_ref() {
-            if select.top.is_some() {
-                self.refuse(query, "TOP", "use LIMIT");
-            }
+        if let SetExpr::Select(select) = query.body.as_ref()
+            && select.top.is_some()
+        {
+            self.refuse(query, "TOP", "use LIMIT");
         }
         ControlFlow::Continue(())
     }

@@ -65,10 +65,10 @@ pub fn check(sql: &str) -> std::result::Result<(), Vec<TrinoSqlError>> {
     let mut errors = Vec::new();
     for mut statement in statements {
         errors.extend(check::check_statement(&statement));
-        if errors.is_empty() {
-            if let Err(e) = rewrite::rewrite(&mut statement) {
-                errors.push(e);
-            }
+        if errors.is_empty()
+            && let Err(e) = rewrite::rewrite(&mut statement)
+        {
+            errors.push(e);
         }
     }
     if errors.is_empty() {

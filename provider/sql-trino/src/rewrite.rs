@@ -44,11 +44,11 @@ impl VisitorMut for Rewriter {
         }
         // Ordinals (`ORDER BY 1`, `GROUP BY 1`) and LIMIT/OFFSET must stay plain numbers: the
         // `long` flag, which nothing here parses, marks them for `post_visit_expr`.
-        if let Some(order_by) = &mut query.order_by {
-            if let OrderByKind::Expressions(items) = &mut order_by.kind {
-                for item in items {
-                    mark_positional(&mut item.expr);
-                }
+        if let Some(order_by) = &mut query.order_by
+            && let OrderByKind::Expressions(items) = &mut order_by.kind
+        {
+            for item in items {
+                mark_positional(&mut item.expr);
             }
         }
         if let Some(limit) = &mut query.limit_clause {
@@ -67,11 +67,11 @@ impl VisitorMut for Rewriter {
                 }
             }
         }
-        if let SetExpr::Select(select) = query.body.as_mut() {
-            if let GroupByExpr::Expressions(items, _) = &mut select.group_by {
-                for item in items {
-                    mark_positional(item);
-                }
+        if let SetExpr::Select(select) = query.body.as_mut()
+            && let GroupByExpr::Expressions(items, _) = &mut select.group_by
+        {
+            for item in items {
+                mark_positional(item);
             }
         }
         ControlFlow::Continue(())
@@ -90,10 +90,10 @@ impl VisitorMut for Rewriter {
 }
 
 fn mark_positional(expr: &mut Expr) {
-    if let Expr::Value(v) = expr {
-        if let Value::Number(_, long) = &mut v.value {
-            *long = true;
-        }
+    if let Expr::Value(v) = expr
+        && let Value::Number(_, long) = &mut v.value
+    {
+        *long = true;
     }
 }
 
@@ -353,13 +353,13 @@ fn listagg(
         ));
     }
     let mut out = call("string_agg", args);
-    if let Expr::Function(g) = &mut out {
-        if let FunctionArguments::List(l) = &mut g.args {
-            l.duplicate_treatment = list.duplicate_treatment;
-            if !f.within_group.is_empty() {
-                l.clauses
-                    .push(FunctionArgumentClause::OrderBy(f.within_group.clone()));
-            }
+    if let Expr::Function(g) = &mut out
+        && let FunctionArguments::List(l) = &mut g.args
+    {
+        l.duplicate_treatment = list.duplicate_treatment;
+        if !f.within_group.is_empty() {
+            l.clauses
+                .push(FunctionArgumentClause::OrderBy(f.within_group.clone()));
         }
     }
     Ok(out)

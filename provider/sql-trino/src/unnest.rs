@@ -238,11 +238,10 @@ fn parse_template(alias: &Ident) -> Result<Box<Query>, TrinoSqlError> {
     else {
         return Err(TrinoSqlError::syntax("UNNEST template"));
     };
-    if let SetExpr::Select(select) = query.body.as_mut() {
-        if let Some(SelectItem::QualifiedWildcard(kind, _)) = select.projection.first_mut() {
-            *kind =
-                SelectItemQualifiedWildcardKind::ObjectName(ObjectName::from(vec![alias.clone()]));
-        }
+    if let SetExpr::Select(select) = query.body.as_mut()
+        && let Some(SelectItem::QualifiedWildcard(kind, _)) = select.projection.first_mut()
+    {
+        *kind = SelectItemQualifiedWildcardKind::ObjectName(ObjectName::from(vec![alias.clone()]));
     }
     Ok(query)
 }
@@ -255,12 +254,12 @@ struct Renamer<'a> {
 impl VisitorMut for Renamer<'_> {
     type Break = ();
     fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-        if let Expr::CompoundIdentifier(parts) = expr {
-            if parts.len() >= 2 {
-                let first = parts[0].value.to_ascii_lowercase();
-                if let Some((_, to)) = self.renames.iter().rev().find(|(from, _)| *from == first) {
-                    parts[0] = to.clone();
-                }
+        if let Expr::CompoundIdentifier(parts) = expr
+            && parts.len() >= 2
+        {
+            let first = parts[0].value.to_ascii_lowercase();
+            if let Some((_, to)) = self.renames.iter().rev().find(|(from, _)| *from == first) {
+                parts[0] = to.clone();
             }
         }
         ControlFlow::Continue(())

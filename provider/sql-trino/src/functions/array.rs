@@ -595,10 +595,10 @@ fn extreme(c: &Call, max: bool) -> Result<ArrayRef> {
         }
         let mut best: Option<ScalarValue> = None;
         for i in items {
-            if let ScalarValue::Float64(Some(f)) = &i {
-                if f.is_nan() {
-                    return Ok(Some(ScalarValue::Float64(Some(f64::NAN))));
-                }
+            if let ScalarValue::Float64(Some(f)) = &i
+                && f.is_nan()
+            {
+                return Ok(Some(ScalarValue::Float64(Some(f64::NAN))));
             }
             best = Some(match best {
                 None => i,

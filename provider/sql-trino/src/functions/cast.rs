@@ -24,7 +24,7 @@ use super::rows::{self, str_at};
 use super::{Arg, Call, Func, args, exec_err, scalar_str};
 use crate::datetime_util::zone_of;
 use crate::render;
-use crate::types::{TrinoType, precision_of, unit_of};
+use crate::types::{TrinoType, unit_of};
 
 pub(super) fn functions() -> Vec<ScalarUDF> {
     use Arg::*;
@@ -92,10 +92,10 @@ fn zone_for(from: &DataType, scalars: &[Option<&ScalarValue>]) -> Result<String>
     if let DataType::Timestamp(_, Some(zone)) = from {
         return Ok(zone.to_string());
     }
-    if let Some(text) = scalar_str(scalars, 0) {
-        if let Some((_, _, Some(zone))) = parse_timestamp_text(text) {
-            return Ok(zone);
-        }
+    if let Some(text) = scalar_str(scalars, 0)
+        && let Some((_, _, Some(zone))) = parse_timestamp_text(text)
+    {
+        return Ok(zone);
     }
     Ok("UTC".to_string())
 }
@@ -248,12 +248,12 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
         }),
         (_, T::Varchar | T::BoundedVarchar(_)) => per_value(&|row| {
             let text = render::cast_text(array.as_ref(), row)?.unwrap_or_default();
-            if let T::BoundedVarchar(n) = to {
-                if text.chars().count() > *n as usize {
-                    return Err(exec_err(format!(
-                        "Value {text} cannot be represented as varchar({n})"
-                    )));
-                }
+            if let T::BoundedVarchar(n) = to
+                && text.chars().count() > *n as usize
+            {
+                return Err(exec_err(format!(
+                    "Value {text} cannot be represented as varchar({n})"
+                )));
             }
             Ok(Some(ScalarValue::Utf8(Some(text))))
         }),
@@ -290,7 +290,7 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
                     return Err(exec_err(format!("Unable to cast {v} to {t}")));
                 }
                 let rounded = v.round();
-                if rounded < -9.223372036854776e18 || rounded >= 9.223372036854776e18 {
+                if !(-9.223372036854776e18..9.223372036854776e18).contains(&rounded) {
                     return Err(exec_err(format!("Out of range for {t}: {v}")));
                 }
                 int_scalar(rounded as i64, &t)
@@ -743,10 +743,6 @@ pub(crate) fn timestamp_local_nanos(array: &ArrayRef) -> Result<Vec<Option<i64>>
             }
         })
         .collect())
-}
-
-pub(crate) fn precision_from_unit(unit: &TimeUnit) -> u8 {
-    precision_of(unit)
 }
 
 pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {

@@ -45,7 +45,7 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
             with_timezone,
         ),
         Func::new("date_format", args(&[Any, Str]), temporal_to_utf8, |c| {
-            format_each(c, |t, f| mysql_format(t, f))
+            format_each(c, mysql_format)
         }),
         Func::new(
             "format_datetime",
@@ -268,7 +268,7 @@ impl Temporal {
     }
 
     /// A value of the same type from a wall-clock time.
-    fn from_local(&self, local: &NaiveDateTime) -> Result<ScalarValue> {
+    fn value_at_local(&self, local: &NaiveDateTime) -> Result<ScalarValue> {
         Ok(match &self.kind {
             Kind::Date => ScalarValue::Date32(Some(days_since_epoch(local.date()))),
             Kind::Timestamp(unit) => {
@@ -285,7 +285,7 @@ impl Temporal {
         })
     }
 
-    fn from_instant(&self, nanos: i64) -> Result<ScalarValue> {
+    fn value_at_instant(&self, nanos: i64) -> Result<ScalarValue> {
         Ok(match &self.kind {
             Kind::Date => ScalarValue::Date32(Some(nanos.div_euclid(86_400_000_000_000) as i32)),
             Kind::Timestamp(unit) => timestamp_scalar(round_nanos(nanos, *unit), *unit, None),
@@ -353,12 +353,12 @@ fn unit_of_text(text: &str) -> Result<Unit> {
 }
 
 fn check_unit_for(t: &DataType, scalars: &[Option<&ScalarValue>]) -> Result<()> {
-    if let (DataType::Date32, Some(unit)) = (t, scalar_str(scalars, 0)) {
-        if unit_of_text(unit)? < Unit::Day {
-            return Err(DataFusionError::Plan(format!(
-                "'{unit}' is not a valid DATE field"
-            )));
-        }
+    if let (DataType::Date32, Some(unit)) = (t, scalar_str(scalars, 0))
+        && unit_of_text(unit)? < Unit::Day
+    {
+        return Err(DataFusionError::Plan(format!(
+            "'{unit}' is not a valid DATE field"
+        )));
     }
     Ok(())
 }
@@ -406,13 +406,13 @@ fn date_add(c: &Call) -> Result<ArrayRef> {
             };
             let local = nanos_to_naive(nanos)?;
             let moved = add_units(local, unit, n).ok_or_else(|| exec_err("date_add overflow"))?;
-            return t.from_instant(naive_nanos(&moved)?).map(Some);
+            return t.value_at_instant(naive_nanos(&moved)?).map(Some);
         }
         let Some(local) = t.local(r)? else {
             return Ok(None);
         };
         let moved = add_units(local, unit, n).ok_or_else(|| exec_err("date_add overflow"))?;
-        t.from_local(&moved).map(Some)
+        t.value_at_local(&moved).map(Some)
     })
 }
 
@@ -577,7 +577,7 @@ fn date_trunc(c: &Call) -> Result<ArrayRef> {
         let Some(local) = t.local(r)? else {
             return Ok(None);
         };
-        t.from_local(&truncate_local(&local, unit)).map(Some)
+        t.value_at_local(&truncate_local(&local, unit)).map(Some)
     })
 }
 

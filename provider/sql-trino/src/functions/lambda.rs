@@ -361,10 +361,10 @@ impl LambdaUdf {
     }
 
     fn compile(&self, arg_types: &[DataType]) -> Result<Compiled> {
-        if let Ok(guard) = self.compiled.lock() {
-            if let Some(c) = guard.as_ref().filter(|c| c.arg_types == arg_types) {
-                return Ok(c.clone());
-            }
+        if let Ok(guard) = self.compiled.lock()
+            && let Some(c) = guard.as_ref().filter(|c| c.arg_types == arg_types)
+        {
+            return Ok(c.clone());
         }
         let what = self.what();
         let capture_types = &arg_types[self.value_count..];

@@ -647,10 +647,10 @@ fn extreme(c: &Call, greatest: bool) -> Result<ArrayRef> {
                 return Ok(None);
             }
             let v = ScalarValue::try_from_array(a, r)?;
-            if let ScalarValue::Float64(Some(f)) = &v {
-                if f.is_nan() {
-                    return Err(exec_err("Invalid argument to greatest/least: NaN"));
-                }
+            if let ScalarValue::Float64(Some(f)) = &v
+                && f.is_nan()
+            {
+                return Err(exec_err("Invalid argument to greatest/least: NaN"));
             }
             best = Some(match best {
                 None => v,

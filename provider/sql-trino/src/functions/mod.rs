@@ -313,9 +313,6 @@ pub(crate) fn ret_json(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<Dat
 pub(crate) fn ret_binary(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(DataType::Binary)
 }
-pub(crate) fn ret_first(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    Ok(t.first().cloned().unwrap_or(DataType::Null))
-}
 pub(crate) fn ret_str_array(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
     Ok(TrinoType::Array(Box::new(TrinoType::Varchar)).to_arrow())
 }

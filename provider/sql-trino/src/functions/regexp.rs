@@ -289,9 +289,6 @@ fn translate(pattern: &str) -> Result<(String, bool, bool)> {
                 in_class -= 1;
                 out.push(']');
             }
-            '[' | '&' | '~' | '-' if in_class > 0 => {
-                out.push(ch);
-            }
             '.' if in_class == 0 => {
                 has_dot = true;
                 out.push('.');

@@ -111,13 +111,6 @@ pub(crate) fn f64_at(array: &ArrayRef, row: usize) -> Option<f64> {
     Some(array.as_primitive::<Float64Type>().value(row))
 }
 
-pub(crate) fn bool_at(array: &ArrayRef, row: usize) -> Option<bool> {
-    if array.is_null(row) || array.data_type() != &DataType::Boolean {
-        return None;
-    }
-    Some(array.as_boolean().value(row))
-}
-
 pub(crate) fn bytes_at(array: &ArrayRef, row: usize) -> Option<&[u8]> {
     if array.is_null(row) {
         return None;
@@ -128,9 +121,4 @@ pub(crate) fn bytes_at(array: &ArrayRef, row: usize) -> Option<&[u8]> {
         DataType::BinaryView => Some(array.as_binary_view().value(row)),
         _ => None,
     }
-}
-
-/// The scalar at `row` of any argument.
-pub(crate) fn scalar_at(array: &ArrayRef, row: usize) -> Result<ScalarValue> {
-    ScalarValue::try_from_array(array, row)
 }
