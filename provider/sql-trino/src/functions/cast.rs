@@ -138,6 +138,7 @@ fn supported(from: &DataType, to: &TrinoType) -> bool {
                 | T::Timestamp(_)
                 | T::TimestampTz(..)
                 | T::Json
+                | T::Varbinary
         ),
         (a, b) if a.is_numeric() && b.is_numeric() => true,
         (T::Boolean, b) if b.is_numeric() && !matches!(b, T::Decimal(..)) => true,
@@ -256,6 +257,11 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
                 )));
             }
             Ok(Some(ScalarValue::Utf8(Some(text))))
+        }),
+        (T::Varchar, T::Varbinary) => per_value(&|row| {
+            Ok(Some(ScalarValue::Binary(Some(
+                str_at(array, row).unwrap_or("").as_bytes().to_vec(),
+            ))))
         }),
         (T::Varchar, T::Json) => per_value(&|row| {
             let text = str_at(array, row).unwrap_or("");

@@ -16,9 +16,28 @@ use super::{
 pub(super) fn functions() -> Vec<ScalarUDF> {
     use Arg::*;
     vec![
-        Func::new("length", args(&[Str]), ret_i64, |c| {
-            rows::i64s(c, |r| Ok(s(c, 0, r).map(|v| v.chars().count() as i64)))
-        }),
+        Func::new(
+            "length",
+            args(&[Any]),
+            |t, _| match &t[0] {
+                DataType::Utf8
+                | DataType::Utf8View
+                | DataType::Binary
+                | DataType::BinaryView
+                | DataType::Null => Ok(DataType::Int64),
+                other => Err(datafusion::error::DataFusionError::Plan(format!(
+                    "length() does not accept {}",
+                    super::trino_name(other)
+                ))),
+            },
+            |c| {
+                // varchar: code points; varbinary: bytes.
+                if matches!(c.arg(0).data_type(), DataType::Binary | DataType::BinaryView) {
+                    return rows::i64s(c, |r| Ok(bytes_at(c.arg(0), r).map(|b| b.len() as i64)));
+                }
+                rows::i64s(c, |r| Ok(str_at(c.arg(0), r).map(|v| v.chars().count() as i64)))
+            },
+        ),
         Func::new("lower", args(&[Str]), ret_utf8, |c| {
             rows::utf8(c, |r| Ok(s(c, 0, r).map(str::to_lowercase)))
         }),
@@ -182,6 +201,41 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
         Func::new("to_hex", args(&[Bytes]), ret_utf8, |c| {
             rows::utf8(c, |r| {
                 Ok(bytes_at(c.arg(0), r).map(|b| b.iter().map(|x| format!("{x:02X}")).collect()))
+            })
+        }),
+        Func::new("md5", args(&[Bytes]), ret_binary, |c| {
+            use md5::Digest;
+            rows::binary(c, |r| Ok(bytes_at(c.arg(0), r).map(|b| md5::Md5::digest(b).to_vec())))
+        }),
+        Func::new("sha1", args(&[Bytes]), ret_binary, |c| {
+            use sha1::Digest;
+            rows::binary(c, |r| Ok(bytes_at(c.arg(0), r).map(|b| sha1::Sha1::digest(b).to_vec())))
+        }),
+        Func::new("sha256", args(&[Bytes]), ret_binary, |c| {
+            use sha2::Digest;
+            rows::binary(c, |r| Ok(bytes_at(c.arg(0), r).map(|b| sha2::Sha256::digest(b).to_vec())))
+        }),
+        Func::new("sha512", args(&[Bytes]), ret_binary, |c| {
+            use sha2::Digest;
+            rows::binary(c, |r| Ok(bytes_at(c.arg(0), r).map(|b| sha2::Sha512::digest(b).to_vec())))
+        }),
+        Func::new("crc32", args(&[Bytes]), ret_i64, |c| {
+            rows::i64s(c, |r| Ok(bytes_at(c.arg(0), r).map(|b| i64::from(crc32fast::hash(b)))))
+        }),
+        Func::new("to_base64", args(&[Bytes]), ret_utf8, |c| {
+            use base64::Engine;
+            rows::utf8(c, |r| {
+                Ok(bytes_at(c.arg(0), r).map(|b| base64::engine::general_purpose::STANDARD.encode(b)))
+            })
+        }),
+        Func::new("from_base64", args(&[Str]), ret_binary, |c| {
+            use base64::Engine;
+            rows::binary(c, |r| match s(c, 0, r) {
+                None => Ok(None),
+                Some(v) => base64::engine::general_purpose::STANDARD
+                    .decode(v)
+                    .map(Some)
+                    .map_err(|e| exec_err(format!("Invalid base64: {e}"))),
             })
         }),
         Func::new("from_hex", args(&[Str]), ret_binary, |c| {

@@ -13,24 +13,39 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
     use Arg::*;
     vec![
         Func::new("url_extract_protocol", args(&[Str]), ret_utf8, |c| {
-            rows::utf8(c, |r| Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.scheme)))
-        }),
-        Func::new("url_extract_host", args(&[Str]), ret_utf8, |c| {
-            rows::utf8(c, |r| Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.host)))
-        }),
-        Func::new("url_extract_port", args(&[Str]), |_, _| Ok(DataType::Int64), |c| {
-            rows::i64s(c, |r| {
-                Ok(str_at(c.arg(0), r).and_then(parse).and_then(|u| u.port))
+            rows::utf8(c, |r| {
+                Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.scheme))
             })
         }),
+        Func::new("url_extract_host", args(&[Str]), ret_utf8, |c| {
+            rows::utf8(c, |r| {
+                Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.host))
+            })
+        }),
+        Func::new(
+            "url_extract_port",
+            args(&[Str]),
+            |_, _| Ok(DataType::Int64),
+            |c| {
+                rows::i64s(c, |r| {
+                    Ok(str_at(c.arg(0), r).and_then(parse).and_then(|u| u.port))
+                })
+            },
+        ),
         Func::new("url_extract_path", args(&[Str]), ret_utf8, |c| {
-            rows::utf8(c, |r| Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.path)))
+            rows::utf8(c, |r| {
+                Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.path))
+            })
         }),
         Func::new("url_extract_query", args(&[Str]), ret_utf8, |c| {
-            rows::utf8(c, |r| Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.query)))
+            rows::utf8(c, |r| {
+                Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.query))
+            })
         }),
         Func::new("url_extract_fragment", args(&[Str]), ret_utf8, |c| {
-            rows::utf8(c, |r| Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.fragment)))
+            rows::utf8(c, |r| {
+                Ok(str_at(c.arg(0), r).and_then(parse).map(|u| u.fragment))
+            })
         }),
         Func::new("url_extract_parameter", args(&[Str, Str]), ret_utf8, |c| {
             rows::utf8(c, |r| {
@@ -94,7 +109,8 @@ fn parse(url: &str) -> Option<Parts> {
         let s = &rest[..*i];
         !s.is_empty()
             && s.starts_with(|c: char| c.is_ascii_alphabetic())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
     });
     let (scheme, rest) = match scheme_end {
         Some(i) => (rest[..i].to_string(), &rest[i + 1..]),
@@ -146,7 +162,9 @@ fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => out.push(b as char),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             other => out.push_str(&format!("%{other:02X}")),
         }
@@ -169,7 +187,11 @@ fn decode(value: &str) -> Result<String> {
                 let hex = value
                     .get(i + 1..i + 3)
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| exec_err(format!("URLDecoder: Illegal hex characters in escape (%) pattern: {value}")))?;
+                    .ok_or_else(|| {
+                        exec_err(format!(
+                            "URLDecoder: Illegal hex characters in escape (%) pattern: {value}"
+                        ))
+                    })?;
                 out.push(hex);
                 i += 3;
             }
