@@ -26,11 +26,11 @@ mod rewrite;
 mod types;
 mod unnest;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::{AggregateUDF, LogicalPlan, ScalarUDF};
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::Statement;
@@ -48,10 +48,29 @@ pub fn session_config(mut config: SessionConfig) -> SessionConfig {
 /// Adds Trino's functions and planners to a session being built (after its defaults, so that
 /// Trino's functions replace DataFusion's of the same name).
 pub fn configure(mut builder: SessionStateBuilder) -> SessionStateBuilder {
-    let scalars = builder.scalar_functions().get_or_insert_with(Vec::new);
-    scalars.extend(functions::scalar_functions().into_iter().map(Arc::new));
-    let aggregates = builder.aggregate_functions().get_or_insert_with(Vec::new);
-    aggregates.extend(functions::aggregate_functions().into_iter().map(Arc::new));
+    // Built once: every query of the engine creates a session.
+    static SCALARS: OnceLock<Vec<Arc<ScalarUDF>>> = OnceLock::new();
+    static AGGREGATES: OnceLock<Vec<Arc<AggregateUDF>>> = OnceLock::new();
+    let scalars = SCALARS.get_or_init(|| {
+        functions::scalar_functions()
+            .into_iter()
+            .map(Arc::new)
+            .collect()
+    });
+    let aggregates = AGGREGATES.get_or_init(|| {
+        functions::aggregate_functions()
+            .into_iter()
+            .map(Arc::new)
+            .collect()
+    });
+    builder
+        .scalar_functions()
+        .get_or_insert_with(Vec::new)
+        .extend(scalars.iter().cloned());
+    builder
+        .aggregate_functions()
+        .get_or_insert_with(Vec::new)
+        .extend(aggregates.iter().cloned());
     let planners = builder.expr_planners().get_or_insert_with(Vec::new);
     // First, so that it sees operators before DataFusion's own planners.
     planners.insert(0, Arc::new(planner::TrinoExprPlanner));
