@@ -52,10 +52,11 @@ const VERIFIED_BUILTINS: &[&str] = &[
     "coalesce",
     "nullif",
     "current_date",
+    "random",
 ];
 
 /// Names rewritten before planning (not functions of the registry).
-const REWRITTEN: &[&str] = &["if", "try", "listagg"];
+const REWRITTEN: &[&str] = &["if", "try", "listagg", "rand"];
 
 /// Every function name the layer accepts, sorted.
 pub(crate) fn supported_functions() -> &'static BTreeSet<String> {

@@ -39,9 +39,12 @@ use datafusion::sql::sqlparser::parser::Parser;
 pub use error::TrinoSqlError;
 pub use render::render;
 
-/// Session options Trino's SQL needs: `1.5` is a decimal literal, as in Trino.
+/// Session options Trino's SQL needs: `1.5` is a decimal literal, and NULLs sort last in both
+/// directions (DataFusion's default puts them first in descending order).
 pub fn session_config(mut config: SessionConfig) -> SessionConfig {
-    config.options_mut().sql_parser.parse_float_as_decimal = true;
+    let parser = &mut config.options_mut().sql_parser;
+    parser.parse_float_as_decimal = true;
+    parser.default_null_ordering = "nulls_last".to_string();
     config
 }
 

@@ -1,7 +1,7 @@
 //! Result types of aggregates where DataFusion's differ from Trino's, corrected after
 //! planning: `avg(decimal(p, s))` is `decimal(p, s)` (DataFusion: `decimal(p + 4, s + 4)`,
 //! which also shows four more digits), `sum(decimal(p, s))` is `decimal(38, s)`, and `avg`/`sum`
-//! of `real` are `real`. The aggregate's output is cast (rounding half up, as Trino does) in a
+//! of `real` are `real`, ranks (`row_number`, `rank`, …) are `bigint`. The aggregate's output is cast (rounding half up, as Trino does) in a
 //! projection above it, under the same column name.
 
 use std::sync::Arc;
@@ -59,6 +59,11 @@ pub(crate) fn fix_aggregate_types(plan: LogicalPlan, cast: &Arc<ScalarUDF>) -> R
                 let column = Expr::Column(Column::new(qualifier.cloned(), field.name()));
                 match target {
                     None => column,
+                    Some(DataType::Int64) => Expr::Cast(datafusion::logical_expr::Cast::new(
+                        Box::new(column),
+                        DataType::Int64,
+                    ))
+                    .alias_qualified(qualifier.cloned(), field.name()),
                     Some(t) => {
                         let text = TrinoType::from_arrow(&t)
                             .map(|t| t.to_string())
@@ -93,6 +98,13 @@ fn aggregate_target(expr: &Expr, input: &DFSchemaRef) -> Option<DataType> {
                 fun: WindowFunctionDefinition::AggregateUDF(func),
                 params,
             } => (func.name().to_string(), &params.args),
+            // Ranks are bigint in Trino, unsigned in DataFusion.
+            WindowFunction {
+                fun: WindowFunctionDefinition::WindowUDF(func),
+                ..
+            } if matches!(func.name(), "row_number" | "rank" | "dense_rank" | "ntile") => {
+                return Some(DataType::Int64);
+            }
             _ => return None,
         },
         _ => return None,

@@ -221,7 +221,32 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
                 }
             }
         }
+        // Without ESCAPE, Trino's patterns have no escape character; DataFusion's treat `\` as
+        // one: double it so that it stays a literal backslash.
+        Expr::Like {
+            negated,
+            any: false,
+            expr: value,
+            pattern,
+            escape_char: None,
+        } => Expr::Like {
+            negated: *negated,
+            any: false,
+            expr: value.clone(),
+            pattern: Box::new(call(
+                "replace",
+                vec![(**pattern).clone(), string("\\"), string("\\\\")],
+            )),
+            escape_char: Some(Value::SingleQuotedString("\\".into())),
+        },
         Expr::Function(f) => match function_name(f).as_str() {
+            "rand" => {
+                let mut renamed = f.clone();
+                renamed.name = datafusion::sql::sqlparser::ast::ObjectName::from(vec![
+                    datafusion::sql::sqlparser::ast::Ident::new("random"),
+                ]);
+                Expr::Function(renamed)
+            }
             "if" => if_to_case(expr, f)?,
             "try" => try_expr(expr, f)?,
             "listagg" => listagg(expr, f)?,
