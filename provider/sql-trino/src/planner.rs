@@ -26,6 +26,13 @@ fn as_decimal(t: &DataType) -> Option<(u8, i8)> {
     }
 }
 
+/// Strings with strings, or anything with an array.
+fn concatenable(left: &DataType, right: &DataType) -> bool {
+    (stringish(left) && stringish(right))
+        || matches!(left, DataType::List(_))
+        || matches!(right, DataType::List(_))
+}
+
 fn stringish(t: &DataType) -> bool {
     matches!(
         t,
@@ -61,9 +68,7 @@ impl ExprPlanner for TrinoExprPlanner {
             // Trino concatenates strings (and arrays, which DataFusion's planners handle); it
             // has no implicit cast of other values to varchar, DataFusion has.
             BinaryOperator::StringConcat
-                if !(stringish(&left) && stringish(&right))
-                    && !matches!(left, DataType::List(_))
-                    && !matches!(right, DataType::List(_)) =>
+                if !concatenable(&left, &right) =>
             {
                 Err(DataFusionError::Plan(format!(
                     "'||' of {} and {} is not supported (Trino concatenates varchar values): cast to varchar",
