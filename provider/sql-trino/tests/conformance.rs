@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -135,9 +136,21 @@ async fn run_all() -> Vec<(Case, Outcome)> {
     results
 }
 
-#[tokio::test]
-async fn suite_gives_athena_values_or_refuses() {
-    let results = run_all().await;
+/// The suite runs once per test binary; both tests below read its results.
+fn results() -> &'static [(Case, Outcome)] {
+    static RESULTS: OnceLock<Vec<(Case, Outcome)>> = OnceLock::new();
+    RESULTS.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+            .block_on(run_all())
+    })
+}
+
+#[test]
+fn suite_gives_athena_values_or_refuses() {
+    let results = results();
     let total = results.len();
     let pass = results.iter().filter(|(_, o)| *o == Outcome::Pass).count();
     let refused: Vec<_> = results
@@ -302,10 +315,9 @@ fn mentions(sql: &str, name: &str) -> bool {
     false
 }
 
-#[tokio::test]
-async fn docs_page_is_current() {
-    let results = run_all().await;
-    let page = docs_page(&results);
+#[test]
+fn docs_page_is_current() {
+    let page = docs_page(results());
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sql-functions.md");
     if std::env::var_os("MDW_UPDATE_DOCS").is_some() {
         std::fs::write(&path, &page).expect("docs page written");
