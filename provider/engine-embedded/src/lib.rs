@@ -339,6 +339,18 @@ impl Engine for EmbeddedEngine {
         seed::load_csv(&self.inner, seed).await
     }
 
+    fn check_sql(&self, sql: &str) -> Result<(), EngineError> {
+        mdw_sql_trino::check(sql).map_err(|errors| {
+            EngineError::Unsupported(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })
+    }
+
     async fn query(&self, sql: &str, max_rows: usize) -> Result<QueryResult, EngineError> {
         query::run(&self.inner, sql, max_rows).await
     }

@@ -7,6 +7,9 @@
 //! a read-only provider pinned to its current snapshot (a model that reads its own table, as
 //! incremental models do, sees the data as it was before the run); a view resolves to its
 //! stored SQL, planned in the view's own database.
+//!
+//! SQL is Athena's (Trino): sessions carry the Trino layer (`mdw-sql-trino`): its functions
+//! replace DataFusion's, and every query or view is planned through `mdw_sql_trino::plan`.
 
 use std::any::Any;
 use std::collections::HashSet;
@@ -27,11 +30,10 @@ use crate::store::Lookup;
 /// Creates a session whose unqualified names resolve in `default_database`.
 pub fn new_session(inner: &Arc<Inner>, default_database: &str) -> SessionContext {
     let config = session_config(&inner.catalog_name, default_database);
-    let state = SessionStateBuilder::new()
+    let builder = SessionStateBuilder::new()
         .with_config(config.clone())
-        .with_default_features()
-        .build();
-    let ctx = SessionContext::new_with_state(state);
+        .with_default_features();
+    let ctx = SessionContext::new_with_state(mdw_sql_trino::configure(builder).build());
     let catalogs = Arc::downgrade(ctx.state().catalog_list());
     let provider = WarehouseCatalog {
         inner: Arc::downgrade(inner),
@@ -50,7 +52,7 @@ fn session_config(catalog_name: &str, default_database: &str) -> SessionConfig {
         .with_information_schema(false);
     // `cast(x as varchar)` should give plain Utf8, the type the tables store, not Utf8View.
     config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-    config
+    mdw_sql_trino::session_config(config)
 }
 
 /// The warehouse as a DataFusion catalog. Any schema name resolves; a missing database shows
@@ -129,12 +131,12 @@ impl WarehouseSchema {
         let mut config = self.base_config.clone();
         // Unqualified names inside a view resolve in the view's own database.
         config.options_mut().catalog.default_schema = self.database.clone();
-        let state = SessionStateBuilder::new()
+        let builder = SessionStateBuilder::new()
             .with_config(config)
             .with_catalog_list(catalogs)
-            .with_default_features()
-            .build();
-        state.create_logical_plan(sql).await
+            .with_default_features();
+        let state = mdw_sql_trino::configure(builder).build();
+        mdw_sql_trino::plan(&state, sql).await
     }
 }
 

@@ -137,7 +137,14 @@ pub(crate) async fn read_only_sql(
         .with_allow_ddl(false)
         .with_allow_dml(false)
         .with_allow_statements(false);
-    ctx.sql_with_options(sql, options)
+    // Athena's SQL: planned through the Trino layer (see session.rs).
+    let plan = mdw_sql_trino::plan(&ctx.state(), sql)
+        .await
+        .map_err(|e| sql_error(context, e))?;
+    options
+        .verify_plan(&plan)
+        .map_err(|e| sql_error(context, e))?;
+    ctx.execute_logical_plan(plan)
         .await
         .map_err(|e| sql_error(context, e))
 }

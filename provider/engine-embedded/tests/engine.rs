@@ -173,7 +173,8 @@ async fn builds_a_table_from_a_join_of_two_seeds_with_three_part_names() {
         [
             ("name", "varchar"),
             ("order_count", "bigint"),
-            ("total", "decimal(20,2)")
+            // Athena's type: sum(decimal(p, s)) is decimal(38, s).
+            ("total", "decimal(38,2)")
         ]
     );
     assert!(
@@ -615,7 +616,8 @@ async fn describe_reports_columns_and_drop_purges_files() {
     assert_eq!(
         columns,
         [
-            ("id", "bigint", Some("the key")),
+            // `1` is an integer literal in Athena.
+            ("id", "integer", Some("the key")),
             ("score", "double", None),
             ("d", "date", None)
         ]

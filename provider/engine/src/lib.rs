@@ -289,4 +289,12 @@ pub trait Engine: Send + Sync {
 
     /// Runs a read-only query; anything that is not a query is rejected.
     async fn query(&self, sql: &str, max_rows: usize) -> Result<QueryResult, EngineError>;
+
+    /// Checks a model's SQL without a catalog (at `terraform plan`): an engine that cannot run
+    /// some construct as the warehouse would refuses it here, naming the construct with its
+    /// line and column ([`EngineError::Unsupported`]). The default accepts everything (an
+    /// engine that sends SQL to the warehouse as written).
+    fn check_sql(&self, _sql: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
 }

@@ -1,0 +1,870 @@
+//! `CAST` and `TRY_CAST` with Trino's rules (`__trino_cast(value, 'type')`, written by the
+//! dialect for every cast), and `typeof`.
+//!
+//! Arrow's casts differ from Trino's in ways that change values: double → integer truncates
+//! (Trino rounds half up), numbers → varchar use other text (`1.5E0`, decimals keep their scale),
+//! varchar → integer does not trim, timestamp precision is truncated (Trino rounds). Pairs
+//! that are not listed in `supported` are refused when the query is planned.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray};
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
+use datafusion::arrow::datatypes::{
+    DataType, Decimal128Type, Field, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+};
+use datafusion::arrow::util::display::FormatOptions;
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::ScalarUDF;
+
+use super::rows::{self, str_at};
+use super::{Arg, Call, Func, args, exec_err, scalar_str};
+use crate::datetime_util::zone_of;
+use crate::render;
+use crate::types::{TrinoType, unit_of};
+
+pub(super) fn functions() -> Vec<ScalarUDF> {
+    use Arg::*;
+    vec![
+        Func::new("__trino_cast", args(&[Any, Str]), cast_return, |c| {
+            cast_call(c, false)
+        }),
+        Func::new("__trino_try_cast", args(&[Any, Str]), cast_return, |c| {
+            cast_call(c, true)
+        }),
+        Func::new(
+            "typeof",
+            args(&[Any]),
+            |types, _| {
+                // Trino types string expressions as bounded varchar(n), which cannot be known
+                // here: refuse rather than answer `varchar`.
+                if matches!(types[0], DataType::Utf8 | DataType::Utf8View) {
+                    return Err(DataFusionError::Plan(
+                        "typeof() of a varchar value is not supported on the embedded engine (Trino reports its bounded length)".into(),
+                    ));
+                }
+                super::trino_type(&types[0])?;
+                Ok(DataType::Utf8)
+            },
+            |c| {
+                let name = super::trino_name(c.arg(0).data_type());
+                rows::utf8(c, |_| Ok(Some(name.clone())))
+            },
+        ),
+    ]
+    .into_iter()
+    .map(Func::udf)
+    .collect()
+}
+
+/// The target type of a cast call, as written in its second argument.
+pub(crate) fn parse_target(text: &str) -> Result<TrinoType> {
+    TrinoType::parse(text).map_err(DataFusionError::Plan)
+}
+
+fn cast_return(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let text = scalar_str(scalars, 1)
+        .ok_or_else(|| DataFusionError::Plan("the cast's target type must be a constant".into()))?;
+    let target = parse_target(text)?;
+    let from = &types[0];
+    let target = match target {
+        TrinoType::TimestampTz(p, None) => {
+            TrinoType::TimestampTz(p, Some(zone_for(from, scalars)?))
+        }
+        other => other,
+    };
+    if !supported(from, &target) {
+        return Err(DataFusionError::Plan(format!(
+            "cast from {} to {} is not supported on the embedded engine",
+            super::trino_name(from),
+            target
+        )));
+    }
+    Ok(target.to_arrow())
+}
+
+/// The zone a `timestamp with time zone` result gets: the source's own, the zone written in a
+/// literal, else the session zone (UTC, as on Athena).
+fn zone_for(from: &DataType, scalars: &[Option<&ScalarValue>]) -> Result<String> {
+    if let DataType::Timestamp(_, Some(zone)) = from {
+        return Ok(zone.to_string());
+    }
+    if let Some(text) = scalar_str(scalars, 0)
+        && let Some((_, _, Some(zone))) = parse_timestamp_text(text)
+    {
+        return Ok(zone);
+    }
+    Ok("UTC".to_string())
+}
+
+fn supported(from: &DataType, to: &TrinoType) -> bool {
+    let Some(source) = TrinoType::from_arrow(from) else {
+        return false;
+    };
+    use TrinoType as T;
+    match (&source, to) {
+        (T::Unknown, _) => true,
+        (a, b) if a == b => true,
+        (_, T::Varchar | T::BoundedVarchar(_)) => matches!(
+            source,
+            T::Boolean
+                | T::TinyInt
+                | T::SmallInt
+                | T::Integer
+                | T::BigInt
+                | T::Real
+                | T::Double
+                | T::Decimal(..)
+                | T::Varchar
+                | T::Json
+                | T::Date
+                | T::Timestamp(_)
+                | T::TimestampTz(..)
+        ),
+        (T::Varchar, t) => matches!(
+            t,
+            T::Boolean
+                | T::TinyInt
+                | T::SmallInt
+                | T::Integer
+                | T::BigInt
+                | T::Real
+                | T::Double
+                | T::Decimal(..)
+                | T::Date
+                | T::Timestamp(_)
+                | T::TimestampTz(..)
+                | T::Json
+                | T::Varbinary
+        ),
+        (a, b) if a.is_numeric() && b.is_numeric() => true,
+        (T::Boolean, b) if b.is_numeric() && !matches!(b, T::Decimal(..)) => true,
+        (a, T::Boolean) if a.is_numeric() && !matches!(a, T::Decimal(..)) => true,
+        (T::Date, T::Timestamp(_) | T::TimestampTz(..)) => true,
+        (T::Timestamp(_) | T::TimestampTz(..), T::Date | T::Timestamp(_) | T::TimestampTz(..)) => {
+            true
+        }
+        (T::Json, t) => json_target(t),
+        (a, T::Json) => json_source(a),
+        (T::Array(a), T::Array(b)) => supported(&a.to_arrow(), b),
+        _ => false,
+    }
+}
+
+fn json_target(t: &TrinoType) -> bool {
+    use TrinoType as T;
+    match t {
+        T::Boolean | T::Integer | T::BigInt | T::Double | T::Varchar | T::Json => true,
+        T::Array(e) => json_target(e),
+        T::Map(k, v) => **k == T::Varchar && json_target(v),
+        _ => false,
+    }
+}
+
+fn json_source(t: &TrinoType) -> bool {
+    use TrinoType as T;
+    match t {
+        T::Boolean | T::TinyInt | T::SmallInt | T::Integer | T::BigInt | T::Double | T::Varchar => {
+            true
+        }
+        T::Decimal(..) => true,
+        T::Array(e) => json_source(e),
+        _ => false,
+    }
+}
+
+fn cast_call(c: &Call, try_cast: bool) -> Result<ArrayRef> {
+    let target = TrinoType::from_arrow(c.ret)
+        .ok_or_else(|| exec_err(format!("no Trino type for {}", c.ret)))?;
+    // The bound of varchar(n) is not part of the Arrow type: read it from the call.
+    let target = match (&target, str_at(c.arg(1), 0).map(parse_target)) {
+        (TrinoType::Varchar, Some(Ok(TrinoType::BoundedVarchar(n)))) => {
+            TrinoType::BoundedVarchar(n)
+        }
+        _ => target,
+    };
+    cast_array(c.arg(0), &target, try_cast)
+}
+
+/// Casts every value of `array` to `to` with Trino's rules; with `try_cast` a value that cannot
+/// be cast becomes NULL instead of failing the query.
+pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Result<ArrayRef> {
+    let target = to.to_arrow();
+    let from = array.data_type().clone();
+    if from == DataType::Null {
+        return Ok(datafusion::arrow::array::new_null_array(
+            &target,
+            array.len(),
+        ));
+    }
+    let source = TrinoType::from_arrow(&from)
+        .ok_or_else(|| exec_err(format!("no Trino type for {from}")))?;
+    use TrinoType as T;
+    let per_value = |f: &dyn Fn(usize) -> Result<Option<ScalarValue>>| -> Result<ArrayRef> {
+        let null = ScalarValue::try_from(&target)?;
+        let mut values = Vec::with_capacity(array.len());
+        for row in 0..array.len() {
+            let value = if array.is_null(row) {
+                None
+            } else {
+                match f(row) {
+                    Ok(v) => v,
+                    Err(_) if try_cast => None,
+                    Err(e) => return Err(e),
+                }
+            };
+            values.push(value.unwrap_or_else(|| null.clone()));
+        }
+        if values.is_empty() {
+            return Ok(datafusion::arrow::array::new_empty_array(&target));
+        }
+        let out = ScalarValue::iter_to_array(values)?;
+        if out.data_type() == &target {
+            Ok(out)
+        } else {
+            Ok(arrow_cast(&out, &target, false)?)
+        }
+    };
+    match (&source, to) {
+        (a, b) if a == b && from == target => Ok(array.clone()),
+        (T::Varchar, T::Varchar) => Ok(arrow_cast(array, &target, false)?),
+        (T::Varchar, T::BoundedVarchar(n)) => per_value(&|row| {
+            let text = str_at(array, row).unwrap_or("");
+            Ok(Some(ScalarValue::Utf8(Some(
+                text.chars().take(*n as usize).collect(),
+            ))))
+        }),
+        (T::Json, T::Varchar | T::BoundedVarchar(_)) => per_value(&|row| {
+            let value = parse_json(str_at(array, row).unwrap_or(""))?;
+            Ok(match value {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(ScalarValue::Utf8(Some(s))),
+                serde_json::Value::Bool(b) => Some(ScalarValue::Utf8(Some(b.to_string()))),
+                serde_json::Value::Number(n) => Some(ScalarValue::Utf8(Some(n.to_string()))),
+                _ => return Err(exec_err("Cannot cast JSON array or object to VARCHAR")),
+            })
+        }),
+        (_, T::Varchar | T::BoundedVarchar(_)) => per_value(&|row| {
+            let text = render::cast_text(array.as_ref(), row)?.unwrap_or_default();
+            if let T::BoundedVarchar(n) = to
+                && text.chars().count() > *n as usize
+            {
+                return Err(exec_err(format!(
+                    "Value {text} cannot be represented as varchar({n})"
+                )));
+            }
+            Ok(Some(ScalarValue::Utf8(Some(text))))
+        }),
+        (T::Varchar, T::Varbinary) => per_value(&|row| {
+            Ok(Some(ScalarValue::Binary(Some(
+                str_at(array, row).unwrap_or("").as_bytes().to_vec(),
+            ))))
+        }),
+        (T::Varchar, T::Json) => per_value(&|row| {
+            let text = str_at(array, row).unwrap_or("");
+            Ok(Some(ScalarValue::LargeUtf8(Some(
+                serde_json::Value::String(text.to_string()).to_string(),
+            ))))
+        }),
+        (T::Varchar, t) => {
+            let t = t.clone();
+            per_value(&|row| parse_text(str_at(array, row).unwrap_or(""), &t).map(Some))
+        }
+        (T::Json, t) => {
+            let t = t.clone();
+            per_value(&|row| {
+                let value = parse_json(str_at(array, row).unwrap_or(""))?;
+                json_to_scalar(&value, &t)
+            })
+        }
+        (_, T::Json) => per_value(&|row| {
+            let value = ScalarValue::try_from_array(array, row)?;
+            Ok(Some(ScalarValue::LargeUtf8(Some(
+                scalar_to_json(&value)?.to_string(),
+            ))))
+        }),
+        (T::Double | T::Real, t @ (T::TinyInt | T::SmallInt | T::Integer | T::BigInt)) => {
+            let doubles = arrow_cast(array, &DataType::Float64, false)?;
+            let doubles = doubles.as_primitive::<Float64Type>();
+            let t = t.clone();
+            per_value(&|row| {
+                let v = doubles.value(row);
+                if v.is_nan() || v.is_infinite() {
+                    return Err(exec_err(format!("Unable to cast {v} to {t}")));
+                }
+                let rounded = v.round();
+                if !(-9.223372036854776e18..9.223372036854776e18).contains(&rounded) {
+                    return Err(exec_err(format!("Out of range for {t}: {v}")));
+                }
+                int_scalar(rounded as i64, &t)
+            })
+        }
+        (T::Double | T::Real, T::Decimal(p, s)) => {
+            let doubles = arrow_cast(array, &DataType::Float64, false)?;
+            let doubles = doubles.as_primitive::<Float64Type>();
+            let (p, s) = (*p, *s);
+            per_value(&|row| {
+                let v = doubles.value(row);
+                if !v.is_finite() {
+                    return Err(exec_err(format!(
+                        "Cannot cast DOUBLE '{v}' to DECIMAL({p}, {s})"
+                    )));
+                }
+                let text = format!("{v}");
+                decimal_from_text(&text, p, s).map(Some)
+            })
+        }
+        (T::Decimal(_, from_s), T::Decimal(p, s)) => {
+            let decimals = array.as_primitive::<Decimal128Type>();
+            let (p, s, from_s) = (*p, *s, *from_s);
+            per_value(&|row| {
+                let v = rescale(decimals.value(row), from_s, s)?;
+                check_precision(v, p, s).map(Some)
+            })
+        }
+        (T::Decimal(_, from_s), t @ (T::TinyInt | T::SmallInt | T::Integer | T::BigInt)) => {
+            let decimals = array.as_primitive::<Decimal128Type>();
+            let (from_s, t) = (*from_s, t.clone());
+            per_value(&|row| {
+                let v = rescale(decimals.value(row), from_s, 0)?;
+                let v = i64::try_from(v).map_err(|_| exec_err(format!("Out of range for {t}")))?;
+                int_scalar(v, &t)
+            })
+        }
+        (_, T::Decimal(p, s)) if source.is_numeric() || source == T::Boolean => {
+            let ints = arrow_cast(array, &DataType::Int64, false)?;
+            let ints = ints.as_primitive::<Int64Type>();
+            let (p, s) = (*p, *s);
+            per_value(&|row| {
+                let v = i128::from(ints.value(row)) * 10i128.pow(s as u32);
+                check_precision(v, p, s).map(Some)
+            })
+        }
+        (T::Timestamp(_) | T::TimestampTz(..), T::Timestamp(p)) => {
+            let local = timestamp_local_nanos(array)?;
+            let unit = unit_of(*p);
+            per_value(&|row| {
+                let nanos = local[row].ok_or_else(|| exec_err("timestamp out of range"))?;
+                Ok(Some(timestamp_scalar(round_nanos(nanos, unit), unit, None)))
+            })
+        }
+        (T::Timestamp(_), T::TimestampTz(p, zone)) => {
+            // A timestamp without zone is read in the session zone (UTC on Athena).
+            let local = timestamp_local_nanos(array)?;
+            let unit = unit_of(*p);
+            let zone_name = zone.clone().unwrap_or_else(|| "UTC".into());
+            let tz = zone_of(&zone_name)?;
+            per_value(&|row| {
+                let nanos = local[row].ok_or_else(|| exec_err("timestamp out of range"))?;
+                let utc_nanos = if zone_name == "UTC" {
+                    nanos
+                } else {
+                    let naive = nanos_to_naive(nanos)?;
+                    let instant = tz.instant(&naive)?;
+                    instant
+                        .timestamp_nanos_opt()
+                        .ok_or_else(|| exec_err("timestamp out of range"))?
+                };
+                Ok(Some(timestamp_scalar(
+                    round_nanos(utc_nanos, unit),
+                    unit,
+                    Some(zone_name.clone()),
+                )))
+            })
+        }
+        (T::TimestampTz(..), T::TimestampTz(p, zone)) => {
+            let DataType::Timestamp(from_unit, _) = &from else {
+                return Err(exec_err("not a timestamp"));
+            };
+            let unit = unit_of(*p);
+            let zone = zone.clone();
+            let values = timestamp_values(array)?;
+            let from_unit = *from_unit;
+            per_value(&|row| {
+                let nanos = to_nanos(values[row], from_unit)?;
+                Ok(Some(timestamp_scalar(
+                    round_nanos(nanos, unit),
+                    unit,
+                    zone.clone(),
+                )))
+            })
+        }
+        (T::Timestamp(_) | T::TimestampTz(..), T::Date) => {
+            let local = timestamp_local_nanos(array)?;
+            per_value(&|row| {
+                let nanos = local[row].ok_or_else(|| exec_err("timestamp out of range"))?;
+                Ok(Some(ScalarValue::Date32(Some(
+                    nanos.div_euclid(86_400_000_000_000) as i32,
+                ))))
+            })
+        }
+        (T::Date, T::Timestamp(_)) => Ok(arrow_cast(array, &target, false)?),
+        (T::Date, T::TimestampTz(p, zone)) => {
+            let as_local = arrow_cast(array, &TrinoType::Timestamp(*p).to_arrow(), false)?;
+            cast_array(
+                &as_local,
+                &TrinoType::TimestampTz(*p, zone.clone()),
+                try_cast,
+            )
+        }
+        (T::Array(_), T::Array(element)) => {
+            let list = array.as_list::<i32>();
+            let values = cast_array(list.values(), element, try_cast)?;
+            let field = Arc::new(Field::new("item", values.data_type().clone(), true));
+            Ok(Arc::new(ListArray::try_new(
+                field,
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            )?))
+        }
+        _ if supported(&from, to) => {
+            // Integer widening and narrowing (overflow is an error), integer ↔ double/real,
+            // boolean ↔ integer: Arrow's casts give Trino's values for these.
+            let out = arrow_cast(array, &target, try_cast)?;
+            Ok(out)
+        }
+        _ => Err(DataFusionError::Plan(format!(
+            "cast from {source} to {to} is not supported on the embedded engine"
+        ))),
+    }
+}
+
+fn arrow_cast(array: &ArrayRef, to: &DataType, safe: bool) -> Result<ArrayRef> {
+    let options = CastOptions {
+        safe,
+        format_options: FormatOptions::default(),
+    };
+    Ok(cast_with_options(array, to, &options)?)
+}
+
+fn int_scalar(v: i64, t: &TrinoType) -> Result<Option<ScalarValue>> {
+    let out_of_range = || exec_err(format!("Out of range for {t}: {v}"));
+    Ok(Some(match t {
+        TrinoType::TinyInt => ScalarValue::Int8(Some(i8::try_from(v).map_err(|_| out_of_range())?)),
+        TrinoType::SmallInt => {
+            ScalarValue::Int16(Some(i16::try_from(v).map_err(|_| out_of_range())?))
+        }
+        TrinoType::Integer => {
+            ScalarValue::Int32(Some(i32::try_from(v).map_err(|_| out_of_range())?))
+        }
+        _ => ScalarValue::Int64(Some(v)),
+    }))
+}
+
+/// Changes a decimal's scale, rounding half up (away from zero) as Trino does.
+pub(crate) fn rescale(v: i128, from: i8, to: i8) -> Result<i128> {
+    if to >= from {
+        10i128
+            .checked_pow((to - from) as u32)
+            .and_then(|m| v.checked_mul(m))
+            .ok_or_else(|| exec_err("decimal overflow"))
+    } else {
+        let d = 10i128.pow((from - to) as u32);
+        let q = v / d;
+        let r = v % d;
+        Ok(if r.abs() * 2 >= d { q + v.signum() } else { q })
+    }
+}
+
+fn check_precision(v: i128, p: u8, s: i8) -> Result<ScalarValue> {
+    if v.unsigned_abs() >= 10u128.pow(u32::from(p)) {
+        return Err(exec_err(format!(
+            "Cannot cast to DECIMAL({p}, {s}): value {} out of range",
+            render::decimal_text(v, s)
+        )));
+    }
+    Ok(ScalarValue::Decimal128(Some(v), p, s))
+}
+
+/// Parses `[-+]digits[.digits][e±n]` exactly and rounds half up to `s` digits.
+pub(crate) fn decimal_from_text(text: &str, p: u8, s: i8) -> Result<ScalarValue> {
+    let bad = || exec_err(format!("Cannot cast VARCHAR '{text}' to DECIMAL({p}, {s})"));
+    let t = text.trim();
+    let (mantissa, exponent) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i32>().map_err(|_| bad())?),
+        None => (t, 0),
+    };
+    let (negative, digits) = match mantissa.as_bytes().first() {
+        Some(b'-') => (true, &mantissa[1..]),
+        Some(b'+') => (false, &mantissa[1..]),
+        _ => (false, mantissa),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let all: String = format!("{int}{frac}");
+    let all = all.trim_start_matches('0');
+    let scale = frac.len() as i32 - exponent;
+    if all.len() > 38 {
+        return Err(bad());
+    }
+    let unscaled: i128 = if all.is_empty() {
+        0
+    } else {
+        all.parse().map_err(|_| bad())?
+    };
+    let unscaled = if negative { -unscaled } else { unscaled };
+    let value = if scale > 76 {
+        0
+    } else if scale < -38 {
+        return Err(bad());
+    } else {
+        rescale(unscaled, scale as i8, s)?
+    };
+    check_precision(value, p, s)
+}
+
+/// Trino's text → value casts (trimmed input, Java number syntax, ISO dates).
+fn parse_text(text: &str, to: &TrinoType) -> Result<ScalarValue> {
+    let bad = || {
+        exec_err(format!(
+            "Cannot cast '{text}' to {}",
+            to.to_string().to_uppercase()
+        ))
+    };
+    let t = text.trim_matches(|c: char| c <= ' ');
+    Ok(match to {
+        TrinoType::Boolean => match t.to_ascii_lowercase().as_str() {
+            "true" | "t" | "1" => ScalarValue::Boolean(Some(true)),
+            "false" | "f" | "0" => ScalarValue::Boolean(Some(false)),
+            _ => return Err(bad()),
+        },
+        TrinoType::TinyInt | TrinoType::SmallInt | TrinoType::Integer | TrinoType::BigInt => {
+            let v: i64 = t.parse().map_err(|_| bad())?;
+            int_scalar(v, to)?.ok_or_else(bad)?
+        }
+        TrinoType::Double | TrinoType::Real => {
+            let v = java_parse_double(t).ok_or_else(bad)?;
+            if *to == TrinoType::Real {
+                ScalarValue::Float32(Some(v as f32))
+            } else {
+                ScalarValue::Float64(Some(v))
+            }
+        }
+        TrinoType::Decimal(p, s) => decimal_from_text(t, *p, *s)?,
+        TrinoType::Date => {
+            let date = NaiveDate::parse_from_str(t, "%Y-%m-%d").map_err(|_| bad())?;
+            if t.len() != 10 {
+                return Err(bad());
+            }
+            ScalarValue::Date32(Some(days_since_epoch(date)))
+        }
+        TrinoType::Timestamp(p) => {
+            let (naive, _, zone) = parse_timestamp_text(t).ok_or_else(bad)?;
+            if zone.is_some() {
+                return Err(bad());
+            }
+            let unit = unit_of(*p);
+            let nanos = naive.and_utc().timestamp_nanos_opt().ok_or_else(bad)?;
+            timestamp_scalar(round_nanos(nanos, unit), unit, None)
+        }
+        TrinoType::TimestampTz(p, column_zone) => {
+            let (naive, _, zone) = parse_timestamp_text(t).ok_or_else(bad)?;
+            let zone = zone.unwrap_or_else(|| "UTC".to_string());
+            if column_zone.as_deref().is_some_and(|c| c != zone) {
+                return Err(exec_err(format!(
+                    "timestamps with different time zones in one column ({zone}) are not supported on the embedded engine"
+                )));
+            }
+            let instant = zone_of(&zone)?.instant(&naive)?;
+            let unit = unit_of(*p);
+            let nanos = instant.timestamp_nanos_opt().ok_or_else(bad)?;
+            timestamp_scalar(round_nanos(nanos, unit), unit, Some(zone))
+        }
+        _ => return Err(bad()),
+    })
+}
+
+/// Java's `Double.parseDouble` on trimmed text: decimal or exponent notation, `NaN`,
+/// `Infinity` (Rust's extra spellings such as `inf` are refused).
+fn java_parse_double(t: &str) -> Option<f64> {
+    match t {
+        "NaN" | "+NaN" | "-NaN" => return Some(f64::NAN),
+        "Infinity" | "+Infinity" => return Some(f64::INFINITY),
+        "-Infinity" => return Some(f64::NEG_INFINITY),
+        _ => {}
+    }
+    let body = t.trim_end_matches(['d', 'D', 'f', 'F']);
+    if body.is_empty()
+        || body
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
+    {
+        return None;
+    }
+    body.parse().ok()
+}
+
+/// `YYYY-MM-DD[ HH:MM[:SS[.f…]]][ zone]`: the wall-clock time, its fraction digits, and the
+/// zone when one is written (`UTC`, `+05:00`, `America/New_York`).
+pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, Option<String>)> {
+    let t = text.trim();
+    let (date_part, rest) = t.split_at(t.find([' ', 'T']).unwrap_or(t.len()));
+    let date = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?;
+    let rest = rest.trim_start_matches([' ', 'T']);
+    if rest.is_empty() {
+        return Some((date.and_time(NaiveTime::MIN), 0, None));
+    }
+    let time_end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
+        .unwrap_or(rest.len());
+    let (time_part, zone_part) = rest.split_at(time_end);
+    let (hms, fraction) = time_part.split_once('.').unwrap_or((time_part, ""));
+    let mut fields = hms.split(':');
+    let h: u32 = fields.next()?.parse().ok()?;
+    let m: u32 = fields.next()?.parse().ok()?;
+    let s: u32 = match fields.next() {
+        Some(s) => s.parse().ok()?,
+        None => 0,
+    };
+    if fields.next().is_some()
+        || fraction.len() > 9
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let nanos: u32 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<9}").parse().ok()?
+    };
+    let time = NaiveTime::from_hms_nano_opt(h, m, s, nanos)?;
+    let zone = zone_part.trim();
+    let zone = if zone.is_empty() {
+        None
+    } else {
+        zone_of(zone).ok()?;
+        Some(if zone.eq_ignore_ascii_case("utc") || zone == "Z" {
+            "UTC".to_string()
+        } else {
+            zone.to_string()
+        })
+    };
+    Some((date.and_time(time), fraction.len(), zone))
+}
+
+pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32
+}
+
+pub(crate) fn nanos_to_naive(nanos: i64) -> Result<NaiveDateTime> {
+    chrono::DateTime::from_timestamp(
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000) as u32,
+    )
+    .map(|d| d.naive_utc())
+    .ok_or_else(|| exec_err("timestamp out of range"))
+}
+
+/// Rounds nanoseconds to the unit, half up, as Trino does when precision is reduced.
+pub(crate) fn round_nanos(nanos: i64, unit: TimeUnit) -> i64 {
+    let per = match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    };
+    let q = nanos.div_euclid(per);
+    let r = nanos.rem_euclid(per);
+    if r * 2 >= per { q + 1 } else { q }
+}
+
+pub(crate) fn to_nanos(v: i64, unit: TimeUnit) -> Result<i64> {
+    let per: i64 = match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    };
+    v.checked_mul(per)
+        .ok_or_else(|| exec_err("timestamp out of range"))
+}
+
+pub(crate) fn timestamp_scalar(v: i64, unit: TimeUnit, zone: Option<String>) -> ScalarValue {
+    let zone: Option<Arc<str>> = zone.map(Arc::from);
+    match unit {
+        TimeUnit::Second => ScalarValue::TimestampSecond(Some(v), zone),
+        TimeUnit::Millisecond => ScalarValue::TimestampMillisecond(Some(v), zone),
+        TimeUnit::Microsecond => ScalarValue::TimestampMicrosecond(Some(v), zone),
+        TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(Some(v), zone),
+    }
+}
+
+/// Raw values of a timestamp array (NULLs read as 0; callers check validity).
+pub(crate) fn timestamp_values(array: &ArrayRef) -> Result<Vec<i64>> {
+    Ok(match array.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => array
+            .as_primitive::<TimestampSecondType>()
+            .values()
+            .to_vec(),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => array
+            .as_primitive::<TimestampMillisecondType>()
+            .values()
+            .to_vec(),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => array
+            .as_primitive::<TimestampMicrosecondType>()
+            .values()
+            .to_vec(),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => array
+            .as_primitive::<TimestampNanosecondType>()
+            .values()
+            .to_vec(),
+        other => return Err(exec_err(format!("{other} is not a timestamp"))),
+    })
+}
+
+/// Wall-clock nanoseconds since the epoch of each timestamp (in its zone for `with time
+/// zone`); `None` for NULL or out of range.
+pub(crate) fn timestamp_local_nanos(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
+    let DataType::Timestamp(unit, zone) = array.data_type() else {
+        return Err(exec_err("not a timestamp"));
+    };
+    let values = timestamp_values(array)?;
+    let tz = zone.as_deref().map(zone_of).transpose()?;
+    Ok(values
+        .iter()
+        .enumerate()
+        .map(|(row, v)| {
+            if array.is_null(row) {
+                return None;
+            }
+            let nanos = to_nanos(*v, *unit).ok()?;
+            match &tz {
+                None => Some(nanos),
+                Some(tz) => {
+                    let utc = chrono::DateTime::from_timestamp(
+                        nanos.div_euclid(1_000_000_000),
+                        nanos.rem_euclid(1_000_000_000) as u32,
+                    )?;
+                    tz.local(&utc).and_utc().timestamp_nanos_opt()
+                }
+            }
+        })
+        .collect())
+}
+
+pub(crate) fn parse_json(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text)
+        .map_err(|e| exec_err(format!("Cannot convert value to JSON: '{text}': {e}")))
+}
+
+fn json_to_scalar(value: &serde_json::Value, to: &TrinoType) -> Result<Option<ScalarValue>> {
+    use serde_json::Value as J;
+    let bad = || exec_err(format!("Cannot cast '{value}' to {to}"));
+    if value.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(match to {
+        TrinoType::Boolean => match value {
+            J::Bool(b) => ScalarValue::Boolean(Some(*b)),
+            J::String(s) => match s.as_str() {
+                "true" => ScalarValue::Boolean(Some(true)),
+                "false" => ScalarValue::Boolean(Some(false)),
+                _ => return Err(bad()),
+            },
+            J::Number(n) => ScalarValue::Boolean(Some(n.as_f64().ok_or_else(bad)? != 0.0)),
+            _ => return Err(bad()),
+        },
+        TrinoType::Integer | TrinoType::BigInt => {
+            let v = match value {
+                J::Number(n) => match n.as_i64() {
+                    Some(i) => i,
+                    None => {
+                        let f = n.as_f64().ok_or_else(bad)?;
+                        f.round() as i64
+                    }
+                },
+                J::String(s) => s.trim().parse().map_err(|_| bad())?,
+                J::Bool(b) => i64::from(*b),
+                _ => return Err(bad()),
+            };
+            int_scalar(v, to)?.ok_or_else(bad)?
+        }
+        TrinoType::Double => ScalarValue::Float64(Some(match value {
+            J::Number(n) => n.as_f64().ok_or_else(bad)?,
+            J::String(s) => java_parse_double(s.trim()).ok_or_else(bad)?,
+            J::Bool(b) => f64::from(u8::from(*b)),
+            _ => return Err(bad()),
+        })),
+        TrinoType::Varchar => ScalarValue::Utf8(Some(match value {
+            J::String(s) => s.clone(),
+            J::Number(n) => n.to_string(),
+            J::Bool(b) => b.to_string(),
+            _ => return Err(bad()),
+        })),
+        TrinoType::Json => ScalarValue::LargeUtf8(Some(value.to_string())),
+        TrinoType::Array(element) => {
+            let J::Array(items) = value else {
+                return Err(bad());
+            };
+            let element_type = element.to_arrow();
+            let null = ScalarValue::try_from(&element_type)?;
+            let values = items
+                .iter()
+                .map(|i| Ok(json_to_scalar(i, element)?.unwrap_or_else(|| null.clone())))
+                .collect::<Result<Vec<_>>>()?;
+            ScalarValue::List(ScalarValue::new_list_nullable(&values, &element_type))
+        }
+        TrinoType::Map(_, v) => {
+            let J::Object(entries) = value else {
+                return Err(bad());
+            };
+            let keys: Vec<ScalarValue> = entries
+                .keys()
+                .map(|k| ScalarValue::Utf8(Some(k.clone())))
+                .collect();
+            let value_type = v.to_arrow();
+            let null = ScalarValue::try_from(&value_type)?;
+            let values = entries
+                .values()
+                .map(|i| Ok(json_to_scalar(i, v)?.unwrap_or_else(|| null.clone())))
+                .collect::<Result<Vec<_>>>()?;
+            super::map::map_scalar(&keys, &values, &DataType::Utf8, &value_type)?
+        }
+        _ => return Err(bad()),
+    }))
+}
+
+/// A value as JSON (`cast(x AS json)`).
+pub(crate) fn scalar_to_json(value: &ScalarValue) -> Result<serde_json::Value> {
+    use serde_json::Value as J;
+    if value.is_null() {
+        return Ok(J::Null);
+    }
+    Ok(match value {
+        ScalarValue::Boolean(Some(b)) => J::Bool(*b),
+        ScalarValue::Int8(Some(v)) => J::from(*v),
+        ScalarValue::Int16(Some(v)) => J::from(*v),
+        ScalarValue::Int32(Some(v)) => J::from(*v),
+        ScalarValue::Int64(Some(v)) => J::from(*v),
+        ScalarValue::Float64(Some(v)) => J::from(*v),
+        ScalarValue::Utf8(Some(s)) => J::String(s.clone()),
+        ScalarValue::LargeUtf8(Some(s)) => parse_json(s)?,
+        ScalarValue::Decimal128(Some(v), _, s) => {
+            serde_json::from_str(&render::decimal_text(*v, *s))
+                .map_err(|e| exec_err(e.to_string()))?
+        }
+        ScalarValue::List(list) => {
+            let values = list.value(0);
+            J::Array(
+                (0..values.len())
+                    .map(|i| scalar_to_json(&ScalarValue::try_from_array(&values, i)?))
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        }
+        other => {
+            return Err(exec_err(format!(
+                "cast of {} to json is not supported on the embedded engine",
+                other.data_type()
+            )));
+        }
+    })
+}

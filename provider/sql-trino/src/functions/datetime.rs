@@ -1,0 +1,1450 @@
+//! Date and time functions (Trino docs: functions/datetime.md). The session time zone is
+//! UTC, as on Athena. Fields of a `timestamp with time zone` are those of its wall-clock time
+//! in its zone; calendar units (day and longer) move the wall clock, shorter units the instant.
+//! `date_format`/`date_parse` use MySQL's specifiers and `format_datetime`/`parse_datetime`
+//! Joda-Time's patterns, with Trino's rules for what each accepts.
+
+use std::sync::Arc;
+
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray};
+use datafusion::arrow::datatypes::{DataType, Date32Type, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{ScalarUDF, Volatility};
+
+use super::cast::{
+    days_since_epoch, nanos_to_naive, round_nanos, timestamp_scalar, timestamp_values, to_nanos,
+};
+use super::rows::{self, f64_at, i64_at, str_at};
+use super::{Arg, Call, Func, args, args_opt, exec_err, ret_f64, ret_i64, ret_utf8, scalar_str};
+use crate::datetime_util::{Zone, zone_of};
+use crate::types::TrinoType;
+
+pub(super) fn functions() -> Vec<ScalarUDF> {
+    use Arg::*;
+    let mut all = vec![
+        Func::new("date_add", args(&[Str, Int, Any]), date_add_type, date_add),
+        Func::new(
+            "date_diff",
+            args(&[Str, Any, Any]),
+            date_diff_type,
+            date_diff,
+        ),
+        Func::new("date_trunc", args(&[Str, Any]), date_trunc_type, date_trunc),
+        Func::new(
+            "at_timezone",
+            args(&[Any, Str]),
+            zone_result_type,
+            at_timezone,
+        ),
+        Func::new(
+            "with_timezone",
+            args(&[Any, Str]),
+            zone_result_type,
+            with_timezone,
+        ),
+        Func::new("date_format", args(&[Any, Str]), temporal_to_utf8, |c| {
+            format_each(c, mysql_format)
+        }),
+        Func::new(
+            "format_datetime",
+            args(&[Any, Str]),
+            temporal_to_utf8,
+            |c| format_each(c, joda_format),
+        ),
+        Func::new(
+            "date_parse",
+            args(&[Str, Str]),
+            |_, _| Ok(TrinoType::Timestamp(3).to_arrow()),
+            date_parse,
+        ),
+        Func::new(
+            "parse_datetime",
+            args(&[Str, Str]),
+            parse_datetime_type,
+            parse_datetime,
+        ),
+        Func::new(
+            "from_iso8601_timestamp",
+            args(&[Str]),
+            iso_timestamp_type,
+            from_iso8601_timestamp,
+        ),
+        Func::new(
+            "from_iso8601_date",
+            args(&[Str]),
+            |_, _| Ok(DataType::Date32),
+            |c| {
+                rows::scalars(c, |r| match str_at(c.arg(0), r) {
+                    None => Ok(None),
+                    Some(s) => {
+                        let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                            .map_err(|_| exec_err(format!("Invalid format: \"{s}\"")))?;
+                        Ok(Some(ScalarValue::Date32(Some(days_since_epoch(d)))))
+                    }
+                })
+            },
+        ),
+        Func::new("to_iso8601", args(&[Any]), temporal_to_utf8, to_iso8601),
+        Func::new(
+            "from_unixtime",
+            args_opt(&[Double], &[Str]),
+            from_unixtime_type,
+            from_unixtime,
+        ),
+        Func::new("to_unixtime", args(&[Any]), ret_f64, |c| {
+            let t = Temporal::of(c.arg(0))?;
+            rows::f64s(c, |r| Ok(t.instant_nanos(r)?.map(|n| n as f64 / 1e9)))
+        }),
+        Func::new(
+            "last_day_of_month",
+            args(&[Any]),
+            |_, _| Ok(DataType::Date32),
+            |c| {
+                let t = Temporal::of(c.arg(0))?;
+                rows::scalars(c, |r| {
+                    Ok(t.local(r)?.map(|l| {
+                        let d = l.date();
+                        let next = d
+                            .with_day(1)
+                            .and_then(|d| d.checked_add_months(Months::new(1)));
+                        let last = next.map(|n| n - Duration::days(1)).unwrap_or(d);
+                        ScalarValue::Date32(Some(days_since_epoch(last)))
+                    }))
+                })
+            },
+        ),
+        Func::new(
+            "date",
+            args(&[Any]),
+            |_, _| Ok(DataType::Date32),
+            |c| super::cast::cast_array(c.arg(0), &TrinoType::Date, false),
+        ),
+        Func::with_volatility(
+            "current_timestamp",
+            args(&[]),
+            |_, _| Ok(TrinoType::TimestampTz(3, Some("UTC".into())).to_arrow()),
+            |c| now(c, true),
+            Volatility::Stable,
+        ),
+        Func::with_volatility(
+            "now",
+            args(&[]),
+            |_, _| Ok(TrinoType::TimestampTz(3, Some("UTC".into())).to_arrow()),
+            |c| now(c, true),
+            Volatility::Stable,
+        ),
+        Func::with_volatility(
+            "localtimestamp",
+            args(&[]),
+            |_, _| Ok(TrinoType::Timestamp(3).to_arrow()),
+            |c| now(c, false),
+            Volatility::Stable,
+        ),
+        Func::new("current_timezone", args(&[]), ret_utf8, |c| {
+            rows::utf8(c, |_| Ok(Some("UTC".to_string())))
+        }),
+    ];
+    macro_rules! field {
+        ($($name:literal => $f:expr),* $(,)?) => {
+            $(all.push(Func::new($name, args(&[Any]), ret_i64, |c| {
+                let t = Temporal::of(c.arg(0))?;
+                let f: fn(&NaiveDateTime) -> i64 = $f;
+                rows::i64s(c, |r| Ok(t.local(r)?.map(|l| f(&l))))
+            }));)*
+        };
+    }
+    field!(
+        "year" => |l| i64::from(l.year()),
+        "quarter" => |l| i64::from((l.month() - 1) / 3 + 1),
+        "month" => |l| i64::from(l.month()),
+        "week" => |l| i64::from(l.iso_week().week()),
+        "week_of_year" => |l| i64::from(l.iso_week().week()),
+        "day" => |l| i64::from(l.day()),
+        "day_of_month" => |l| i64::from(l.day()),
+        "day_of_week" => |l| i64::from(l.weekday().number_from_monday()),
+        "dow" => |l| i64::from(l.weekday().number_from_monday()),
+        "day_of_year" => |l| i64::from(l.ordinal()),
+        "doy" => |l| i64::from(l.ordinal()),
+        "year_of_week" => |l| i64::from(l.iso_week().year()),
+        "yow" => |l| i64::from(l.iso_week().year()),
+    );
+    macro_rules! time_field {
+        ($($name:literal => $f:expr),* $(,)?) => {
+            $(all.push(Func::new($name, args(&[Any]), |t, _| {
+                if matches!(t[0], DataType::Date32) {
+                    return Err(DataFusionError::Plan(format!("{}() of a date is not supported (Trino has no such field for dates)", $name)));
+                }
+                Ok(DataType::Int64)
+            }, |c| {
+                let t = Temporal::of(c.arg(0))?;
+                let f: fn(&NaiveDateTime) -> i64 = $f;
+                rows::i64s(c, |r| Ok(t.local(r)?.map(|l| f(&l))))
+            }));)*
+        };
+    }
+    time_field!(
+        "hour" => |l| i64::from(l.hour()),
+        "minute" => |l| i64::from(l.minute()),
+        "second" => |l| i64::from(l.second()),
+        "millisecond" => |l| i64::from(l.nanosecond() / 1_000_000),
+    );
+    all.into_iter().map(Func::udf).collect()
+}
+
+/// A date, timestamp or timestamp with time zone argument, read row by row.
+struct Temporal {
+    kind: Kind,
+    values: Vec<i64>,
+    array: ArrayRef,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Date,
+    Timestamp(TimeUnit),
+    Zoned(TimeUnit, Zone, String),
+}
+
+impl Temporal {
+    fn of(array: &ArrayRef) -> Result<Temporal> {
+        let (kind, values) = match array.data_type() {
+            DataType::Date32 => (
+                Kind::Date,
+                array
+                    .as_primitive::<Date32Type>()
+                    .values()
+                    .iter()
+                    .map(|d| i64::from(*d))
+                    .collect(),
+            ),
+            DataType::Timestamp(unit, None) => (Kind::Timestamp(*unit), timestamp_values(array)?),
+            DataType::Timestamp(unit, Some(zone)) => (
+                Kind::Zoned(*unit, zone_of(zone)?, zone.to_string()),
+                timestamp_values(array)?,
+            ),
+            DataType::Null => (Kind::Date, vec![0; array.len()]),
+            other => {
+                return Err(exec_err(format!(
+                    "expected a date or timestamp, got {}",
+                    super::trino_name(other)
+                )));
+            }
+        };
+        Ok(Temporal {
+            kind,
+            values,
+            array: array.clone(),
+        })
+    }
+
+    /// Wall-clock time of a row (midnight for a date).
+    fn local(&self, row: usize) -> Result<Option<NaiveDateTime>> {
+        if self.array.is_null(row) {
+            return Ok(None);
+        }
+        let v = self.values[row];
+        Ok(Some(match &self.kind {
+            Kind::Date => epoch_date(v)?.and_time(NaiveTime::MIN),
+            Kind::Timestamp(unit) => nanos_to_naive(to_nanos(v, *unit)?)?,
+            Kind::Zoned(unit, zone, _) => {
+                let utc = nanos_to_naive(to_nanos(v, *unit)?)?.and_utc();
+                zone.local(&utc)
+            }
+        }))
+    }
+
+    /// Nanoseconds since the epoch of the instant (wall clock read as UTC without a zone).
+    fn instant_nanos(&self, row: usize) -> Result<Option<i64>> {
+        if self.array.is_null(row) {
+            return Ok(None);
+        }
+        let v = self.values[row];
+        Ok(Some(match &self.kind {
+            Kind::Date => v * 86_400_000_000_000,
+            Kind::Timestamp(unit) | Kind::Zoned(unit, _, _) => to_nanos(v, *unit)?,
+        }))
+    }
+
+    /// A value of the same type from a wall-clock time.
+    fn value_at_local(&self, local: &NaiveDateTime) -> Result<ScalarValue> {
+        Ok(match &self.kind {
+            Kind::Date => ScalarValue::Date32(Some(days_since_epoch(local.date()))),
+            Kind::Timestamp(unit) => {
+                let nanos = naive_nanos(local)?;
+                timestamp_scalar(round_nanos(nanos, *unit), *unit, None)
+            }
+            Kind::Zoned(unit, zone, name) => {
+                let nanos = zone
+                    .instant(local)?
+                    .timestamp_nanos_opt()
+                    .ok_or_else(|| exec_err("timestamp out of range"))?;
+                timestamp_scalar(round_nanos(nanos, *unit), *unit, Some(name.clone()))
+            }
+        })
+    }
+
+    fn value_at_instant(&self, nanos: i64) -> Result<ScalarValue> {
+        Ok(match &self.kind {
+            Kind::Date => ScalarValue::Date32(Some(nanos.div_euclid(86_400_000_000_000) as i32)),
+            Kind::Timestamp(unit) => timestamp_scalar(round_nanos(nanos, *unit), *unit, None),
+            Kind::Zoned(unit, _, name) => {
+                timestamp_scalar(round_nanos(nanos, *unit), *unit, Some(name.clone()))
+            }
+        })
+    }
+}
+
+fn epoch_date(days: i64) -> Result<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|e| e.checked_add_signed(Duration::days(days)))
+        .ok_or_else(|| exec_err(format!("date out of range: {days}")))
+}
+
+fn naive_nanos(local: &NaiveDateTime) -> Result<i64> {
+    local
+        .and_utc()
+        .timestamp_nanos_opt()
+        .ok_or_else(|| exec_err("timestamp out of range"))
+}
+
+fn temporal_type(t: &DataType, name: &str) -> Result<()> {
+    match t {
+        DataType::Date32 | DataType::Timestamp(..) | DataType::Null => Ok(()),
+        other => Err(DataFusionError::Plan(format!(
+            "{name}() expects a date or timestamp, got {}",
+            super::trino_name(other)
+        ))),
+    }
+}
+
+fn temporal_to_utf8(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    temporal_type(&types[0], "this function")?;
+    Ok(DataType::Utf8)
+}
+
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Unit {
+    Millisecond,
+    Second,
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+fn unit_of_text(text: &str) -> Result<Unit> {
+    Ok(match text.trim().to_ascii_lowercase().as_str() {
+        "millisecond" => Unit::Millisecond,
+        "second" => Unit::Second,
+        "minute" => Unit::Minute,
+        "hour" => Unit::Hour,
+        "day" => Unit::Day,
+        "week" => Unit::Week,
+        "month" => Unit::Month,
+        "quarter" => Unit::Quarter,
+        "year" => Unit::Year,
+        other => return Err(exec_err(format!("'{other}' is not a valid Time field"))),
+    })
+}
+
+fn check_unit_for(t: &DataType, scalars: &[Option<&ScalarValue>]) -> Result<()> {
+    if let (DataType::Date32, Some(unit)) = (t, scalar_str(scalars, 0))
+        && unit_of_text(unit)? < Unit::Day
+    {
+        return Err(DataFusionError::Plan(format!(
+            "'{unit}' is not a valid DATE field"
+        )));
+    }
+    Ok(())
+}
+
+fn date_add_type(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    temporal_type(&types[2], "date_add")?;
+    check_unit_for(&types[2], scalars)?;
+    Ok(types[2].clone())
+}
+
+fn add_units(local: NaiveDateTime, unit: Unit, n: i64) -> Option<NaiveDateTime> {
+    let months = |m: i64| -> Option<NaiveDateTime> {
+        if m >= 0 {
+            local.checked_add_months(Months::new(u32::try_from(m).ok()?))
+        } else {
+            local.checked_sub_months(Months::new(u32::try_from(-m).ok()?))
+        }
+    };
+    match unit {
+        Unit::Millisecond => local.checked_add_signed(Duration::try_milliseconds(n)?),
+        Unit::Second => local.checked_add_signed(Duration::try_seconds(n)?),
+        Unit::Minute => local.checked_add_signed(Duration::try_minutes(n)?),
+        Unit::Hour => local.checked_add_signed(Duration::try_hours(n)?),
+        Unit::Day => local.checked_add_signed(Duration::try_days(n)?),
+        Unit::Week => local.checked_add_signed(Duration::try_weeks(n)?),
+        Unit::Month => months(n),
+        Unit::Quarter => months(n.checked_mul(3)?),
+        Unit::Year => months(n.checked_mul(12)?),
+    }
+}
+
+fn date_add(c: &Call) -> Result<ArrayRef> {
+    let t = Temporal::of(c.arg(2))?;
+    rows::scalars(c, |r| {
+        let (Some(unit), Some(n)) = (str_at(c.arg(0), r), i64_at(c.arg(1), r)) else {
+            return Ok(None);
+        };
+        let unit = unit_of_text(unit)?;
+        if matches!(t.kind, Kind::Date) && unit < Unit::Day {
+            return Err(exec_err("date_add on a DATE takes day or longer units"));
+        }
+        if let (Kind::Zoned(..), true) = (&t.kind, unit < Unit::Day) {
+            let Some(nanos) = t.instant_nanos(r)? else {
+                return Ok(None);
+            };
+            let local = nanos_to_naive(nanos)?;
+            let moved = add_units(local, unit, n).ok_or_else(|| exec_err("date_add overflow"))?;
+            return t.value_at_instant(naive_nanos(&moved)?).map(Some);
+        }
+        let Some(local) = t.local(r)? else {
+            return Ok(None);
+        };
+        let moved = add_units(local, unit, n).ok_or_else(|| exec_err("date_add overflow"))?;
+        t.value_at_local(&moved).map(Some)
+    })
+}
+
+fn date_diff_type(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    temporal_type(&types[1], "date_diff")?;
+    temporal_type(&types[2], "date_diff")?;
+    if types[1] != types[2] && types[1] != DataType::Null && types[2] != DataType::Null {
+        return Err(DataFusionError::Plan(format!(
+            "date_diff() of {} and {} is not supported on the embedded engine; cast both to one type",
+            super::trino_name(&types[1]),
+            super::trino_name(&types[2])
+        )));
+    }
+    check_unit_for(&types[1], scalars)?;
+    Ok(DataType::Int64)
+}
+
+/// Joda's month difference (`MonthsBetween`): whole months from `a` to `b`, where the last day
+/// of a month matches any later day of the other month.
+fn months_between(a: &NaiveDateTime, b: &NaiveDateTime) -> i64 {
+    if b < a {
+        return -months_between(b, a);
+    }
+    let (minuend, mut subtrahend) = (*b, *a);
+    let mut diff = (i64::from(minuend.year()) - i64::from(subtrahend.year())) * 12
+        + i64::from(minuend.month())
+        - i64::from(subtrahend.month());
+    let last_day = days_in_month(minuend.year(), minuend.month());
+    if minuend.day() == last_day && subtrahend.day() > last_day {
+        subtrahend = subtrahend.with_day(last_day).unwrap_or(subtrahend);
+    }
+    let rem = |t: &NaiveDateTime| (t.day(), t.time());
+    if rem(&minuend) < rem(&subtrahend) {
+        diff -= 1;
+    }
+    diff
+}
+
+/// Joda's year difference, with its leap-day balancing.
+fn years_between(a: &NaiveDateTime, b: &NaiveDateTime) -> i64 {
+    if b < a {
+        return -years_between(b, a);
+    }
+    let (minuend, subtrahend) = (*b, *a);
+    let start = |t: &NaiveDateTime| {
+        NaiveDate::from_ymd_opt(t.year(), 1, 1)
+            .map(|d| d.and_time(NaiveTime::MIN))
+            .unwrap_or(*t)
+    };
+    let mut minuend_rem = (minuend - start(&minuend)).num_nanoseconds().unwrap_or(0);
+    let mut subtrahend_rem = (subtrahend - start(&subtrahend))
+        .num_nanoseconds()
+        .unwrap_or(0);
+    let day = 86_400_000_000_000i64;
+    let feb_29 = 59 * day;
+    if subtrahend_rem >= feb_29 {
+        if is_leap(subtrahend.year()) {
+            if !is_leap(minuend.year()) {
+                subtrahend_rem -= day;
+            }
+        } else if is_leap(minuend.year()) {
+            minuend_rem -= day;
+        }
+    }
+    let mut diff = i64::from(minuend.year()) - i64::from(subtrahend.year());
+    if minuend_rem < subtrahend_rem {
+        diff -= 1;
+    }
+    diff
+}
+
+fn is_leap(year: i32) -> bool {
+    NaiveDate::from_ymd_opt(year, 2, 29).is_some()
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    let first = NaiveDate::from_ymd_opt(year, month, 1);
+    let next = first.and_then(|f| f.checked_add_months(Months::new(1)));
+    match (first, next) {
+        (Some(f), Some(n)) => (n - f).num_days() as u32,
+        _ => 31,
+    }
+}
+
+fn date_diff(c: &Call) -> Result<ArrayRef> {
+    let a = Temporal::of(c.arg(1))?;
+    let b = Temporal::of(c.arg(2))?;
+    rows::i64s(c, |r| {
+        let Some(unit) = str_at(c.arg(0), r) else {
+            return Ok(None);
+        };
+        let unit = unit_of_text(unit)?;
+        let (Some(la), Some(lb)) = (a.local(r)?, b.local(r)?) else {
+            return Ok(None);
+        };
+        Ok(Some(match unit {
+            Unit::Month => months_between(&la, &lb),
+            Unit::Quarter => months_between(&la, &lb) / 3,
+            Unit::Year => years_between(&la, &lb),
+            _ => {
+                // Fixed-length units: the duration between the instants, truncated.
+                let (Some(ia), Some(ib)) = (a.instant_nanos(r)?, b.instant_nanos(r)?) else {
+                    return Ok(None);
+                };
+                let (ia, ib) = if matches!(a.kind, Kind::Zoned(..)) && unit >= Unit::Day {
+                    (naive_nanos(&la)?, naive_nanos(&lb)?)
+                } else {
+                    (ia, ib)
+                };
+                let per: i64 = match unit {
+                    Unit::Millisecond => 1_000_000,
+                    Unit::Second => 1_000_000_000,
+                    Unit::Minute => 60_000_000_000,
+                    Unit::Hour => 3_600_000_000_000,
+                    Unit::Day => 86_400_000_000_000,
+                    _ => 7 * 86_400_000_000_000,
+                };
+                (ib - ia) / per
+            }
+        }))
+    })
+}
+
+fn date_trunc_type(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    temporal_type(&types[1], "date_trunc")?;
+    check_unit_for(&types[1], scalars)?;
+    Ok(types[1].clone())
+}
+
+fn truncate_local(l: &NaiveDateTime, unit: Unit) -> NaiveDateTime {
+    let date = l.date();
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN);
+    match unit {
+        Unit::Millisecond => l
+            .with_nanosecond(l.nanosecond() / 1_000_000 * 1_000_000)
+            .unwrap_or(*l),
+        Unit::Second => l.with_nanosecond(0).unwrap_or(*l),
+        Unit::Minute => l
+            .with_nanosecond(0)
+            .and_then(|t| t.with_second(0))
+            .unwrap_or(*l),
+        Unit::Hour => date.and_hms_opt(l.hour(), 0, 0).unwrap_or(*l),
+        Unit::Day => midnight(date),
+        Unit::Week => {
+            midnight(date - Duration::days(i64::from(date.weekday().num_days_from_monday())))
+        }
+        Unit::Month => midnight(date.with_day(1).unwrap_or(date)),
+        Unit::Quarter => midnight(
+            NaiveDate::from_ymd_opt(date.year(), (date.month() - 1) / 3 * 3 + 1, 1).unwrap_or(date),
+        ),
+        Unit::Year => midnight(NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date)),
+    }
+}
+
+fn date_trunc(c: &Call) -> Result<ArrayRef> {
+    let t = Temporal::of(c.arg(1))?;
+    rows::scalars(c, |r| {
+        let Some(unit) = str_at(c.arg(0), r) else {
+            return Ok(None);
+        };
+        let unit = unit_of_text(unit)?;
+        let Some(local) = t.local(r)? else {
+            return Ok(None);
+        };
+        t.value_at_local(&truncate_local(&local, unit)).map(Some)
+    })
+}
+
+fn zone_result_type(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let DataType::Timestamp(unit, _) = &types[0] else {
+        return Err(DataFusionError::Plan(format!(
+            "expected a timestamp, got {}",
+            super::trino_name(&types[0])
+        )));
+    };
+    let zone = scalar_str(scalars, 1).ok_or_else(|| {
+        DataFusionError::Plan(
+            "a time zone that is not a constant is not supported on the embedded engine".into(),
+        )
+    })?;
+    zone_of(zone)?;
+    Ok(DataType::Timestamp(
+        *unit,
+        Some(Arc::from(canonical_zone(zone))),
+    ))
+}
+
+/// A zone as Trino prints it: `UTC`, `+05:30` (offsets always with minutes), or a region id.
+pub(crate) fn canonical_zone(zone: &str) -> String {
+    let z = zone.trim();
+    if z.eq_ignore_ascii_case("utc") || z == "Z" || z.eq_ignore_ascii_case("gmt") {
+        return "UTC".into();
+    }
+    if let (Some(sign @ ('+' | '-')), rest) = (z.chars().next(), &z[1..]) {
+        let (h, m) = match rest.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if rest.len() == 4 => rest.split_at(2),
+            None => (rest, "0"),
+        };
+        if let (Ok(h), Ok(m)) = (h.parse::<u32>(), m.parse::<u32>()) {
+            if h == 0 && m == 0 {
+                return "UTC".into();
+            }
+            return format!("{sign}{h:02}:{m:02}");
+        }
+    }
+    z.to_string()
+}
+
+/// `at_timezone(ts, zone)` / `ts AT TIME ZONE zone`: the same instant seen in another zone (a
+/// timestamp without zone is read in the session zone, UTC).
+fn at_timezone(c: &Call) -> Result<ArrayRef> {
+    let array = c.arg(0);
+    let DataType::Timestamp(unit, zone) = c.ret else {
+        return Err(exec_err("at_timezone returns a timestamp"));
+    };
+    let values = timestamp_values(array)?;
+    let _ = zone;
+    rows::scalars(c, |r| {
+        if array.is_null(r) {
+            return Ok(None);
+        }
+        Ok(Some(timestamp_scalar(
+            values[r],
+            *unit,
+            zone.as_ref().map(|z| z.to_string()),
+        )))
+    })
+}
+
+/// `with_timezone(timestamp, zone)`: the wall-clock time read in the zone.
+fn with_timezone(c: &Call) -> Result<ArrayRef> {
+    let DataType::Timestamp(unit, Some(zone_name)) = c.ret else {
+        return Err(exec_err("with_timezone returns a timestamp with time zone"));
+    };
+    if matches!(c.arg(0).data_type(), DataType::Timestamp(_, Some(_))) {
+        return Err(exec_err(
+            "with_timezone takes a timestamp without time zone",
+        ));
+    }
+    let t = Temporal::of(c.arg(0))?;
+    let zone = zone_of(zone_name)?;
+    rows::scalars(c, |r| {
+        let Some(local) = t.local(r)? else {
+            return Ok(None);
+        };
+        let nanos = zone
+            .instant(&local)?
+            .timestamp_nanos_opt()
+            .ok_or_else(|| exec_err("timestamp out of range"))?;
+        Ok(Some(timestamp_scalar(
+            round_nanos(nanos, *unit),
+            *unit,
+            Some(zone_name.to_string()),
+        )))
+    })
+}
+
+fn format_each(c: &Call, f: fn(&FormatInput, &str) -> Result<String>) -> Result<ArrayRef> {
+    let t = Temporal::of(c.arg(0))?;
+    let digits = match &t.kind {
+        Kind::Date => 0,
+        Kind::Timestamp(u) | Kind::Zoned(u, _, _) => crate::types::precision_of(u),
+    };
+    rows::utf8(c, |r| {
+        let (Some(local), Some(pattern)) = (t.local(r)?, str_at(c.arg(1), r)) else {
+            return Ok(None);
+        };
+        // Trino formats through Joda-Time, which holds milliseconds: finer values are rounded.
+        let local = if digits > 3 {
+            let nanos = naive_nanos(&local)?;
+            nanos_to_naive(round_nanos(nanos, TimeUnit::Millisecond) * 1_000_000)?
+        } else {
+            local
+        };
+        let (zone_name, offset) = match &t.kind {
+            Kind::Zoned(_, zone, name) => {
+                let utc = nanos_to_naive(t.instant_nanos(r)?.unwrap_or(0))?.and_utc();
+                (Some(name.clone()), zone.offset_seconds(&utc))
+            }
+            _ => (None, 0),
+        };
+        let input = FormatInput {
+            local,
+            date_only: matches!(t.kind, Kind::Date),
+            zone: zone_name,
+            offset_seconds: offset,
+            digits,
+        };
+        f(&input, pattern).map(Some)
+    })
+}
+
+struct FormatInput {
+    local: NaiveDateTime,
+    date_only: bool,
+    zone: Option<String>,
+    offset_seconds: i32,
+    digits: u8,
+}
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// MySQL's `date_format` specifiers as Trino implements them.
+fn mysql_format(t: &FormatInput, pattern: &str) -> Result<String> {
+    let l = &t.local;
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(ch) = chars.next() {
+        if ch != '%' {
+            out.push(ch);
+            continue;
+        }
+        let Some(spec) = chars.next() else {
+            break;
+        };
+        let hour12 = match l.hour() % 12 {
+            0 => 12,
+            h => h,
+        };
+        match spec {
+            'a' => out.push_str(&DAYS[l.weekday().num_days_from_monday() as usize][..3]),
+            'b' => out.push_str(&MONTHS[l.month0() as usize][..3]),
+            'c' => out.push_str(&l.month().to_string()),
+            'd' => out.push_str(&format!("{:02}", l.day())),
+            'e' => out.push_str(&l.day().to_string()),
+            'f' => out.push_str(&format!("{:06}", l.nanosecond() / 1000)),
+            'H' => out.push_str(&format!("{:02}", l.hour())),
+            'h' | 'I' => out.push_str(&format!("{hour12:02}")),
+            'i' => out.push_str(&format!("{:02}", l.minute())),
+            'j' => out.push_str(&format!("{:03}", l.ordinal())),
+            'k' => out.push_str(&l.hour().to_string()),
+            'l' => out.push_str(&hour12.to_string()),
+            'M' => out.push_str(MONTHS[l.month0() as usize]),
+            'm' => out.push_str(&format!("{:02}", l.month())),
+            'p' => out.push_str(if l.hour() < 12 { "AM" } else { "PM" }),
+            'r' => out.push_str(&format!(
+                "{hour12:02}:{:02}:{:02} {}",
+                l.minute(),
+                l.second(),
+                if l.hour() < 12 { "AM" } else { "PM" }
+            )),
+            'S' | 's' => out.push_str(&format!("{:02}", l.second())),
+            'T' => out.push_str(&format!(
+                "{:02}:{:02}:{:02}",
+                l.hour(),
+                l.minute(),
+                l.second()
+            )),
+            'v' => out.push_str(&format!("{:02}", l.iso_week().week())),
+            'W' => out.push_str(DAYS[l.weekday().num_days_from_monday() as usize]),
+            'x' => out.push_str(&format!("{:04}", l.iso_week().year())),
+            'Y' => out.push_str(&format!("{:04}", l.year())),
+            'y' => out.push_str(&format!("{:02}", l.year().rem_euclid(100))),
+            '%' => out.push('%'),
+            'D' | 'U' | 'u' | 'V' | 'w' | 'X' => {
+                return Err(exec_err(format!(
+                    "%{spec} not supported in date format string"
+                )));
+            }
+            other => out.push(other),
+        }
+    }
+    Ok(out)
+}
+
+/// Joda-Time patterns (`format_datetime`).
+fn joda_format(t: &FormatInput, pattern: &str) -> Result<String> {
+    let l = &t.local;
+    let mut out = String::new();
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let ch = chars[i];
+        if ch == '\'' {
+            // Quoted text; '' is a quote.
+            let mut j = i + 1;
+            if j < chars.len() && chars[j] == '\'' {
+                out.push('\'');
+                i = j + 1;
+                continue;
+            }
+            while j < chars.len() {
+                if chars[j] == '\'' {
+                    if j + 1 < chars.len() && chars[j + 1] == '\'' {
+                        out.push('\'');
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
+                out.push(chars[j]);
+                j += 1;
+            }
+            i = j + 1;
+            continue;
+        }
+        if !ch.is_ascii_alphabetic() {
+            out.push(ch);
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == ch {
+            n += 1;
+        }
+        i += n;
+        let pad = |v: i64| format!("{:0width$}", v, width = n);
+        let hour12 = l.hour() % 12;
+        match ch {
+            'y' | 'Y' | 'u' => {
+                let year = i64::from(l.year());
+                out.push_str(&if n == 2 {
+                    format!("{:02}", year.rem_euclid(100))
+                } else {
+                    pad(year)
+                });
+            }
+            'x' => {
+                let year = i64::from(l.iso_week().year());
+                out.push_str(&if n == 2 {
+                    format!("{:02}", year.rem_euclid(100))
+                } else {
+                    pad(year)
+                });
+            }
+            'w' => out.push_str(&pad(i64::from(l.iso_week().week()))),
+            'e' => out.push_str(&pad(i64::from(l.weekday().number_from_monday()))),
+            'E' => {
+                let name = DAYS[l.weekday().num_days_from_monday() as usize];
+                out.push_str(if n >= 4 { name } else { &name[..3] });
+            }
+            'D' => out.push_str(&pad(i64::from(l.ordinal()))),
+            'M' => match n {
+                1 | 2 => out.push_str(&pad(i64::from(l.month()))),
+                3 => out.push_str(&MONTHS[l.month0() as usize][..3]),
+                _ => out.push_str(MONTHS[l.month0() as usize]),
+            },
+            'd' => out.push_str(&pad(i64::from(l.day()))),
+            'a' => out.push_str(if l.hour() < 12 { "AM" } else { "PM" }),
+            'K' => out.push_str(&pad(i64::from(hour12))),
+            'h' => out.push_str(&pad(i64::from(if hour12 == 0 { 12 } else { hour12 }))),
+            'H' => out.push_str(&pad(i64::from(l.hour()))),
+            'k' => out.push_str(&pad(i64::from(if l.hour() == 0 { 24 } else { l.hour() }))),
+            'm' => out.push_str(&pad(i64::from(l.minute()))),
+            's' => out.push_str(&pad(i64::from(l.second()))),
+            'S' => {
+                let digits = format!("{:09}", l.nanosecond());
+                let shown: String = digits
+                    .chars()
+                    .chain(std::iter::repeat('0'))
+                    .take(n)
+                    .collect();
+                out.push_str(&shown);
+            }
+            'C' => out.push_str(&pad(i64::from(l.year() / 100))),
+            'G' => out.push_str(if l.year() > 0 { "AD" } else { "BC" }),
+            'Z' => {
+                let Some(zone) = &t.zone else {
+                    // Trino formats a timestamp without zone in the session zone (UTC).
+                    out.push_str(match n {
+                        1 => "+0000",
+                        2 => "+00:00",
+                        _ => "UTC",
+                    });
+                    continue;
+                };
+                let off = t.offset_seconds;
+                let sign = if off < 0 { '-' } else { '+' };
+                let (h, m) = (off.abs() / 3600, off.abs() % 3600 / 60);
+                match n {
+                    1 => out.push_str(&format!("{sign}{h:02}{m:02}")),
+                    2 => out.push_str(&format!("{sign}{h:02}:{m:02}")),
+                    _ => out.push_str(zone),
+                }
+            }
+            other => {
+                return Err(exec_err(format!(
+                    "format_datetime pattern letter '{other}' is not supported on the embedded engine"
+                )));
+            }
+        }
+    }
+    let _ = (t.date_only, t.digits);
+    Ok(out)
+}
+
+/// `date_parse(string, format)` with MySQL specifiers → timestamp(3).
+fn date_parse(c: &Call) -> Result<ArrayRef> {
+    rows::scalars(c, |r| {
+        let (Some(text), Some(pattern)) = (str_at(c.arg(0), r), str_at(c.arg(1), r)) else {
+            return Ok(None);
+        };
+        let local = mysql_parse(text, pattern)?;
+        // Fraction digits past milliseconds are dropped, not rounded.
+        let nanos = naive_nanos(&local)?;
+        Ok(Some(timestamp_scalar(
+            nanos.div_euclid(1_000_000),
+            TimeUnit::Millisecond,
+            None,
+        )))
+    })
+}
+
+fn mysql_parse(text: &str, pattern: &str) -> Result<NaiveDateTime> {
+    let bad = || exec_err(format!("Invalid format: \"{text}\""));
+    if pattern.is_empty() {
+        return Err(exec_err("Both printing and parsing not supported"));
+    }
+    let mut year = 1970i32;
+    let (mut month, mut day, mut hour, mut minute, mut second, mut nanos) =
+        (1u32, 1u32, 0u32, 0u32, 0u32, 0u32);
+    let mut pm: Option<bool> = None;
+    let mut day_of_year: Option<u32> = None;
+    let input: Vec<char> = text.chars().collect();
+    let mut pos = 0;
+    let mut chars = pattern.chars();
+    let number = |pos: &mut usize, max: usize| -> Result<i64> {
+        let start = *pos;
+        let mut sign = 1;
+        if *pos < input.len() && input[*pos] == '-' {
+            sign = -1;
+            *pos += 1;
+        }
+        let digits_start = *pos;
+        while *pos < input.len() && input[*pos].is_ascii_digit() && *pos - digits_start < max {
+            *pos += 1;
+        }
+        if *pos == digits_start {
+            *pos = start;
+            return Err(bad());
+        }
+        let s: String = input[digits_start..*pos].iter().collect();
+        Ok(sign * s.parse::<i64>().map_err(|_| bad())?)
+    };
+    let word = |pos: &mut usize, options: &[&str]| -> Result<usize> {
+        let rest: String = input[*pos..]
+            .iter()
+            .collect::<String>()
+            .to_ascii_lowercase();
+        for (i, o) in options.iter().enumerate() {
+            if rest.starts_with(&o.to_ascii_lowercase()) {
+                *pos += o.chars().count();
+                return Ok(i);
+            }
+        }
+        Err(bad())
+    };
+    while let Some(ch) = chars.next() {
+        if ch != '%' {
+            if pos < input.len() && input[pos] == ch {
+                pos += 1;
+                continue;
+            }
+            return Err(bad());
+        }
+        let Some(spec) = chars.next() else {
+            return Err(bad());
+        };
+        match spec {
+            'Y' => year = number(&mut pos, 4)? as i32,
+            'y' => {
+                let y = number(&mut pos, 2)?;
+                year = (if y < 70 { 2000 + y } else { 1900 + y }) as i32;
+            }
+            'm' | 'c' => month = number(&mut pos, 2)? as u32,
+            'd' | 'e' => day = number(&mut pos, 2)? as u32,
+            'H' | 'k' => hour = number(&mut pos, 2)? as u32,
+            // Hour of the half day: 12 is 0 unless %p says PM.
+            'h' | 'I' | 'l' => {
+                let h = number(&mut pos, 2)? as u32;
+                if !(1..=12).contains(&h) {
+                    return Err(bad());
+                }
+                hour = h % 12;
+            }
+            'i' => minute = number(&mut pos, 2)? as u32,
+            'S' | 's' => second = number(&mut pos, 2)? as u32,
+            'f' => {
+                let start = pos;
+                let value = number(&mut pos, 9)?;
+                let digits = (pos - start) as u32;
+                nanos = (value as u32) * 10u32.pow(9 - digits);
+            }
+            'j' => day_of_year = Some(number(&mut pos, 3)? as u32),
+            'p' => pm = Some(word(&mut pos, &["AM", "PM"])? == 1),
+            'M' => month = word(&mut pos, &MONTHS)? as u32 + 1,
+            'b' => {
+                let short: Vec<&str> = MONTHS.iter().map(|m| &m[..3]).collect();
+                month = word(&mut pos, &short)? as u32 + 1;
+            }
+            'W' => {
+                word(&mut pos, &DAYS)?;
+            }
+            'a' => {
+                let short: Vec<&str> = DAYS.iter().map(|d| &d[..3]).collect();
+                word(&mut pos, &short)?;
+            }
+            'T' => {
+                hour = number(&mut pos, 2)? as u32;
+                if input.get(pos) != Some(&':') {
+                    return Err(bad());
+                }
+                pos += 1;
+                minute = number(&mut pos, 2)? as u32;
+                if input.get(pos) != Some(&':') {
+                    return Err(bad());
+                }
+                pos += 1;
+                second = number(&mut pos, 2)? as u32;
+            }
+            '%' => {
+                if input.get(pos) != Some(&'%') {
+                    return Err(bad());
+                }
+                pos += 1;
+            }
+            'D' | 'U' | 'u' | 'V' | 'w' | 'X' | 'x' | 'v' | 'r' => {
+                return Err(exec_err(format!(
+                    "%{spec} not supported in date format string"
+                )));
+            }
+            other => {
+                if input.get(pos) != Some(&other) {
+                    return Err(bad());
+                }
+                pos += 1;
+            }
+        }
+    }
+    if pos != input.len() {
+        return Err(bad());
+    }
+    if pm == Some(true) && hour < 12 {
+        hour += 12;
+    }
+    let date = match day_of_year {
+        Some(doy) => NaiveDate::from_yo_opt(year, doy),
+        None => NaiveDate::from_ymd_opt(year, month, day),
+    }
+    .ok_or_else(bad)?;
+    let time = NaiveTime::from_hms_nano_opt(hour, minute, second, nanos).ok_or_else(bad)?;
+    Ok(date.and_time(time))
+}
+
+fn parse_datetime_type(_: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let pattern = scalar_str(scalars, 1);
+    let has_zone = pattern.is_none_or(|p| p.contains('Z') || p.contains('z'));
+    if !has_zone {
+        return Ok(TrinoType::TimestampTz(3, Some("UTC".into())).to_arrow());
+    }
+    // The zone comes from the text: it must be a constant to type the result.
+    match (scalar_str(scalars, 0), pattern) {
+        (Some(text), Some(pattern)) => {
+            let (_, zone) = joda_parse(text, pattern)
+                .map_err(|e| DataFusionError::Plan(e.to_string()))?;
+            Ok(TrinoType::TimestampTz(3, Some(zone)).to_arrow())
+        }
+        _ => Err(DataFusionError::Plan(
+            "parse_datetime() with a time zone in the pattern is supported on the embedded engine only for constant arguments".into(),
+        )),
+    }
+}
+
+fn parse_datetime(c: &Call) -> Result<ArrayRef> {
+    let DataType::Timestamp(_, Some(zone_name)) = c.ret else {
+        return Err(exec_err(
+            "parse_datetime returns a timestamp with time zone",
+        ));
+    };
+    rows::scalars(c, |r| {
+        let (Some(text), Some(pattern)) = (str_at(c.arg(0), r), str_at(c.arg(1), r)) else {
+            return Ok(None);
+        };
+        let (local, zone) = joda_parse(text, pattern)?;
+        if zone != zone_name.as_ref() {
+            return Err(exec_err(format!(
+                "parse_datetime() values in different time zones ({zone}) are not supported on the embedded engine"
+            )));
+        }
+        let nanos = zone_of(&zone)?
+            .instant(&local)?
+            .timestamp_nanos_opt()
+            .ok_or_else(|| exec_err("timestamp out of range"))?;
+        Ok(Some(timestamp_scalar(
+            round_nanos(nanos, TimeUnit::Millisecond),
+            TimeUnit::Millisecond,
+            Some(zone),
+        )))
+    })
+}
+
+/// Parses Joda numeric fields, text months/days, literals and `Z`/`ZZ` offsets or `ZZZ`
+/// zone ids; returns the wall-clock time and the zone (UTC when the pattern has none).
+fn joda_parse(text: &str, pattern: &str) -> Result<(NaiveDateTime, String)> {
+    let bad = || exec_err(format!("Invalid format: \"{text}\""));
+    let input: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = pattern.chars().collect();
+    let (mut year, mut month, mut day, mut hour, mut minute, mut second, mut nanos) =
+        (1970i64, 1i64, 1i64, 0i64, 0i64, 0i64, 0i64);
+    let mut pm: Option<bool> = None;
+    let mut zone = "UTC".to_string();
+    let (mut pos, mut i) = (0usize, 0usize);
+    while i < chars.len() {
+        let ch = chars[i];
+        if ch == '\'' {
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != '\'' {
+                if input.get(pos) != Some(&chars[j]) {
+                    return Err(bad());
+                }
+                pos += 1;
+                j += 1;
+            }
+            i = j + 1;
+            continue;
+        }
+        if !ch.is_ascii_alphabetic() {
+            if input.get(pos) != Some(&ch) {
+                return Err(bad());
+            }
+            pos += 1;
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == ch {
+            n += 1;
+        }
+        i += n;
+        // Adjacent numeric fields take exactly their width; a lone one takes all digits.
+        let next_is_digit_field = i < chars.len() && "yYxwedDMHhKkmsS".contains(chars[i]);
+        let digits = |pos: &mut usize, max: usize| -> Result<i64> {
+            let start = *pos;
+            if matches!(input.get(*pos), Some('-' | '+')) && ch == 'y' {
+                *pos += 1;
+            }
+            while *pos < input.len() && input[*pos].is_ascii_digit() && *pos - start < max {
+                *pos += 1;
+            }
+            let s: String = input[start..*pos].iter().collect();
+            s.parse().map_err(|_| bad())
+        };
+        let width = if next_is_digit_field { n } else { 9 };
+        match ch {
+            'y' | 'Y' | 'u' => {
+                let v = digits(&mut pos, if next_is_digit_field { n } else { 9 })?;
+                year = if n == 2 && (0..100).contains(&v) {
+                    2000 + v - if v >= 70 { 100 } else { 0 }
+                } else {
+                    v
+                };
+            }
+            'M' if n >= 3 => {
+                let rest: String = input[pos..].iter().collect::<String>().to_ascii_lowercase();
+                let found = MONTHS.iter().enumerate().find_map(|(k, m)| {
+                    let name = if n == 3 { &m[..3] } else { m };
+                    rest.starts_with(&name.to_ascii_lowercase())
+                        .then_some((k, name.len()))
+                });
+                let (k, len) = found.ok_or_else(bad)?;
+                month = k as i64 + 1;
+                pos += len;
+            }
+            'M' => {
+                month = digits(
+                    &mut pos,
+                    width.min(2).max(if next_is_digit_field { n } else { 2 }),
+                )?
+            }
+            'd' => day = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
+            'H' | 'k' => hour = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
+            'h' | 'K' => hour = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
+            'm' => minute = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
+            's' => second = digits(&mut pos, if next_is_digit_field { n } else { 2 })?,
+            'S' => {
+                let start = pos;
+                let v = digits(&mut pos, if next_is_digit_field { n } else { 9 })?;
+                let count = (pos - start) as u32;
+                nanos = v * 10i64.pow(9 - count.min(9));
+            }
+            'a' => {
+                let rest: String = input[pos..]
+                    .iter()
+                    .take(2)
+                    .collect::<String>()
+                    .to_ascii_uppercase();
+                pm = match rest.as_str() {
+                    "AM" => Some(false),
+                    "PM" => Some(true),
+                    _ => return Err(bad()),
+                };
+                pos += 2;
+            }
+            'Z' => {
+                let rest: String = input[pos..].iter().collect();
+                if n >= 3 {
+                    let end = rest.find(' ').unwrap_or(rest.len());
+                    let id = &rest[..end];
+                    zone_of(id)?;
+                    zone = canonical_zone(id);
+                    pos += id.chars().count();
+                } else if rest.starts_with('Z') {
+                    zone = "UTC".into();
+                    pos += 1;
+                } else {
+                    let len = if rest.len() >= 6 && rest.as_bytes().get(3) == Some(&b':') {
+                        6
+                    } else {
+                        5
+                    };
+                    let offset = rest.get(..len).ok_or_else(bad)?;
+                    zone_of(offset)?;
+                    let normalized = if len == 5 {
+                        format!("{}:{}", &offset[..3], &offset[3..])
+                    } else {
+                        offset.to_string()
+                    };
+                    zone = if normalized == "+00:00" {
+                        "UTC".into()
+                    } else {
+                        normalized
+                    };
+                    pos += len;
+                }
+            }
+            other => {
+                return Err(exec_err(format!(
+                    "parse_datetime pattern letter '{other}' is not supported on the embedded engine"
+                )));
+            }
+        }
+    }
+    if pos != input.len() {
+        return Err(bad());
+    }
+    if let Some(pm) = pm {
+        hour = hour % 12 + if pm { 12 } else { 0 };
+    }
+    let date = NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32).ok_or_else(bad)?;
+    let time =
+        NaiveTime::from_hms_nano_opt(hour as u32, minute as u32, second as u32, nanos as u32)
+            .ok_or_else(bad)?;
+    Ok((date.and_time(time), zone))
+}
+
+fn iso_timestamp_type(_: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let zone = match scalar_str(scalars, 0) {
+        Some(text) => parse_iso(text)
+            .map(|(_, z)| z)
+            .unwrap_or_else(|_| "UTC".into()),
+        None => "UTC".into(),
+    };
+    Ok(TrinoType::TimestampTz(3, Some(zone)).to_arrow())
+}
+
+/// ISO 8601 `YYYY-MM-DD[THH[:MM[:SS[.fff]]]][Z|±HH[:MM]]`; the zone is UTC when none is
+/// written (the session zone on Athena).
+fn parse_iso(text: &str) -> Result<(NaiveDateTime, String)> {
+    let bad = || exec_err(format!("Invalid format: \"{text}\""));
+    let t = text.trim();
+    let (body, zone) = if let Some(stripped) = t.strip_suffix('Z') {
+        (stripped, "UTC".to_string())
+    } else if let Some(at) = t.rfind(['+', '-']).filter(|at| *at > 10) {
+        let offset = &t[at..];
+        let normalized = match offset.len() {
+            3 => format!("{offset}:00"),
+            5 => format!("{}:{}", &offset[..3], &offset[3..]),
+            _ => offset.to_string(),
+        };
+        zone_of(&normalized)?;
+        let normalized = if normalized == "+00:00" {
+            "UTC".to_string()
+        } else {
+            normalized
+        };
+        (&t[..at], normalized)
+    } else {
+        (t, "UTC".to_string())
+    };
+    let (date, time) = body.split_once('T').unwrap_or((body, ""));
+    let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?;
+    let time = if time.is_empty() {
+        NaiveTime::MIN
+    } else {
+        let (hms, fraction) = time.split_once(['.', ',']).unwrap_or((time, ""));
+        let mut parts = hms.split(':');
+        let h: u32 = parts.next().unwrap_or("0").parse().map_err(|_| bad())?;
+        let m: u32 = parts.next().unwrap_or("0").parse().map_err(|_| bad())?;
+        let s: u32 = parts.next().unwrap_or("0").parse().map_err(|_| bad())?;
+        if fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let nanos: u32 = if fraction.is_empty() {
+            0
+        } else {
+            format!("{fraction:0<9}").parse().map_err(|_| bad())?
+        };
+        NaiveTime::from_hms_nano_opt(h, m, s, nanos).ok_or_else(bad)?
+    };
+    Ok((date.and_time(time), zone))
+}
+
+fn from_iso8601_timestamp(c: &Call) -> Result<ArrayRef> {
+    let DataType::Timestamp(_, Some(zone_name)) = c.ret else {
+        return Err(exec_err(
+            "from_iso8601_timestamp returns a timestamp with time zone",
+        ));
+    };
+    rows::scalars(c, |r| {
+        let Some(text) = str_at(c.arg(0), r) else {
+            return Ok(None);
+        };
+        let (local, zone) = parse_iso(text)?;
+        if zone != zone_name.as_ref() {
+            return Err(exec_err(format!(
+                "from_iso8601_timestamp() values in different time zones ({zone}) are not supported on the embedded engine"
+            )));
+        }
+        let nanos = zone_of(&zone)?
+            .instant(&local)?
+            .timestamp_nanos_opt()
+            .ok_or_else(|| exec_err("timestamp out of range"))?;
+        Ok(Some(timestamp_scalar(
+            round_nanos(nanos, TimeUnit::Millisecond),
+            TimeUnit::Millisecond,
+            Some(zone),
+        )))
+    })
+}
+
+fn to_iso8601(c: &Call) -> Result<ArrayRef> {
+    let t = Temporal::of(c.arg(0))?;
+    rows::utf8(c, |r| {
+        let Some(local) = t.local(r)? else {
+            return Ok(None);
+        };
+        Ok(Some(match &t.kind {
+            Kind::Date => local.format("%Y-%m-%d").to_string(),
+            Kind::Timestamp(unit) | Kind::Zoned(unit, _, _) => {
+                let digits = crate::types::precision_of(unit) as usize;
+                let mut s = local.format("%Y-%m-%dT%H:%M:%S").to_string();
+                if digits > 0 {
+                    let fraction = format!("{:09}", local.nanosecond());
+                    s.push('.');
+                    s.push_str(&fraction[..digits]);
+                }
+                if let Kind::Zoned(_, zone, name) = &t.kind {
+                    let utc = nanos_to_naive(t.instant_nanos(r)?.unwrap_or(0))?.and_utc();
+                    let off = zone.offset_seconds(&utc);
+                    if off == 0 && (name == "UTC" || name == "+00:00") {
+                        s.push('Z');
+                    } else {
+                        let sign = if off < 0 { '-' } else { '+' };
+                        s.push_str(&format!(
+                            "{sign}{:02}:{:02}",
+                            off.abs() / 3600,
+                            off.abs() % 3600 / 60
+                        ));
+                    }
+                }
+                s
+            }
+        }))
+    })
+}
+
+fn from_unixtime_type(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let zone = if types.len() > 1 {
+        let z = scalar_str(scalars, 1).ok_or_else(|| {
+            DataFusionError::Plan("from_unixtime() with a time zone that is not a constant is not supported on the embedded engine".into())
+        })?;
+        zone_of(z)?;
+        canonical_zone(z)
+    } else {
+        "UTC".into()
+    };
+    Ok(TrinoType::TimestampTz(3, Some(zone)).to_arrow())
+}
+
+fn from_unixtime(c: &Call) -> Result<ArrayRef> {
+    let DataType::Timestamp(_, zone) = c.ret else {
+        return Err(exec_err("from_unixtime returns a timestamp"));
+    };
+    rows::scalars(c, |r| {
+        let Some(seconds) = f64_at(c.arg(0), r) else {
+            return Ok(None);
+        };
+        let millis = (seconds * 1000.0).round();
+        if !millis.is_finite() || millis.abs() > 9.2e15 {
+            return Err(exec_err(format!("Value out of range: {seconds}")));
+        }
+        Ok(Some(timestamp_scalar(
+            millis as i64,
+            TimeUnit::Millisecond,
+            zone.as_ref().map(|z| z.to_string()),
+        )))
+    })
+}
+
+fn now(c: &Call, zoned: bool) -> Result<ArrayRef> {
+    let nanos = chrono::Utc::now()
+        .timestamp_nanos_opt()
+        .ok_or_else(|| exec_err("clock out of range"))?;
+    let millis = nanos / 1_000_000;
+    rows::scalars(c, |_| {
+        Ok(Some(timestamp_scalar(
+            millis,
+            TimeUnit::Millisecond,
+            zoned.then(|| "UTC".to_string()),
+        )))
+    })
+}

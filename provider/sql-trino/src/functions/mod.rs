@@ -1,0 +1,362 @@
+//! Trino's function library as DataFusion UDFs: one `Func` value per function (name, accepted
+//! argument types, result type, evaluation), grouped by Trino's documentation chapters.
+
+mod aggregate;
+mod array;
+mod cast;
+mod datetime;
+mod json;
+pub(crate) mod lambda;
+mod map;
+mod math;
+mod regexp;
+pub(crate) mod rows;
+mod string;
+mod url;
+
+use std::any::Any;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::ScalarValue;
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{
+    AggregateUDF, ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
+    Signature, Volatility,
+};
+
+use crate::types::TrinoType;
+
+pub(crate) use cast::{parse_target, parse_timestamp_text};
+
+/// What an argument position accepts, and the type the value is converted to before the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arg {
+    /// varchar (NULL literal allowed).
+    Str,
+    /// Any integer type, as bigint.
+    Int,
+    /// Any number, as double.
+    Double,
+    /// boolean.
+    Bool,
+    /// varbinary.
+    Bytes,
+    /// json or varchar (json_extract and friends accept both).
+    JsonOrStr,
+    /// Anything, unchanged.
+    Any,
+}
+
+/// Argument types accepted by a function: fixed positions, then optional ones, then an
+/// optional repeated tail.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Args {
+    pub required: &'static [Arg],
+    pub optional: &'static [Arg],
+    pub variadic: Option<Arg>,
+}
+
+pub(crate) const fn args(required: &'static [Arg]) -> Args {
+    Args {
+        required,
+        optional: &[],
+        variadic: None,
+    }
+}
+
+pub(crate) const fn args_opt(required: &'static [Arg], optional: &'static [Arg]) -> Args {
+    Args {
+        required,
+        optional,
+        variadic: None,
+    }
+}
+
+pub(crate) const fn args_var(required: &'static [Arg], variadic: Arg) -> Args {
+    Args {
+        required,
+        optional: &[],
+        variadic: Some(variadic),
+    }
+}
+
+pub(crate) type ReturnFn = fn(&[DataType], &[Option<&ScalarValue>]) -> Result<DataType>;
+pub(crate) type EvalFn = fn(&Call) -> Result<ArrayRef>;
+
+/// One invocation's evaluated arguments.
+pub(crate) struct Call<'a> {
+    pub args: Vec<ArrayRef>,
+    pub rows: usize,
+    pub ret: &'a DataType,
+}
+
+impl Call<'_> {
+    pub(crate) fn arg(&self, i: usize) -> &ArrayRef {
+        &self.args[i]
+    }
+}
+
+/// A Trino scalar function.
+#[derive(Debug)]
+pub(crate) struct Func {
+    name: &'static str,
+    args: Args,
+    signature: Signature,
+    ret: ReturnFn,
+    eval: EvalFn,
+}
+
+impl Func {
+    pub(crate) fn new(name: &'static str, args: Args, ret: ReturnFn, eval: EvalFn) -> Self {
+        Self::with_volatility(name, args, ret, eval, Volatility::Immutable)
+    }
+
+    pub(crate) fn with_volatility(
+        name: &'static str,
+        args: Args,
+        ret: ReturnFn,
+        eval: EvalFn,
+        volatility: Volatility,
+    ) -> Self {
+        Self {
+            name,
+            args,
+            signature: Signature::user_defined(volatility),
+            ret,
+            eval,
+        }
+    }
+
+    pub(crate) fn udf(self) -> ScalarUDF {
+        ScalarUDF::new_from_impl(self)
+    }
+}
+
+impl PartialEq for Func {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for Func {}
+impl Hash for Func {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for Func {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        coerce(self.name, &self.args, arg_types)
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        (self.ret)(arg_types, &[])
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let types: Vec<DataType> = args
+            .arg_fields
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let data_type = (self.ret)(&types, args.scalar_arguments)?;
+        Ok(Arc::new(Field::new(self.name, data_type, true)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let all_scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let rows = if all_scalar { 1 } else { args.number_rows };
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let call = Call {
+            args: arrays,
+            rows,
+            ret: args.return_field.data_type(),
+        };
+        let out = (self.eval)(&call)?;
+        if all_scalar {
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+        } else {
+            Ok(ColumnarValue::Array(out))
+        }
+    }
+}
+
+fn coerce(name: &str, spec: &Args, types: &[DataType]) -> Result<Vec<DataType>> {
+    let max = spec.required.len() + spec.optional.len();
+    if types.len() < spec.required.len() || (spec.variadic.is_none() && types.len() > max) {
+        return Err(DataFusionError::Plan(format!(
+            "{name}() does not take {} arguments",
+            types.len()
+        )));
+    }
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let want = spec
+                .required
+                .iter()
+                .chain(spec.optional)
+                .nth(i)
+                .copied()
+                .or(spec.variadic)
+                .unwrap_or(Arg::Any);
+            coerce_one(name, want, t)
+        })
+        .collect()
+}
+
+fn coerce_one(name: &str, want: Arg, t: &DataType) -> Result<DataType> {
+    let ok = match want {
+        Arg::Any => return Ok(t.clone()),
+        Arg::Str => match t {
+            DataType::Utf8 | DataType::Utf8View | DataType::Null => Some(DataType::Utf8),
+            _ => None,
+        },
+        Arg::JsonOrStr => match t {
+            DataType::Utf8 | DataType::Utf8View | DataType::Null => Some(DataType::Utf8),
+            DataType::LargeUtf8 => Some(DataType::LargeUtf8),
+            _ => None,
+        },
+        Arg::Int => match t {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Null => Some(DataType::Int64),
+            _ => None,
+        },
+        Arg::Double => match t {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal128(..)
+            | DataType::Null => Some(DataType::Float64),
+            _ => None,
+        },
+        Arg::Bool => match t {
+            DataType::Boolean | DataType::Null => Some(DataType::Boolean),
+            _ => None,
+        },
+        Arg::Bytes => match t {
+            DataType::Binary | DataType::BinaryView | DataType::LargeBinary | DataType::Null => {
+                Some(DataType::Binary)
+            }
+            _ => None,
+        },
+    };
+    ok.ok_or_else(|| {
+        DataFusionError::Plan(format!(
+            "{name}() does not accept an argument of type {}",
+            trino_name(t)
+        ))
+    })
+}
+
+/// Trino's name of an Arrow type, for messages.
+pub(crate) fn trino_name(t: &DataType) -> String {
+    TrinoType::from_arrow(t)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| t.to_string())
+}
+
+/// The Trino type of an argument, or a planning error naming the Arrow type.
+pub(crate) fn trino_type(t: &DataType) -> Result<TrinoType> {
+    TrinoType::from_arrow(t).ok_or_else(|| {
+        DataFusionError::Plan(format!(
+            "values of type {t} are not supported on the embedded engine"
+        ))
+    })
+}
+
+/// Result type helpers.
+pub(crate) fn ret_utf8(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Utf8)
+}
+pub(crate) fn ret_i64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Int64)
+}
+pub(crate) fn ret_f64(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Float64)
+}
+pub(crate) fn ret_bool(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Boolean)
+}
+pub(crate) fn ret_json(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::LargeUtf8)
+}
+pub(crate) fn ret_binary(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(DataType::Binary)
+}
+pub(crate) fn ret_str_array(_: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    Ok(TrinoType::Array(Box::new(TrinoType::Varchar)).to_arrow())
+}
+
+/// The first argument's string value of a constant argument, for result types that depend on it.
+pub(crate) fn scalar_str<'a>(scalars: &[Option<&'a ScalarValue>], i: usize) -> Option<&'a str> {
+    match scalars.get(i).copied().flatten() {
+        Some(ScalarValue::Utf8(Some(s)))
+        | Some(ScalarValue::LargeUtf8(Some(s)))
+        | Some(ScalarValue::Utf8View(Some(s))) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+pub(crate) fn exec_err(message: impl Into<String>) -> DataFusionError {
+    DataFusionError::Execution(message.into())
+}
+
+/// Whether every argument is non-NULL at `row` (most Trino functions return NULL otherwise).
+pub(crate) fn all_valid(args: &[ArrayRef], row: usize) -> bool {
+    args.iter().all(|a| a.is_valid(row))
+}
+
+/// Every scalar function of the layer (Trino's names; some replace DataFusion built-ins).
+pub(crate) fn scalar_functions() -> Vec<ScalarUDF> {
+    let mut all = Vec::new();
+    all.extend(string::functions());
+    all.extend(regexp::functions());
+    all.extend(math::functions());
+    all.extend(datetime::functions());
+    all.extend(json::functions());
+    all.extend(array::functions());
+    all.extend(map::functions());
+    all.extend(url::functions());
+    all.extend(cast::functions());
+    all
+}
+
+/// Every aggregate function of the layer.
+pub(crate) fn aggregate_functions() -> Vec<AggregateUDF> {
+    aggregate::functions()
+}
+
+/// Names of the lambda functions (`transform(array, x -> ...)`), planned per call site.
+pub(crate) fn lambda_function_names() -> &'static [&'static str] {
+    lambda::NAMES
+}
