@@ -179,12 +179,38 @@ impl Workspace {
         command
     }
 
-    /// Runs `terraform ARGS` and returns whatever happened.
+    /// Runs `terraform ARGS` and returns whatever happened; panics when it does not finish
+    /// within the run limit (`MDW_TF_TIMEOUT_SECS`, 300 s).
     pub fn run(&self, args: &[&str]) -> TfOutput {
+        let limit = timeout();
+        self.run_within(args, limit).unwrap_or_else(|hung| {
+            panic!(
+                "`terraform {}` did not finish within {limit:?} (set MDW_TF_TIMEOUT_SECS to \
+                 change); killed it\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                hung.args.join(" "),
+                hung.stdout,
+                hung.stderr
+            )
+        })
+    }
+
+    /// Runs `terraform ARGS`, killing it (with its providers) after `limit`: `Err` holds what
+    /// it printed until then, for a test that counts a hang as one outcome among others.
+    pub fn run_within(&self, args: &[&str], limit: Duration) -> Result<TfOutput, TfOutput> {
         let command = self.command(args);
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let started = Instant::now();
-        let (status, stdout, stderr) = run_with_deadline(command, timeout(), &args);
+        let (status, stdout, stderr) = match run_with_deadline(command, limit, &args) {
+            Ok(finished) => finished,
+            Err((stdout, stderr)) => {
+                return Err(TfOutput {
+                    args,
+                    code: -libc::SIGKILL,
+                    stdout,
+                    stderr,
+                });
+            }
+        };
         let output = TfOutput {
             args,
             // Killed by a signal: no exit code; report the signal as a negative code.
@@ -201,7 +227,7 @@ impl Workspace {
             output.code,
             started.elapsed()
         );
-        output
+        Ok(output)
     }
 
     /// Runs `terraform ARGS` and panics with the full output unless it exits 0.
@@ -355,7 +381,12 @@ impl Workspace {
                 env.push((name.into(), value));
             }
         }
-        if let Some(point) = self.fault_point.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(point) = self
+            .fault_point
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             env.push(("MDW_FAULT_POINT".into(), point.clone()));
         }
         env
@@ -375,12 +406,13 @@ fn timeout() -> Duration {
         .map_or(DEFAULT_TIMEOUT, Duration::from_secs)
 }
 
-/// Runs the command, collecting its output; kills its process group after `timeout`.
+/// Runs the command, collecting its output; kills its process group after `timeout` and then
+/// returns what it printed as `Err`.
 fn run_with_deadline(
     mut command: Command,
     timeout: Duration,
     args: &[String],
-) -> (ExitStatus, String, String) {
+) -> Result<(ExitStatus, String, String), (String, String)> {
     let mut child = command
         .spawn()
         .unwrap_or_else(|e| panic!("starting terraform {args:?}: {e}"));
@@ -399,16 +431,11 @@ fn run_with_deadline(
             // process group, which exists as long as the child is unreaped.
             unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
             let _ = finished.recv();
-            let (stdout, stderr) = (join(stdout), join(stderr));
-            panic!(
-                "`terraform {}` did not finish within {timeout:?} (set MDW_TF_TIMEOUT_SECS to \
-                 change); killed it\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
-                args.join(" ")
-            );
+            return Err((join(stdout), join(stderr)));
         }
     };
     let status = status.unwrap_or_else(|e| panic!("waiting for terraform {args:?}: {e}"));
-    (status, join(stdout), join(stderr))
+    Ok((status, join(stdout), join(stderr)))
 }
 
 fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
