@@ -370,7 +370,12 @@ fn statements_for_table_view_incremental_and_destroy() {
         "{sent:#?}"
     );
     assert!(
-        sent.contains(&ctas("events", "events__mdw_tmp_<id>", "select 1 as id", "")),
+        sent.contains(&ctas(
+            "events",
+            "events__mdw_tmp_<id>",
+            "select 1 as id",
+            ""
+        )),
         "{sent:#?}"
     );
     assert_eq!(sent.len(), 3, "{sent:#?}");
@@ -620,7 +625,11 @@ fn a_stop_cancels_the_query_and_a_killed_run_is_put_right_by_the_next() {
     let leftovers = athena.glue_tables();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
     assert_eq!(athena.location("orders"), first_location);
-    let stage = leftovers.iter().find(|t| t.contains("__mdw_tmp_")).unwrap().clone();
+    let stage = leftovers
+        .iter()
+        .find(|t| t.contains("__mdw_tmp_"))
+        .unwrap()
+        .clone();
     let stage_location = athena.location(&stage);
     let sent = athena.statements_of(|| {
         workspace.apply();

@@ -65,7 +65,10 @@ fn embedded_local() -> Subject {
     let dir = TempDir::new().unwrap();
     let runtime = runtime();
     let engine = runtime
-        .block_on(EmbeddedEngine::open(&dir.path().join("w"), "awsdatacatalog"))
+        .block_on(EmbeddedEngine::open(
+            &dir.path().join("w"),
+            "awsdatacatalog",
+        ))
         .expect("opening the local warehouse");
     Subject {
         engine: Arc::new(engine),
@@ -201,15 +204,22 @@ fn is_not_owned(result: Result<impl std::fmt::Debug, EngineError>) -> bool {
 
 fn builds_and_rebuilds_in_place(s: &Subject) {
     let e = &s.engine;
-    let first = s.run(e.build_table(&table("t", "select 1 as id", "a"))).unwrap();
+    let first = s
+        .run(e.build_table(&table("t", "select 1 as id", "a")))
+        .unwrap();
     let described = s.run(e.describe(DATABASE, "t")).unwrap().unwrap();
     assert_eq!(described.kind, RelationKind::Table);
     assert_eq!(described.owner.as_deref(), Some("a"));
     assert_eq!(described.location.as_deref(), Some(first.location.as_str()));
-    let second = s.run(e.build_table(&table("t", "select 2 as id", "a"))).unwrap();
+    let second = s
+        .run(e.build_table(&table("t", "select 2 as id", "a")))
+        .unwrap();
     assert_ne!(second.location, first.location);
     let described = s.run(e.describe(DATABASE, "t")).unwrap().unwrap();
-    assert_eq!(described.location.as_deref(), Some(second.location.as_str()));
+    assert_eq!(
+        described.location.as_deref(),
+        Some(second.location.as_str())
+    );
     if s.runs_sql {
         let rows = s.run(e.query("select id from conform.t", 10)).unwrap().rows;
         assert_eq!(rows[0]["id"].as_deref(), Some("2"));
@@ -218,9 +228,19 @@ fn builds_and_rebuilds_in_place(s: &Subject) {
 
 fn refuses_a_foreign_owner(s: &Subject) {
     let e = &s.engine;
-    let built = s.run(e.build_table(&table("t", "select 1 as id", "a"))).unwrap();
-    assert!(is_not_owned(s.run(e.build_table(&table("t", "select 2 as id", "b")))));
-    assert!(is_not_owned(s.run(e.create_view(&view("t", "select 3 as id", "b")))));
+    let built = s
+        .run(e.build_table(&table("t", "select 1 as id", "a")))
+        .unwrap();
+    assert!(is_not_owned(s.run(e.build_table(&table(
+        "t",
+        "select 2 as id",
+        "b"
+    )))));
+    assert!(is_not_owned(s.run(e.create_view(&view(
+        "t",
+        "select 3 as id",
+        "b"
+    )))));
     assert!(is_not_owned(s.run(e.drop_relation(&drop_of("t", "b")))));
     let mut untracked = table("t", "select 4 as id", "x");
     untracked.ownership = Ownership::default();
@@ -232,17 +252,25 @@ fn refuses_a_foreign_owner(s: &Subject) {
 
 fn changes_materialization_without_a_gap(s: &Subject) {
     let e = &s.engine;
-    s.run(e.build_table(&table("m", "select 1 as id", "a"))).unwrap();
-    s.run(e.create_view(&view("m", "select 2 as id", "a"))).unwrap();
+    s.run(e.build_table(&table("m", "select 1 as id", "a")))
+        .unwrap();
+    s.run(e.create_view(&view("m", "select 2 as id", "a")))
+        .unwrap();
     let described = s.run(e.describe(DATABASE, "m")).unwrap().unwrap();
     assert_eq!(described.kind, RelationKind::View);
     assert_eq!(described.owner.as_deref(), Some("a"));
-    s.run(e.build_table(&table("m", "select 3 as id", "a"))).unwrap();
+    s.run(e.build_table(&table("m", "select 3 as id", "a")))
+        .unwrap();
     let described = s.run(e.describe(DATABASE, "m")).unwrap().unwrap();
     assert_eq!(described.kind, RelationKind::Table);
     assert_eq!(described.owner.as_deref(), Some("a"));
-    s.run(e.create_view(&view("m", "select 4 as id", "a"))).unwrap();
-    assert!(is_not_owned(s.run(e.create_view(&view("m", "select 5 as id", "b")))));
+    s.run(e.create_view(&view("m", "select 4 as id", "a")))
+        .unwrap();
+    assert!(is_not_owned(s.run(e.create_view(&view(
+        "m",
+        "select 5 as id",
+        "b"
+    )))));
     if s.runs_sql {
         let rows = s.run(e.query("select id from conform.m", 10)).unwrap().rows;
         assert_eq!(rows[0]["id"].as_deref(), Some("4"));
@@ -251,8 +279,10 @@ fn changes_materialization_without_a_gap(s: &Subject) {
 
 fn drops_only_its_own(s: &Subject) {
     let e = &s.engine;
-    s.run(e.build_table(&table("d", "select 1 as id", "a"))).unwrap();
-    s.run(e.create_view(&view("dv", "select 1 as id", "a"))).unwrap();
+    s.run(e.build_table(&table("d", "select 1 as id", "a")))
+        .unwrap();
+    s.run(e.create_view(&view("dv", "select 1 as id", "a")))
+        .unwrap();
     assert!(s.run(e.drop_relation(&drop_of("d", "a"))).unwrap());
     assert!(s.run(e.drop_relation(&drop_of("dv", "a"))).unwrap());
     assert!(s.run(e.describe(DATABASE, "d")).unwrap().is_none());

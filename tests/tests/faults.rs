@@ -228,7 +228,12 @@ fn a_build_killed_at_each_catalog_write_converges_without_leftovers() {
     assert_eq!(ids(&root.warehouse, "events"), ["1", "2", "3"]);
     root.converges();
     assert_eq!(ids(&root.warehouse, "events"), ["1", "2", "3"]);
-    assert_eq!(append_dirs(&root.warehouse), 2, "{:?}", dirs_under(&root.warehouse));
+    assert_eq!(
+        append_dirs(&root.warehouse),
+        2,
+        "{:?}",
+        dirs_under(&root.warehouse)
+    );
 
     // Table → view killed after the swap: the view is there; the table's files go next time.
     root.write(&base("select 4 as id", "view", 3));
@@ -239,12 +244,14 @@ fn a_build_killed_at_each_catalog_write_converges_without_leftovers() {
     assert!(!build_dirs(&root.warehouse).contains_key("t"));
 
     // A seed reload killed before and after its swap.
-    root.workspace.write_file("people.csv", "id,name\n1,a\n2,b\n");
+    root.workspace
+        .write_file("people.csv", "id,name\n1,a\n2,b\n");
     root.killed_at("build.before_swap");
     assert_eq!(ids(&root.warehouse, "people"), ["1"]);
     root.converges();
     assert_eq!(ids(&root.warehouse, "people"), ["1", "2"]);
-    root.workspace.write_file("people.csv", "id,name\n1,a\n2,b\n3,c\n");
+    root.workspace
+        .write_file("people.csv", "id,name\n1,a\n2,b\n3,c\n");
     root.killed_at("build.after_swap");
     root.converges();
     assert_eq!(ids(&root.warehouse, "people"), ["1", "2", "3"]);
@@ -252,7 +259,11 @@ fn a_build_killed_at_each_catalog_write_converges_without_leftovers() {
 
     // Destroy (of the seed's table) killed after the catalog forgot the table: the retry
     // deletes its files.
-    root.write(&format!("{}{}", table("t", "view", "select 4 as id"), events(3)));
+    root.write(&format!(
+        "{}{}",
+        table("t", "view", "select 4 as id"),
+        events(3)
+    ));
     root.killed_at("drop.after_catalog");
     assert!(build_dirs(&root.warehouse).contains_key("people"));
     root.converges();

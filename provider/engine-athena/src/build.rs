@@ -28,13 +28,16 @@ impl AthenaEngine {
         run_key: Option<&str>,
     ) -> Result<BuildOutcome, EngineError> {
         let (database, name) = names(&build.database, &build.name)?;
-        checks::check_table_properties(&build.table_properties).map_err(EngineError::InvalidInput)?;
-        checks::check_model_sql(&build.sql).map_err(|e| EngineError::InvalidInput(format!("building {database}.{name}: {e}")))?;
+        checks::check_table_properties(&build.table_properties)
+            .map_err(EngineError::InvalidInput)?;
+        checks::check_model_sql(&build.sql)
+            .map_err(|e| EngineError::InvalidInput(format!("building {database}.{name}: {e}")))?;
         let existing = self.glue.entries().get(&database, &name).await?;
         if let Some(table) = &existing {
             build.ownership.check(&database, &name, owner_of(table))?;
         }
-        self.clean_leftovers(&database, &name, &build.ownership).await?;
+        self.clean_leftovers(&database, &name, &build.ownership)
+            .await?;
         let doing = format!("building {database}.{name}");
         let table_root = self
             .table_root(&database, &name, build.external_location.as_deref())
@@ -84,11 +87,18 @@ impl AthenaEngine {
         }
         let info = self.described(&database, &name).await?;
         let mut warnings = self
-            .retire(existing.as_ref(), info.location.as_deref().unwrap_or_default())
+            .retire(
+                existing.as_ref(),
+                info.location.as_deref().unwrap_or_default(),
+            )
             .await;
         warnings.extend(
-            self.sweep(&table_root, info.location.as_deref().unwrap_or_default(), &build_id)
-                .await,
+            self.sweep(
+                &table_root,
+                info.location.as_deref().unwrap_or_default(),
+                &build_id,
+            )
+            .await,
         );
         for warning in &warnings {
             tracing::warn!("{doing}: {warning}");
@@ -166,13 +176,20 @@ impl AthenaEngine {
         }
         match s3::delete_prefix(&self.s3, location).await {
             Ok(_) => Vec::new(),
-            Err(e) => vec![format!("deleting the replaced table's files under {location}: {e}")],
+            Err(e) => vec![format!(
+                "deleting the replaced table's files under {location}: {e}"
+            )],
         }
     }
 
     /// Deletes the build directories under `table_root` older than `current`, except `keep`:
     /// what builds killed before their swap, or before deleting what they replaced, left.
-    pub(crate) async fn sweep(&self, table_root: &str, keep: &str, current: &BuildId) -> Vec<String> {
+    pub(crate) async fn sweep(
+        &self,
+        table_root: &str,
+        keep: &str,
+        current: &BuildId,
+    ) -> Vec<String> {
         let keep = keep.trim_end_matches('/');
         let children = match s3::child_dirs(&self.s3, table_root).await {
             Ok(children) => children,

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_glue::error::ProvideErrorMetadata;
 use aws_sdk_glue::types::{Database, DatabaseInput, Table, TableInput};
-use mdw_engine::{ColumnInfo, EngineError, OWNER_KEY, RESERVED_PREFIX, RelationInfo, RelationKind, presto};
+use mdw_engine::{
+    ColumnInfo, EngineError, OWNER_KEY, RESERVED_PREFIX, RelationInfo, RelationKind, presto,
+};
 use mdw_engine_aws::glue::{GlueEntries, glue_error, input_of, is_not_found};
 
 use crate::sql::trino_type;
@@ -26,7 +28,14 @@ impl Catalog {
     }
 
     async fn database(&self, database: &str) -> Result<Option<Database>, EngineError> {
-        match self.entries.client().get_database().name(database).send().await {
+        match self
+            .entries
+            .client()
+            .get_database()
+            .name(database)
+            .send()
+            .await
+        {
             Ok(out) => Ok(out.database().cloned()),
             Err(err) if is_not_found(&err) => Ok(None),
             Err(err) => Err(glue_error(&format!("reading database {database}"), &err)),
@@ -106,11 +115,17 @@ impl Catalog {
             return Ok(());
         };
         let input = docs.applied(input_of(&table, name, &[])?);
-        self.entries.put(database, Some(&table), input, &context).await
+        self.entries
+            .put(database, Some(&table), input, &context)
+            .await
     }
 
     /// Removes only the catalog entry: the table's files stay (`on_destroy = "retain"`).
-    pub(crate) async fn forget_table(&self, database: &str, name: &str) -> Result<bool, EngineError> {
+    pub(crate) async fn forget_table(
+        &self,
+        database: &str,
+        name: &str,
+    ) -> Result<bool, EngineError> {
         self.entries.delete(database, name).await
     }
 }
@@ -148,7 +163,8 @@ impl<'a> Docs<'a> {
                 .iter()
                 .map(|c| {
                     let mut column = c.clone();
-                    if let Some(comment) = self.column_comments.get(&c.name().to_ascii_lowercase()) {
+                    if let Some(comment) = self.column_comments.get(&c.name().to_ascii_lowercase())
+                    {
                         column.comment = Some(comment.clone());
                     }
                     column

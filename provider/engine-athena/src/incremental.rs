@@ -58,7 +58,14 @@ impl AthenaEngine {
         let query = build.incremental_sql.as_deref().unwrap_or(&build.table.sql);
         let query_columns = self.query_columns(&doing, query).await?;
         let insert_columns = self
-            .apply_schema_change(&doing, &database, &name, build, &existing.columns, &query_columns)
+            .apply_schema_change(
+                &doing,
+                &database,
+                &name,
+                build,
+                &existing.columns,
+                &query_columns,
+            )
             .await?;
         let statement = match build.strategy {
             IncrementalStrategy::Append => {
@@ -67,8 +74,14 @@ impl AthenaEngine {
             IncrementalStrategy::Merge => merge_statement(&database, &name, build, &insert_columns),
         };
         if let Some(key) = &build.run_key {
-            self.mark(&database, &name, build, &[(PENDING_RUN, Some(key.as_str()))], true)
-                .await?;
+            self.mark(
+                &database,
+                &name,
+                build,
+                &[(PENDING_RUN, Some(key.as_str()))],
+                true,
+            )
+            .await?;
         }
         // A failed insert or merge commits nothing, so `run`'s retries are safe.
         self.run(&doing, &statement).await?;
@@ -95,7 +108,9 @@ impl AthenaEngine {
             &build.table.column_descriptions,
         );
         if let Err(e) = self.glue.persist_docs(&database, &name, &docs).await {
-            warnings.push(format!("the table is built, but its descriptions are not: {e}"));
+            warnings.push(format!(
+                "the table is built, but its descriptions are not: {e}"
+            ));
         }
         let mut result = outcome(
             BuildId::new().to_string(),
@@ -116,7 +131,8 @@ impl AthenaEngine {
         if parameter(entry, RUN_KEY) == Some(key) {
             return Ok(true);
         }
-        let Some((pending_key, before)) = parameter(entry, PENDING_RUN).and_then(|p| p.split_once(' '))
+        let Some((pending_key, before)) =
+            parameter(entry, PENDING_RUN).and_then(|p| p.split_once(' '))
         else {
             return Ok(false);
         };
@@ -157,7 +173,13 @@ impl AthenaEngine {
         let values: Vec<(String, Option<String>)> = changes
             .iter()
             .map(|(k, v)| {
-                let value = v.map(|v| if with_base { format!("{v} {base}") } else { v.to_string() });
+                let value = v.map(|v| {
+                    if with_base {
+                        format!("{v} {base}")
+                    } else {
+                        v.to_string()
+                    }
+                });
                 (k.to_string(), value)
             })
             .chain([(OWNER_KEY.to_string(), build.table.ownership.owner.clone())])
@@ -244,7 +266,8 @@ fn merge_statement(
     let update: Vec<String> = if !build.merge_update_columns.is_empty() {
         lowered(&build.merge_update_columns)
     } else {
-        let excluded: BTreeSet<String> = lowered(&build.merge_exclude_columns).into_iter().collect();
+        let excluded: BTreeSet<String> =
+            lowered(&build.merge_exclude_columns).into_iter().collect();
         insert_columns
             .iter()
             .filter(|c| !keys.contains(c) && !excluded.contains(*c))

@@ -220,11 +220,8 @@ impl AthenaEngine {
             )));
         }
         if let Some(entry) = self.glue.entries().get(&database, &name).await? {
-            seed.ownership.check(
-                &database,
-                &name,
-                mdw_engine_aws::glue::owner_of(&entry),
-            )?;
+            seed.ownership
+                .check(&database, &name, mdw_engine_aws::glue::owner_of(&entry))?;
         }
         self.glue.ensure_database(&database).await?;
         // CSV tables of loads that died are dropped first (their uploads were per load).

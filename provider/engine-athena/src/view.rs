@@ -11,7 +11,10 @@ use crate::glue::Docs;
 use crate::{AthenaEngine, names, sql, stage_name};
 
 impl AthenaEngine {
-    pub(crate) async fn put_view(&self, view: &ViewDefinition) -> Result<RelationInfo, EngineError> {
+    pub(crate) async fn put_view(
+        &self,
+        view: &ViewDefinition,
+    ) -> Result<RelationInfo, EngineError> {
         let (database, name) = names(&view.database, &view.name)?;
         let doing = format!("creating view {database}.{name}");
         checks::check_model_sql(&view.sql)

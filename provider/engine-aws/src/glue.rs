@@ -120,7 +120,10 @@ impl GlueEntries {
         {
             Ok(out) => Ok(out.table().cloned()),
             Err(err) if is_not_found(&err) => Ok(None),
-            Err(err) => Err(glue_error(&format!("reading {database}.{name} from Glue"), &err)),
+            Err(err) => Err(glue_error(
+                &format!("reading {database}.{name} from Glue"),
+                &err,
+            )),
         }
     }
 

@@ -75,7 +75,10 @@ pub async fn delete_prefix(client: &Client, url: &str) -> Result<usize, String> 
     let location = S3Location::parse(url).ok_or_else(|| format!("{url} is not an s3:// URL"))?;
     if location.prefix.is_empty() {
         // Never a whole bucket: nothing the engines build lives at a bucket's root.
-        return Err(format!("refusing to delete everything in bucket {}", location.bucket));
+        return Err(format!(
+            "refusing to delete everything in bucket {}",
+            location.bucket
+        ));
     }
     let dir = location.dir();
     let mut deleted = 0;

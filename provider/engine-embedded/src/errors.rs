@@ -10,7 +10,9 @@ pub fn catalog_error(context: &str, error: iceberg::Error) -> EngineError {
     match error.kind() {
         iceberg::ErrorKind::CatalogCommitConflicts => EngineError::Conflict {
             context: context.to_string(),
-            message: format!("{message}; nothing was changed (the next apply re-reads the table and checks its owner first)"),
+            message: format!(
+                "{message}; nothing was changed (the next apply re-reads the table and checks its owner first)"
+            ),
         },
         iceberg::ErrorKind::DataInvalid | iceberg::ErrorKind::FeatureUnsupported => {
             EngineError::InvalidInput(format!("{context}: {message}"))
@@ -32,7 +34,9 @@ pub fn sql_error(context: &str, error: DataFusionError) -> EngineError {
     {
         return EngineError::Conflict {
             context: context.to_string(),
-            message: format!("{iceberg_error}; nothing was changed (the next apply re-reads the table and checks its owner first)"),
+            message: format!(
+                "{iceberg_error}; nothing was changed (the next apply re-reads the table and checks its owner first)"
+            ),
         };
     }
     EngineError::Sql {

@@ -130,8 +130,13 @@ impl GlueStore {
         metadata_location: &str,
     ) -> Result<(), EngineError> {
         let context = format!("dropping table {database}.{name} from Glue");
-        self.expect(database, name, Replacing::Table(metadata_location), &context)
-            .await?;
+        self.expect(
+            database,
+            name,
+            Replacing::Table(metadata_location),
+            &context,
+        )
+        .await?;
         self.entries.delete(database, name).await.map(|_| ())
     }
 

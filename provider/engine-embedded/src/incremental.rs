@@ -27,8 +27,8 @@ use iceberg::transaction::{ApplyTransactionAction, Transaction};
 use iceberg::{Catalog, ErrorKind};
 use iceberg_datafusion::IcebergStaticTableProvider;
 use mdw_engine::{
-    BuildId, BuildOutcome, EngineError, IncrementalBuild, IncrementalStrategy, OWNER_KEY, OnSchemaChange,
-    Ownership, RUN_KEY, fault, normalize_identifier,
+    BuildId, BuildOutcome, EngineError, IncrementalBuild, IncrementalStrategy, OWNER_KEY,
+    OnSchemaChange, Ownership, RUN_KEY, fault, normalize_identifier,
 };
 
 use crate::Inner;

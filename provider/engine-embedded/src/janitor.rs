@@ -45,10 +45,7 @@ pub(crate) async fn sweep_builds(
 /// Deletes the append directories under `<location>/data/` that are older than `current` and
 /// hold no file any snapshot of `table` references (appends that died before their commit).
 pub(crate) async fn sweep_appends(inner: &Inner, table: &Table, current: &BuildId) -> Vec<String> {
-    let data_root = format!(
-        "{}/data",
-        table.metadata().location().trim_end_matches('/')
-    );
+    let data_root = format!("{}/data", table.metadata().location().trim_end_matches('/'));
     let candidates: Vec<String> = match inner.listing.child_dirs(&data_root).await {
         Ok(children) => children
             .into_iter()

@@ -40,8 +40,8 @@ use iceberg_catalog_sql::{
 };
 use iceberg_storage_opendal::OpenDalResolvingStorageFactory;
 use mdw_engine::{
-    BuildOutcome, DropRelation, Engine, EngineError, IncrementalBuild, QueryResult, RelationInfo, SeedLoad,
-    TableBuild, ViewDefinition, normalize_identifier,
+    BuildOutcome, DropRelation, Engine, EngineError, IncrementalBuild, QueryResult, RelationInfo,
+    SeedLoad, TableBuild, ViewDefinition, normalize_identifier,
 };
 
 use crate::errors::catalog_error;

@@ -258,7 +258,11 @@ impl SqliteStore {
                         self.delete_view_in(&mut tx, database, name, owner, &context)
                             .await?
                     }
-                    _ => !self.view_exists_in(&mut tx, database, name, &context).await?,
+                    _ => {
+                        !self
+                            .view_exists_in(&mut tx, database, name, &context)
+                            .await?
+                    }
                 };
                 if view_gone {
                     sqlx::query(

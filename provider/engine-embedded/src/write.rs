@@ -132,7 +132,8 @@ pub(crate) async fn read_only_sql(
     sql: &str,
     context: &str,
 ) -> Result<DataFrame, EngineError> {
-    checks::check_model_sql(sql).map_err(|e| EngineError::InvalidInput(format!("{context}: {e}")))?;
+    checks::check_model_sql(sql)
+        .map_err(|e| EngineError::InvalidInput(format!("{context}: {e}")))?;
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
@@ -446,7 +447,12 @@ pub(crate) async fn build_fresh(
     for warning in &warnings {
         tracing::warn!("{context}: {warning}");
     }
-    Ok(outcome(&staged, build_id.to_string(), rows_written, warnings))
+    Ok(outcome(
+        &staged,
+        build_id.to_string(),
+        rows_written,
+        warnings,
+    ))
 }
 
 fn with_note(error: EngineError, note: &str) -> EngineError {

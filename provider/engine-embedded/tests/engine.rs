@@ -18,7 +18,10 @@ fn sql_type(name: &str) -> SqlType {
 }
 
 fn partitions(specs: &[&str]) -> Vec<PartitionField> {
-    specs.iter().map(|s| s.parse().expect("a valid partition spec")).collect()
+    specs
+        .iter()
+        .map(|s| s.parse().expect("a valid partition spec"))
+        .collect()
 }
 
 /// Drops with purge (or not), for relations no owner marked.
@@ -628,7 +631,12 @@ async fn describe_reports_columns_and_drop_purges_files() {
         .build_table(&table("kept", "select 1 as x"))
         .await
         .unwrap();
-    assert!(engine.drop_relation(&dropping("mdw", "kept", false)).await.unwrap());
+    assert!(
+        engine
+            .drop_relation(&dropping("mdw", "kept", false))
+            .await
+            .unwrap()
+    );
     assert!(engine.describe("mdw", "kept").await.unwrap().is_none());
     assert!(!files_under(&local(&kept.location)).is_empty());
 

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use mdw_engine::{
-    DropRelation, Engine, EngineError, IncrementalBuild, Ownership, RelationKind,
-    TableBuild, ViewDefinition,
+    DropRelation, Engine, EngineError, IncrementalBuild, Ownership, RelationKind, TableBuild,
+    ViewDefinition,
 };
 use mdw_engine_embedded::EmbeddedEngine;
 use tempfile::TempDir;
@@ -20,7 +20,11 @@ async fn open(dir: &Path) -> EmbeddedEngine {
 }
 
 fn local(location: &str) -> PathBuf {
-    PathBuf::from(location.strip_prefix("file://").expect("a file:// location"))
+    PathBuf::from(
+        location
+            .strip_prefix("file://")
+            .expect("a file:// location"),
+    )
 }
 
 fn owned(owner: &str) -> Ownership {
@@ -79,7 +83,11 @@ async fn a_table_owned_by_another_resource_is_neither_replaced_nor_dropped() {
         .unwrap();
     let described = engine.describe("mdw", "t").await.unwrap().unwrap();
     assert_eq!(described.owner.as_deref(), Some("root-a"));
-    assert!(described.table_properties.is_empty(), "{:?}", described.table_properties);
+    assert!(
+        described.table_properties.is_empty(),
+        "{:?}",
+        described.table_properties
+    );
 
     // Another root, and a caller that tracks no owner, are both refused.
     for ownership in [owned("root-b"), Ownership::default()] {
@@ -254,7 +262,10 @@ async fn builds_remove_what_interrupted_builds_left_and_keep_newer_ones() {
         .await
         .unwrap();
     let remaining = subdirs(&table_root);
-    assert!(newer.exists(), "a newer build's directory must stay: {remaining:?}");
+    assert!(
+        newer.exists(),
+        "a newer build's directory must stay: {remaining:?}"
+    );
     assert_eq!(remaining.len(), 2, "{remaining:?}");
     assert!(local(&last.location).exists());
 
@@ -269,7 +280,11 @@ async fn builds_remove_what_interrupted_builds_left_and_keep_newer_ones() {
     let before: Vec<String> = subdirs(&data);
     engine.incremental(&append(sql, "r2")).await.unwrap();
     engine.incremental(&append(sql, "r3")).await.unwrap();
-    assert!(!failed_append.exists(), "{before:?} -> {:?}", subdirs(&data));
+    assert!(
+        !failed_append.exists(),
+        "{before:?} -> {:?}",
+        subdirs(&data)
+    );
     assert_eq!(count(&engine, "mdw.events").await, "3");
 }
 
@@ -293,7 +308,9 @@ async fn a_drop_interrupted_after_the_catalog_write_is_finished_when_the_engine_
     // What a drop killed after the catalog write leaves: the journal entry and the files.
     let warehouse = dir.path().join("warehouse");
     let journal = |location: &str, name: &str| {
-        let entry = warehouse.join(".mdw-trash").join(format!("entry-of-{name}"));
+        let entry = warehouse
+            .join(".mdw-trash")
+            .join(format!("entry-of-{name}"));
         std::fs::create_dir_all(&entry).unwrap();
         std::fs::write(entry.join("entry"), format!("mdw\n{name}\n{location}\n")).unwrap();
         entry

@@ -107,7 +107,9 @@ mod tests {
         assert!(is_build_location(
             "file:///w/mdw/t/0f8fad5b-d9cb-469f-a165-70867728950e/"
         ));
-        assert!(is_build_location("s3://b/w/mdw/t/0f8fad5bd9cb469fa16570867728950e"));
+        assert!(is_build_location(
+            "s3://b/w/mdw/t/0f8fad5bd9cb469fa16570867728950e"
+        ));
         assert!(!is_build_location("file:///w/mdw/t"));
     }
 }

@@ -179,7 +179,9 @@ mod tests {
     #[test]
     fn only_single_read_only_statements_pass() {
         assert!(is_read_only_query("-- mdw builds: x\nselect 1"));
-        assert!(is_read_only_query("select 'a;b' as x, \"c;d\" -- e;f\nfrom t"));
+        assert!(is_read_only_query(
+            "select 'a;b' as x, \"c;d\" -- e;f\nfrom t"
+        ));
         assert!(!is_read_only_query("select 'it''s'; drop table x"));
         assert!(is_read_only_query(
             "/* c */ with a as (select 1) select * from a;"

@@ -70,7 +70,12 @@ impl Ownership {
 
     /// `Ok` when a relation carrying `found` may be replaced or dropped; otherwise the error
     /// that names it, its owner, and how to take it over.
-    pub fn check(&self, database: &str, name: &str, found: Option<&str>) -> Result<(), EngineError> {
+    pub fn check(
+        &self,
+        database: &str,
+        name: &str,
+        found: Option<&str>,
+    ) -> Result<(), EngineError> {
         if self.permits(found) {
             Ok(())
         } else {
@@ -93,7 +98,10 @@ mod tests {
         assert!(!mine.permits(Some("b")));
         assert!(!mine.permits(None));
         let err = mine.check("mdw", "t", Some("b")).unwrap_err().to_string();
-        assert!(err.contains("mdw.t") && err.contains("\"b\"") && err.contains("terraform import"), "{err}");
+        assert!(
+            err.contains("mdw.t") && err.contains("\"b\"") && err.contains("terraform import"),
+            "{err}"
+        );
     }
 
     #[test]

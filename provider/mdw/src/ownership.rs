@@ -43,7 +43,10 @@ pub(crate) fn plan_owner_id(change: &mut PlanChange<'_>, builds: bool) {
 
 /// The owner id an apply writes: as planned, or made now when the plan could not know it.
 pub(crate) fn applied_owner_id(planned: &Value) -> String {
-    match (planned.get(OWNER_ID).as_str(), planned.get(LINEAGE).as_str()) {
+    match (
+        planned.get(OWNER_ID).as_str(),
+        planned.get(LINEAGE).as_str(),
+    ) {
         (Some(id), _) => id.to_string(),
         (None, Some(lineage)) => owner_id_of(lineage, planned),
         (None, None) => uuid::Uuid::new_v4().to_string(),

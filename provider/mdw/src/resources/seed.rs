@@ -200,14 +200,14 @@ impl Resource<Client> for Seed {
             .filter(|i| i.kind == RelationKind::Table)
             .filter(|i| ownership::still_owned(state, i.owner.as_deref()))
             .map(|info| {
-            let mut state = state.clone();
-            state.set("columns", flatten_columns(&info.columns));
-            state.set(
-                "snapshot_id",
-                Value::opt_string(info.snapshot_id.map(|s| s.to_string())),
-            );
-            state
-        }))
+                let mut state = state.clone();
+                state.set("columns", flatten_columns(&info.columns));
+                state.set(
+                    "snapshot_id",
+                    Value::opt_string(info.snapshot_id.map(|s| s.to_string())),
+                );
+                state
+            }))
     }
 
     async fn update(
