@@ -2,12 +2,15 @@
 
 use std::process::ExitCode;
 
+mod athena;
 mod aws;
-mod data_sources;
-mod engine;
+mod client;
+mod engines;
+mod glue;
+mod iam;
+mod models;
 mod provider;
-mod resources;
-mod sql_text;
+mod s3;
 mod tags;
 
 fn main() -> ExitCode {

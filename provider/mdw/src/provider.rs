@@ -1,7 +1,6 @@
 //! The `provider "mdw"` block: region, credentials (the standard AWS chain), endpoint overrides
 //! for local emulators, default tags. Configuring builds AWS clients lazily and calls nothing.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,38 +9,35 @@ use tfplugin::{
     validators,
 };
 
+use crate::athena::workgroup::AthenaWorkgroup;
+use crate::aws::s3_location::validate_s3_location;
 use crate::aws::{AwsClients, Endpoints};
-use crate::engine::{DEFAULT_WAREHOUSE_DIR, EngineConfig, Engines};
-use crate::{data_sources, resources};
+use crate::client::Client;
+use crate::engines::{DEFAULT_WAREHOUSE_DIR, EngineConfig, Engines};
+use crate::glue::database::GlueDatabase;
+use crate::iam::airbyte_ec2::AirbyteEc2;
+use crate::iam::dbt_runner::DbtRunner;
+use crate::iam::role::Role;
+use crate::iam::terraform_operator::TerraformOperator;
+use crate::models::iceberg_model::IcebergModel;
+use crate::models::query::Query;
+use crate::models::seed::Seed;
+use crate::models::source::Source;
+use crate::s3::lake_bucket::LakeBucket;
+use crate::s3::state_backend::StateBackend;
+use crate::tags::validate_tag_keys;
 use mdw_engine_athena::AthenaSettings;
 
 /// Where state and tables live unless the configuration says otherwise (the seed's region).
-pub const DEFAULT_REGION: &str = "us-west-2";
+const DEFAULT_REGION: &str = "us-west-2";
+
+/// The workgroup every AWS account has.
+const DEFAULT_WORKGROUP: &str = "primary";
 
 /// The services whose endpoints can be overridden, e.g. to point at moto or LocalStack.
-/// The workgroup every AWS account has.
-pub const DEFAULT_WORKGROUP: &str = "primary";
+const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
 
-fn validate_s3_prefix(value: &Value) -> Result<(), String> {
-    match value.as_str() {
-        Some(s) if !s.starts_with("s3://") || s.len() <= "s3://".len() => Err(format!(
-            "{s:?} is not an S3 location; write it as s3://bucket/prefix."
-        )),
-        _ => Ok(()),
-    }
-}
-
-pub const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
-
-pub struct MdwProvider;
-
-/// What every resource gets: AWS clients and the provider-wide settings.
-pub struct Client {
-    pub aws: AwsClients,
-    pub default_tags: BTreeMap<String, String>,
-    /// Builds the models; opened on first use.
-    pub engines: Engines,
-}
+pub(crate) struct MdwProvider;
 
 fn endpoint_attributes() -> Vec<Attribute> {
     ENDPOINT_SERVICES
@@ -54,18 +50,6 @@ fn endpoint_attributes() -> Vec<Attribute> {
                 .validate(validators::url(&["http", "https"]))
         })
         .collect()
-}
-
-pub fn validate_tag_keys(value: &Value) -> Result<(), String> {
-    match value.as_map().and_then(|m| {
-        m.keys()
-            .find(|k| k.to_ascii_lowercase().starts_with("aws:"))
-    }) {
-        Some(key) => Err(format!(
-            "tag key {key:?} uses the prefix \"aws:\", which AWS reserves for itself; choose another key."
-        )),
-        None => Ok(()),
-    }
 }
 
 #[async_trait]
@@ -111,10 +95,10 @@ impl tfplugin::Provider for MdwProvider {
                     vec![
                         Attribute::string("output_location")
                             .describe("`s3://` prefix for query results, used when the workgroup does not enforce its own.")
-                            .validate(validate_s3_prefix),
+                            .validate(validate_s3_location),
                         Attribute::string("data_location")
                             .describe("`s3://` root of the models' tables (`<root>/<database>/<name>/<build id>`). Default: the Glue database's location.")
-                            .validate(validate_s3_prefix),
+                            .validate(validate_s3_location),
                     ],
                 )
                 .describe("Settings of the Athena engine."),
@@ -231,18 +215,30 @@ impl tfplugin::Provider for MdwProvider {
             },
         };
         let engines = Engines::new(engine, catalog);
-        Ok(Client {
+        Ok(Client::new(
             aws,
-            default_tags: config.get("default_tags").string_map(),
+            config.get("default_tags").string_map(),
             engines,
-        })
+        ))
     }
 
+    /// Every resource type, one line each.
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
-        resources::all()
+        vec![
+            Arc::new(GlueDatabase),
+            Arc::new(AthenaWorkgroup),
+            Arc::new(LakeBucket),
+            Arc::new(StateBackend),
+            Arc::new(Role::<DbtRunner>::new()),
+            Arc::new(Role::<AirbyteEc2>::new()),
+            Arc::new(Role::<TerraformOperator>::new()),
+            Arc::new(IcebergModel),
+            Arc::new(Seed),
+        ]
     }
 
+    /// Every data source, one line each.
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
-        data_sources::all()
+        vec![Arc::new(Source), Arc::new(Query)]
     }
 }

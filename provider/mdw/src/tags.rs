@@ -3,12 +3,74 @@
 
 use std::collections::BTreeMap;
 
-use tfplugin::{PlanChange, Value};
+use async_trait::async_trait;
+use tfplugin::{Attribute, Diagnostic, PlanChange, Value};
 
-pub type Tags = BTreeMap<String, String>;
+pub(crate) type Tags = BTreeMap<String, String>;
+
+/// An AWS object whose tags are changed key by key (TagResource / UntagResource and their
+/// per-service spellings). `update_tags` does the diff; the object only says how to call AWS.
+#[async_trait]
+pub(crate) trait Taggable: Sync {
+    async fn tag(&self, tags: &Tags) -> Result<(), Diagnostic>;
+    async fn untag(&self, keys: Vec<String>) -> Result<(), Diagnostic>;
+}
+
+/// Turns the object's tags from `prior`'s `tags_all` into `planned`'s.
+pub(crate) async fn update_tags(
+    target: &impl Taggable,
+    prior: &Value,
+    planned: &Value,
+) -> Result<(), Diagnostic> {
+    let (removed, changed) = diff(
+        &prior.get("tags_all").string_map(),
+        &planned.get("tags_all").string_map(),
+    );
+    if !removed.is_empty() {
+        target.untag(removed).await?;
+    }
+    if !changed.is_empty() {
+        target.tag(&changed).await?;
+    }
+    Ok(())
+}
+
+/// The two attributes every taggable resource has, in schema order.
+pub(crate) fn attributes() -> [Attribute; 2] {
+    [
+        Attribute::string_map("tags")
+            .describe("Tags of the object; the provider's `default_tags` are added (these win on conflict).")
+            .validate(validate_tag_keys),
+        Attribute::string_map("tags_all")
+            .computed()
+            .describe("`tags` plus the provider's `default_tags`."),
+    ]
+}
+
+/// Writes `tags` and `tags_all` of a state from the tags the object carries.
+pub(crate) fn flatten(state: &mut Value, remote: &Tags, prior: &Value, default_tags: &Tags) {
+    state.set(
+        "tags",
+        split_remote_tags(remote, prior.get("tags"), default_tags),
+    );
+    state.set("tags_all", Value::from(remote.clone()));
+}
+
+/// Tag keys the user may set: AWS reserves `aws:`.
+pub(crate) fn validate_tag_keys(value: &Value) -> Result<(), String> {
+    match value.as_map().and_then(|m| {
+        m.keys()
+            .find(|k| k.to_ascii_lowercase().starts_with("aws:"))
+    }) {
+        Some(key) => Err(format!(
+            "tag key {key:?} uses the prefix \"aws:\", which AWS reserves for itself; choose another key."
+        )),
+        None => Ok(()),
+    }
+}
 
 /// Plans `tags_all` as `default_tags` overlaid with the resource's `tags`.
-pub fn plan_tags_all(default_tags: &Tags, change: &mut PlanChange<'_>) {
+pub(crate) fn plan_tags_all(default_tags: &Tags, change: &mut PlanChange<'_>) {
     let tags = change.planned.get("tags");
     let tags_all = if tags.is_wholly_known() {
         let mut all = default_tags.clone();
@@ -23,7 +85,7 @@ pub fn plan_tags_all(default_tags: &Tags, change: &mut PlanChange<'_>) {
 /// Splits the tags an object carries into what belongs in `tags`: keys the configuration set,
 /// and anything that is not a default tag with its default value (so a tag added out of band
 /// shows up as drift).
-pub fn split_remote_tags(remote: &Tags, prior_tags: &Value, default_tags: &Tags) -> Value {
+pub(crate) fn split_remote_tags(remote: &Tags, prior_tags: &Value, default_tags: &Tags) -> Value {
     let configured = prior_tags.string_map();
     let own: Tags = remote
         .iter()
@@ -38,7 +100,7 @@ pub fn split_remote_tags(remote: &Tags, prior_tags: &Value, default_tags: &Tags)
 }
 
 /// Keys to remove and pairs to set to turn `from` into `to`.
-pub fn diff(from: &Tags, to: &Tags) -> (Vec<String>, Tags) {
+pub(crate) fn diff(from: &Tags, to: &Tags) -> (Vec<String>, Tags) {
     let removed = from
         .keys()
         .filter(|k| !to.contains_key(*k))

@@ -9,6 +9,7 @@ pub mod resource;
 pub mod schema;
 pub mod server;
 mod service;
+pub mod steps;
 pub mod tls;
 pub mod value;
 
@@ -16,6 +17,7 @@ pub use diag::{AttributePath, Diagnostic, Diagnostics};
 pub use resource::{ApplyError, DataSource, PlanChange, Provider, Resource, StopSignal};
 pub use schema::{Attribute, Nesting, Schema, validators};
 pub use server::{ServeOptions, serve};
+pub use steps::{Written, found, import_by_attribute, read_back};
 pub use value::{Type, Value};
 
 /// Generated protocol types: `tfplugin6` (Terraform) and `plugin` (go-plugin's controller).

@@ -15,7 +15,8 @@ use crate::value::Value;
 pub trait Provider: Send + Sync + 'static {
     type Client: Send + Sync + 'static;
 
-    /// The provider's type name, the prefix of its resources (`mdw`).
+    /// The provider's type name, the prefix of its resources (`aws` for `aws_s3_bucket`); it also
+    /// names the provider in the framework's messages.
     fn type_name(&self) -> &'static str;
 
     fn schema(&self) -> Schema;
@@ -105,7 +106,7 @@ impl ApplyError {
 /// attribute, `Value::set` writes one).
 #[async_trait]
 pub trait Resource<C>: Send + Sync {
-    /// `mdw_glue_database`.
+    /// The resource type name, prefixed with the provider's (`aws_s3_bucket`).
     fn type_name(&self) -> &'static str;
 
     fn schema(&self) -> Schema;
