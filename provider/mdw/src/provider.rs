@@ -10,10 +10,9 @@ use tfplugin::{
 };
 
 use crate::athena::workgroup::AthenaWorkgroup;
-use crate::aws::s3_location::validate_s3_location;
 use crate::aws::{AwsClients, Endpoints};
 use crate::client::Client;
-use crate::engines::{DEFAULT_WAREHOUSE_DIR, EngineConfig, Engines};
+use crate::engines::{self, EngineContext};
 use crate::glue::database::GlueDatabase;
 use crate::iam::airbyte_ec2::AirbyteEc2;
 use crate::iam::dbt_runner::DbtRunner;
@@ -26,13 +25,9 @@ use crate::models::source::Source;
 use crate::s3::lake_bucket::LakeBucket;
 use crate::s3::state_backend::StateBackend;
 use crate::tags::validate_tag_keys;
-use mdw_engine_athena::AthenaSettings;
 
 /// Where state and tables live unless the configuration says otherwise (the seed's region).
 const DEFAULT_REGION: &str = "us-west-2";
-
-/// The workgroup every AWS account has.
-const DEFAULT_WORKGROUP: &str = "primary";
 
 /// The services whose endpoints can be overridden, e.g. to point at moto or LocalStack.
 const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
@@ -64,7 +59,7 @@ impl tfplugin::Provider for MdwProvider {
         Schema::new(
             "Runs an AWS Athena + Iceberg warehouse as code. Credentials come from the standard AWS chain \
              (environment, shared config and SSO profiles, instance role); none are stored in state.",
-            vec![
+            [
                 Attribute::string("region").describe(&format!(
                     "AWS region. Defaults to `AWS_REGION`/`AWS_DEFAULT_REGION`, then `{DEFAULT_REGION}`."
                 )),
@@ -80,40 +75,14 @@ impl tfplugin::Provider for MdwProvider {
                 Attribute::string_map("default_tags")
                     .describe("Tags added to every taggable resource; a resource's own `tags` win on conflict.")
                     .validate(validate_tag_keys),
-                Attribute::string("engine")
-                    .describe("What builds the models: `embedded` (default; DataFusion + Iceberg on local disk, no AWS needed) or `athena`.")
-                    .validate(|v| match v.as_str() {
-                        Some("embedded" | "athena") | None => Ok(()),
-                        Some(other) => Err(format!("{other:?} is not an engine; use \"embedded\" or \"athena\".")),
-                    }),
-                Attribute::string("workgroup").describe(&format!(
-                    "Athena workgroup the models run in (engine `athena`). Default `{DEFAULT_WORKGROUP}`. A workgroup that enforces its configuration keeps its own result location."
-                )),
-                Attribute::nested(
-                    "athena",
-                    Nesting::Single,
-                    vec![
-                        Attribute::string("output_location")
-                            .describe("`s3://` prefix for query results, used when the workgroup does not enforce its own.")
-                            .validate(validate_s3_location),
-                        Attribute::string("data_location")
-                            .describe("`s3://` root of the models' tables (`<root>/<database>/<name>/<build id>`). Default: the Glue database's location.")
-                            .validate(validate_s3_location),
-                    ],
-                )
-                .describe("Settings of the Athena engine."),
+                engines::engine_attribute(),
                 Attribute::string("catalog").describe(
                     "Catalog name in the models' three-part relation names (`\"awsdatacatalog\".\"mdw\".\"t\"`). Default `awsdatacatalog`.",
                 ),
-                Attribute::nested(
-                    "embedded",
-                    Nesting::Single,
-                    vec![Attribute::string("warehouse").describe(&format!(
-                        "Directory of the local catalog and tables, relative to the root module (default `{DEFAULT_WAREHOUSE_DIR}`); or an `s3://bucket/prefix` location: then the tables are written to S3 and registered in Glue, where Athena reads them."
-                    ))],
-                )
-                .describe("Settings of the embedded engine."),
-            ],
+                            ]
+            .into_iter()
+            .chain(engines::settings_attributes())
+            .collect(),
         )
     }
 
@@ -161,12 +130,6 @@ impl tfplugin::Provider for MdwProvider {
             max_attempts,
         )
         .await;
-        let warehouse = config
-            .get("embedded")
-            .get("warehouse")
-            .as_str()
-            .unwrap_or(DEFAULT_WAREHOUSE_DIR)
-            .to_string();
         let catalog = config
             .get("catalog")
             .as_str()
@@ -177,44 +140,13 @@ impl tfplugin::Provider for MdwProvider {
                 .at_attribute("catalog")
                 .into());
         }
-        let engine = match config.get("engine").as_str() {
-            Some("athena") => EngineConfig::Athena {
-                settings: AthenaSettings {
-                    workgroup: config
-                        .get("workgroup")
-                        .as_str()
-                        .unwrap_or(DEFAULT_WORKGROUP)
-                        .to_string(),
-                    catalog: catalog.clone(),
-                    output_location: config
-                        .get("athena")
-                        .get("output_location")
-                        .as_str()
-                        .map(str::to_string),
-                    data_location: config
-                        .get("athena")
-                        .get("data_location")
-                        .as_str()
-                        .map(str::to_string),
-                },
-                athena: aws.athena().clone(),
-                glue: aws.glue().clone(),
-                s3: aws.s3().clone(),
-                stop: stop.receiver(),
-            },
-            _ if warehouse.starts_with("s3://") => EngineConfig::EmbeddedOnAws {
-                warehouse,
-                region: aws.region.clone(),
-                glue_endpoint: aws.endpoint("glue").map(str::to_string),
-                s3_endpoint: aws.endpoint("s3").map(str::to_string),
-                credentials: aws.credentials_provider(),
-                glue: aws.glue().clone(),
-            },
-            _ => EngineConfig::Embedded {
-                warehouse_dir: warehouse.into(),
-            },
+        let context = EngineContext {
+            config,
+            aws: &aws,
+            catalog: &catalog,
+            stop: &stop,
         };
-        let engines = Engines::new(engine, catalog);
+        let engines = engines::configure(config.get("engine").as_str(), &context)?;
         Ok(Client::new(
             aws,
             config.get("default_tags").string_map(),

@@ -27,7 +27,7 @@ struct DataSourceEntry<C> {
     ty: Type,
 }
 
-pub struct ProviderService<P: Provider> {
+pub(crate) struct ProviderService<P: Provider> {
     provider: P,
     provider_schema: Schema,
     resources: HashMap<&'static str, ResourceEntry<P::Client>>,
@@ -49,7 +49,7 @@ fn capabilities() -> pb::ServerCapabilities {
 }
 
 impl<P: Provider> ProviderService<P> {
-    pub fn new(provider: P) -> Self {
+    pub(crate) fn new(provider: P) -> Self {
         let provider_schema = provider.schema();
         let resources: HashMap<_, _> = provider
             .resources()
