@@ -5,6 +5,8 @@ use std::process::ExitCode;
 mod athena;
 mod aws;
 mod client;
+#[cfg(test)]
+mod docs;
 mod engines;
 mod glue;
 mod iam;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use tfplugin::{Attribute, Diagnostic, PlanChange, Value};
+use tfplugin::{Attribute, Diagnostic, Maybe, PlanChange, Value};
 
 pub(crate) type Tags = BTreeMap<String, String>;
 
@@ -14,6 +14,50 @@ pub(crate) type Tags = BTreeMap<String, String>;
 pub(crate) trait Taggable: Sync {
     async fn tag(&self, tags: &Tags) -> Result<(), Diagnostic>;
     async fn untag(&self, keys: Vec<String>) -> Result<(), Diagnostic>;
+}
+
+/// The description of every resource's `tags`.
+pub(crate) const TAGS: &str =
+    "Tags of the object; the provider's `default_tags` are added (these win on conflict).";
+/// The description of every resource's `tags_all`.
+pub(crate) const TAGS_ALL: &str = "`tags` plus the provider's `default_tags`.";
+
+/// Turns the object's tags from `prior` into `planned` (both `tags_all`).
+pub(crate) async fn update(
+    target: &impl Taggable,
+    prior: &Maybe<Tags>,
+    planned: &Maybe<Tags>,
+) -> Result<(), Diagnostic> {
+    let empty = Tags::new();
+    let (removed, changed) = diff(
+        prior.known().unwrap_or(&empty),
+        planned.known().unwrap_or(&empty),
+    );
+    if !removed.is_empty() {
+        target.untag(removed).await?;
+    }
+    if !changed.is_empty() {
+        target.tag(&changed).await?;
+    }
+    Ok(())
+}
+
+/// What belongs in `tags` of the tags an object carries: keys the configuration set, and
+/// anything that is not a default tag with its default value (so a tag added out of band shows
+/// up as drift). `None` when that is nothing and the configuration set no tags.
+pub(crate) fn own_tags(
+    remote: &Tags,
+    configured: Option<&Tags>,
+    default_tags: &Tags,
+) -> Option<Tags> {
+    let own: Tags = remote
+        .iter()
+        .filter(|(k, v)| {
+            configured.is_some_and(|c| c.contains_key(*k)) || default_tags.get(*k) != Some(v)
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!own.is_empty() || configured.is_some()).then_some(own)
 }
 
 /// Turns the object's tags from `prior`'s `tags_all` into `planned`'s.
@@ -39,11 +83,11 @@ pub(crate) async fn update_tags(
 pub(crate) fn attributes() -> [Attribute; 2] {
     [
         Attribute::string_map("tags")
-            .describe("Tags of the object; the provider's `default_tags` are added (these win on conflict).")
+            .describe(TAGS)
             .validate(validate_tag_keys),
         Attribute::string_map("tags_all")
             .computed()
-            .describe("`tags` plus the provider's `default_tags`."),
+            .describe(TAGS_ALL),
     ]
 }
 
@@ -86,17 +130,8 @@ pub(crate) fn plan_tags_all(default_tags: &Tags, change: &mut PlanChange<'_>) {
 /// and anything that is not a default tag with its default value (so a tag added out of band
 /// shows up as drift).
 pub(crate) fn split_remote_tags(remote: &Tags, prior_tags: &Value, default_tags: &Tags) -> Value {
-    let configured = prior_tags.string_map();
-    let own: Tags = remote
-        .iter()
-        .filter(|(k, v)| configured.contains_key(*k) || default_tags.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if own.is_empty() && prior_tags.is_null() {
-        Value::Null
-    } else {
-        Value::from(own)
-    }
+    let configured = (!prior_tags.is_null()).then(|| prior_tags.string_map());
+    own_tags(remote, configured.as_ref(), default_tags).map_or(Value::Null, Value::from)
 }
 
 /// Keys to remove and pairs to set to turn `from` into `to`.

@@ -95,6 +95,12 @@ impl From<crate::diag::Diagnostic> for ApplyError {
     }
 }
 
+impl From<crate::value::ValueError> for ApplyError {
+    fn from(e: crate::value::ValueError) -> Self {
+        crate::diag::Diagnostic::from(e).into()
+    }
+}
+
 impl ApplyError {
     pub fn with_partial_state(mut self, state: Value) -> Self {
         self.partial_state = Some(state);

@@ -19,6 +19,23 @@ pub fn found<T, E>(
     }
 }
 
+/// Checks an import id with the validator of the attribute it is the value of; `id_is` says
+/// what the id is ("the workgroup name").
+pub fn check_import_id(
+    type_name: &str,
+    id: &str,
+    id_is: &str,
+    check: impl Fn(&Value) -> Result<(), String>,
+) -> Result<(), Diagnostics> {
+    check(&Value::from(id)).map_err(|message| {
+        Diagnostic::error(
+            format!("Invalid import id {id:?}"),
+            format!("{message} The import id of {type_name} is {id_is}."),
+        )
+        .into()
+    })
+}
+
 /// An import whose id is the value of one attribute (`name`), checked by that attribute's
 /// validator; `id_is` says what the id is ("the workgroup name"). `defaults` are attributes the imported state needs before `read` completes it
 /// (`force_destroy = false`, say).
@@ -30,16 +47,9 @@ pub fn import_by_attribute<'a>(
     check: impl Fn(&Value) -> Result<(), String>,
     defaults: impl IntoIterator<Item = (&'a str, Value)>,
 ) -> Result<Value, Diagnostics> {
-    let value = Value::from(id);
-    if let Err(message) = check(&value) {
-        return Err(Diagnostic::error(
-            format!("Invalid import id {id:?}"),
-            format!("{message} The import id of {type_name} is {id_is}."),
-        )
-        .into());
-    }
+    check_import_id(type_name, id, id_is, check)?;
     let mut state = Value::object(defaults);
-    state.set(attribute, value);
+    state.set(attribute, Value::from(id));
     Ok(state)
 }
 

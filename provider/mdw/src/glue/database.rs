@@ -1,11 +1,12 @@
 //! `mdw_glue_database`: a Glue Data Catalog database (an Athena schema).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_glue::types::{Database, DatabaseInput};
 use tfplugin::{
-    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value, Written,
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
+    Written, from_value, to_value,
 };
 
 use crate::aws::{aws_error, found, names, removed};
@@ -18,28 +19,43 @@ const TYPE_NAME: &str = "mdw_glue_database";
 
 // ---- schema ---------------------------------------------------------------------------------
 
+tfplugin::model! {
+    /// The attributes of `mdw_glue_database`.
+    pub(crate) struct DatabaseModel {
+        /// Lower-case letters, digits and `_`, 1–255 characters (Athena reads no others).
+        #[tf(required, requires_replace, validate = names::glue_database_name)]
+        pub(crate) name: String,
+        /// What the database holds; shown by Glue and Athena.
+        #[tf()]
+        pub(crate) description: Option<String>,
+        /// Default location of the database's tables, e.g. `s3://mdw-warehouse/mdw/`.
+        #[tf()]
+        pub(crate) location_uri: Option<String>,
+        /// Key/value parameters stored on the database.
+        #[tf()]
+        pub(crate) parameters: Option<Tags>,
+        /// Glue deletes a database's tables with it. Unless this is `true`, destroying a database
+        /// that still has tables fails and names them.
+        #[tf(default = false)]
+        pub(crate) force_destroy: Maybe<bool>,
+        /// `arn:aws:glue:REGION:ACCOUNT:database/NAME`.
+        #[tf(computed)]
+        pub(crate) arn: Maybe<String>,
+        /// The AWS account id owning the catalog.
+        #[tf(computed)]
+        pub(crate) catalog_id: Maybe<String>,
+        #[tf(describe = tags::TAGS, validate = tags::validate_tag_keys)]
+        pub(crate) tags: Option<Tags>,
+        #[tf(computed, describe = tags::TAGS_ALL)]
+        pub(crate) tags_all: Maybe<Tags>,
+    }
+}
+
 fn schema() -> Schema {
     Schema::new(
         "A Glue Data Catalog database, which Athena shows as a schema. Never adopts an existing \
          database: import it instead.",
-        [
-            Attribute::string("name")
-                .required()
-                .requires_replace()
-                .describe("Lower-case letters, digits and `_`, 1–255 characters (Athena reads no others).")
-                .validate(names::glue_database_name),
-            Attribute::string("description").describe("What the database holds; shown by Glue and Athena."),
-            Attribute::string("location_uri").describe("Default location of the database's tables, e.g. `s3://mdw-warehouse/mdw/`."),
-            Attribute::string_map("parameters").describe("Glue database parameters (key-value metadata)."),
-            Attribute::bool("force_destroy")
-                .default(false)
-                .describe("Delete the database even when it still has tables (Glue deletes them with it)."),
-            Attribute::string("arn").computed().describe("The database's ARN."),
-            Attribute::string("catalog_id").computed().describe("The AWS account id owning the catalog."),
-        ]
-        .into_iter()
-        .chain(tags::attributes())
-        .collect(),
+        DatabaseModel::attributes(),
     )
 }
 
@@ -118,18 +134,21 @@ impl Taggable for DatabaseTags<'_> {
 
 /// The API input for the planned values; `current` carries over what Terraform does not manage
 /// (Lake Formation default permissions, federation) so an update does not reset it.
-fn expand_input(planned: &Value, current: Option<&Database>) -> Result<DatabaseInput, Diagnostic> {
-    let parameters: HashMap<String, String> =
-        planned.get("parameters").string_map().into_iter().collect();
+fn expand_input(
+    planned: &DatabaseModel,
+    current: Option<&Database>,
+) -> Result<DatabaseInput, Diagnostic> {
+    let parameters: HashMap<String, String> = planned
+        .parameters
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     DatabaseInput::builder()
-        .name(planned.get("name").as_str().unwrap_or_default())
-        .set_description(planned.get("description").as_str().map(str::to_string))
-        .set_location_uri(planned.get("location_uri").as_str().map(str::to_string))
-        .set_parameters(if parameters.is_empty() {
-            None
-        } else {
-            Some(parameters)
-        })
+        .name(&planned.name)
+        .set_description(planned.description.clone())
+        .set_location_uri(planned.location_uri.clone())
+        .set_parameters((!parameters.is_empty()).then_some(parameters))
         .set_create_table_default_permissions(
             current.and_then(|d| d.create_table_default_permissions.clone()),
         )
@@ -140,34 +159,30 @@ fn expand_input(planned: &Value, current: Option<&Database>) -> Result<DatabaseI
 }
 
 /// State from what Glue returned; attributes Glue does not hold come from `prior`.
-fn flatten(client: &Client, db: &Database, remote_tags: &Tags, prior: &Value) -> Value {
+fn flatten(
+    client: &Client,
+    db: &Database,
+    remote_tags: &Tags,
+    prior: &DatabaseModel,
+) -> DatabaseModel {
     let catalog_id = db.catalog_id.clone().unwrap_or_default();
-    let parameters: BTreeMap<String, String> = db
+    let parameters: Tags = db
         .parameters
         .clone()
         .unwrap_or_default()
         .into_iter()
         .collect();
-    let mut state = prior.clone();
-    state.set("name", db.name.as_str());
-    state.set("description", Value::opt_string(db.description.clone()));
-    state.set("location_uri", Value::opt_string(db.location_uri.clone()));
-    state.set(
-        "parameters",
-        if parameters.is_empty() && prior.get("parameters").is_null() {
-            Value::Null
-        } else {
-            Value::from(parameters)
-        },
-    );
-    tags::flatten(&mut state, remote_tags, prior, &client.default_tags);
-    state.set(
-        "force_destroy",
-        prior.get("force_destroy").as_bool().unwrap_or(false),
-    );
-    state.set("arn", arn(client, &catalog_id, &db.name));
-    state.set("catalog_id", catalog_id);
-    state
+    DatabaseModel {
+        name: db.name.clone(),
+        description: db.description.clone(),
+        location_uri: db.location_uri.clone(),
+        parameters: (!parameters.is_empty() || prior.parameters.is_some()).then_some(parameters),
+        force_destroy: Maybe::Known(prior.force_destroy.known().copied().unwrap_or(false)),
+        arn: Maybe::Known(arn(client, &catalog_id, &db.name)),
+        catalog_id: Maybe::Known(catalog_id),
+        tags: tags::own_tags(remote_tags, prior.tags.as_ref(), &client.default_tags),
+        tags_all: Maybe::Known(remote_tags.clone()),
+    }
 }
 
 // ---- create / read / update / delete / import -----------------------------------------------
@@ -187,14 +202,15 @@ impl Resource<Client> for GlueDatabase {
         Ok(())
     }
 
-    async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default().to_string();
-        let tags_all = planned.get("tags_all").string_map();
+    async fn create(&self, client: &Client, planned_value: &Value) -> Result<Value, ApplyError> {
+        let planned: DatabaseModel = from_value(planned_value)?;
+        let name = &planned.name;
+        let tags_all = planned.tags_all.known().cloned().unwrap_or_default();
         let result = client
             .aws
             .glue()
             .create_database()
-            .database_input(expand_input(planned, None)?)
+            .database_input(expand_input(&planned, None)?)
             .set_tags(if tags_all.is_empty() {
                 None
             } else {
@@ -219,60 +235,65 @@ impl Resource<Client> for GlueDatabase {
             return Err(aws_error(&format!("creating Glue Database ({name})"), &e).into());
         }
         // The database exists from here on: anything failing below must not orphan it.
-        let created = self.read(client, planned).await;
+        let created = self.read(client, planned_value).await;
         tfplugin::read_back(
             created,
             &format!("Glue Database ({name})"),
             Written::Created,
-            planned,
+            planned_value,
         )
     }
 
     async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
+        let state: DatabaseModel = from_value(state)?;
+        let name = &state.name;
         let Some(db) = find_database(client, name).await? else {
             return Ok(None);
         };
         let catalog_id = db.catalog_id.clone().unwrap_or_default();
         let remote_tags = find_tags(client, &arn(client, &catalog_id, name), name).await?;
-        Ok(Some(flatten(client, &db, &remote_tags, state)))
+        Ok(Some(to_value(&flatten(client, &db, &remote_tags, &state))?))
     }
 
     async fn update(
         &self,
         client: &Client,
-        prior: &Value,
-        planned: &Value,
+        prior_value: &Value,
+        planned_value: &Value,
     ) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default();
+        let prior: DatabaseModel = from_value(prior_value)?;
+        let planned: DatabaseModel = from_value(planned_value)?;
+        let name = planned.name.as_str();
         let glue = client.aws.glue();
-        let definition_changed = ["description", "location_uri", "parameters"]
-            .iter()
-            .any(|a| prior.get(a) != planned.get(a));
+        let definition_changed = prior.description != planned.description
+            || prior.location_uri != planned.location_uri
+            || prior.parameters != planned.parameters;
         if definition_changed {
             let current = find_database(client, name).await?;
             glue.update_database()
                 .name(name)
-                .database_input(expand_input(planned, current.as_ref())?)
+                .database_input(expand_input(&planned, current.as_ref())?)
                 .send()
                 .await
                 .map_err(|e| aws_error(&format!("updating Glue Database ({name})"), &e))?;
         }
-        let arn = prior.get("arn").as_str().unwrap_or_default();
-        tags::update_tags(&DatabaseTags { client, arn, name }, prior, planned).await?;
-        let updated = self.read(client, planned).await;
+        let arn = prior.arn.known().map_or("", String::as_str);
+        let target = DatabaseTags { client, arn, name };
+        tags::update(&target, &prior.tags_all, &planned.tags_all).await?;
+        let updated = self.read(client, planned_value).await;
         tfplugin::read_back(
             updated,
             &format!("Glue Database ({name})"),
             Written::Updated,
-            planned,
+            planned_value,
         )
     }
 
     async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
+        let state: DatabaseModel = from_value(state)?;
+        let name = state.name.as_str();
         let glue = client.aws.glue();
-        if !state.get("force_destroy").as_bool().unwrap_or(false) {
+        if state.force_destroy != Maybe::Known(true) {
             let tables = glue
                 .get_tables()
                 .database_name(name)
@@ -319,13 +340,17 @@ impl Resource<Client> for GlueDatabase {
     }
 
     async fn import(&self, _client: &Client, id: &str) -> Result<Value, Diagnostics> {
-        tfplugin::import_by_attribute(
+        tfplugin::check_import_id(
             TYPE_NAME,
             id,
-            "name",
             "the database name",
             names::glue_database_name,
-            [("force_destroy", Value::from(false))],
-        )
+        )?;
+        let state = DatabaseModel {
+            name: id.to_string(),
+            force_destroy: Maybe::Known(false),
+            ..DatabaseModel::default()
+        };
+        Ok(to_value(&state)?)
     }
 }

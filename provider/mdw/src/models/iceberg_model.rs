@@ -66,22 +66,22 @@ fn schema() -> Schema {
             Attribute::string("incremental_sql").describe(
                 "Incremental models: the query for runs on an existing table (dbt's `is_incremental()` true). Unset: `sql` every time.",
             ),
-            Attribute::string("materialized").default("table").validate(validators::one_of(MATERIALIZATIONS)),
+            Attribute::string("materialized").default("table").describe("`table` (default), `view` or `incremental`.").validate(validators::one_of(MATERIALIZATIONS)),
             Attribute::string("incremental_strategy")
                 .describe("`append` (default) or `merge` (needs `unique_key`).")
                 .validate(validators::one_of(STRATEGIES)),
-            Attribute::string_list("unique_key"),
-            Attribute::string_list("incremental_predicates"),
-            Attribute::string_list("merge_update_columns"),
-            Attribute::string_list("merge_exclude_columns"),
-            Attribute::string("on_schema_change").default("ignore").validate(validators::one_of(SCHEMA_CHANGES)),
+            Attribute::string_list("unique_key").describe("Merge: the columns that identify a row."),
+            Attribute::string_list("incremental_predicates").describe("Merge: extra conditions on the target rows a run may touch."),
+            Attribute::string_list("merge_update_columns").describe("Merge: update only these columns of matched rows."),
+            Attribute::string_list("merge_exclude_columns").describe("Merge: update every column of matched rows but these."),
+            Attribute::string("on_schema_change").default("ignore").describe("Incremental runs whose columns differ from the table: `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.").validate(validators::one_of(SCHEMA_CHANGES)),
             Attribute::string_list("partitioned_by")
                 .describe("Iceberg transforms: `col`, `day(ts)`, `month(ts)`, `bucket(id, 16)`, `truncate(s, 4)` …")
                 .validate(validate_partitioning),
-            Attribute::string_map("table_properties"),
+            Attribute::string_map("table_properties").describe("Iceberg table properties; `format-version = \"2\"` is accepted (it is the table's format)."),
             Attribute::string("external_location").describe("Root under which every build gets a fresh location."),
-            Attribute::string("description"),
-            Attribute::string_map("column_descriptions"),
+            Attribute::string("description").describe("The table comment (dbt's model description)."),
+            Attribute::string_map("column_descriptions").describe("Column → comment (dbt's column descriptions)."),
             Attribute::string_list("model_tags").describe("dbt tags; informational."),
             Attribute::string_map("upstream").describe(
                 "Build ids of the models, seeds and sources this model reads; a change rebuilds it, and the references order it after them.",
@@ -91,9 +91,9 @@ fn schema() -> Schema {
                 .describe("`drop` deletes the table and its data on destroy; `retain` leaves both in place.")
                 .validate(validators::one_of(ON_DESTROY)),
             Attribute::string("fingerprint").computed().describe("Hash of the normalised SQL and build settings."),
-            Attribute::typed("columns", columns_type()).computed(),
-            Attribute::string("data_location").computed(),
-            Attribute::string("snapshot_id").computed(),
+            Attribute::typed("columns", columns_type()).computed().describe("The relation's columns: name, type, comment."),
+            Attribute::string("data_location").computed().describe("Where the current build's data lives."),
+            Attribute::string("snapshot_id").computed().describe("The table's current Iceberg snapshot (null for a view)."),
             Attribute::string("build_id").computed().describe("Changes on every build; reference it from dependants."),
         ],
     )

@@ -2,51 +2,95 @@
 //! `content_sha256` — or changed column types reload it, in place and safely: the engine builds
 //! the new table beside the old one and swaps.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use mdw_engine::{RelationKind, SeedLoad, SqlType};
 use tfplugin::{
-    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Type, Value,
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
+    from_value, to_value,
 };
 
 use crate::client::Client;
 use crate::engines::engine_error;
-use crate::models::columns::{columns_type, flatten_columns, relation, string_of};
+use crate::models::columns::{Column, columns};
 
 pub(crate) struct Seed;
 
 const TYPE_NAME: &str = "mdw_seed";
-const LOAD_INPUTS: &[&str] = &["path", "content_sha256", "column_types", "delimiter"];
-const LOAD_OUTPUTS: &[&str] = &["columns", "row_count", "snapshot_id", "build_id"];
 
 // ---- schema ---------------------------------------------------------------------------------
+
+fn validate_column_types(value: &Value) -> Result<(), String> {
+    for (column, ty) in value.string_map() {
+        ty.parse::<SqlType>()
+            .map_err(|e| format!("column {column:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+fn validate_delimiter(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(d) if d.chars().count() == 1 => Ok(()),
+        _ => Err("delimiter must be exactly one character, e.g. \",\" or \";\".".to_string()),
+    }
+}
+
+tfplugin::model! {
+    /// The attributes of `mdw_seed`.
+    pub(crate) struct SeedModel {
+        /// The table's schema (Glue database).
+        #[tf(required, requires_replace)]
+        pub(crate) database: String,
+        /// The table's name.
+        #[tf(required, requires_replace)]
+        pub(crate) name: String,
+        /// The CSV file, relative to the root module, e.g. `"${path.module}/../../seeds/stores.csv"`.
+        #[tf(required)]
+        pub(crate) path: String,
+        /// `filesha256()` of the same file: a changed file reloads the table.
+        #[tf(required)]
+        pub(crate) content_sha256: String,
+        /// Column → Athena type (`bigint`, `decimal(10,2)`, `date` …); other columns are inferred.
+        #[tf(validate = validate_column_types)]
+        pub(crate) column_types: Option<BTreeMap<String, String>>,
+        /// The field separator, one character (default `,`).
+        #[tf(default = ",", validate = validate_delimiter)]
+        pub(crate) delimiter: Maybe<String>,
+        /// The table's columns: name, type, comment.
+        #[tf(computed)]
+        pub(crate) columns: Maybe<Vec<Column>>,
+        /// Rows loaded.
+        #[tf(computed)]
+        pub(crate) row_count: Maybe<i64>,
+        /// The table's current snapshot.
+        #[tf(computed)]
+        pub(crate) snapshot_id: Maybe<String>,
+        /// Changes on every load; reference it from models.
+        #[tf(computed)]
+        pub(crate) build_id: Maybe<String>,
+    }
+}
+
+/// What a load reads; a change to any of them reloads the table.
+const LOAD_INPUTS: [&str; 4] = [
+    SeedModel::path,
+    SeedModel::content_sha256,
+    SeedModel::column_types,
+    SeedModel::delimiter,
+];
+/// What a load writes.
+const LOAD_OUTPUTS: [&str; 4] = [
+    SeedModel::columns,
+    SeedModel::row_count,
+    SeedModel::snapshot_id,
+    SeedModel::build_id,
+];
 
 fn schema() -> Schema {
     Schema::new(
         "A CSV file loaded as an Iceberg table (a dbt seed).",
-        vec![
-            Attribute::string("database").required().requires_replace(),
-            Attribute::string("name").required().requires_replace(),
-            Attribute::string("path").required().describe("The CSV file, relative to the root module, e.g. `\"${path.module}/../../seeds/stores.csv\"`."),
-            Attribute::string("content_sha256")
-                .required()
-                .describe("`filesha256()` of the same file: a changed file reloads the table."),
-            Attribute::string_map("column_types")
-                .describe("Column → Athena type (`bigint`, `decimal(10,2)`, `date` …); other columns are inferred.")
-                .validate(|v| {
-                    for (column, ty) in v.string_map() {
-                        ty.parse::<SqlType>().map_err(|e| format!("column {column:?}: {e}"))?;
-                    }
-                    Ok(())
-                }),
-            Attribute::string("delimiter").default(",").validate(|v| match v.as_str() {
-                Some(d) if d.chars().count() == 1 => Ok(()),
-                _ => Err("delimiter must be exactly one character, e.g. \",\" or \";\".".to_string()),
-            }),
-            Attribute::typed("columns", columns_type()).computed(),
-            Attribute::typed("row_count", Type::Number).computed(),
-            Attribute::string("snapshot_id").computed(),
-            Attribute::string("build_id").computed().describe("Changes on every load; reference it from models."),
-        ],
+        SeedModel::attributes(),
     )
 }
 
@@ -54,24 +98,27 @@ fn schema() -> Schema {
 
 impl Seed {
     async fn load(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        let path = string_of(planned, "path");
-        if !std::path::Path::new(&path).is_file() {
+        let planned: SeedModel = from_value(planned)?;
+        let relation = format!("{}.{}", planned.database, planned.name);
+        let path = &planned.path;
+        if !std::path::Path::new(path).is_file() {
             return Err(Diagnostic::error(
                 format!("Seed file {path} not found"),
                 format!("{TYPE_NAME}.path is relative to the directory terraform runs in; check the file exists there."),
             )
-            .at_attribute("path")
+            .at_attribute(SeedModel::path)
             .into());
         }
         let load = SeedLoad {
-            database: string_of(planned, "database"),
-            name: string_of(planned, "name"),
+            database: planned.database.clone(),
+            name: planned.name.clone(),
             path: path.into(),
-            delimiter: string_of(planned, "delimiter")
-                .chars()
-                .next()
+            delimiter: planned
+                .delimiter
+                .known()
+                .and_then(|d| d.chars().next())
                 .unwrap_or(','),
-            column_types: planned.get("column_types").string_map(),
+            column_types: planned.column_types.clone().unwrap_or_default(),
             table_properties: Default::default(),
             external_location: None,
             description: None,
@@ -81,16 +128,15 @@ impl Seed {
         let outcome = engine
             .load_csv(&load)
             .await
-            .map_err(|e| engine_error(&format!("loading seed {}", relation(planned)), &e))?;
-        let mut state = planned.clone();
-        state.set("columns", flatten_columns(&outcome.columns));
-        state.set("row_count", Value::from(outcome.row_count as i64));
-        state.set(
-            "snapshot_id",
-            Value::opt_string(outcome.snapshot_id.map(|s| s.to_string())),
-        );
-        state.set("build_id", outcome.build_id.as_str());
-        Ok(state)
+            .map_err(|e| engine_error(&format!("loading seed {relation}"), &e))?;
+        let state = SeedModel {
+            columns: Maybe::Known(columns(&outcome.columns)),
+            row_count: Maybe::Known(outcome.row_count as i64),
+            snapshot_id: Maybe::from_option(outcome.snapshot_id.map(|s| s.to_string())),
+            build_id: Maybe::Known(outcome.build_id),
+            ..planned
+        };
+        Ok(to_value(&state)?)
     }
 }
 
@@ -118,21 +164,22 @@ impl Resource<Client> for Seed {
     }
 
     async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
+        let state: SeedModel = from_value(state)?;
         let engine = client.engines.get().await?;
-        let (database, name) = (string_of(state, "database"), string_of(state, "name"));
+        let (database, name) = (&state.database, &state.name);
         let info = engine
-            .describe(&database, &name)
+            .describe(database, name)
             .await
             .map_err(|e| engine_error(&format!("reading seed {database}.{name}"), &e))?;
-        Ok(info.filter(|i| i.kind == RelationKind::Table).map(|info| {
-            let mut state = state.clone();
-            state.set("columns", flatten_columns(&info.columns));
-            state.set(
-                "snapshot_id",
-                Value::opt_string(info.snapshot_id.map(|s| s.to_string())),
-            );
-            state
-        }))
+        let Some(info) = info.filter(|i| i.kind == RelationKind::Table) else {
+            return Ok(None);
+        };
+        let state = SeedModel {
+            columns: Maybe::Known(columns(&info.columns)),
+            snapshot_id: Maybe::from_option(info.snapshot_id.map(|s| s.to_string())),
+            ..state
+        };
+        Ok(Some(to_value(&state)?))
     }
 
     async fn update(
@@ -141,22 +188,25 @@ impl Resource<Client> for Seed {
         _prior: &Value,
         planned: &Value,
     ) -> Result<Value, ApplyError> {
-        if planned.get("build_id").is_unknown() {
+        let build_id: Maybe<String> = from_value(planned.get(SeedModel::build_id))?;
+        if build_id.is_unknown() {
             return self.load(client, planned).await;
         }
         Ok(planned.clone())
     }
 
     async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
+        let state: SeedModel = from_value(state)?;
         let engine = client.engines.get().await?;
         engine
-            .drop_relation(
-                &string_of(state, "database"),
-                &string_of(state, "name"),
-                true,
-            )
+            .drop_relation(&state.database, &state.name, true)
             .await
-            .map_err(|e| engine_error(&format!("dropping seed {}", relation(state)), &e))?;
+            .map_err(|e| {
+                engine_error(
+                    &format!("dropping seed {}.{}", state.database, state.name),
+                    &e,
+                )
+            })?;
         Ok(())
     }
 

@@ -2,31 +2,36 @@
 //! a source is missing; here the plan fails, naming the table and what to check.
 
 use async_trait::async_trait;
-use tfplugin::{Attribute, DataSource, Diagnostic, Diagnostics, Schema, Value};
+use tfplugin::{
+    DataSource, Diagnostic, Diagnostics, Maybe, Model, Schema, Value, from_value, to_value,
+};
 
 use crate::client::Client;
 use crate::engines::engine_error;
-use crate::models::columns::{columns_type, flatten_columns};
+use crate::models::columns::{Column, columns};
 
 pub(crate) struct Source;
 
-fn schema() -> Schema {
-    Schema::new(
-        "A source table that models read; the plan fails when it does not exist.",
-        vec![
-            Attribute::string("database")
-                .required()
-                .describe("The source's schema (Glue database)."),
-            Attribute::string("name")
-                .required()
-                .describe("The table (dbt `identifier`, else the table's name)."),
-            Attribute::typed("columns", columns_type()).computed(),
-            Attribute::string("snapshot_id").computed().describe(
-                "Current snapshot: new data changes it, which rebuilds dependent models.",
-            ),
-            Attribute::string("location").computed(),
-        ],
-    )
+tfplugin::model! {
+    /// The attributes of `data "mdw_source"`.
+    pub(crate) struct SourceModel {
+        /// The source's schema (Glue database).
+        #[tf(required)]
+        pub(crate) database: String,
+        /// The table (dbt `identifier`, else the table's name).
+        #[tf(required)]
+        pub(crate) name: String,
+        /// The table's columns: name, type, comment.
+        #[tf(computed)]
+        pub(crate) columns: Maybe<Vec<Column>>,
+        /// Current snapshot: new data changes it, which rebuilds the models that list the source
+        /// in `upstream`.
+        #[tf(computed)]
+        pub(crate) snapshot_id: Maybe<String>,
+        /// Where the table's data lives.
+        #[tf(computed)]
+        pub(crate) location: Maybe<String>,
+    }
 }
 
 #[async_trait]
@@ -36,12 +41,15 @@ impl DataSource<Client> for Source {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        Schema::new(
+            "A source table that models read; the plan fails when it does not exist.",
+            SourceModel::attributes(),
+        )
     }
 
     async fn read(&self, client: &Client, config: &Value) -> Result<Value, Diagnostics> {
-        let database = config.get("database").as_str().unwrap_or_default();
-        let name = config.get("name").as_str().unwrap_or_default();
+        let config: SourceModel = from_value(config)?;
+        let (database, name) = (&config.database, &config.name);
         let engine = client.engines.get().await?;
         let relation = format!("\"{}\".\"{database}\".\"{name}\"", client.engines.catalog());
         let info = engine
@@ -57,13 +65,12 @@ impl DataSource<Client> for Source {
             .at_attribute("name")
             .into());
         };
-        let mut state = config.clone();
-        state.set("columns", flatten_columns(&info.columns));
-        state.set(
-            "snapshot_id",
-            Value::opt_string(info.snapshot_id.map(|s| s.to_string())),
-        );
-        state.set("location", Value::opt_string(info.location));
-        Ok(state)
+        let state = SourceModel {
+            columns: Maybe::Known(columns(&info.columns)),
+            snapshot_id: Maybe::from_option(info.snapshot_id.map(|s| s.to_string())),
+            location: Maybe::from_option(info.location),
+            ..config
+        };
+        Ok(to_value(&state)?)
     }
 }

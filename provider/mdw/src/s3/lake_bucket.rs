@@ -44,7 +44,7 @@ fn schema() -> Schema {
             .validate(validate_days(0)),
         Attribute::bool("versioning")
             .default(true)
-            .describe("Keep previous versions of overwritten and deleted objects (suspended when false)."),
+            .describe("Keep previous versions of overwritten and deleted objects; `false` suspends versioning (S3 cannot un-version a bucket)."),
     ];
     attributes.extend(bucket::hardening_attributes());
     Schema::new(

@@ -9,7 +9,9 @@ use std::fmt;
 
 mod json;
 mod msgpack;
+mod serde;
 
+pub use self::serde::{Maybe, ValueError, from_value, to_value};
 pub use json::from_json;
 pub use msgpack::{from_msgpack, to_msgpack};
 

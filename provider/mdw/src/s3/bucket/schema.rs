@@ -26,7 +26,7 @@ pub(crate) fn validate_days(min: i64) -> impl Fn(&Value) -> Result<(), String> +
 pub(crate) fn hardening_attributes() -> Vec<Attribute> {
     vec![
         Attribute::string("kms_key_arn")
-            .describe("Encrypt with SSE-KMS under this key (ARN). Unset: SSE-S3 (`AES256`). Checked with KMS DescribeKey at plan time.")
+            .describe("Encrypt with SSE-KMS under this symmetric key (key or alias ARN). Unset: SSE-S3 (`AES256`). Checked with KMS DescribeKey at plan time: a missing, disabled or asymmetric key is an error on this attribute.")
             .validate(names::kms_key_arn(KmsKey::KeyOrAlias)),
         Attribute::bool("enforce_tls")
             .default(true)
@@ -51,7 +51,7 @@ pub(crate) fn hardening_attributes() -> Vec<Attribute> {
         )
         .describe("Server access logging. Unset: no access logs."),
         Attribute::bool("force_destroy").default(false).describe(
-            "Delete every object version and delete marker on destroy. Default false: destroying a non-empty bucket fails.",
+            "Delete every object version and delete marker on destroy. Default false: destroying a bucket that holds anything fails, says how many versions and delete markers it holds, and deletes nothing.",
         ),
         Attribute::string("arn").computed().describe("The bucket's ARN."),
         Attribute::string("region")

@@ -41,7 +41,7 @@ fn schema() -> Schema {
             .describe("Name of the state bucket, e.g. `mdw-terraform-remote-state`.")
             .validate(names::bucket_name),
         Attribute::string("lock_table")
-            .describe("Name of a DynamoDB lock table to create (hash key `LockID`), e.g. `mdw-terraform-locks`. Unset: lock with S3 itself (`use_lockfile = true`), the modern choice.")
+            .describe("Name of a DynamoDB lock table to create (hash key `LockID`), e.g. `mdw-terraform-locks`. Unset: lock with S3 itself (`use_lockfile = true`), the modern choice. Changing it creates the new table, then deletes the old one; removing it deletes the table; the bucket stays.")
             .validate(names::dynamodb_table_name),
         Attribute::number("noncurrent_version_expiration_days")
             .default(90)
@@ -53,7 +53,7 @@ fn schema() -> Schema {
         Attribute::bool("versioning").computed().describe(
             "Always true: every state write is a new version. Shows drift when suspended outside Terraform.",
         ),
-        Attribute::string("lock_table_arn").computed(),
+        Attribute::string("lock_table_arn").computed().describe("The lock table's ARN (null without a lock table)."),
         Attribute::bool("lock_table_point_in_time_recovery").computed().describe(
             "Always true for a lock table: point-in-time recovery on. Shows drift when turned off outside Terraform.",
         ),
