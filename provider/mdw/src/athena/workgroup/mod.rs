@@ -8,8 +8,8 @@ use aws_sdk_athena::types::{
     WorkGroupConfigurationUpdates, WorkGroupState,
 };
 use tfplugin::{
-    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value, Written,
-    validators,
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
+    Written, from_value, to_value, validators,
 };
 
 use crate::aws::names::{self, KmsKey};
@@ -31,61 +31,68 @@ const ENCRYPTION_OPTIONS: &[&str] = &["SSE_S3", "SSE_KMS", "CSE_KMS"];
 
 // ---- schema ---------------------------------------------------------------------------------
 
+fn validate_description(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(s) if s.chars().count() > 1024 => {
+            Err("description must be at most 1024 characters.".to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
+tfplugin::model! {
+    /// The attributes of `mdw_athena_workgroup`.
+    pub(crate) struct WorkgroupModel {
+        /// 1–128 letters, digits, `.`, `_` and `-`.
+        #[tf(required, requires_replace, validate = names::athena_workgroup_name)]
+        pub(crate) name: String,
+        /// What the workgroup is for; at most 1024 characters.
+        #[tf(validate = validate_description)]
+        pub(crate) description: Option<String>,
+        /// `ENABLED` or `DISABLED` (a disabled workgroup runs no queries).
+        #[tf(default = "ENABLED", validate = validators::one_of(&["ENABLED", "DISABLED"]))]
+        pub(crate) state: Maybe<String>,
+        /// Where query results go, `s3://bucket/prefix/`, e.g. `s3://mdw-work-zone/results/`.
+        #[tf(required, validate = validate_s3_url)]
+        pub(crate) result_location: String,
+        /// `SSE_S3` (default), `SSE_KMS` or `CSE_KMS`; the KMS options need `kms_key_arn`.
+        #[tf(default = "SSE_S3", validate = validators::one_of(ENCRYPTION_OPTIONS))]
+        pub(crate) result_encryption: Maybe<String>,
+        /// KMS key ARN for `SSE_KMS`/`CSE_KMS` result encryption.
+        #[tf(validate = names::kms_key_arn(KmsKey::KeyOnly))]
+        pub(crate) kms_key_arn: Option<String>,
+        /// Queries cannot override the workgroup's settings (default true).
+        #[tf(default = true)]
+        pub(crate) enforce_workgroup_configuration: Maybe<bool>,
+        /// Cancel a query once it has scanned this many bytes: 0 or unset for no limit, else at
+        /// least 10485760 (10 MB).
+        #[tf(validate = validate_cutoff)]
+        pub(crate) bytes_scanned_cutoff_per_query: Option<i64>,
+        /// `Athena engine version 3` (default) or `AUTO` (Athena picks, and may upgrade).
+        #[tf(default = DEFAULT_ENGINE_VERSION, validate = validate_engine_version)]
+        pub(crate) engine_version: Maybe<String>,
+        /// Publish query metrics to CloudWatch (default true).
+        #[tf(default = true)]
+        pub(crate) publish_cloudwatch_metrics_enabled: Maybe<bool>,
+        /// Delete the workgroup with its named queries and query history.
+        #[tf(default = false)]
+        pub(crate) force_destroy: Maybe<bool>,
+        #[tf(describe = tags::TAGS, validate = tags::validate_tag_keys)]
+        pub(crate) tags: Option<Tags>,
+        /// `arn:aws:athena:REGION:ACCOUNT:workgroup/NAME`.
+        #[tf(computed)]
+        pub(crate) arn: Maybe<String>,
+        #[tf(computed, describe = tags::TAGS_ALL)]
+        pub(crate) tags_all: Maybe<Tags>,
+    }
+}
+
 fn schema() -> Schema {
     Schema::new(
         "An Athena workgroup that enforces its settings on every query: result location and \
          encryption, an optional per-query scan limit, the engine version. Never adopts an \
          existing workgroup: import it instead.",
-        [
-            Attribute::string("name")
-                .required()
-                .requires_replace()
-                .describe("1–128 letters, digits, `.`, `_` and `-`.")
-                .validate(names::athena_workgroup_name),
-            Attribute::string("description")
-                .describe("What the workgroup is for; at most 1024 characters.")
-                .validate(|v| match v.as_str() {
-                    Some(s) if s.chars().count() > 1024 => {
-                        Err("description must be at most 1024 characters.".to_string())
-                    }
-                    _ => Ok(()),
-                }),
-            Attribute::string("state")
-                .default("ENABLED")
-                .describe("`ENABLED` or `DISABLED` (a disabled workgroup runs no queries).")
-                .validate(validators::one_of(&["ENABLED", "DISABLED"])),
-            Attribute::string("result_location")
-                .required()
-                .describe("Where query results go, `s3://bucket/prefix/`, e.g. `s3://mdw-work-zone/results/`.")
-                .validate(validate_s3_url),
-            Attribute::string("result_encryption")
-                .default("SSE_S3")
-                .describe("`SSE_S3` (default), `SSE_KMS` or `CSE_KMS`; the KMS options need `kms_key_arn`.")
-                .validate(validators::one_of(ENCRYPTION_OPTIONS)),
-            Attribute::string("kms_key_arn")
-                .describe("KMS key ARN for `SSE_KMS`/`CSE_KMS` result encryption.")
-                .validate(names::kms_key_arn(KmsKey::KeyOnly)),
-            Attribute::bool("enforce_workgroup_configuration")
-                .default(true)
-                .describe("Queries cannot override the workgroup's settings (default true)."),
-            Attribute::number("bytes_scanned_cutoff_per_query")
-                .describe("Cancel a query once it has scanned this many bytes: 0 or unset for no limit, else at least 10485760 (10 MB).")
-                .validate(validate_cutoff),
-            Attribute::string("engine_version")
-                .default(DEFAULT_ENGINE_VERSION)
-                .describe("`Athena engine version 3` (default) or `AUTO` (Athena picks, and may upgrade).")
-                .validate(validate_engine_version),
-            Attribute::bool("publish_cloudwatch_metrics_enabled")
-                .default(true)
-                .describe("Publish query metrics to CloudWatch (default true)."),
-            Attribute::bool("force_destroy")
-                .default(false)
-                .describe("Delete the workgroup with its named queries and query history."),
-            Attribute::string("arn").computed().describe("The workgroup's ARN."),
-        ]
-        .into_iter()
-        .chain(tags::attributes())
-        .collect(),
+        WorkgroupModel::attributes(),
     )
 }
 
@@ -125,26 +132,29 @@ fn validate_engine_version(value: &Value) -> Result<(), String> {
 /// The KMS options need a key; SSE_S3 takes none (a key there would silently do nothing).
 fn validate_encryption(config: &Value) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let option = config.get("result_encryption");
-    let key = config.get("kms_key_arn");
+    let option = from_value::<Maybe<String>>(config.get(WorkgroupModel::result_encryption));
+    let key = from_value::<Maybe<String>>(config.get(WorkgroupModel::kms_key_arn));
+    let (Ok(option), Ok(key)) = (option, key) else {
+        return diags;
+    };
     if option.is_unknown() || key.is_unknown() {
         return diags;
     }
-    let option = option.as_str().unwrap_or("SSE_S3");
+    let option = option.known().map_or("SSE_S3", String::as_str);
     match (option, key.is_null()) {
         ("SSE_KMS" | "CSE_KMS", true) => diags.push(
             Diagnostic::error(
                 format!("result_encryption = \"{option}\" needs a KMS key"),
                 "Set kms_key_arn to the ARN of the key that encrypts query results, or use result_encryption = \"SSE_S3\".",
             )
-            .at_attribute("kms_key_arn"),
+            .at_attribute(WorkgroupModel::kms_key_arn),
         ),
         ("SSE_S3", false) => diags.push(
             Diagnostic::error(
                 "kms_key_arn is only used with SSE_KMS or CSE_KMS",
                 "Remove kms_key_arn, or set result_encryption = \"SSE_KMS\" (or \"CSE_KMS\") to encrypt results with that key.",
             )
-            .at_attribute("kms_key_arn"),
+            .at_attribute(WorkgroupModel::kms_key_arn),
         ),
         _ => {}
     }
@@ -296,60 +306,55 @@ impl Taggable for WorkgroupTags<'_> {
     }
 }
 
-fn string_attr<'a>(values: &'a Value, attribute: &str) -> &'a str {
-    values.get(attribute).as_str().unwrap_or_default()
-}
-
 /// The cutoff to send: `None` for no limit (unset or 0).
-fn cutoff(values: &Value) -> Option<i64> {
-    values
-        .get("bytes_scanned_cutoff_per_query")
-        .as_i64()
-        .filter(|n| *n > 0)
+fn cutoff(values: &WorkgroupModel) -> Option<i64> {
+    values.bytes_scanned_cutoff_per_query.filter(|n| *n > 0)
 }
 
-fn expand_encryption(planned: &Value) -> Result<EncryptionConfiguration, Diagnostic> {
+fn expand_encryption(planned: &WorkgroupModel) -> Result<EncryptionConfiguration, Diagnostic> {
     let option = planned
-        .get("result_encryption")
-        .as_str()
-        .unwrap_or("SSE_S3");
+        .result_encryption
+        .known()
+        .map_or("SSE_S3", String::as_str);
     EncryptionConfiguration::builder()
         .encryption_option(EncryptionOption::from(option))
-        .set_kms_key(planned.get("kms_key_arn").as_str().map(str::to_string))
+        .set_kms_key(planned.kms_key_arn.clone())
         .build()
         .map_err(|e| Diagnostic::error("building an Athena EncryptionConfiguration", e.to_string()))
 }
 
-fn expand_engine_version(planned: &Value) -> EngineVersion {
+fn expand_engine_version(planned: &WorkgroupModel) -> EngineVersion {
     EngineVersion::builder()
         .selected_engine_version(
             planned
-                .get("engine_version")
-                .as_str()
-                .unwrap_or(DEFAULT_ENGINE_VERSION),
+                .engine_version
+                .known()
+                .map_or(DEFAULT_ENGINE_VERSION, String::as_str),
         )
         .build()
 }
 
 /// The whole configuration, for CreateWorkGroup.
-fn expand_configuration(planned: &Value) -> Result<WorkGroupConfiguration, Diagnostic> {
+fn expand_configuration(planned: &WorkgroupModel) -> Result<WorkGroupConfiguration, Diagnostic> {
     Ok(WorkGroupConfiguration::builder()
         .result_configuration(
             ResultConfiguration::builder()
-                .output_location(string_attr(planned, "result_location"))
+                .output_location(&planned.result_location)
                 .encryption_configuration(expand_encryption(planned)?)
                 .build(),
         )
         .enforce_work_group_configuration(
             planned
-                .get("enforce_workgroup_configuration")
-                .as_bool()
+                .enforce_workgroup_configuration
+                .known()
+                .copied()
                 .unwrap_or(true),
         )
         .publish_cloud_watch_metrics_enabled(
             planned
-                .get("publish_cloudwatch_metrics_enabled")
-                .as_bool()
+                .publish_cloudwatch_metrics_enabled
+                .known()
+                .copied()
                 .unwrap_or(true),
         )
         .set_bytes_scanned_cutoff_per_query(cutoff(planned))
@@ -360,21 +365,20 @@ fn expand_configuration(planned: &Value) -> Result<WorkGroupConfiguration, Diagn
 /// The ConfigurationUpdates of an UpdateWorkGroup for `prior` → `planned`: only what changed,
 /// so settings nobody touched are not rewritten. `None` when the configuration is unchanged.
 fn expand_configuration_updates(
-    prior: &Value,
-    planned: &Value,
+    prior: &WorkgroupModel,
+    planned: &WorkgroupModel,
 ) -> Result<Option<WorkGroupConfigurationUpdates>, Diagnostic> {
-    let changed = |attribute: &str| prior.get(attribute) != planned.get(attribute);
     let mut updates = WorkGroupConfigurationUpdates::builder();
     let mut any = false;
-    if changed("enforce_workgroup_configuration") {
+    if prior.enforce_workgroup_configuration != planned.enforce_workgroup_configuration {
         updates = updates.set_enforce_work_group_configuration(
-            planned.get("enforce_workgroup_configuration").as_bool(),
+            planned.enforce_workgroup_configuration.known().copied(),
         );
         any = true;
     }
-    if changed("publish_cloudwatch_metrics_enabled") {
+    if prior.publish_cloudwatch_metrics_enabled != planned.publish_cloudwatch_metrics_enabled {
         updates = updates.set_publish_cloud_watch_metrics_enabled(
-            planned.get("publish_cloudwatch_metrics_enabled").as_bool(),
+            planned.publish_cloudwatch_metrics_enabled.known().copied(),
         );
         any = true;
     }
@@ -386,17 +390,19 @@ fn expand_configuration_updates(
         };
         any = true;
     }
-    if changed("engine_version") {
+    if prior.engine_version != planned.engine_version {
         updates = updates.engine_version(expand_engine_version(planned));
         any = true;
     }
     let mut result = ResultConfigurationUpdates::builder();
     let mut result_changed = false;
-    if changed("result_location") {
-        result = result.output_location(string_attr(planned, "result_location"));
+    if prior.result_location != planned.result_location {
+        result = result.output_location(&planned.result_location);
         result_changed = true;
     }
-    if changed("result_encryption") || changed("kms_key_arn") {
+    if prior.result_encryption != planned.result_encryption
+        || prior.kms_key_arn != planned.kms_key_arn
+    {
         result = result.encryption_configuration(expand_encryption(planned)?);
         result_changed = true;
     }
@@ -408,72 +414,62 @@ fn expand_configuration_updates(
 }
 
 /// State from what Athena returned; attributes Athena does not hold come from `prior`.
-fn flatten(wg: &WorkGroup, arn: &str, remote_tags: &Tags, client: &Client, prior: &Value) -> Value {
+fn flatten(
+    wg: &WorkGroup,
+    arn: &str,
+    remote_tags: &Tags,
+    client: &Client,
+    prior: &WorkgroupModel,
+) -> WorkgroupModel {
     let config = wg.configuration();
     let result = config.and_then(|c| c.result_configuration());
     let encryption = result.and_then(|r| r.encryption_configuration());
-    let mut state = prior.clone();
-    state.set("name", wg.name());
-    state.set(
-        "description",
-        Value::opt_string(wg.description().filter(|d| !d.is_empty())),
-    );
-    state.set(
-        "state",
-        wg.state().map_or("ENABLED", WorkGroupState::as_str),
-    );
-    state.set(
-        "result_location",
-        Value::opt_string(result.and_then(|r| r.output_location())),
-    );
-    // No encryption configuration at all shows as null, so the plan puts SSE_S3 back.
-    state.set(
-        "result_encryption",
-        Value::opt_string(encryption.map(|e| e.encryption_option().as_str())),
-    );
-    state.set(
-        "kms_key_arn",
-        Value::opt_string(encryption.and_then(|e| e.kms_key())),
-    );
-    state.set(
-        "enforce_workgroup_configuration",
-        config
-            .and_then(|c| c.enforce_work_group_configuration())
-            .unwrap_or(true),
-    );
-    state.set(
-        "publish_cloudwatch_metrics_enabled",
-        config
-            .and_then(|c| c.publish_cloud_watch_metrics_enabled())
-            .unwrap_or(false),
-    );
-    let remote_cutoff = config.and_then(|c| c.bytes_scanned_cutoff_per_query());
-    state.set(
-        "bytes_scanned_cutoff_per_query",
-        match remote_cutoff {
-            Some(bytes) => Value::from(bytes),
+    let string = |s: Option<&str>| s.map(str::to_string);
+    WorkgroupModel {
+        name: wg.name().to_string(),
+        description: string(wg.description().filter(|d| !d.is_empty())),
+        state: Maybe::Known(
+            wg.state()
+                .map_or("ENABLED", WorkGroupState::as_str)
+                .to_string(),
+        ),
+        result_location: result
+            .and_then(|r| r.output_location())
+            .unwrap_or_default()
+            .to_string(),
+        // No encryption configuration at all shows as null, so the plan puts SSE_S3 back.
+        result_encryption: Maybe::from_option(string(
+            encryption.map(|e| e.encryption_option().as_str()),
+        )),
+        kms_key_arn: string(encryption.and_then(|e| e.kms_key())),
+        enforce_workgroup_configuration: Maybe::Known(
+            config
+                .and_then(|c| c.enforce_work_group_configuration())
+                .unwrap_or(true),
+        ),
+        publish_cloudwatch_metrics_enabled: Maybe::Known(
+            config
+                .and_then(|c| c.publish_cloud_watch_metrics_enabled())
+                .unwrap_or(false),
+        ),
+        bytes_scanned_cutoff_per_query: match config
+            .and_then(|c| c.bytes_scanned_cutoff_per_query())
+        {
+            Some(bytes) => Some(bytes),
             // Keep the user's explicit 0 ("no limit") rather than showing a change to null.
-            None if prior.get("bytes_scanned_cutoff_per_query").as_i64() == Some(0) => {
-                Value::from(0)
-            }
-            None => Value::Null,
+            None if prior.bytes_scanned_cutoff_per_query == Some(0) => Some(0),
+            None => None,
         },
-    );
-    state.set(
-        "engine_version",
-        Value::opt_string(
+        engine_version: Maybe::from_option(string(
             config
                 .and_then(|c| c.engine_version())
                 .and_then(|v| v.selected_engine_version()),
-        ),
-    );
-    state.set(
-        "force_destroy",
-        prior.get("force_destroy").as_bool().unwrap_or(false),
-    );
-    tags::flatten(&mut state, remote_tags, prior, &client.default_tags);
-    state.set("arn", arn);
-    state
+        )),
+        force_destroy: Maybe::Known(prior.force_destroy.known().copied().unwrap_or(false)),
+        tags: tags::own_tags(remote_tags, prior.tags.as_ref(), &client.default_tags),
+        arn: Maybe::Known(arn.to_string()),
+        tags_all: Maybe::Known(remote_tags.clone()),
+    }
 }
 
 fn expand_tags(tags: &Tags) -> Option<Vec<Tag>> {
@@ -505,16 +501,19 @@ impl Resource<Client> for AthenaWorkgroup {
         Ok(())
     }
 
-    async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
+    async fn create(&self, client: &Client, planned_value: &Value) -> Result<Value, ApplyError> {
         use aws_sdk_athena::error::ProvideErrorMetadata;
-        let name = string_attr(planned, "name").to_string();
+        let planned: WorkgroupModel = from_value(planned_value)?;
+        let name = planned.name.as_str();
         let athena = client.aws.athena();
         let result = athena
             .create_work_group()
-            .name(&name)
-            .configuration(expand_configuration(planned)?)
-            .set_description(planned.get("description").as_str().map(str::to_string))
-            .set_tags(expand_tags(&planned.get("tags_all").string_map()))
+            .name(name)
+            .configuration(expand_configuration(&planned)?)
+            .set_description(planned.description.clone())
+            .set_tags(expand_tags(
+                &planned.tags_all.known().cloned().unwrap_or_default(),
+            ))
             .send()
             .await;
         if let Err(e) = result {
@@ -530,22 +529,24 @@ impl Resource<Client> for AthenaWorkgroup {
                          terraform import {TYPE_NAME}.<resource name> {name}\nor choose another name."
                     ),
                 )
-                .at_attribute("name")
+                .at_attribute(WorkgroupModel::name)
                 .into());
             }
             return Err(aws_error(&format!("creating Athena WorkGroup ({name})"), &e).into());
         }
         // The workgroup exists from here on: anything failing below must not orphan it.
         let partial = || {
-            let mut state = planned.clone();
-            state.set("state", "ENABLED");
-            state
+            to_value(&WorkgroupModel {
+                state: Maybe::Known("ENABLED".to_string()),
+                ..planned.clone()
+            })
+            .unwrap_or_else(|_| planned_value.clone())
         };
         // CreateWorkGroup takes no state: a workgroup starts enabled.
-        if string_attr(planned, "state") == "DISABLED" {
+        if planned.state.known().map(String::as_str) == Some("DISABLED") {
             athena
                 .update_work_group()
-                .work_group(&name)
+                .work_group(name)
                 .state(WorkGroupState::Disabled)
                 .send()
                 .await
@@ -557,43 +558,52 @@ impl Resource<Client> for AthenaWorkgroup {
                     .with_partial_state(partial())
                 })?;
         }
-        let created = self.read(client, planned).await;
+        let created = self.read(client, planned_value).await;
         tfplugin::read_back(
             created,
             &format!("Athena WorkGroup ({name})"),
             Written::Created,
-            planned,
+            planned_value,
         )
     }
 
     async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let name = string_attr(state, "name");
+        let state: WorkgroupModel = from_value(state)?;
+        let name = state.name.as_str();
         let Some(wg) = find_workgroup(client, name).await? else {
             return Ok(None);
         };
         let suffix = format!(":workgroup/{name}");
-        let arn = match state.get("arn").as_str() {
+        let arn = match state.arn.known() {
             Some(known) if known.ends_with(&suffix) => known.to_string(),
             _ => arn(client, &client.account_id().await?, name),
         };
         let remote_tags = find_tags(client, &arn, name).await?;
-        Ok(Some(flatten(&wg, &arn, &remote_tags, client, state)))
+        Ok(Some(to_value(&flatten(
+            &wg,
+            &arn,
+            &remote_tags,
+            client,
+            &state,
+        ))?))
     }
 
     async fn update(
         &self,
         client: &Client,
-        prior: &Value,
-        planned: &Value,
+        prior_value: &Value,
+        planned_value: &Value,
     ) -> Result<Value, ApplyError> {
-        let name = string_attr(planned, "name");
+        let prior: WorkgroupModel = from_value(prior_value)?;
+        let planned: WorkgroupModel = from_value(planned_value)?;
+        let name = planned.name.as_str();
         let athena = client.aws.athena();
-        let configuration = expand_configuration_updates(prior, planned)?;
-        let description = (prior.get("description") != planned.get("description"))
+        let configuration = expand_configuration_updates(&prior, &planned)?;
+        let description = (prior.description != planned.description)
             // An empty description is how UpdateWorkGroup removes it.
-            .then(|| string_attr(planned, "description").to_string());
-        let state = (prior.get("state") != planned.get("state"))
-            .then(|| WorkGroupState::from(string_attr(planned, "state")));
+            .then(|| planned.description.clone().unwrap_or_default());
+        let state = (prior.state != planned.state)
+            .then(|| WorkGroupState::from(planned.state.known().map_or("", String::as_str)));
         if configuration.is_some() || description.is_some() || state.is_some() {
             athena
                 .update_work_group()
@@ -605,21 +615,23 @@ impl Resource<Client> for AthenaWorkgroup {
                 .await
                 .map_err(|e| aws_error(&format!("updating Athena WorkGroup ({name})"), &e))?;
         }
-        let arn = string_attr(prior, "arn");
-        tags::update_tags(&WorkgroupTags { client, arn, name }, prior, planned).await?;
-        let updated = self.read(client, planned).await;
+        let arn = prior.arn.known().map_or("", String::as_str);
+        let target = WorkgroupTags { client, arn, name };
+        tags::update(&target, &prior.tags_all, &planned.tags_all).await?;
+        let updated = self.read(client, planned_value).await;
         tfplugin::read_back(
             updated,
             &format!("Athena WorkGroup ({name})"),
             Written::Updated,
-            planned,
+            planned_value,
         )
     }
 
     async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
-        let name = string_attr(state, "name");
+        let state: WorkgroupModel = from_value(state)?;
+        let name = state.name.as_str();
         let athena = client.aws.athena();
-        let force_destroy = state.get("force_destroy").as_bool().unwrap_or(false);
+        let force_destroy = state.force_destroy == Maybe::Known(true);
         let keep_contents_hint = "Delete them first, or set force_destroy = true and apply before destroying \
              (that deletes the workgroup's named queries and query history with it).";
         // Checked here rather than left to Athena: its refusal does not say what is inside, and
@@ -680,14 +692,18 @@ impl Resource<Client> for AthenaWorkgroup {
     }
 
     async fn import(&self, _client: &Client, id: &str) -> Result<Value, Diagnostics> {
-        tfplugin::import_by_attribute(
+        tfplugin::check_import_id(
             TYPE_NAME,
             id,
-            "name",
             "the workgroup name",
             names::athena_workgroup_name,
-            [("force_destroy", Value::from(false))],
-        )
+        )?;
+        let state = WorkgroupModel {
+            name: id.to_string(),
+            force_destroy: Maybe::Known(false),
+            ..WorkgroupModel::default()
+        };
+        Ok(to_value(&state)?)
     }
 }
 

@@ -2,6 +2,15 @@
 
 use super::*;
 
+/// The updates between two values of the resource.
+fn expand_configuration_updates_of(
+    prior: &Value,
+    planned: &Value,
+) -> Result<Option<WorkGroupConfigurationUpdates>, Diagnostic> {
+    let model = |v: &Value| from_value::<WorkgroupModel>(v).expect("a workgroup value");
+    expand_configuration_updates(&model(prior), &model(planned))
+}
+
 fn values(pairs: &[(&str, Value)]) -> Value {
     Value::object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
 }
@@ -30,7 +39,7 @@ fn with(base: &Value, pairs: &[(&str, Value)]) -> Value {
 
 #[test]
 fn the_minimal_workgroup_is_complete_and_enforced() {
-    let config = expand_configuration(&defaults()).unwrap();
+    let config = expand_configuration(&from_value(&defaults()).unwrap()).unwrap();
     let result = config.result_configuration().unwrap();
     assert_eq!(
         result.output_location(),
@@ -53,7 +62,7 @@ fn the_minimal_workgroup_is_complete_and_enforced() {
 #[test]
 fn no_change_sends_no_configuration_updates() {
     assert!(
-        expand_configuration_updates(&defaults(), &defaults())
+        expand_configuration_updates_of(&defaults(), &defaults())
             .unwrap()
             .is_none()
     );
@@ -67,7 +76,7 @@ fn no_change_sends_no_configuration_updates() {
         ],
     );
     assert!(
-        expand_configuration_updates(&defaults(), &planned)
+        expand_configuration_updates_of(&defaults(), &planned)
             .unwrap()
             .is_none()
     );
@@ -79,7 +88,7 @@ fn a_new_result_location_updates_only_the_output_location() {
         &defaults(),
         &[("result_location", "s3://mdw-work-zone/other/".into())],
     );
-    let updates = expand_configuration_updates(&defaults(), &planned)
+    let updates = expand_configuration_updates_of(&defaults(), &planned)
         .unwrap()
         .unwrap();
     let result = updates.result_configuration_updates().unwrap();
@@ -103,7 +112,7 @@ fn switching_to_kms_sends_option_and_key_together() {
             ("kms_key_arn", key.into()),
         ],
     );
-    let updates = expand_configuration_updates(&defaults(), &planned)
+    let updates = expand_configuration_updates_of(&defaults(), &planned)
         .unwrap()
         .unwrap();
     let result = updates.result_configuration_updates().unwrap();
@@ -114,7 +123,7 @@ fn switching_to_kms_sends_option_and_key_together() {
 
     // A new key alone resends the whole encryption configuration.
     let rotated = with(&planned, &[("kms_key_arn", format!("{key}0").into())]);
-    let updates = expand_configuration_updates(&planned, &rotated)
+    let updates = expand_configuration_updates_of(&planned, &rotated)
         .unwrap()
         .unwrap();
     let encryption = updates
@@ -131,7 +140,7 @@ fn cutoff_is_set_changed_and_removed() {
         &defaults(),
         &[("bytes_scanned_cutoff_per_query", Value::from(1i64 << 30))],
     );
-    let set = expand_configuration_updates(&defaults(), &limited)
+    let set = expand_configuration_updates_of(&defaults(), &limited)
         .unwrap()
         .unwrap();
     assert_eq!(set.bytes_scanned_cutoff_per_query(), Some(1 << 30));
@@ -143,7 +152,7 @@ fn cutoff_is_set_changed_and_removed() {
             &defaults(),
             &[("bytes_scanned_cutoff_per_query", unlimited.clone())],
         );
-        let removed = expand_configuration_updates(&limited, &planned)
+        let removed = expand_configuration_updates_of(&limited, &planned)
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -159,7 +168,7 @@ fn cutoff_is_set_changed_and_removed() {
         &[("bytes_scanned_cutoff_per_query", Value::from(0))],
     );
     assert!(
-        expand_configuration_updates(&defaults(), &zero)
+        expand_configuration_updates_of(&defaults(), &zero)
             .unwrap()
             .is_none()
     );
@@ -175,7 +184,7 @@ fn flags_and_engine_version_are_sent_when_changed() {
             ("engine_version", "AUTO".into()),
         ],
     );
-    let updates = expand_configuration_updates(&defaults(), &planned)
+    let updates = expand_configuration_updates_of(&defaults(), &planned)
         .unwrap()
         .unwrap();
     assert_eq!(updates.enforce_work_group_configuration(), Some(false));
