@@ -25,6 +25,77 @@ pub trait TfType {
     fn attribute(name: &str) -> Attribute {
         Attribute::typed(name, Self::tf_type())
     }
+
+    /// The attributes a `#[tf(flatten)]` field of this type contributes: a model's own; nothing
+    /// for other types (a schema test then finds the attributes missing).
+    fn flattened() -> Vec<Attribute> {
+        Vec::new()
+    }
+}
+
+/// The schema of one model field, built by the calls its `#[tf(...)]` lists: the builder
+/// methods of [`Attribute`], and `flatten` for a model whose attributes are spliced in (with
+/// `#[serde(flatten)]` on the field).
+pub enum Field {
+    /// One attribute, and the attributes flattening would splice in instead.
+    Single(Attribute, fn() -> Vec<Attribute>),
+    /// A flattened model's attributes; builder calls leave them as the model declared them.
+    Group(Vec<Attribute>),
+}
+
+impl Field {
+    pub fn new<T: TfType>(name: &str, doc: &[&str]) -> Field {
+        Field::Single(T::attribute(name).describe(&doc_text(doc)), T::flattened)
+    }
+
+    fn map(self, f: impl FnOnce(Attribute) -> Attribute) -> Field {
+        match self {
+            Field::Single(a, flattened) => Field::Single(f(a), flattened),
+            group => group,
+        }
+    }
+
+    pub fn required(self) -> Field {
+        self.map(Attribute::required)
+    }
+    pub fn computed(self) -> Field {
+        self.map(Attribute::computed)
+    }
+    pub fn optional_computed(self) -> Field {
+        self.map(Attribute::optional_computed)
+    }
+    pub fn sensitive(self) -> Field {
+        self.map(Attribute::sensitive)
+    }
+    pub fn requires_replace(self) -> Field {
+        self.map(Attribute::requires_replace)
+    }
+    pub fn default(self, value: impl Into<crate::Value>) -> Field {
+        self.map(|a| a.default(value))
+    }
+    pub fn describe(self, text: &str) -> Field {
+        self.map(|a| a.describe(text))
+    }
+    pub fn validate(
+        self,
+        check: impl Fn(&crate::Value) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Field {
+        self.map(|a| a.validate(check))
+    }
+    /// Splices in the attributes of the field's model.
+    pub fn flatten(self) -> Field {
+        match self {
+            Field::Single(_, flattened) => Field::Group(flattened()),
+            group => group,
+        }
+    }
+
+    pub fn into_attributes(self) -> Vec<Attribute> {
+        match self {
+            Field::Single(a, _) => vec![a],
+            Field::Group(attributes) => attributes,
+        }
+    }
 }
 
 impl TfType for String {
@@ -166,11 +237,15 @@ macro_rules! model {
 
         impl $crate::model::Model for $name {
             fn attributes() -> ::std::vec::Vec<$crate::Attribute> {
-                ::std::vec![$(
-                    <$ty as $crate::model::TfType>::attribute($name::$field)
-                    .describe(&$crate::model::doc_text(&[$($doc),*]))
-                    $(.$key($($val)?))*
-                ),*]
+                let mut attributes = ::std::vec::Vec::new();
+                $(
+                    attributes.extend(
+                        $crate::model::Field::new::<$ty>($name::$field, &[$($doc),*])
+                            $(.$key($($val)?))*
+                            .into_attributes(),
+                    );
+                )*
+                attributes
             }
         }
 
@@ -180,6 +255,9 @@ macro_rules! model {
             }
             fn attribute(name: &str) -> $crate::Attribute {
                 $crate::model::nested::<$name>(name)
+            }
+            fn flattened() -> ::std::vec::Vec<$crate::Attribute> {
+                <$name as $crate::model::Model>::attributes()
             }
         }
     };
@@ -245,6 +323,31 @@ mod tests {
             attributes[3].kind,
             crate::schema::AttributeKind::Nested(..)
         ));
+    }
+
+    crate::model! {
+        pub(crate) struct Outer {
+            /// Own attribute.
+            #[tf(required)]
+            pub(crate) id: String,
+            #[tf(flatten)]
+            #[serde(flatten)]
+            pub(crate) logging: Logging,
+        }
+    }
+
+    #[test]
+    fn flattened_models_splice_their_attributes_in() {
+        use super::Model;
+        let names: Vec<String> = Outer::attributes().into_iter().map(|a| a.name).collect();
+        assert_eq!(names, ["id", "target_bucket"]);
+        let value = Value::object([
+            ("id", Value::from("x")),
+            ("target_bucket", Value::from("logs")),
+        ]);
+        let outer: Outer = from_value(&value).unwrap();
+        assert_eq!(outer.logging.target_bucket, "logs");
+        assert_eq!(to_value(&outer).unwrap(), value);
     }
 
     #[test]

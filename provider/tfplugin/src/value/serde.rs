@@ -17,7 +17,8 @@ use super::{Number, Value};
 
 /// The newtype name [`Maybe`] deserializes through, so the value deserializer can tell it apart.
 const MAYBE: &str = "$tfplugin::Maybe";
-/// The unit struct an unknown [`Maybe`] serializes as.
+/// The unit struct an unknown [`Maybe`] serializes as, and the text an unknown value reads as
+/// where serde buffers values (`#[serde(flatten)]`).
 const UNKNOWN: &str = "$tfplugin::Unknown";
 
 /// A value that is null, not known until apply (in whole or in part), or known.
@@ -74,11 +75,11 @@ impl<T: Serialize> Serialize for Maybe<T> {
     }
 }
 
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Maybe<T> {
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Maybe<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct MaybeVisitor<T>(std::marker::PhantomData<T>);
 
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for MaybeVisitor<T> {
+        impl<'de, T: DeserializeOwned> Visitor<'de> for MaybeVisitor<T> {
             type Value = Maybe<T>;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -92,6 +93,26 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Maybe<T> {
             }
             fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Maybe<T>, D::Error> {
                 T::deserialize(d).map(Maybe::Known)
+            }
+            /// From a buffer (`#[serde(flatten)]`): read the value, then decide.
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Maybe<T>, D::Error> {
+                // The buffer's newtype around an unknown value is this one.
+                let value = match Value::deserialize(d)? {
+                    Value::String(s) if s == UNKNOWN => Value::unknown(),
+                    other => other,
+                };
+                if value.is_null() {
+                    Ok(Maybe::Null)
+                } else if !value.is_wholly_known() {
+                    Ok(Maybe::Unknown)
+                } else {
+                    T::deserialize(&value)
+                        .map(Maybe::Known)
+                        .map_err(de::Error::custom)
+                }
             }
         }
         deserializer.deserialize_newtype_struct(MAYBE, MaybeVisitor(std::marker::PhantomData))
@@ -151,6 +172,90 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, ValueError> {
 
 // ---- deserializing --------------------------------------------------------------------------
 
+/// Any value serde can describe, as a [`Value`]: what [`Maybe`] reads from serde's buffers.
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(AnyValue)
+    }
+}
+
+struct AnyValue;
+
+impl<'de> Visitor<'de> for AnyValue {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Terraform value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(Number::Int(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(match i64::try_from(v) {
+            Ok(i) => Number::Int(i),
+            Err(_) => Number::Decimal(v.to_string()),
+        }))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Number(Number::Float(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Value::deserialize(d)
+    }
+    /// An unknown value, as [`Unknown`](UnknownMarker) presented it.
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) if s == UNKNOWN => Value::unknown(),
+            other => other,
+        })
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = BTreeMap::new();
+        while let Some((key, value)) = map.next_entry::<String, Value>()? {
+            entries.insert(key, value);
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+/// How an unknown value shows itself to a visitor that is not [`Maybe`]'s: a newtype around
+/// [`UNKNOWN`]. serde's buffers keep it, so `Maybe` still reads it as unknown; any other type
+/// refuses it (see `unknown_error`).
+struct UnknownMarker;
+
+impl<'de> Deserializer<'de> for UnknownMarker {
+    type Error = ValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        visitor.visit_borrowed_str(UNKNOWN)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
 fn unknown_error() -> ValueError {
     de::Error::custom("the value is not known until apply")
 }
@@ -161,7 +266,10 @@ impl<'de> Deserializer<'de> for &'de Value {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
         match self {
             Value::Null => visitor.visit_unit(),
-            Value::Unknown(_) => Err(unknown_error()),
+            // Only serde's buffers ask for any value where a value is unknown.
+            Value::Unknown(_) => visitor
+                .visit_newtype_struct(UnknownMarker)
+                .map_err(|_| unknown_error()),
             Value::Bool(b) => visitor.visit_bool(*b),
             Value::Number(n) => match n {
                 Number::Int(i) => visitor.visit_i64(*i),
@@ -590,6 +698,39 @@ mod tests {
         v.set("items", Value::List(vec![Value::from("x"), Value::from(1)]));
         let err = from_value::<Model>(&v).unwrap_err();
         assert_eq!(err.to_string().split(':').next(), Some("items.[1]"));
+    }
+
+    #[derive(Debug, PartialEq, ::serde::Deserialize, ::serde::Serialize)]
+    struct Inner {
+        arn: Maybe<String>,
+        count: Maybe<i64>,
+    }
+
+    #[derive(Debug, PartialEq, ::serde::Deserialize, ::serde::Serialize)]
+    struct Outer {
+        name: String,
+        #[serde(flatten)]
+        inner: Inner,
+    }
+
+    #[test]
+    fn flattened_groups_keep_null_and_unknown_apart() {
+        let value = Value::object([
+            ("name", Value::from("a")),
+            ("arn", Value::unknown()),
+            ("count", Value::Null),
+        ]);
+        let outer: Outer = from_value(&value).unwrap();
+        assert_eq!(outer.inner.arn, Maybe::Unknown);
+        assert_eq!(outer.inner.count, Maybe::Null);
+        assert_eq!(to_value(&outer).unwrap(), value);
+        let known = Value::object([
+            ("name", Value::from("a")),
+            ("arn", Value::from("x")),
+            ("count", Value::from(2)),
+        ]);
+        let outer: Outer = from_value(&known).unwrap();
+        assert_eq!(outer.inner.count, Maybe::Known(2));
     }
 
     #[test]
