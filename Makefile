@@ -6,7 +6,7 @@ OS_ARCH := $(shell uname -s | tr A-Z a-z)_$(shell uname -m | sed 's/x86_64/amd64
 # Terraform's implied local mirror: found by `terraform init` with no CLI configuration.
 PLUGIN_DIR := $(HOME)/.terraform.d/plugins/registry.terraform.io/mdw/mdw/$(VERSION)/$(OS_ARCH)
 
-.PHONY: build install test tools bench demo
+.PHONY: build install test lint tools bench demo
 
 BINDIR ?= $(HOME)/.local/bin
 
@@ -25,8 +25,17 @@ install: build
 tools:
 	@scripts/test-tools.sh >/dev/null
 
-## test: every test, including the acceptance tests (real terraform + moto)
-test: tools
+# The crates `lint` holds to `cargo fmt --check` and `cargo clippy -D warnings`; the others join
+# as they are brought up to the workspace lints.
+LINTED := -p tfplugin -p terraform-provider-mdw -p mdw-acceptance
+
+## lint: rustfmt and clippy (workspace lints, warnings are errors)
+lint:
+	cargo fmt --check $(LINTED)
+	cargo clippy $(LINTED) --all-targets -- -D warnings
+
+## test: lint, then every test, including the acceptance tests (real terraform + moto)
+test: tools lint
 	@command -v terraform >/dev/null || { echo "terraform is not on PATH; install Terraform >= 1.11" >&2; exit 1; }
 	cargo build -p terraform-provider-mdw -p mdwc
 	PATH="$$(scripts/test-tools.sh):$$PATH" cargo test --workspace

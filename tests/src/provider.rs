@@ -6,16 +6,16 @@ use crate::aws::REGION;
 use crate::moto::Moto;
 
 /// Where `terraform init` looks for the provider (`source = "mdw/mdw"`).
-pub const PROVIDER_SOURCE: &str = "registry.terraform.io/mdw/mdw";
+pub(crate) const PROVIDER_SOURCE: &str = "registry.terraform.io/mdw/mdw";
 /// The workspace version, which is also the provider's.
-pub const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
 const BINARY_NAME: &str = "terraform-provider-mdw";
 /// Services the provider calls; all of them point at moto in tests.
 const SERVICES: [&str; 7] = ["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
 
 /// The provider binary: `$MDW_PROVIDER_BIN`, else `terraform-provider-mdw` in the target
 /// directory this test binary was built into.
-pub fn provider_binary() -> PathBuf {
+pub(crate) fn provider_binary() -> PathBuf {
     workspace_binary(BINARY_NAME, "terraform-provider-mdw", "MDW_PROVIDER_BIN")
 }
 
@@ -52,7 +52,7 @@ fn workspace_binary(name: &str, package: &str, override_var: &str) -> PathBuf {
 }
 
 /// Terraform's platform name, e.g. `linux_amd64`.
-pub fn terraform_platform() -> String {
+pub(crate) fn terraform_platform() -> String {
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",

@@ -2,13 +2,17 @@
 
 use std::process::ExitCode;
 
+mod athena;
 mod aws;
-mod data_sources;
-mod engine;
-mod ownership;
+mod client;
+#[cfg(test)]
+mod docs;
+mod engines;
+mod glue;
+mod iam;
+mod models;
 mod provider;
-mod resources;
-mod sql_text;
+mod s3;
 mod tags;
 
 fn main() -> ExitCode {

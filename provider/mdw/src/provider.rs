@@ -1,7 +1,6 @@
 //! The `provider "mdw"` block: region, credentials (the standard AWS chain), endpoint overrides
 //! for local emulators, default tags. Configuring builds AWS clients lazily and calls nothing.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,38 +9,31 @@ use tfplugin::{
     validators,
 };
 
+use crate::athena::workgroup::AthenaWorkgroup;
 use crate::aws::{AwsClients, Endpoints};
-use crate::engine::{DEFAULT_WAREHOUSE_DIR, EngineConfig, Engines};
-use crate::{data_sources, resources};
-use mdw_engine_athena::AthenaSettings;
+use crate::client::Client;
+use crate::engines::{self, EngineContext};
+use crate::glue::database::GlueDatabase;
+use crate::iam::airbyte_ec2::AirbyteEc2;
+use crate::iam::dbt_runner::DbtRunner;
+use crate::iam::role::Role;
+use crate::iam::terraform_operator::TerraformOperator;
+use crate::models::iceberg_model::IcebergModel;
+use crate::models::lineage::Lineage;
+use crate::models::query::Query;
+use crate::models::seed::Seed;
+use crate::models::source::Source;
+use crate::s3::lake_bucket::LakeBucket;
+use crate::s3::state_backend::StateBackend;
+use crate::tags::validate_tag_keys;
 
 /// Where state and tables live unless the configuration says otherwise (the seed's region).
-pub const DEFAULT_REGION: &str = "us-west-2";
+const DEFAULT_REGION: &str = "us-west-2";
 
 /// The services whose endpoints can be overridden, e.g. to point at moto or LocalStack.
-/// The workgroup every AWS account has.
-pub const DEFAULT_WORKGROUP: &str = "primary";
+const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
 
-fn validate_s3_prefix(value: &Value) -> Result<(), String> {
-    match value.as_str() {
-        Some(s) if !s.starts_with("s3://") || s.len() <= "s3://".len() => Err(format!(
-            "{s:?} is not an S3 location; write it as s3://bucket/prefix."
-        )),
-        _ => Ok(()),
-    }
-}
-
-pub const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
-
-pub struct MdwProvider;
-
-/// What every resource gets: AWS clients and the provider-wide settings.
-pub struct Client {
-    pub aws: AwsClients,
-    pub default_tags: BTreeMap<String, String>,
-    /// Builds the models; opened on first use.
-    pub engines: Engines,
-}
+pub(crate) struct MdwProvider;
 
 fn endpoint_attributes() -> Vec<Attribute> {
     ENDPOINT_SERVICES
@@ -56,18 +48,6 @@ fn endpoint_attributes() -> Vec<Attribute> {
         .collect()
 }
 
-pub fn validate_tag_keys(value: &Value) -> Result<(), String> {
-    match value.as_map().and_then(|m| {
-        m.keys()
-            .find(|k| k.to_ascii_lowercase().starts_with("aws:"))
-    }) {
-        Some(key) => Err(format!(
-            "tag key {key:?} uses the prefix \"aws:\", which AWS reserves for itself; choose another key."
-        )),
-        None => Ok(()),
-    }
-}
-
 #[async_trait]
 impl tfplugin::Provider for MdwProvider {
     type Client = Client;
@@ -80,7 +60,7 @@ impl tfplugin::Provider for MdwProvider {
         Schema::new(
             "Runs an AWS Athena + Iceberg warehouse as code. Credentials come from the standard AWS chain \
              (environment, shared config and SSO profiles, instance role); none are stored in state.",
-            vec![
+            [
                 Attribute::string("region").describe(&format!(
                     "AWS region. Defaults to `AWS_REGION`/`AWS_DEFAULT_REGION`, then `{DEFAULT_REGION}`."
                 )),
@@ -96,78 +76,20 @@ impl tfplugin::Provider for MdwProvider {
                 Attribute::string_map("default_tags")
                     .describe("Tags added to every taggable resource; a resource's own `tags` win on conflict.")
                     .validate(validate_tag_keys),
-                Attribute::string("engine")
-                    .describe("What builds the models: `embedded` (default; DataFusion + Iceberg on local disk, no AWS needed) or `athena`.")
-                    .validate(|v| match v.as_str() {
-                        Some("embedded" | "athena") | None => Ok(()),
-                        Some(other) => Err(format!("{other:?} is not an engine; use \"embedded\" or \"athena\".")),
-                    }),
-                Attribute::string("workgroup").describe(&format!(
-                    "Athena workgroup the models run in (engine `athena`). Default `{DEFAULT_WORKGROUP}`. A workgroup that enforces its configuration keeps its own result location."
-                )),
-                Attribute::nested(
-                    "athena",
-                    Nesting::Single,
-                    vec![
-                        Attribute::string("output_location")
-                            .describe("`s3://` prefix for query results, used when the workgroup does not enforce its own.")
-                            .validate(validate_s3_prefix),
-                        Attribute::string("data_location")
-                            .describe("`s3://` root of the models' tables (`<root>/<database>/<name>/<build id>`). Default: the Glue database's location.")
-                            .validate(validate_s3_prefix),
-                    ],
-                )
-                .describe("Settings of the Athena engine."),
+                engines::engine_attribute(),
                 Attribute::string("catalog").describe(
                     "Catalog name in the models' three-part relation names (`\"awsdatacatalog\".\"mdw\".\"t\"`). Default `awsdatacatalog`.",
                 ),
-                Attribute::nested(
-                    "embedded",
-                    Nesting::Single,
-                    vec![Attribute::string("warehouse").describe(&format!(
-                        "Directory of the local catalog and tables, relative to the root module (default `{DEFAULT_WAREHOUSE_DIR}`); or an `s3://bucket/prefix` location: then the tables are written to S3 and registered in Glue, where Athena reads them."
-                    ))],
-                )
-                .describe("Settings of the embedded engine."),
-            ],
+                            ]
+            .into_iter()
+            .chain(engines::settings_attributes())
+            .collect(),
         )
     }
 
-    /// Settings of an engine that is not in use would be silently ignored: they are errors, as
-    /// is a warehouse that is neither a directory nor an s3:// location.
+    /// Settings of an engine that is not in use would be silently ignored: they are errors.
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        let engine = config.get("engine");
-        if engine.is_unknown() {
-            return diags;
-        }
-        let engine = engine.as_str().unwrap_or("embedded");
-        let foreign: &[(&str, &str)] = match engine {
-            "athena" => &[("embedded", "embedded")],
-            _ => &[("athena", "athena"), ("workgroup", "athena")],
-        };
-        for (attribute, owner) in foreign {
-            if !config.get(attribute).is_null() {
-                diags.push(
-                    Diagnostic::error(
-                        format!("{attribute} is set, but engine = {engine:?}"),
-                        format!(
-                            "{attribute} configures the {owner} engine, which this provider block does not use: remove it, or set engine = \"{owner}\"."
-                        ),
-                    )
-                    .at_attribute(attribute),
-                );
-            }
-        }
-        if let Some(warehouse) = config.get("embedded").get("warehouse").as_str()
-            && let Err(e) = mdw_engine::checks::check_warehouse(warehouse)
-        {
-            diags.push(
-                Diagnostic::error("Invalid warehouse", e)
-                    .at(tfplugin::AttributePath::root("embedded").attribute("warehouse")),
-            );
-        }
-        diags
+        engines::validate_settings(config)
     }
 
     async fn configure(&self, config: &Value, stop: StopSignal) -> Result<Client, Diagnostics> {
@@ -214,12 +136,6 @@ impl tfplugin::Provider for MdwProvider {
             max_attempts,
         )
         .await;
-        let warehouse = config
-            .get("embedded")
-            .get("warehouse")
-            .as_str()
-            .unwrap_or(DEFAULT_WAREHOUSE_DIR)
-            .to_string();
         let catalog = config
             .get("catalog")
             .as_str()
@@ -230,57 +146,38 @@ impl tfplugin::Provider for MdwProvider {
                 .at_attribute("catalog")
                 .into());
         }
-        let engine = match config.get("engine").as_str() {
-            Some("athena") => EngineConfig::Athena {
-                settings: AthenaSettings {
-                    workgroup: config
-                        .get("workgroup")
-                        .as_str()
-                        .unwrap_or(DEFAULT_WORKGROUP)
-                        .to_string(),
-                    catalog: catalog.clone(),
-                    output_location: config
-                        .get("athena")
-                        .get("output_location")
-                        .as_str()
-                        .map(str::to_string),
-                    data_location: config
-                        .get("athena")
-                        .get("data_location")
-                        .as_str()
-                        .map(str::to_string),
-                },
-                athena: aws.athena().clone(),
-                glue: aws.glue().clone(),
-                s3: aws.s3().clone(),
-                stop: stop.receiver(),
-            },
-            _ if warehouse.starts_with("s3://") => EngineConfig::EmbeddedOnAws {
-                warehouse,
-                region: aws.region.clone(),
-                glue_endpoint: aws.endpoint("glue").map(str::to_string),
-                s3_endpoint: aws.endpoint("s3").map(str::to_string),
-                credentials: aws.credentials_provider(),
-                glue: aws.glue().clone(),
-                s3: aws.s3().clone(),
-            },
-            _ => EngineConfig::Embedded {
-                warehouse_dir: warehouse.into(),
-            },
+        let context = EngineContext {
+            config,
+            aws: &aws,
+            catalog: &catalog,
+            stop: &stop,
         };
-        let engines = Engines::new(engine, catalog);
-        Ok(Client {
+        let engines = engines::configure(config.get("engine").as_str(), &context)?;
+        Ok(Client::new(
             aws,
-            default_tags: config.get("default_tags").string_map(),
+            config.get("default_tags").string_map(),
             engines,
-        })
+        ))
     }
 
+    /// Every resource type, one line each.
     fn resources(&self) -> Vec<Arc<dyn Resource<Client>>> {
-        resources::all()
+        vec![
+            Arc::new(GlueDatabase),
+            Arc::new(AthenaWorkgroup),
+            Arc::new(LakeBucket),
+            Arc::new(StateBackend),
+            Arc::new(Role::<DbtRunner>::new()),
+            Arc::new(Role::<AirbyteEc2>::new()),
+            Arc::new(Role::<TerraformOperator>::new()),
+            Arc::new(IcebergModel),
+            Arc::new(Seed),
+            Arc::new(Lineage),
+        ]
     }
 
+    /// Every data source, one line each.
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Client>>> {
-        data_sources::all()
+        vec![Arc::new(Source), Arc::new(Query)]
     }
 }

@@ -171,6 +171,36 @@ impl Diagnostics {
     }
 }
 
+/// A value that does not fit the provider's model of it: a provider bug, or a value not known
+/// where the provider needs it, pointed at the attribute.
+impl From<crate::value::ValueError> for Diagnostic {
+    fn from(e: crate::value::ValueError) -> Self {
+        let mut path = AttributePath::default();
+        for step in &e.path {
+            path = match step.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+                Some(index) => match index.parse() {
+                    Ok(i) => path.index(i),
+                    Err(_) => path.key(index),
+                },
+                // Map keys read as attributes: the path only has to find the place.
+                None => path.attribute(step),
+            };
+        }
+        let diagnostic = Diagnostic::error("Unexpected value", e.message);
+        if path.0.is_empty() {
+            diagnostic
+        } else {
+            diagnostic.at(path)
+        }
+    }
+}
+
+impl From<crate::value::ValueError> for Diagnostics {
+    fn from(e: crate::value::ValueError) -> Self {
+        Diagnostic::from(e).into()
+    }
+}
+
 impl From<Diagnostic> for Diagnostics {
     fn from(d: Diagnostic) -> Self {
         Diagnostics(vec![d])

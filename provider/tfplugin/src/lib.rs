@@ -4,19 +4,23 @@
 //! `DataSource` and calls `serve`.
 
 pub mod diag;
+pub mod model;
 pub mod plan;
 pub mod resource;
 pub mod schema;
 pub mod server;
 mod service;
+pub mod steps;
 pub mod tls;
 pub mod value;
 
 pub use diag::{AttributePath, Diagnostic, Diagnostics};
+pub use model::{Model, TfType};
 pub use resource::{ApplyError, DataSource, PlanChange, Provider, Resource, StopSignal};
 pub use schema::{Attribute, Nesting, Schema, validators};
 pub use server::{ServeOptions, serve};
-pub use value::{Type, Value};
+pub use steps::{Written, check_import_id, found, import_by_attribute, read_back};
+pub use value::{Maybe, Type, Value, ValueError, from_value, to_value};
 
 /// Generated protocol types: `tfplugin6` (Terraform) and `plugin` (go-plugin's controller).
 pub mod proto {

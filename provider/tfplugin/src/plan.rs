@@ -72,6 +72,7 @@ pub fn reconcile_applied(
     planned: &Value,
     applied: Value,
     type_name: &str,
+    provider_name: &str,
 ) -> Result<Value, Diagnostics> {
     let mut state = applied;
     let mut diags = Diagnostics::new();
@@ -83,7 +84,7 @@ pub fn reconcile_applied(
             diags.push(
                 Diagnostic::error(
                     format!("{type_name}: {} was not set by apply", attr.name),
-                    "This is a bug in the mdw provider; please report it with the plan that showed it.",
+                    format!("This is a bug in the {provider_name} provider; please report it with the plan that showed it."),
                 )
                 .at_attribute(&attr.name),
             );
@@ -160,10 +161,10 @@ mod tests {
             ("description", "mixed case".into()),
             ("arn", "arn:y".into()),
         ]);
-        let state = reconcile_applied(&schema(), &planned, applied, "t").unwrap();
+        let state = reconcile_applied(&schema(), &planned, applied, "t", "p").unwrap();
         assert_eq!(state.get("description").as_str(), Some("Mixed Case"));
         assert_eq!(state.get("arn").as_str(), Some("arn:y"));
         let unfinished = object(&[("name", "a".into()), ("arn", Value::unknown())]);
-        assert!(reconcile_applied(&schema(), &planned, unfinished, "t").is_err());
+        assert!(reconcile_applied(&schema(), &planned, unfinished, "t", "p").is_err());
     }
 }

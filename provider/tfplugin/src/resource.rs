@@ -15,7 +15,8 @@ use crate::value::Value;
 pub trait Provider: Send + Sync + 'static {
     type Client: Send + Sync + 'static;
 
-    /// The provider's type name, the prefix of its resources (`mdw`).
+    /// The provider's type name, the prefix of its resources (`aws` for `aws_s3_bucket`); it also
+    /// names the provider in the framework's messages.
     fn type_name(&self) -> &'static str;
 
     fn schema(&self) -> Schema;
@@ -94,6 +95,12 @@ impl From<crate::diag::Diagnostic> for ApplyError {
     }
 }
 
+impl From<crate::value::ValueError> for ApplyError {
+    fn from(e: crate::value::ValueError) -> Self {
+        crate::diag::Diagnostic::from(e).into()
+    }
+}
+
 impl ApplyError {
     pub fn with_partial_state(mut self, state: Value) -> Self {
         self.partial_state = Some(state);
@@ -105,7 +112,7 @@ impl ApplyError {
 /// attribute, `Value::set` writes one).
 #[async_trait]
 pub trait Resource<C>: Send + Sync {
-    /// `mdw_glue_database`.
+    /// The resource type name, prefixed with the provider's (`aws_s3_bucket`).
     fn type_name(&self) -> &'static str;
 
     fn schema(&self) -> Schema;

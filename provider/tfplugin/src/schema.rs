@@ -303,6 +303,20 @@ pub mod validators {
         move |v| v.as_list().unwrap_or(&[]).iter().try_for_each(&check)
     }
 
+    /// A validator of every element of a list; the message names the element.
+    pub fn each(
+        check: impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
+    ) -> impl Fn(&Value) -> Result<(), String> + Send + Sync + 'static {
+        move |list| {
+            for (i, item) in list.as_list().unwrap_or(&[]).iter().enumerate() {
+                if !item.is_null() && !item.is_unknown() {
+                    check(item).map_err(|e| format!("element {i}: {e}"))?;
+                }
+            }
+            Ok(())
+        }
+    }
+
     /// A URL with one of the given schemes and a host, e.g. `http://127.0.0.1:4566`.
     pub fn url(
         schemes: &'static [&'static str],

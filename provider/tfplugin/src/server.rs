@@ -34,7 +34,7 @@ const MAX_MESSAGE_BYTES: usize = 256 << 20;
 
 /// How a provider binary presents itself in help texts and debug output.
 pub struct ServeOptions {
-    /// `registry.terraform.io/mdw/mdw`
+    /// The registry address, e.g. `registry.terraform.io/hashicorp/aws`.
     pub address: &'static str,
     pub version: &'static str,
 }
@@ -62,25 +62,27 @@ pub fn serve<P: Provider>(provider: P, options: ServeOptions) -> ExitCode {
         eprintln!(
             "This binary is a plugin for Terraform ({address} {version}); Terraform starts it, people do not.\n\
              To use it, install it (`make install`) and run `terraform init` in a configuration that requires\n\
-             source = \"mdw/mdw\". To debug it, run it with --debug and set TF_REATTACH_PROVIDERS as it prints.",
+             source = \"{source}\". To debug it, run it with --debug and set TF_REATTACH_PROVIDERS as it prints.",
             address = options.address,
-            version = options.version
+            version = options.version,
+            source = options
+                .address
+                .split_once('/')
+                .map_or(options.address, |(_, source)| source),
         );
         return ExitCode::from(1);
     }
-    if !debug {
-        if let Ok(versions) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") {
-            if !versions
-                .split(',')
-                .any(|v| v.trim() == PROTOCOL_VERSION.to_string())
-            {
-                eprintln!(
-                    "This provider speaks plugin protocol {PROTOCOL_VERSION}, which Terraform ≥ 1.0 and OpenTofu support; \
-                     this client offers only {versions}. Upgrade Terraform."
-                );
-                return ExitCode::from(1);
-            }
-        }
+    if !debug
+        && let Ok(versions) = std::env::var("PLUGIN_PROTOCOL_VERSIONS")
+        && !versions
+            .split(',')
+            .any(|v| v.trim() == PROTOCOL_VERSION.to_string())
+    {
+        eprintln!(
+            "This provider speaks plugin protocol {PROTOCOL_VERSION}, which Terraform ≥ 1.0 and OpenTofu support; \
+             this client offers only {versions}. Upgrade Terraform."
+        );
+        return ExitCode::from(1);
     }
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -199,7 +201,11 @@ async fn serve_debug<P: Provider>(
     provider: P,
     options: &ServeOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::temp_dir().join(format!("mdw-provider-debug-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "{}-provider-debug-{}",
+        provider.type_name(),
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir)?;
     let socket = dir.join("plugin.sock");
     let _ = std::fs::remove_file(&socket);

@@ -27,7 +27,7 @@ struct DataSourceEntry<C> {
     ty: Type,
 }
 
-pub struct ProviderService<P: Provider> {
+pub(crate) struct ProviderService<P: Provider> {
     provider: P,
     provider_schema: Schema,
     resources: HashMap<&'static str, ResourceEntry<P::Client>>,
@@ -49,7 +49,7 @@ fn capabilities() -> pb::ServerCapabilities {
 }
 
 impl<P: Provider> ProviderService<P> {
-    pub fn new(provider: P) -> Self {
+    pub(crate) fn new(provider: P) -> Self {
         let provider_schema = provider.schema();
         let resources: HashMap<_, _> = provider
             .resources()
@@ -135,46 +135,61 @@ impl<P: Provider> ProviderService<P> {
         })
     }
 
+    /// Reads a DynamicValue (msgpack, or JSON) as a value of `ty`; absent means null.
+    fn decode(
+        &self,
+        dv: Option<&pb::DynamicValue>,
+        ty: &Type,
+        what: &str,
+    ) -> Result<Value, Diagnostics> {
+        let Some(dv) = dv else { return Ok(Value::Null) };
+        let decoded = if !dv.msgpack.is_empty() {
+            value::from_msgpack(ty, &dv.msgpack)
+        } else {
+            value::from_json(ty, &dv.json)
+        };
+        decoded.map_err(|e| {
+        Diagnostic::error(
+            format!("Invalid {what} from Terraform"),
+            format!("{e}. This Terraform version may not be supported; the {} provider supports Terraform 1.11–1.14 and OpenTofu.", self.provider.type_name()),
+        )
+        .into()
+    })
+    }
+
+    fn encode(&self, ty: &Type, value: &Value) -> Result<pb::DynamicValue, Diagnostics> {
+        let msgpack = value::to_msgpack(ty, value).map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Provider produced a value that does not fit its schema",
+                format!(
+                    "{e}. This is a bug in the {} provider.",
+                    self.provider.type_name()
+                ),
+            ))
+        })?;
+        Ok(pb::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
+    }
+
+    fn not_offered(&self, rpc: &str) -> Status {
+        Status::unimplemented(format!(
+            "the {} provider offers no {rpc}",
+            self.provider.type_name()
+        ))
+    }
+
     fn client(&self) -> Result<Arc<P::Client>, Diagnostics> {
         let guard = self.client.read().unwrap_or_else(|e| e.into_inner());
         guard.clone().ok_or_else(|| {
             Diagnostic::error(
                 "Provider not configured",
-                "Terraform called the provider before configuring it; this is a bug in the mdw provider or in Terraform.",
+                format!("Terraform called the provider before configuring it; this is a bug in the {} provider or in Terraform.", self.provider.type_name()),
             )
             .into()
         })
     }
-}
-
-/// Reads a DynamicValue (msgpack, or JSON) as a value of `ty`; absent means null.
-fn decode(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
-    let Some(dv) = dv else { return Ok(Value::Null) };
-    let decoded = if !dv.msgpack.is_empty() {
-        value::from_msgpack(ty, &dv.msgpack)
-    } else {
-        value::from_json(ty, &dv.json)
-    };
-    decoded.map_err(|e| {
-        Diagnostic::error(
-            format!("Invalid {what} from Terraform"),
-            format!("{e}. This Terraform version may not be supported; mdw supports Terraform 1.11–1.14 and OpenTofu."),
-        )
-        .into()
-    })
-}
-
-fn encode(ty: &Type, value: &Value) -> Result<pb::DynamicValue, Diagnostics> {
-    let msgpack = value::to_msgpack(ty, value).map_err(|e| {
-        Diagnostics::from(Diagnostic::error(
-            "Provider produced a value that does not fit its schema",
-            format!("{e}. This is a bug in the mdw provider."),
-        ))
-    })?;
-    Ok(pb::DynamicValue {
-        msgpack,
-        json: Vec::new(),
-    })
 }
 
 fn diagnostics_of<T>(result: &Result<T, Diagnostics>) -> Vec<pb::Diagnostic> {
@@ -185,10 +200,6 @@ fn diagnostics_of<T>(result: &Result<T, Diagnostics>) -> Vec<pb::Diagnostic> {
 }
 
 type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-fn not_offered(rpc: &str) -> Status {
-    Status::unimplemented(format!("the mdw provider offers no {rpc}"))
-}
 
 #[tonic::async_trait]
 impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
@@ -228,16 +239,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::validate_provider_config::Request>,
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let request = request.into_inner();
-        let result = decode(
-            request.config.as_ref(),
-            &self.provider_schema.ty(),
-            "provider configuration",
-        )
-        .and_then(|config| {
-            let mut diags = self.provider_schema.validate(&config);
-            diags.extend(self.provider.validate(&config));
-            if diags.is_empty() { Ok(()) } else { Err(diags) }
-        });
+        let result = self
+            .decode(
+                request.config.as_ref(),
+                &self.provider_schema.ty(),
+                "provider configuration",
+            )
+            .and_then(|config| {
+                let mut diags = self.provider_schema.validate(&config);
+                diags.extend(self.provider.validate(&config));
+                if diags.is_empty() { Ok(()) } else { Err(diags) }
+            });
         Ok(Response::new(pb::validate_provider_config::Response {
             diagnostics: diagnostics_of(&result),
         }))
@@ -249,7 +261,8 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let request = request.into_inner();
         let result = self.resource(&request.type_name).and_then(|entry| {
-            let config = decode(request.config.as_ref(), &entry.ty, "resource configuration")?;
+            let config =
+                self.decode(request.config.as_ref(), &entry.ty, "resource configuration")?;
             let mut diags = entry.schema.validate(&config);
             diags.extend(entry.resource.validate(&config));
             if diags.is_empty() { Ok(()) } else { Err(diags) }
@@ -265,7 +278,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let request = request.into_inner();
         let result = self.data_source(&request.type_name).and_then(|entry| {
-            let config = decode(
+            let config = self.decode(
                 request.config.as_ref(),
                 &entry.ty,
                 "data source configuration",
@@ -289,7 +302,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             if raw.json.is_empty() && !raw.flatmap.is_empty() {
                 return Err(Diagnostic::error(
                     "Unsupported state format",
-                    "This state was written in the legacy flatmap format, which the mdw provider never wrote.",
+                    format!("This state was written in the legacy flatmap format, which the {} provider never wrote.", self.provider.type_name()),
                 )
                 .into());
             }
@@ -304,7 +317,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             } else {
                 state
             };
-            encode(&entry.ty, &state)
+            self.encode(&entry.ty, &state)
         });
         let diagnostics = diagnostics_of(&result);
         Ok(Response::new(pb::upgrade_resource_state::Response {
@@ -327,7 +340,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::upgrade_resource_identity::Request>,
     ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
-        Err(not_offered("resource identities"))
+        Err(self.not_offered("resource identities"))
     }
 
     async fn configure_provider(
@@ -335,7 +348,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         request: Request<pb::configure_provider::Request>,
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let request = request.into_inner();
-        let config = decode(
+        let config = self.decode(
             request.config.as_ref(),
             &self.provider_schema.ty(),
             "provider configuration",
@@ -343,7 +356,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let result = match config {
             Ok(config) if !config.is_wholly_known() => Err(Diagnostic::error(
                 "Provider configuration is not known until apply",
-                "The mdw provider block refers to values that are only known after apply. Use values known at plan time (variables, locals, literals).",
+                format!("The {} provider block refers to values that are only known after apply. Use values known at plan time (variables, locals, literals).", self.provider.type_name()),
             )
             .into()),
             Ok(config) => self.provider.configure(&config, self.stop.clone()).await.map(|client| {
@@ -365,12 +378,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let result = async {
             let entry = self.resource(&request.type_name)?;
             let client = self.client()?;
-            let state = decode(request.current_state.as_ref(), &entry.ty, "state")?;
+            let state = self.decode(request.current_state.as_ref(), &entry.ty, "state")?;
             if state.is_null() {
                 return Ok(None);
             }
             let new_state = entry.resource.read(&client, &state).await?;
-            new_state.map(|s| encode(&entry.ty, &s)).transpose()
+            new_state.map(|s| self.encode(&entry.ty, &s)).transpose()
         }
         .await;
         let diagnostics = diagnostics_of(&result);
@@ -390,16 +403,16 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let prior_private = request.prior_private.clone();
         let result = async {
             let entry = self.resource(&request.type_name)?;
-            let prior = decode(request.prior_state.as_ref(), &entry.ty, "prior state")?;
-            let proposed = decode(
+            let prior = self.decode(request.prior_state.as_ref(), &entry.ty, "prior state")?;
+            let proposed = self.decode(
                 request.proposed_new_state.as_ref(),
                 &entry.ty,
                 "proposed state",
             )?;
-            let config = decode(request.config.as_ref(), &entry.ty, "configuration")?;
+            let config = self.decode(request.config.as_ref(), &entry.ty, "configuration")?;
             if proposed.is_null() {
                 // A destroy: nothing to plan.
-                return Ok((encode(&entry.ty, &Value::Null)?, Vec::new()));
+                return Ok((self.encode(&entry.ty, &Value::Null)?, Vec::new()));
             }
             let client = self.client()?;
             let planned = plan::plan_new_state(&entry.schema, &prior, &config, &proposed);
@@ -412,7 +425,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             entry.resource.plan(&client, &mut change).await?;
             let mut replace = plan::replacement_paths(&entry.schema, &prior, &change.planned);
             replace.extend(change.requires_replace.iter().cloned());
-            Ok((encode(&entry.ty, &change.planned)?, replace))
+            Ok((self.encode(&entry.ty, &change.planned)?, replace))
         }
         .await;
         let diagnostics = diagnostics_of(&result);
@@ -441,14 +454,18 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let outcome: Result<(Option<pb::DynamicValue>, Diagnostics), Diagnostics> = async {
             let entry = self.resource(&request.type_name)?;
             let client = self.client()?;
-            let prior = decode(request.prior_state.as_ref(), &entry.ty, "prior state")?;
-            let planned = decode(request.planned_state.as_ref(), &entry.ty, "planned state")?;
+            let prior = self.decode(request.prior_state.as_ref(), &entry.ty, "prior state")?;
+            let planned =
+                self.decode(request.planned_state.as_ref(), &entry.ty, "planned state")?;
             let type_name = request.type_name.as_str();
             if planned.is_null() {
                 return match entry.resource.delete(&client, &prior).await {
-                    Ok(()) => Ok((Some(encode(&entry.ty, &Value::Null)?), Diagnostics::new())),
+                    Ok(()) => Ok((
+                        Some(self.encode(&entry.ty, &Value::Null)?),
+                        Diagnostics::new(),
+                    )),
                     // Returning the prior state keeps the object in state, so nothing is lost.
-                    Err(d) => Ok((Some(encode(&entry.ty, &prior)?), d)),
+                    Err(d) => Ok((Some(self.encode(&entry.ty, &prior)?), d)),
                 };
             }
             let applied = if prior.is_null() {
@@ -458,8 +475,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             };
             match applied {
                 Ok(state) => {
-                    let state = plan::reconcile_applied(&entry.schema, &planned, state, type_name)?;
-                    Ok((Some(encode(&entry.ty, &state)?), Diagnostics::new()))
+                    let state = plan::reconcile_applied(
+                        &entry.schema,
+                        &planned,
+                        state,
+                        type_name,
+                        self.provider.type_name(),
+                    )?;
+                    Ok((Some(self.encode(&entry.ty, &state)?), Diagnostics::new()))
                 }
                 Err(failure) => {
                     // What exists despite the failure stays in state (with unknowns cleared);
@@ -469,7 +492,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                         None if !prior.is_null() => Some(prior.clone()),
                         None => None,
                     };
-                    let encoded = kept.map(|s| encode(&entry.ty, &s)).transpose()?;
+                    let encoded = kept.map(|s| self.encode(&entry.ty, &s)).transpose()?;
                     Ok((encoded, failure.diagnostics))
                 }
             }
@@ -498,7 +521,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             let state = entry.resource.import(&client, &request.id).await?;
             Ok(pb::import_resource_state::ImportedResource {
                 type_name: request.type_name.clone(),
-                state: Some(encode(&entry.ty, &state)?),
+                state: Some(self.encode(&entry.ty, &state)?),
                 ..Default::default()
             })
         }
@@ -515,7 +538,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::move_resource_state::Request>,
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
-        Err(not_offered("MoveResourceState"))
+        Err(self.not_offered("MoveResourceState"))
     }
 
     async fn read_data_source(
@@ -526,13 +549,13 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         let result = async {
             let entry = self.data_source(&request.type_name)?;
             let client = self.client()?;
-            let config = decode(
+            let config = self.decode(
                 request.config.as_ref(),
                 &entry.ty,
                 "data source configuration",
             )?;
             let state = entry.data_source.read(&client, &config).await?;
-            encode(&entry.ty, &state)
+            self.encode(&entry.ty, &state)
         }
         .await;
         let diagnostics = diagnostics_of(&result);
@@ -547,35 +570,35 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::generate_resource_config::Request>,
     ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
-        Err(not_offered("GenerateResourceConfig"))
+        Err(self.not_offered("GenerateResourceConfig"))
     }
 
     async fn validate_ephemeral_resource_config(
         &self,
         _: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        Err(not_offered("ephemeral resources"))
+        Err(self.not_offered("ephemeral resources"))
     }
 
     async fn open_ephemeral_resource(
         &self,
         _: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        Err(not_offered("ephemeral resources"))
+        Err(self.not_offered("ephemeral resources"))
     }
 
     async fn renew_ephemeral_resource(
         &self,
         _: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        Err(not_offered("ephemeral resources"))
+        Err(self.not_offered("ephemeral resources"))
     }
 
     async fn close_ephemeral_resource(
         &self,
         _: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        Err(not_offered("ephemeral resources"))
+        Err(self.not_offered("ephemeral resources"))
     }
 
     type ListResourceStream = EventStream<pb::list_resource::Event>;
@@ -584,14 +607,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::list_resource::Request>,
     ) -> Result<Response<Self::ListResourceStream>, Status> {
-        Err(not_offered("list resources"))
+        Err(self.not_offered("list resources"))
     }
 
     async fn validate_list_resource_config(
         &self,
         _: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
-        Err(not_offered("list resources"))
+        Err(self.not_offered("list resources"))
     }
 
     async fn get_functions(
@@ -605,21 +628,21 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::call_function::Request>,
     ) -> Result<Response<pb::call_function::Response>, Status> {
-        Err(not_offered("functions"))
+        Err(self.not_offered("functions"))
     }
 
     async fn validate_state_store_config(
         &self,
         _: Request<pb::validate_state_store::Request>,
     ) -> Result<Response<pb::validate_state_store::Response>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     async fn configure_state_store(
         &self,
         _: Request<pb::configure_state_store::Request>,
     ) -> Result<Response<pb::configure_state_store::Response>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     type ReadStateBytesStream = EventStream<pb::read_state_bytes::Response>;
@@ -628,49 +651,49 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::read_state_bytes::Request>,
     ) -> Result<Response<Self::ReadStateBytesStream>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     async fn write_state_bytes(
         &self,
         _: Request<tonic::Streaming<pb::write_state_bytes::RequestChunk>>,
     ) -> Result<Response<pb::write_state_bytes::Response>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     async fn lock_state(
         &self,
         _: Request<pb::lock_state::Request>,
     ) -> Result<Response<pb::lock_state::Response>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     async fn unlock_state(
         &self,
         _: Request<pb::unlock_state::Request>,
     ) -> Result<Response<pb::unlock_state::Response>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     async fn get_states(
         &self,
         _: Request<pb::get_states::Request>,
     ) -> Result<Response<pb::get_states::Response>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     async fn delete_state(
         &self,
         _: Request<pb::delete_state::Request>,
     ) -> Result<Response<pb::delete_state::Response>, Status> {
-        Err(not_offered("state stores"))
+        Err(self.not_offered("state stores"))
     }
 
     async fn plan_action(
         &self,
         _: Request<pb::plan_action::Request>,
     ) -> Result<Response<pb::plan_action::Response>, Status> {
-        Err(not_offered("actions"))
+        Err(self.not_offered("actions"))
     }
 
     type InvokeActionStream = EventStream<pb::invoke_action::Event>;
@@ -679,14 +702,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<pb::invoke_action::Request>,
     ) -> Result<Response<Self::InvokeActionStream>, Status> {
-        Err(not_offered("actions"))
+        Err(self.not_offered("actions"))
     }
 
     async fn validate_action_config(
         &self,
         _: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
-        Err(not_offered("actions"))
+        Err(self.not_offered("actions"))
     }
 
     async fn stop_provider(

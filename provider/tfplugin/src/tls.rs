@@ -44,7 +44,7 @@ impl ServerIdentity {
             .push(rcgen::DnType::CommonName, "localhost");
         params
             .distinguished_name
-            .push(rcgen::DnType::OrganizationName, "mdw");
+            .push(rcgen::DnType::OrganizationName, "terraform-plugin");
         let cert = params.self_signed(&key)?;
         Ok(ServerIdentity {
             cert_der: cert.der().clone(),

@@ -1,0 +1,3 @@
+//! Athena: the workgroup queries run in.
+
+pub(crate) mod workgroup;

@@ -1,0 +1,3 @@
+//! Glue: the Data Catalog databases Athena shows as schemas.
+
+pub(crate) mod database;

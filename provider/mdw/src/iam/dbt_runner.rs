@@ -1,0 +1,169 @@
+//! `mdw_dbt_runner_role`: the role dbt (or any SQL client) runs models as — queries in one
+//! workgroup, the tables of its databases, read/write on exactly its prefixes.
+
+use tfplugin::{Attribute, Diagnostic, Value};
+
+use crate::aws::names;
+use crate::aws::s3_location::{S3Url, validate_s3_url, validate_s3_url_list};
+use crate::iam::policy::actions::*;
+use crate::iam::policy::grants::*;
+use crate::iam::policy::{ParsedPolicy, Policy, Scope, Statement};
+use crate::iam::principal::{self, Principal, kms_key_arns, string_list};
+use tfplugin::Diagnostics;
+use tfplugin::validators::each;
+
+/// The inputs of the dbt runner's policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DbtRunnerInputs {
+    pub(crate) workgroup: String,
+    pub(crate) results_location: S3Url,
+    pub(crate) warehouse_location: S3Url,
+    pub(crate) source_locations: Vec<S3Url>,
+    pub(crate) databases: Vec<String>,
+    pub(crate) source_databases: Vec<String>,
+    pub(crate) kms_key_arns: Vec<String>,
+}
+
+/// dbt (or any SQL client) running models: queries in one workgroup, tables of its databases.
+pub(crate) struct DbtRunner;
+
+impl Principal for DbtRunner {
+    type Inputs = DbtRunnerInputs;
+
+    const TYPE_NAME: &'static str = "mdw_dbt_runner_role";
+    const DESCRIPTION: &'static str = "The role dbt (or any SQL client) runs models as: queries in one Athena workgroup, the \
+         tables of the named Glue databases, read/write on exactly the query-result and warehouse \
+         prefixes, read on the source prefixes. The policy is computed from these inputs.";
+
+    fn input_attributes() -> Vec<Attribute> {
+        vec![
+            Attribute::string("workgroup")
+                .required()
+                .describe("The Athena workgroup queries run in, e.g. `mdw_athena_workgroup.main.name`.")
+                .validate(names::athena_workgroup_name),
+            Attribute::string("results_location")
+                .required()
+                .describe("The workgroup's result location, e.g. `mdw_athena_workgroup.main.result_location`.")
+                .validate(validate_s3_url),
+            Attribute::string("warehouse_location")
+                .required()
+                .describe("Where the tables' data lives, e.g. `s3://mdw-warehouse/`.")
+                .validate(validate_s3_url),
+            string_list("source_locations")
+                .describe("Read-only locations of source data, e.g. `[\"s3://mdw-raw/airbyte/\"]`.")
+                .validate(validate_s3_url_list),
+            Attribute::string_list("databases")
+                .required()
+                .describe("Glue databases whose tables dbt creates, replaces and drops.")
+                .validate(each(names::glue_database_name)),
+            string_list("source_databases")
+                .describe("Glue databases dbt only reads (sources).")
+                .validate(each(names::glue_database_name)),
+            kms_key_arns(),
+        ]
+    }
+
+    fn expand(values: &Value) -> Result<DbtRunnerInputs, Diagnostic> {
+        let list = |attribute: &str| values.get(attribute).string_list();
+        Ok(DbtRunnerInputs {
+            workgroup: principal::opt_string(values, "workgroup").unwrap_or_default(),
+            results_location: principal::required_location(values, "results_location")?,
+            warehouse_location: principal::required_location(values, "warehouse_location")?,
+            source_locations: principal::locations(values, "source_locations")?,
+            databases: list("databases"),
+            source_databases: list("source_databases"),
+            kms_key_arns: list("kms_key_arns"),
+        })
+    }
+
+    fn flatten(i: &DbtRunnerInputs, state: &mut Value) {
+        state.set("workgroup", i.workgroup.as_str());
+        state.set("results_location", principal::url(&i.results_location));
+        state.set("warehouse_location", principal::url(&i.warehouse_location));
+        state.set("source_locations", principal::urls(&i.source_locations));
+        state.set("databases", i.databases.clone());
+        state.set("source_databases", i.source_databases.clone());
+        state.set("kms_key_arns", i.kms_key_arns.clone());
+    }
+
+    fn policy(inputs: &Self::Inputs, scope: &Scope) -> Policy {
+        let mut statements = vec![
+            Statement::new(
+                SID_ATHENA_WORKGROUP,
+                ATHENA_QUERY,
+                vec![scope.athena_workgroup(&inputs.workgroup)],
+            ),
+            // Clients (dbt-athena, JDBC/ODBC drivers) look the catalog up to learn its type.
+            Statement::new(
+                SID_ATHENA_DATA_CATALOG,
+                &["athena:GetDataCatalog"],
+                vec![scope.athena("datacatalog/AwsDataCatalog")],
+            ),
+            // Glue authorises GetDatabases (dbt's schema listing) against every database in the
+            // catalog; it returns names and descriptions only, no tables or data.
+            Statement::new(
+                SID_GLUE_LIST_DATABASES,
+                &["glue:GetDatabases"],
+                vec![scope.glue_catalog(), scope.glue_database("*")],
+            ),
+            default_database(scope),
+            glue_tables(
+                scope,
+                SID_GLUE_READ_WRITE,
+                &[GLUE_READ, GLUE_WRITE_TABLES],
+                &inputs.databases,
+            ),
+        ];
+        if !inputs.source_databases.is_empty() {
+            statements.push(glue_tables(
+                scope,
+                SID_GLUE_READ_SOURCES,
+                &[GLUE_READ],
+                &inputs.source_databases,
+            ));
+        }
+        statements.extend(data_statements(
+            scope,
+            Some(&inputs.results_location),
+            Some(&inputs.warehouse_location),
+            &inputs.source_locations,
+            &[],
+        ));
+        statements.extend(kms(&inputs.kms_key_arns));
+        Policy { statements }
+    }
+
+    fn recover(policy: &ParsedPolicy) -> Option<Self::Inputs> {
+        Some(DbtRunnerInputs {
+            workgroup: policy
+                .names(SID_ATHENA_WORKGROUP, ":workgroup/")
+                .into_iter()
+                .next()?,
+            results_location: policy.locations(SID_QUERY_RESULTS).into_iter().next()?,
+            warehouse_location: policy.locations(SID_WAREHOUSE).into_iter().next()?,
+            source_locations: policy.locations(SID_SOURCES),
+            databases: policy.names(SID_GLUE_READ_WRITE, ":database/"),
+            source_databases: policy.names(SID_GLUE_READ_SOURCES, ":database/"),
+            kms_key_arns: policy.resources(SID_KMS),
+        })
+    }
+
+    /// The dbt runner needs a database to build in.
+    fn validate(config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        if config
+            .get("databases")
+            .as_list()
+            .is_some_and(<[Value]>::is_empty)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "databases is empty",
+                    "List the Glue databases dbt builds models in, e.g. databases = [mdw_glue_database.mdw.name].",
+                )
+                .at_attribute("databases"),
+            );
+        }
+        diags
+    }
+}

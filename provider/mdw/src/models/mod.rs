@@ -1,0 +1,12 @@
+//! dbt's objects in the warehouse: models built by the engine, seeds loaded from CSV, and the
+//! sources and queries read at plan time.
+
+mod columns;
+pub(crate) mod iceberg_model;
+pub(crate) mod lineage;
+mod ownership;
+pub(crate) mod query;
+pub(crate) mod seed;
+pub(crate) mod source;
+mod sql_text;
+mod validators;
