@@ -4,14 +4,14 @@
 
 use async_trait::async_trait;
 use tfplugin::{
-    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value, Written,
-    validators,
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
+    Written, from_value, to_value, validators,
 };
 
 use crate::aws::names;
 use crate::client::Client;
 use crate::s3::bucket::{
-    self, BucketSettings, LifecycleSettings, RemoteBucket, bucket_policy, validate_days,
+    self, BucketSettings, Hardening, LifecycleSettings, RemoteBucket, bucket_policy, validate_days,
 };
 use crate::tags;
 
@@ -23,36 +23,42 @@ pub(crate) const PURPOSES: &[&str] = &["query_results", "warehouse", "raw", "log
 
 // ---- schema ---------------------------------------------------------------------------------
 
+tfplugin::model! {
+    /// The attributes of `mdw_lake_bucket`.
+    pub(crate) struct LakeBucketModel {
+        /// Bucket name: 3–63 lower-case letters, digits, `-` and `.`; global across all AWS
+        /// accounts.
+        #[tf(required, requires_replace, validate = names::bucket_name)]
+        pub(crate) name: String,
+        /// `query_results`, `warehouse`, `raw` or `logs`: picks the lifecycle defaults (and, for
+        /// `logs`, lets S3 server access logs in). Changing it updates the lifecycle in place.
+        #[tf(required, validate = validators::one_of(PURPOSES))]
+        pub(crate) purpose: Option<String>,
+        /// Days after which current objects expire; 0 never. Default by purpose: query_results
+        /// 30, logs 365, warehouse and raw 0.
+        #[tf(optional_computed, validate = validate_days(0))]
+        pub(crate) expiration_days: Maybe<i64>,
+        /// Days after which overwritten or deleted versions are removed; 0 never. Default by
+        /// purpose: query_results 1, warehouse 30, raw 90, logs 30.
+        #[tf(optional_computed, validate = validate_days(0))]
+        pub(crate) noncurrent_version_expiration_days: Maybe<i64>,
+        /// Keep previous versions of overwritten and deleted objects; `false` suspends
+        /// versioning (S3 cannot un-version a bucket).
+        #[tf(default = true)]
+        pub(crate) versioning: Maybe<bool>,
+        #[tf(flatten)]
+        #[serde(flatten)]
+        pub(crate) hardening: Hardening,
+    }
+}
+
 fn schema() -> Schema {
-    let mut attributes = vec![
-        Attribute::string("name")
-            .required()
-            .requires_replace()
-            .describe("Bucket name: 3–63 lower-case letters, digits, `-` and `.`; global across all AWS accounts.")
-            .validate(names::bucket_name),
-        Attribute::string("purpose")
-            .required()
-            .describe("`query_results`, `warehouse`, `raw` or `logs`: picks the lifecycle defaults (and, for `logs`, lets S3 server access logs in).")
-            .validate(validators::one_of(PURPOSES)),
-        Attribute::number("expiration_days")
-            .optional_computed()
-            .describe("Days after which current objects expire; 0 never. Default by purpose: query_results 30, logs 365, warehouse and raw 0.")
-            .validate(validate_days(0)),
-        Attribute::number("noncurrent_version_expiration_days")
-            .optional_computed()
-            .describe("Days after which overwritten or deleted versions are removed; 0 never. Default by purpose: query_results 1, warehouse 30, raw 90, logs 30.")
-            .validate(validate_days(0)),
-        Attribute::bool("versioning")
-            .default(true)
-            .describe("Keep previous versions of overwritten and deleted objects; `false` suspends versioning (S3 cannot un-version a bucket)."),
-    ];
-    attributes.extend(bucket::hardening_attributes());
     Schema::new(
         "An S3 bucket of the lake with every hardening on by default: S3 Block Public Access, \
          bucket-owner-enforced ownership (no ACLs), SSE-S3 or SSE-KMS default encryption, versioning, \
          a lifecycle that fits its `purpose` (and always aborts stale multipart uploads), a TLS-only \
          bucket policy and tags. Never adopts an existing bucket: import it instead.",
-        attributes,
+        LakeBucketModel::attributes(),
     )
 }
 
@@ -79,8 +85,12 @@ fn lifecycle_rule_id(purpose: &str) -> String {
 
 fn validate(config: &Value) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let expiration = config.get("expiration_days").as_i64().unwrap_or(0);
-    if config.get("purpose").as_str() == Some("warehouse") && expiration > 0 {
+    let expiration = config
+        .get(LakeBucketModel::expiration_days)
+        .as_i64()
+        .unwrap_or(0);
+    let purpose = config.get(LakeBucketModel::purpose).as_str();
+    if purpose == Some("warehouse") && expiration > 0 {
         diags.push(
             Diagnostic::warning(
                 "Expiring objects of a warehouse bucket deletes live table files",
@@ -88,7 +98,7 @@ fn validate(config: &Value) -> Diagnostics {
                  (Athena: OPTIMIZE / VACUUM); an S3 expiration deletes them underneath and breaks the \
                  tables. Leave expiration_days at 0 for purpose = \"warehouse\".",
             )
-            .at_attribute("expiration_days"),
+            .at_attribute(LakeBucketModel::expiration_days),
         );
     }
     diags
@@ -96,37 +106,35 @@ fn validate(config: &Value) -> Diagnostics {
 
 // ---- expand / flatten -----------------------------------------------------------------------
 
-/// The lifecycle a value describes; `None` while any part is unknown or missing.
-fn lifecycle_of(value: &Value) -> Option<LifecycleSettings> {
+/// The lifecycle a model describes; `None` while any part is unknown or missing.
+fn lifecycle_of(model: &LakeBucketModel) -> Option<LifecycleSettings> {
     Some(LifecycleSettings {
-        rule_id: lifecycle_rule_id(value.get("purpose").as_str()?),
-        expiration_days: value.get("expiration_days").as_i64()?,
-        noncurrent_days: value.get("noncurrent_version_expiration_days").as_i64()?,
-        abort_multipart_days: value
-            .get("abort_incomplete_multipart_upload_days")
-            .as_i64()?,
+        rule_id: lifecycle_rule_id(model.purpose.as_deref()?),
+        expiration_days: *model.expiration_days.known()?,
+        noncurrent_days: *model.noncurrent_version_expiration_days.known()?,
+        abort_multipart_days: *model
+            .hardening
+            .abort_incomplete_multipart_upload_days
+            .known()?,
     })
 }
 
-fn settings_of(value: &Value) -> BucketSettings {
-    BucketSettings::from_value(
-        value,
-        value.get("versioning").as_bool() == Some(true),
-        lifecycle_of(value),
+fn settings_of(model: &LakeBucketModel) -> BucketSettings {
+    BucketSettings::of(
+        &model.hardening,
+        model.versioning == Maybe::Known(true),
+        lifecycle_of(model),
     )
 }
 
-/// The policy `value`'s settings call for; `Err(())` while they are unknown.
+/// The policy a bucket's settings call for; `Err(())` while they are unknown.
 async fn expected_policy(
     client: &Client,
-    value: &Value,
-    enforce_tls: &Value,
+    name: Option<&str>,
+    purpose: Option<&str>,
+    enforce_tls: Option<bool>,
 ) -> Result<Result<Option<String>, ()>, Diagnostic> {
-    let (Some(name), Some(purpose), Some(tls)) = (
-        value.get("name").as_str(),
-        value.get("purpose").as_str(),
-        enforce_tls.as_bool(),
-    ) else {
+    let (Some(name), Some(purpose), Some(tls)) = (name, purpose, enforce_tls) else {
         return Ok(Err(()));
     };
     let account = if purpose == "logs" {
@@ -135,7 +143,7 @@ async fn expected_policy(
         None
     };
     Ok(Ok(bucket_policy(
-        client.aws.partition(),
+        client.partition(),
         name,
         tls,
         account.as_deref(),
@@ -171,33 +179,29 @@ fn find_purpose_rule(
 async fn flatten(
     client: &Client,
     remote: &RemoteBucket,
-    prior: &Value,
-) -> Result<Value, Diagnostic> {
+    prior: &LakeBucketModel,
+) -> Result<LakeBucketModel, Diagnostic> {
     let mut state = prior.clone();
-    let name = prior.get("name").as_str().unwrap_or_default().to_string();
-    let (purpose, lifecycle) = find_purpose_rule(remote, prior.get("purpose").as_str());
-    state.set("purpose", Value::opt_string(purpose));
-    let days = |pick: fn(&LifecycleSettings) -> i64| {
-        lifecycle
-            .as_ref()
-            .map_or(Value::Null, |l| Value::from(pick(l)))
-    };
-    state.set("expiration_days", days(|l| l.expiration_days));
-    state.set(
-        "noncurrent_version_expiration_days",
-        days(|l| l.noncurrent_days),
-    );
-    state.set(
-        "abort_incomplete_multipart_upload_days",
-        days(|l| l.abort_multipart_days),
-    );
-    state.set("versioning", remote.versioning);
-    let partition = client.aws.partition();
-    let tls = bucket::policy_enforces_tls(partition, &name, remote.policy.as_deref());
-    let expected = expected_policy(client, &state, &Value::from(tls))
+    let name = prior.name.clone();
+    let (purpose, lifecycle) = find_purpose_rule(remote, prior.purpose.as_deref());
+    state.purpose = purpose;
+    let days =
+        |pick: fn(&LifecycleSettings) -> i64| Maybe::from_option(lifecycle.as_ref().map(pick));
+    state.expiration_days = days(|l| l.expiration_days);
+    state.noncurrent_version_expiration_days = days(|l| l.noncurrent_days);
+    state.hardening.abort_incomplete_multipart_upload_days = days(|l| l.abort_multipart_days);
+    state.versioning = Maybe::Known(remote.versioning);
+    let tls = bucket::policy_enforces_tls(client.partition(), &name, remote.policy.as_deref());
+    let expected = expected_policy(client, Some(&name), state.purpose.as_deref(), Some(tls))
         .await?
         .unwrap_or(None);
-    bucket::flatten_bucket(client, remote, &mut state, expected.as_deref());
+    bucket::flatten_bucket(
+        client,
+        &name,
+        remote,
+        &mut state.hardening,
+        expected.as_deref(),
+    );
     Ok(state)
 }
 
@@ -219,15 +223,12 @@ impl Resource<Client> for LakeBucket {
 
     async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
         tags::plan_tags_all(&client.default_tags, change);
-        let defaults = change
-            .planned
-            .get("purpose")
-            .as_str()
-            .and_then(purpose_defaults);
+        let purpose = change.planned.get(LakeBucketModel::purpose).as_str();
+        let defaults = purpose.and_then(purpose_defaults);
         // Purpose-dependent defaults follow the purpose, also when it changes.
         let purpose_default: [(&str, fn((i64, i64)) -> i64); 2] = [
-            ("expiration_days", |d| d.0),
-            ("noncurrent_version_expiration_days", |d| d.1),
+            (LakeBucketModel::expiration_days, |d| d.0),
+            (LakeBucketModel::noncurrent_version_expiration_days, |d| d.1),
         ];
         for (attribute, pick) in purpose_default {
             if change.config.get(attribute).is_null() {
@@ -237,74 +238,86 @@ impl Resource<Client> for LakeBucket {
                 );
             }
         }
-        let enforce_tls = change.planned.get("enforce_tls").clone();
-        let policy = expected_policy(client, &change.planned, &enforce_tls).await?;
-        bucket::plan_bucket(client, change, policy).await?;
+        let planned = &change.planned;
+        let name = planned
+            .get(LakeBucketModel::name)
+            .as_str()
+            .map(str::to_string);
+        let policy = expected_policy(
+            client,
+            name.as_deref(),
+            planned.get(LakeBucketModel::purpose).as_str(),
+            planned.get(Hardening::enforce_tls).as_bool(),
+        )
+        .await?;
+        bucket::plan_bucket(client, change, name.as_deref(), policy).await?;
         Ok(())
     }
 
-    async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default();
+    async fn create(&self, client: &Client, planned_value: &Value) -> Result<Value, ApplyError> {
+        let planned: LakeBucketModel = from_value(planned_value)?;
+        let name = planned.name.as_str();
         bucket::create_bucket(client, TYPE_NAME, name).await?;
         // The bucket exists from here on: anything failing below must not orphan it. Read
         // then shows what is missing, and the next apply completes it.
-        if let Err(d) = bucket::apply_settings(client, name, None, &settings_of(planned)).await {
-            return Err(ApplyError::from(d).with_partial_state(planned.clone()));
+        if let Err(d) = bucket::apply_settings(client, name, None, &settings_of(&planned)).await {
+            return Err(ApplyError::from(d).with_partial_state(planned_value.clone()));
         }
-        match self.read(client, planned).await {
+        match self.read(client, planned_value).await {
             Ok(Some(state)) => Ok(state),
             // Not visible yet (S3 is eventually consistent): every setting was acknowledged.
-            Ok(None) => Ok(planned.clone()),
-            Err(d) => Err(ApplyError::from(d).with_partial_state(planned.clone())),
+            Ok(None) => Ok(planned_value.clone()),
+            Err(d) => Err(ApplyError::from(d).with_partial_state(planned_value.clone())),
         }
     }
 
     async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
-        let Some(remote) = bucket::find_bucket(client, name).await? else {
+        let state: LakeBucketModel = from_value(state)?;
+        let Some(remote) = bucket::find_bucket(client, &state.name).await? else {
             return Ok(None);
         };
-        Ok(Some(flatten(client, &remote, state).await?))
+        Ok(Some(to_value(&flatten(client, &remote, &state).await?)?))
     }
 
     async fn update(
         &self,
         client: &Client,
-        prior: &Value,
-        planned: &Value,
+        prior_value: &Value,
+        planned_value: &Value,
     ) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default();
+        let prior: LakeBucketModel = from_value(prior_value)?;
+        let planned: LakeBucketModel = from_value(planned_value)?;
+        let name = planned.name.as_str();
         bucket::apply_settings(
             client,
             name,
-            Some(&settings_of(prior)),
-            &settings_of(planned),
+            Some(&settings_of(&prior)),
+            &settings_of(&planned),
         )
         .await?;
-        let updated = self.read(client, planned).await;
+        let updated = self.read(client, planned_value).await;
         tfplugin::read_back(
             updated,
             &format!("S3 Bucket ({name})"),
             Written::Updated,
-            planned,
+            planned_value,
         )
     }
 
     async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
-        let force = state.get("force_destroy").as_bool().unwrap_or(false);
-        Ok(bucket::delete_bucket(client, name, force).await?)
+        let state: LakeBucketModel = from_value(state)?;
+        let force = state.hardening.force_destroy == Maybe::Known(true);
+        Ok(bucket::delete_bucket(client, &state.name, force).await?)
     }
 
     async fn import(&self, _client: &Client, id: &str) -> Result<Value, Diagnostics> {
-        tfplugin::import_by_attribute(
-            TYPE_NAME,
-            id,
-            "name",
-            "the bucket name",
-            names::bucket_name,
-            [("force_destroy", Value::from(false))],
-        )
+        tfplugin::check_import_id(TYPE_NAME, id, "the bucket name", names::bucket_name)?;
+        let mut state = LakeBucketModel {
+            name: id.to_string(),
+            ..LakeBucketModel::default()
+        };
+        state.hardening.force_destroy = Maybe::Known(false);
+        Ok(to_value(&state)?)
     }
 }
 
@@ -338,7 +351,8 @@ mod tests {
                 ),
                 ("abort_incomplete_multipart_upload_days", Value::from(7)),
             ]);
-            let rule = lifecycle_of(&value).unwrap().to_rule().unwrap();
+            let model: LakeBucketModel = from_value(&value).unwrap();
+            let rule = lifecycle_of(&model).unwrap().to_rule().unwrap();
             assert_eq!(rule.id(), Some(format!("mdw-{purpose}").as_str()));
             assert_eq!(
                 rule.abort_incomplete_multipart_upload()
@@ -359,7 +373,9 @@ mod tests {
                 "{purpose}"
             );
         }
-        assert!(lifecycle_of(&Value::object([("purpose", Value::from("raw"))])).is_none());
+        let partial: LakeBucketModel =
+            from_value(&Value::object([("purpose", Value::from("raw"))])).unwrap();
+        assert!(lifecycle_of(&partial).is_none());
     }
 
     #[test]

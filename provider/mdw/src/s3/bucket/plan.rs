@@ -3,57 +3,64 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use tfplugin::{Diagnostic, PlanChange, Value};
 
+use super::schema::{Hardening, Logging};
 use super::{OBJECT_OWNERSHIP, SSE_KMS, SSE_S3};
 use crate::aws::aws_error;
 use crate::client::Client;
 
 // ---- plan -----------------------------------------------------------------------------------
 
-/// Plans the computed attributes every hardened bucket has. `policy` is the planned bucket
-/// policy (`Err(())` while it depends on unknown values).
+/// Plans the computed attributes every hardened bucket has, for bucket `name` (`None` while
+/// unknown). `policy` is the planned bucket policy (`Err(())` while it depends on unknown
+/// values).
 pub(crate) async fn plan_bucket(
     client: &Client,
     change: &mut PlanChange<'_>,
+    name: Option<&str>,
     policy: Result<Option<String>, ()>,
 ) -> Result<(), Diagnostic> {
-    let name = change.planned.get("name").as_str().map(str::to_string);
-    let partition = client.aws.partition();
-    change.planned.set(
-        "arn",
-        name.as_ref().map_or(Value::unknown(), |n| {
+    let partition = client.partition();
+    let planned = &mut change.planned;
+    planned.set(
+        Hardening::arn,
+        name.map_or(Value::unknown(), |n| {
             Value::from(format!("arn:{partition}:s3:::{n}"))
         }),
     );
-    change.planned.set("region", client.aws.region.as_str());
-    change.planned.set("block_public_access", true);
-    change.planned.set("object_ownership", OBJECT_OWNERSHIP);
-    let kms = change.planned.get("kms_key_arn").clone();
-    change.planned.set(
-        "sse_algorithm",
+    planned.set(Hardening::region, client.region());
+    planned.set(Hardening::block_public_access, true);
+    planned.set(Hardening::object_ownership, OBJECT_OWNERSHIP);
+    let kms = planned.get(Hardening::kms_key_arn).clone();
+    planned.set(
+        Hardening::sse_algorithm,
         match &kms {
             Value::Null => Value::from(SSE_S3),
             _ => Value::from(SSE_KMS),
         },
     );
-    change.planned.set(
-        "policy",
+    planned.set(
+        Hardening::policy,
         match policy {
             Ok(policy) => Value::opt_string(policy),
             Err(()) => Value::unknown(),
         },
     );
-    let logging = change.planned.get("logging");
-    if logging.as_map().is_some() && change.config.get("logging").get("target_prefix").is_null() {
+    let logging = planned.get(Hardening::logging);
+    let prefix_configured = !change
+        .config
+        .get(Hardening::logging)
+        .get(Logging::target_prefix)
+        .is_null();
+    if logging.as_map().is_some() && !prefix_configured {
         let mut logging = logging.clone();
         logging.set(
-            "target_prefix",
-            name.as_ref()
-                .map_or(Value::unknown(), |n| Value::from(format!("{n}/"))),
+            Logging::target_prefix,
+            name.map_or(Value::unknown(), |n| Value::from(format!("{n}/"))),
         );
-        change.planned.set("logging", logging);
+        change.planned.set(Hardening::logging, logging);
     }
     if let Some(arn) = kms.as_str()
-        && (change.is_create() || change.prior.get("kms_key_arn") != &kms)
+        && (change.is_create() || change.prior.get(Hardening::kms_key_arn) != &kms)
     {
         check_kms_key(client, arn).await?;
     }

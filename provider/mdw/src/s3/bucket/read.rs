@@ -5,10 +5,11 @@ use std::future::Future;
 
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use tfplugin::{Diagnostic, Value};
+use tfplugin::{Diagnostic, Maybe};
 
 use aws_sdk_s3::types::BucketVersioningStatus;
 
+use super::schema::{Hardening, Logging};
 use super::settings::{LoggingTarget, RemoteBucket, policy_enforces_tls, same_policy};
 use crate::aws::aws_error;
 use crate::client::Client;
@@ -195,70 +196,51 @@ fn misnamed_versioning_answer<E>(err: &SdkError<E, HttpResponse>) -> Option<bool
 
 // ---- flatten --------------------------------------------------------------------------------
 
-/// Writes what S3 reported into the shared attributes of `state`. `expected_policy` is the policy
-/// the state's settings call for: a remote policy saying the same is recorded in that spelling,
-/// so only a real difference shows as drift.
+/// Writes what S3 reported about bucket `name` into the shared attributes of `state`.
+/// `expected_policy` is the policy the state's settings call for: a remote policy saying the
+/// same is recorded in that spelling, so only a real difference shows as drift.
 pub(crate) fn flatten_bucket(
     client: &Client,
+    name: &str,
     remote: &RemoteBucket,
-    state: &mut Value,
+    state: &mut Hardening,
     expected_policy: Option<&str>,
 ) {
-    let name = state.get("name").as_str().unwrap_or_default().to_string();
-    let partition = client.aws.partition();
-    state.set("arn", format!("arn:{partition}:s3:::{name}"));
-    state.set(
-        "region",
+    let partition = client.partition();
+    state.arn = Maybe::Known(format!("arn:{partition}:s3:::{name}"));
+    state.region = Maybe::Known(
         remote
             .region
             .clone()
-            .unwrap_or_else(|| client.aws.region.clone()),
+            .unwrap_or_else(|| client.region().to_string()),
     );
-    state.set(
-        "object_ownership",
-        Value::opt_string(remote.object_ownership.clone()),
-    );
-    state.set("block_public_access", remote.block_public_access);
-    state.set(
-        "sse_algorithm",
-        Value::opt_string(remote.sse_algorithm.clone()),
-    );
-    let prior_kms = state.get("kms_key_arn").as_str().map(str::to_string);
-    state.set(
-        "kms_key_arn",
-        Value::opt_string(match (&remote.kms_key, prior_kms) {
-            // S3 may report a key in another spelling (id vs ARN) than the one configured.
-            (Some(remote), Some(prior)) if same_kms_key(remote, &prior) => Some(prior),
-            (remote, _) => remote.clone(),
-        }),
-    );
-    state.set(
-        "enforce_tls",
-        policy_enforces_tls(partition, &name, remote.policy.as_deref()),
-    );
-    state.set(
-        "policy",
-        match (&remote.policy, expected_policy) {
-            (Some(remote), Some(expected)) if same_policy(remote, expected) => {
-                Value::from(expected)
-            }
-            (remote, _) => Value::opt_string(remote.clone()),
-        },
-    );
-    state.set(
-        "logging",
-        match &remote.logging {
-            Some(target) => Value::object([
-                ("target_bucket", Value::from(target.bucket.as_str())),
-                ("target_prefix", Value::from(target.prefix.as_str())),
-            ]),
-            None => Value::Null,
-        },
-    );
-    let prior = state.clone();
-    tags::flatten(state, &remote.tags, &prior, &client.default_tags);
-    if state.get("force_destroy").is_null() {
-        state.set("force_destroy", false);
+    state.object_ownership = Maybe::from_option(remote.object_ownership.clone());
+    state.block_public_access = Maybe::Known(remote.block_public_access);
+    state.sse_algorithm = Maybe::from_option(remote.sse_algorithm.clone());
+    state.kms_key_arn = match (&remote.kms_key, state.kms_key_arn.take()) {
+        // S3 may report a key in another spelling (id vs ARN) than the one configured.
+        (Some(remote), Some(prior)) if same_kms_key(remote, &prior) => Some(prior),
+        (remote, _) => remote.clone(),
+    };
+    state.enforce_tls = Maybe::Known(policy_enforces_tls(
+        partition,
+        name,
+        remote.policy.as_deref(),
+    ));
+    state.policy = Maybe::from_option(match (&remote.policy, expected_policy) {
+        (Some(remote), Some(expected)) if same_policy(remote, expected) => {
+            Some(expected.to_string())
+        }
+        (remote, _) => remote.clone(),
+    });
+    state.logging = remote.logging.as_ref().map(|target| Logging {
+        target_bucket: target.bucket.clone(),
+        target_prefix: Maybe::Known(target.prefix.clone()),
+    });
+    state.tags = tags::own_tags(&remote.tags, state.tags.as_ref(), &client.default_tags);
+    state.tags_all = Maybe::Known(remote.tags.clone());
+    if state.force_destroy.is_null() {
+        state.force_destroy = Maybe::Known(false);
     }
 }
 

@@ -6,7 +6,9 @@ use aws_sdk_s3::types::{
     LifecycleRuleFilter, NoncurrentVersionExpiration,
 };
 use serde_json::json;
-use tfplugin::{Diagnostic, Value};
+use tfplugin::{Diagnostic, Maybe};
+
+use super::schema::Hardening;
 
 use crate::tags::Tags;
 
@@ -210,35 +212,26 @@ pub(crate) struct BucketSettings {
 }
 
 impl BucketSettings {
-    /// The settings a resource value (planned or prior state) describes; `lifecycle` and
+    /// The settings a resource model (planned or prior state) describes; `lifecycle` and
     /// `versioning` are the resource's own.
-    pub(crate) fn from_value(
-        value: &Value,
+    pub(crate) fn of(
+        hardening: &Hardening,
         versioning: bool,
         lifecycle: Option<LifecycleSettings>,
     ) -> BucketSettings {
-        let string = |name: &str| value.get(name).as_str().map(str::to_string);
-        let logging = value.get("logging");
         BucketSettings {
-            object_ownership: string("object_ownership"),
-            block_public_access: value.get("block_public_access").as_bool() == Some(true),
-            sse_algorithm: string("sse_algorithm"),
-            kms_key_arn: string("kms_key_arn"),
+            object_ownership: hardening.object_ownership.known().cloned(),
+            block_public_access: hardening.block_public_access == Maybe::Known(true),
+            sse_algorithm: hardening.sse_algorithm.known().cloned(),
+            kms_key_arn: hardening.kms_key_arn.clone(),
             versioning,
             lifecycle,
-            logging: logging
-                .get("target_bucket")
-                .as_str()
-                .map(|bucket| LoggingTarget {
-                    bucket: bucket.to_string(),
-                    prefix: logging
-                        .get("target_prefix")
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                }),
-            policy: string("policy"),
-            tags: value.get("tags_all").string_map(),
+            logging: hardening.logging.as_ref().map(|logging| LoggingTarget {
+                bucket: logging.target_bucket.clone(),
+                prefix: logging.target_prefix.known().cloned().unwrap_or_default(),
+            }),
+            policy: hardening.policy.known().cloned(),
+            tags: hardening.tags_all.known().cloned().unwrap_or_default(),
         }
     }
 }
@@ -262,6 +255,7 @@ pub(crate) struct RemoteBucket {
 mod tests {
     use super::*;
     use crate::s3::bucket::{OBJECT_OWNERSHIP, SSE_S3};
+    use tfplugin::Value;
 
     fn object(pairs: &[(&str, Value)]) -> Value {
         Value::object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
@@ -404,7 +398,8 @@ mod tests {
                 Value::from(Tags::from([("a".to_string(), "1".to_string())])),
             ),
         ]);
-        let settings = BucketSettings::from_value(&value, true, None);
+        let hardening: Hardening = tfplugin::from_value(&value).unwrap();
+        let settings = BucketSettings::of(&hardening, true, None);
         assert_eq!(
             settings.logging,
             Some(LoggingTarget {

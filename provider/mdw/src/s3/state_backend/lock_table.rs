@@ -9,9 +9,9 @@ use aws_sdk_dynamodb::types::{
     PointInTimeRecoveryStatus, ScalarAttributeType, SseSpecification, SseType, TableDescription,
     TableStatus, Tag,
 };
-use tfplugin::{Diagnostic, Value};
+use tfplugin::{Diagnostic, Maybe};
 
-use super::{LOCK_KEY, TYPE_NAME};
+use super::{LOCK_KEY, StateBackendModel, TYPE_NAME};
 use crate::aws::{aws_error, found};
 use crate::client::Client;
 use crate::tags::{self, Taggable, Tags};
@@ -98,13 +98,20 @@ fn dynamodb_tags(tags: &Tags) -> Result<Vec<Tag>, Diagnostic> {
 pub(super) async fn create_lock_table(
     client: &Client,
     table: &str,
-    planned: &Value,
+    planned: &StateBackendModel,
 ) -> Result<(), Diagnostic> {
     let dynamodb = client.aws.dynamodb();
     let doing = format!("creating DynamoDB Table ({table})");
     let build =
         |e: aws_sdk_dynamodb::error::BuildError| Diagnostic::error(doing.clone(), e.to_string());
-    let tags = dynamodb_tags(&planned.get("tags_all").string_map())?;
+    let tags = dynamodb_tags(
+        &planned
+            .hardening
+            .tags_all
+            .known()
+            .cloned()
+            .unwrap_or_default(),
+    )?;
     let result = dynamodb
         .create_table()
         .table_name(table)
@@ -123,7 +130,7 @@ pub(super) async fn create_lock_table(
                 .map_err(build)?,
         )
         .billing_mode(BillingMode::PayPerRequest)
-        .sse_specification(sse_specification(planned.get("kms_key_arn").as_str()))
+        .sse_specification(sse_specification(planned.hardening.kms_key_arn.as_deref()))
         .set_tags(if tags.is_empty() { None } else { Some(tags) })
         .send()
         .await;
@@ -230,18 +237,18 @@ pub(super) async fn delete_lock_table(client: &Client, table: &str) -> Result<()
 pub(super) async fn update_lock_table(
     client: &Client,
     table: &str,
-    prior: &Value,
-    planned: &Value,
+    prior: &StateBackendModel,
+    planned: &StateBackendModel,
 ) -> Result<(), Diagnostic> {
     let dynamodb = client.aws.dynamodb();
-    if prior.get("lock_table_point_in_time_recovery").as_bool() != Some(true) {
+    if prior.lock_table_point_in_time_recovery != Maybe::Known(true) {
         enable_point_in_time_recovery(client, table).await?;
     }
-    if prior.get("kms_key_arn") != planned.get("kms_key_arn") {
+    if prior.hardening.kms_key_arn != planned.hardening.kms_key_arn {
         dynamodb
             .update_table()
             .table_name(table)
-            .sse_specification(sse_specification(planned.get("kms_key_arn").as_str()))
+            .sse_specification(sse_specification(planned.hardening.kms_key_arn.as_deref()))
             .send()
             .await
             .map_err(|e| {
@@ -251,10 +258,11 @@ pub(super) async fn update_lock_table(
                 )
             })?;
     }
-    if prior.get("tags_all") == planned.get("tags_all") {
+    let (prior_tags, planned_tags) = (&prior.hardening.tags_all, &planned.hardening.tags_all);
+    if prior_tags == planned_tags {
         return Ok(());
     }
-    let arn = match prior.get("lock_table_arn").as_str() {
+    let arn = match prior.lock_table_arn.known() {
         Some(arn) => arn.to_string(),
         None => find_table(client, table)
             .await?
@@ -266,7 +274,7 @@ pub(super) async fn update_lock_table(
         arn: &arn,
         table,
     };
-    tags::update_tags(&target, prior, planned).await
+    tags::update(&target, prior_tags, planned_tags).await
 }
 
 /// The lock table's tags, changed key by key.

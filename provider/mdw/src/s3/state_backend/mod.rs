@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::TableDescription;
 use tfplugin::{
-    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value, Written,
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
+    Written, from_value, to_value,
 };
 
 use crate::aws::names;
 use crate::client::Client;
 use crate::s3::bucket::{
-    self, BucketSettings, LifecycleSettings, RemoteBucket, bucket_policy, validate_days,
+    self, BucketSettings, Hardening, LifecycleSettings, RemoteBucket, bucket_policy, validate_days,
 };
 use crate::tags;
 
@@ -33,44 +34,62 @@ const LIFECYCLE_RULE_ID: &str = "mdw-terraform-state";
 
 // ---- schema ---------------------------------------------------------------------------------
 
+tfplugin::model! {
+    /// The attributes of `mdw_state_backend`.
+    pub(crate) struct StateBackendModel {
+        /// Name of the state bucket, e.g. `mdw-terraform-remote-state`.
+        #[tf(required, requires_replace, validate = names::bucket_name)]
+        pub(crate) name: String,
+        /// Name of a DynamoDB lock table to create (hash key `LockID`), e.g.
+        /// `mdw-terraform-locks`. Unset: lock with S3 itself (`use_lockfile = true`), the modern
+        /// choice. Changing it creates the new table, then deletes the old one; removing it
+        /// deletes the table; the bucket stays.
+        #[tf(validate = names::dynamodb_table_name)]
+        pub(crate) lock_table: Option<String>,
+        /// Days old state versions are kept for recovery; 0 keeps them forever.
+        #[tf(default = 90, validate = validate_days(0))]
+        pub(crate) noncurrent_version_expiration_days: Maybe<i64>,
+        #[tf(flatten)]
+        #[serde(flatten)]
+        pub(crate) hardening: Hardening,
+        /// Always true: every state write is a new version. Shows drift when suspended outside
+        /// Terraform.
+        #[tf(computed)]
+        pub(crate) versioning: Maybe<bool>,
+        /// The lock table's ARN (null without a lock table).
+        #[tf(computed)]
+        pub(crate) lock_table_arn: Maybe<String>,
+        /// Always true for a lock table: point-in-time recovery on. Shows drift when turned off
+        /// outside Terraform.
+        #[tf(computed)]
+        pub(crate) lock_table_point_in_time_recovery: Maybe<bool>,
+        /// For the backend block: `bucket`.
+        #[tf(computed)]
+        pub(crate) bucket: Maybe<String>,
+        /// For the backend block: `dynamodb_table` (null without a lock table).
+        #[tf(computed)]
+        pub(crate) dynamodb_table: Maybe<String>,
+        /// For the backend block: `encrypt` (always true).
+        #[tf(computed)]
+        pub(crate) encrypt: Maybe<bool>,
+        /// For the backend block: `kms_key_id` (null with SSE-S3).
+        #[tf(computed)]
+        pub(crate) kms_key_id: Maybe<String>,
+        /// Every setting of the `backend "s3"` block but `key`, ready for `-backend-config`:
+        /// `bucket`, `region`, `encrypt`, and `dynamodb_table` or `use_lockfile`, and
+        /// `kms_key_id` with SSE-KMS.
+        #[tf(computed)]
+        pub(crate) backend_config: Maybe<BTreeMap<String, String>>,
+    }
+}
+
 fn schema() -> Schema {
-    let mut attributes = vec![
-        Attribute::string("name")
-            .required()
-            .requires_replace()
-            .describe("Name of the state bucket, e.g. `mdw-terraform-remote-state`.")
-            .validate(names::bucket_name),
-        Attribute::string("lock_table")
-            .describe("Name of a DynamoDB lock table to create (hash key `LockID`), e.g. `mdw-terraform-locks`. Unset: lock with S3 itself (`use_lockfile = true`), the modern choice. Changing it creates the new table, then deletes the old one; removing it deletes the table; the bucket stays.")
-            .validate(names::dynamodb_table_name),
-        Attribute::number("noncurrent_version_expiration_days")
-            .default(90)
-            .describe("Days old state versions are kept for recovery; 0 keeps them forever.")
-            .validate(validate_days(0)),
-    ];
-    attributes.extend(bucket::hardening_attributes());
-    attributes.extend([
-        Attribute::bool("versioning").computed().describe(
-            "Always true: every state write is a new version. Shows drift when suspended outside Terraform.",
-        ),
-        Attribute::string("lock_table_arn").computed().describe("The lock table's ARN (null without a lock table)."),
-        Attribute::bool("lock_table_point_in_time_recovery").computed().describe(
-            "Always true for a lock table: point-in-time recovery on. Shows drift when turned off outside Terraform.",
-        ),
-        Attribute::string("bucket").computed().describe("For the backend block: `bucket`."),
-        Attribute::string("dynamodb_table").computed().describe("For the backend block: `dynamodb_table` (null without a lock table)."),
-        Attribute::bool("encrypt").computed().describe("For the backend block: `encrypt` (always true)."),
-        Attribute::string("kms_key_id").computed().describe("For the backend block: `kms_key_id` (null with SSE-S3)."),
-        Attribute::string_map("backend_config").computed().describe(
-            "Every setting of the `backend \"s3\"` block but `key`, ready for `-backend-config`: `bucket`, `region`, `encrypt`, and `dynamodb_table` or `use_lockfile`, and `kms_key_id` with SSE-KMS.",
-        ),
-    ]);
     Schema::new(
         "Terraform remote state: a hardened S3 bucket (public access blocked, ACLs disabled, SSE-S3 or \
          SSE-KMS, versioning with expiry of old versions, TLS-only policy, optional access logging) and \
          an optional DynamoDB lock table (`LockID`, on-demand, point-in-time recovery, encrypted). \
          Never adopts an existing bucket or table: import instead.",
-        attributes,
+        StateBackendModel::attributes(),
     )
 }
 
@@ -98,41 +117,42 @@ pub(crate) fn backend_config(
 
 // ---- expand / flatten -----------------------------------------------------------------------
 
-fn lifecycle_of(value: &Value) -> Option<LifecycleSettings> {
+fn lifecycle_of(model: &StateBackendModel) -> Option<LifecycleSettings> {
     Some(LifecycleSettings {
         rule_id: LIFECYCLE_RULE_ID.to_string(),
         expiration_days: 0,
-        noncurrent_days: value.get("noncurrent_version_expiration_days").as_i64()?,
-        abort_multipart_days: value
-            .get("abort_incomplete_multipart_upload_days")
-            .as_i64()?,
+        noncurrent_days: *model.noncurrent_version_expiration_days.known()?,
+        abort_multipart_days: *model
+            .hardening
+            .abort_incomplete_multipart_upload_days
+            .known()?,
     })
 }
 
-fn settings_of(value: &Value) -> BucketSettings {
-    BucketSettings::from_value(
-        value,
-        value.get("versioning").as_bool() == Some(true),
-        lifecycle_of(value),
+fn settings_of(model: &StateBackendModel) -> BucketSettings {
+    BucketSettings::of(
+        &model.hardening,
+        model.versioning == Maybe::Known(true),
+        lifecycle_of(model),
     )
 }
 
 /// Sets the backend outputs from `value`'s name, region, lock table and key (unknown while
 /// any of them is).
 fn set_outputs(value: &mut Value) {
-    let bucket = value.get("name").clone();
-    let region = value.get("region").clone();
-    let lock_table = value.get("lock_table").clone();
-    let kms = value.get("kms_key_arn").clone();
-    value.set("bucket", bucket.clone());
-    value.set("dynamodb_table", lock_table.clone());
-    value.set("encrypt", true);
-    value.set("kms_key_id", kms.clone());
+    let bucket = value.get(StateBackendModel::name).clone();
+    let region = value.get(Hardening::region).clone();
+    let lock_table = value.get(StateBackendModel::lock_table).clone();
+    let kms = value.get(Hardening::kms_key_arn).clone();
+    value.set(StateBackendModel::bucket, bucket.clone());
+    value.set(StateBackendModel::dynamodb_table, lock_table.clone());
+    value.set(StateBackendModel::encrypt, true);
+    value.set(StateBackendModel::kms_key_id, kms.clone());
     let known = [&bucket, &region, &lock_table, &kms]
         .iter()
         .all(|v| v.is_wholly_known());
     value.set(
-        "backend_config",
+        StateBackendModel::backend_config,
         match (bucket.as_str(), region.as_str()) {
             (Some(bucket), Some(region)) if known => Value::from(backend_config(
                 bucket,
@@ -149,47 +169,46 @@ fn flatten(
     client: &Client,
     remote: &RemoteBucket,
     table: Option<(&TableDescription, bool)>,
-    prior: &Value,
-) -> Value {
+    prior: &StateBackendModel,
+) -> Result<Value, tfplugin::ValueError> {
     let mut state = prior.clone();
-    let name = prior.get("name").as_str().unwrap_or_default().to_string();
+    let name = prior.name.clone();
     let lifecycle = remote
         .lifecycle_rules
         .iter()
         .find(|r| r.id() == Some(LIFECYCLE_RULE_ID))
         .and_then(LifecycleSettings::from_rule);
-    state.set(
-        "noncurrent_version_expiration_days",
-        lifecycle
-            .as_ref()
-            .map_or(Value::Null, |l| Value::from(l.noncurrent_days)),
-    );
-    state.set(
-        "abort_incomplete_multipart_upload_days",
-        lifecycle
-            .as_ref()
-            .map_or(Value::Null, |l| Value::from(l.abort_multipart_days)),
-    );
-    state.set("versioning", remote.versioning);
-    let partition = client.aws.partition();
+    state.noncurrent_version_expiration_days =
+        Maybe::from_option(lifecycle.as_ref().map(|l| l.noncurrent_days));
+    state.hardening.abort_incomplete_multipart_upload_days =
+        Maybe::from_option(lifecycle.as_ref().map(|l| l.abort_multipart_days));
+    state.versioning = Maybe::Known(remote.versioning);
+    let partition = client.partition();
     let tls = bucket::policy_enforces_tls(partition, &name, remote.policy.as_deref());
     let expected = bucket_policy(partition, &name, tls, None);
-    bucket::flatten_bucket(client, remote, &mut state, expected.as_deref());
+    bucket::flatten_bucket(
+        client,
+        &name,
+        remote,
+        &mut state.hardening,
+        expected.as_deref(),
+    );
     match table {
         Some((table, point_in_time_recovery)) => {
-            state.set("lock_table", Value::opt_string(table.table_name.clone()));
-            state.set("lock_table_arn", Value::opt_string(table.table_arn.clone()));
-            state.set("lock_table_point_in_time_recovery", point_in_time_recovery);
+            state.lock_table = table.table_name.clone();
+            state.lock_table_arn = Maybe::from_option(table.table_arn.clone());
+            state.lock_table_point_in_time_recovery = Maybe::Known(point_in_time_recovery);
         }
         // A lock table deleted out of band reads as none: the plan creates it again.
         None => {
-            state.set("lock_table", Value::Null);
-            state.set("lock_table_arn", Value::Null);
-            state.set("lock_table_point_in_time_recovery", Value::Null);
+            state.lock_table = None;
+            state.lock_table_arn = Maybe::Null;
+            state.lock_table_point_in_time_recovery = Maybe::Null;
         }
     }
+    let mut state = to_value(&state)?;
     set_outputs(&mut state);
-    state
+    Ok(state)
 }
 
 // ---- create / read / update / delete / import -----------------------------------------------
@@ -206,38 +225,46 @@ impl Resource<Client> for StateBackend {
 
     async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
         tags::plan_tags_all(&client.default_tags, change);
-        change.planned.set("versioning", true);
+        change.planned.set(StateBackendModel::versioning, true);
+        let name = change
+            .planned
+            .get(StateBackendModel::name)
+            .as_str()
+            .map(str::to_string);
         let policy = match (
-            change.planned.get("name").as_str(),
-            change.planned.get("enforce_tls").as_bool(),
+            name.as_deref(),
+            change.planned.get(Hardening::enforce_tls).as_bool(),
         ) {
-            (Some(name), Some(tls)) => Ok(bucket_policy(client.aws.partition(), name, tls, None)),
+            (Some(name), Some(tls)) => Ok(bucket_policy(client.partition(), name, tls, None)),
             _ => Err(()),
         };
-        bucket::plan_bucket(client, change, policy).await?;
-        let lock_table = change.planned.get("lock_table").clone();
-        let unchanged = !change.is_create() && change.prior.get("lock_table") == &lock_table;
+        bucket::plan_bucket(client, change, name.as_deref(), policy).await?;
+        let lock_table = change.planned.get(StateBackendModel::lock_table).clone();
+        let unchanged =
+            !change.is_create() && change.prior.get(StateBackendModel::lock_table) == &lock_table;
         let (arn, point_in_time_recovery) = if lock_table.is_null() {
             (Value::Null, Value::Null)
         } else if unchanged {
             (
-                change.prior.get("lock_table_arn").clone(),
+                change.prior.get(StateBackendModel::lock_table_arn).clone(),
                 Value::from(true),
             )
         } else {
             (Value::unknown(), Value::from(true))
         };
-        change.planned.set("lock_table_arn", arn);
-        change
-            .planned
-            .set("lock_table_point_in_time_recovery", point_in_time_recovery);
+        change.planned.set(StateBackendModel::lock_table_arn, arn);
+        change.planned.set(
+            StateBackendModel::lock_table_point_in_time_recovery,
+            point_in_time_recovery,
+        );
         set_outputs(&mut change.planned);
         Ok(())
     }
 
-    async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default();
-        let lock_table = planned.get("lock_table").as_str();
+    async fn create(&self, client: &Client, planned_value: &Value) -> Result<Value, ApplyError> {
+        let planned: StateBackendModel = from_value(planned_value)?;
+        let name = planned.name.as_str();
+        let lock_table = planned.lock_table.as_deref();
         // Refuse before creating anything, so a taken table name leaves no bucket behind.
         if let Some(table) = lock_table
             && find_table(client, table).await?.is_some()
@@ -247,29 +274,29 @@ impl Resource<Client> for StateBackend {
         bucket::create_bucket(client, TYPE_NAME, name).await?;
         // The bucket exists from here on: a failure below keeps it in state, and the next
         // apply completes what Read finds missing.
-        let partial = |d: Diagnostic| ApplyError::from(d).with_partial_state(planned.clone());
-        bucket::apply_settings(client, name, None, &settings_of(planned))
+        let partial = |d: Diagnostic| ApplyError::from(d).with_partial_state(planned_value.clone());
+        bucket::apply_settings(client, name, None, &settings_of(&planned))
             .await
             .map_err(partial)?;
         if let Some(table) = lock_table {
-            create_lock_table(client, table, planned)
+            create_lock_table(client, table, &planned)
                 .await
                 .map_err(partial)?;
         }
-        match self.read(client, planned).await {
+        match self.read(client, planned_value).await {
             Ok(Some(state)) => Ok(state),
             // Not visible yet (S3 is eventually consistent): every setting was acknowledged.
-            Ok(None) => Ok(planned.clone()),
-            Err(d) => Err(ApplyError::from(d).with_partial_state(planned.clone())),
+            Ok(None) => Ok(planned_value.clone()),
+            Err(d) => Err(ApplyError::from(d).with_partial_state(planned_value.clone())),
         }
     }
 
     async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
-        let Some(remote) = bucket::find_bucket(client, name).await? else {
+        let state: StateBackendModel = from_value(state)?;
+        let Some(remote) = bucket::find_bucket(client, &state.name).await? else {
             return Ok(None);
         };
-        let table = match state.get("lock_table").as_str() {
+        let table = match state.lock_table.as_deref() {
             Some(table) => match find_table(client, table).await? {
                 Some(description) => {
                     let pitr = find_point_in_time_recovery(client, table).await?;
@@ -283,31 +310,30 @@ impl Resource<Client> for StateBackend {
             client,
             &remote,
             table.as_ref().map(|(t, pitr)| (t, *pitr)),
-            state,
-        )))
+            &state,
+        )?))
     }
 
     async fn update(
         &self,
         client: &Client,
-        prior: &Value,
-        planned: &Value,
+        prior_value: &Value,
+        planned_value: &Value,
     ) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default();
+        let prior: StateBackendModel = from_value(prior_value)?;
+        let planned: StateBackendModel = from_value(planned_value)?;
+        let name = planned.name.as_str();
         bucket::apply_settings(
             client,
             name,
-            Some(&settings_of(prior)),
-            &settings_of(planned),
+            Some(&settings_of(&prior)),
+            &settings_of(&planned),
         )
         .await?;
-        let (old, new) = (
-            prior.get("lock_table").as_str(),
-            planned.get("lock_table").as_str(),
-        );
+        let (old, new) = (prior.lock_table.as_deref(), planned.lock_table.as_deref());
         match (old, new) {
             (Some(old), Some(new)) if old == new => {
-                update_lock_table(client, new, prior, planned).await?;
+                update_lock_table(client, new, &prior, &planned).await?;
             }
             _ => {
                 // A new lock table first, then the old one goes: locking never has a gap.
@@ -315,25 +341,26 @@ impl Resource<Client> for StateBackend {
                     if find_table(client, new).await?.is_some() {
                         return Err(table_already_exists(new).into());
                     }
-                    create_lock_table(client, new, planned).await?;
+                    create_lock_table(client, new, &planned).await?;
                 }
                 if let Some(old) = old {
                     delete_lock_table(client, old).await?;
                 }
             }
         }
-        let updated = self.read(client, planned).await;
+        let updated = self.read(client, planned_value).await;
         tfplugin::read_back(
             updated,
             &format!("S3 Bucket ({name})"),
             Written::Updated,
-            planned,
+            planned_value,
         )
     }
 
     async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
-        let force = state.get("force_destroy").as_bool().unwrap_or(false);
+        let state: StateBackendModel = from_value(state)?;
+        let name = state.name.as_str();
+        let force = state.hardening.force_destroy == Maybe::Known(true);
         // Refuse before touching anything: a state bucket with state in it stays whole.
         if !force
             && let Some(contents) = bucket::count_contents(client, name).await?
@@ -341,7 +368,7 @@ impl Resource<Client> for StateBackend {
         {
             return Err(bucket::not_empty_error(name, &contents).into());
         }
-        if let Some(table) = state.get("lock_table").as_str() {
+        if let Some(table) = state.lock_table.as_deref() {
             delete_lock_table(client, table).await?;
         }
         Ok(bucket::delete_bucket(client, name, force).await?)
@@ -350,11 +377,13 @@ impl Resource<Client> for StateBackend {
     async fn import(&self, _client: &Client, id: &str) -> Result<Value, Diagnostics> {
         let (bucket, table) = parse_import_id(id)
             .map_err(|message| Diagnostic::error(format!("Invalid import id {id:?}"), message))?;
-        Ok(Value::object([
-            ("name", Value::from(bucket)),
-            ("lock_table", Value::opt_string(table)),
-            ("force_destroy", Value::from(false)),
-        ]))
+        let mut state = StateBackendModel {
+            name: bucket,
+            lock_table: table,
+            ..StateBackendModel::default()
+        };
+        state.hardening.force_destroy = Maybe::Known(false);
+        Ok(to_value(&state)?)
     }
 }
 
@@ -436,7 +465,8 @@ mod tests {
             ("noncurrent_version_expiration_days", Value::from(90)),
             ("abort_incomplete_multipart_upload_days", Value::from(7)),
         ]);
-        let rule = lifecycle_of(&value).unwrap().to_rule().unwrap();
+        let model: StateBackendModel = from_value(&value).unwrap();
+        let rule = lifecycle_of(&model).unwrap().to_rule().unwrap();
         assert_eq!(rule.id(), Some(LIFECYCLE_RULE_ID));
         assert_eq!(
             rule.expiration().and_then(|e| e.days()),
