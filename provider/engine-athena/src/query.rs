@@ -22,7 +22,7 @@ const START_ATTEMPTS: u32 = 6;
 
 /// Where and how statements run.
 #[derive(Debug, Clone)]
-pub struct QuerySettings {
+pub(crate) struct QuerySettings {
     pub workgroup: String,
     pub catalog: String,
     /// Sent only when the workgroup does not enforce its own result location.
@@ -31,7 +31,7 @@ pub struct QuerySettings {
 
 /// Why a statement did not succeed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum QueryFailure {
+pub(crate) enum QueryFailure {
     /// Athena ran it and it failed.
     Failed {
         query_id: String,
@@ -52,13 +52,13 @@ pub enum QueryFailure {
 impl QueryFailure {
     /// Iceberg's optimistic commit lost a race, or the commit failed part-way: re-running at a
     /// fresh location is safe because nothing was committed.
-    pub fn is_commit_conflict(&self) -> bool {
+    pub(crate) fn is_commit_conflict(&self) -> bool {
         matches!(self, QueryFailure::Failed { message, .. }
             if message.contains("ICEBERG_COMMIT_ERROR")
                 || message.contains("ICEBERG_CONCURRENT_MODIFICATION"))
     }
 
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(
             self,
             QueryFailure::Failed {
@@ -68,7 +68,7 @@ impl QueryFailure {
         ) || self.is_commit_conflict()
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             QueryFailure::Failed {
                 query_id,
@@ -110,18 +110,22 @@ impl QueryFailure {
 
 /// A finished statement.
 #[derive(Debug, Clone)]
-pub struct Finished {
+pub(crate) struct Finished {
     pub query_id: String,
 }
 
-pub struct QueryRunner {
+pub(crate) struct QueryRunner {
     client: Client,
     settings: QuerySettings,
     stop: watch::Receiver<bool>,
 }
 
 impl QueryRunner {
-    pub fn new(client: Client, settings: QuerySettings, stop: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(
+        client: Client,
+        settings: QuerySettings,
+        stop: watch::Receiver<bool>,
+    ) -> Self {
         QueryRunner {
             client,
             settings,
@@ -130,7 +134,7 @@ impl QueryRunner {
     }
 
     /// Runs one statement to completion.
-    pub async fn run(&self, sql: &str) -> Result<Finished, QueryFailure> {
+    pub(crate) async fn run(&self, sql: &str) -> Result<Finished, QueryFailure> {
         let query_id = self.start(sql).await?;
         self.wait(&query_id).await?;
         Ok(Finished { query_id })
@@ -138,7 +142,7 @@ impl QueryRunner {
 
     /// Runs a query and returns up to `max_rows` rows (strings, NULL as `None`) and the column
     /// names and Athena types of its result.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         sql: &str,
         max_rows: usize,
@@ -334,7 +338,7 @@ fn is_throttling(code: Option<&str>) -> bool {
 
 /// Exponential backoff with full jitter (AWS's recommendation): a random wait up to
 /// 200 ms × 2ⁿ, at most 10 s, so throttled runs do not retry in lockstep.
-pub fn jittered_backoff(attempt: u32) -> Duration {
+pub(crate) fn jittered_backoff(attempt: u32) -> Duration {
     let cap = (200u64 << attempt.min(6)).min(10_000);
     let random = {
         use std::hash::{BuildHasher, RandomState};

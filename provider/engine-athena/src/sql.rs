@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use mdw_engine::{EngineError, PartitionField};
 
 /// `"name"` for Trino statements.
-pub fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
 /// `` `name` `` for Hive DDL; a backtick inside cannot be escaped there, so it is refused.
-pub fn quote_ddl(ident: &str) -> Result<String, EngineError> {
+pub(crate) fn quote_ddl(ident: &str) -> Result<String, EngineError> {
     if ident.contains('`') {
         return Err(EngineError::InvalidInput(format!(
             "{ident:?} contains a backtick, which Athena DDL cannot quote"
@@ -26,17 +26,17 @@ pub fn quote_ddl(ident: &str) -> Result<String, EngineError> {
 }
 
 /// `'text'` with quotes doubled.
-pub fn literal(text: &str) -> String {
+pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
 /// `"db"."name"` for Trino statements.
-pub fn relation(database: &str, name: &str) -> String {
+pub(crate) fn relation(database: &str, name: &str) -> String {
     format!("{}.{}", quote(database), quote(name))
 }
 
 /// `` `db`.`name` `` for Hive DDL.
-pub fn ddl_relation(database: &str, name: &str) -> Result<String, EngineError> {
+pub(crate) fn ddl_relation(database: &str, name: &str) -> Result<String, EngineError> {
     Ok(format!("{}.{}", quote_ddl(database)?, quote_ddl(name)?))
 }
 
@@ -51,7 +51,7 @@ const RESERVED_PROPERTIES: &[&str] = &[
 
 /// `create table … with (table_type='ICEBERG', …) as <select>`: the model's query written as a
 /// new Iceberg table at `location`.
-pub fn create_table_as(
+pub(crate) fn create_table_as(
     database: &str,
     name: &str,
     location: &str,
@@ -116,7 +116,7 @@ fn check_property_key(key: &str) -> Result<(), EngineError> {
     }
 }
 
-pub fn rename_table(database: &str, from: &str, to: &str) -> Result<String, EngineError> {
+pub(crate) fn rename_table(database: &str, from: &str, to: &str) -> Result<String, EngineError> {
     Ok(format!(
         "ALTER TABLE {} RENAME TO {}",
         ddl_relation(database, from)?,
@@ -125,19 +125,19 @@ pub fn rename_table(database: &str, from: &str, to: &str) -> Result<String, Engi
 }
 
 /// Drops an Iceberg table; Athena deletes its data and metadata files too.
-pub fn drop_table(database: &str, name: &str) -> Result<String, EngineError> {
+pub(crate) fn drop_table(database: &str, name: &str) -> Result<String, EngineError> {
     Ok(format!(
         "DROP TABLE IF EXISTS {}",
         ddl_relation(database, name)?
     ))
 }
 
-pub fn drop_view(database: &str, name: &str) -> String {
+pub(crate) fn drop_view(database: &str, name: &str) -> String {
     format!("DROP VIEW IF EXISTS {}", relation(database, name))
 }
 
 /// A new view (a stage name no other build used: never `or replace`).
-pub fn create_view(database: &str, name: &str, select: &str) -> String {
+pub(crate) fn create_view(database: &str, name: &str, select: &str) -> String {
     format!(
         "CREATE VIEW {} AS\n{}",
         relation(database, name),
@@ -146,14 +146,14 @@ pub fn create_view(database: &str, name: &str, select: &str) -> String {
 }
 
 /// The query's columns without reading data: Athena plans `limit 0` without scanning.
-pub fn probe_columns(select: &str) -> String {
+pub(crate) fn probe_columns(select: &str) -> String {
     format!(
         "SELECT * FROM (\n{}\n) LIMIT 0",
         strip_trailing_semicolon(select)
     )
 }
 
-pub fn insert_into(database: &str, name: &str, columns: &[String], select: &str) -> String {
+pub(crate) fn insert_into(database: &str, name: &str, columns: &[String], select: &str) -> String {
     let list: Vec<String> = columns.iter().map(|c| quote(c)).collect();
     format!(
         "INSERT INTO {} ({})\nSELECT {} FROM (\n{}\n)",
@@ -167,7 +167,7 @@ pub fn insert_into(database: &str, name: &str, columns: &[String], select: &str)
 /// `merge into … using (<select>) src on (…)`: matched rows take the query's values for
 /// `update_columns`, the others are inserted. `target` and `src` are the aliases dbt-athena
 /// gives, so `incremental_predicates` written for it work unchanged.
-pub fn merge_into(
+pub(crate) fn merge_into(
     database: &str,
     name: &str,
     columns: &[String],
@@ -206,7 +206,7 @@ pub fn merge_into(
 }
 
 /// `alter table … add columns (…)`; `columns` are (name, Hive type) pairs.
-pub fn add_columns(
+pub(crate) fn add_columns(
     database: &str,
     name: &str,
     columns: &[(String, String)],
@@ -222,7 +222,7 @@ pub fn add_columns(
     ))
 }
 
-pub fn drop_column(database: &str, name: &str, column: &str) -> Result<String, EngineError> {
+pub(crate) fn drop_column(database: &str, name: &str, column: &str) -> Result<String, EngineError> {
     Ok(format!(
         "ALTER TABLE {} DROP COLUMN {}",
         ddl_relation(database, name)?,
@@ -236,7 +236,7 @@ fn strip_trailing_semicolon(sql: &str) -> &str {
 
 /// The Hive type Athena DDL wants for a Trino type (`varchar` → `string`, `integer` → `int`,
 /// `timestamp(6)` → `timestamp`, `row(a integer)` → `struct<a:int>`).
-pub fn hive_type(trino: &str) -> String {
+pub(crate) fn hive_type(trino: &str) -> String {
     let t = trino.trim().to_ascii_lowercase();
     if let Some(inner) = strip_call(&t, "array") {
         return format!("array<{}>", hive_type(inner));
@@ -274,7 +274,7 @@ pub fn hive_type(trino: &str) -> String {
 }
 
 /// The Trino type for a Hive type as Glue stores it (the inverse of [`hive_type`]).
-pub fn trino_type(hive: &str) -> String {
+pub(crate) fn trino_type(hive: &str) -> String {
     let t = hive.trim().to_ascii_lowercase();
     if let Some(inner) = strip_angle(&t, "array") {
         return format!("array({})", trino_type(inner));

@@ -51,7 +51,7 @@ impl PartitionStream for OneShot {
 }
 
 /// Plans and starts `df`, and returns a DataFrame that reads its result streams.
-pub async fn behind_barrier(ctx: &SessionContext, df: DataFrame) -> Result<DataFrame> {
+pub(crate) async fn behind_barrier(ctx: &SessionContext, df: DataFrame) -> Result<DataFrame> {
     let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
     let streams = df.execute_stream_partitioned().await?;
     let partitions: Vec<Arc<dyn PartitionStream>> = streams

@@ -5,7 +5,7 @@ use datafusion::error::DataFusionError;
 use mdw_engine::EngineError;
 
 /// An error from iceberg-rust (catalog or metadata work).
-pub fn catalog_error(context: &str, error: iceberg::Error) -> EngineError {
+pub(crate) fn catalog_error(context: &str, error: iceberg::Error) -> EngineError {
     let message = error.to_string();
     match error.kind() {
         iceberg::ErrorKind::CatalogCommitConflicts => EngineError::Conflict {
@@ -26,7 +26,7 @@ pub fn catalog_error(context: &str, error: iceberg::Error) -> EngineError {
 
 /// An error from DataFusion while planning or running SQL (including failures of the Iceberg
 /// writer, which runs inside the DataFusion plan).
-pub fn sql_error(context: &str, error: DataFusionError) -> EngineError {
+pub(crate) fn sql_error(context: &str, error: DataFusionError) -> EngineError {
     // Commit conflicts surface through the plan as external errors: keep them retryable.
     if let DataFusionError::External(inner) = error.find_root()
         && let Some(iceberg_error) = inner.downcast_ref::<iceberg::Error>()
@@ -46,7 +46,7 @@ pub fn sql_error(context: &str, error: DataFusionError) -> EngineError {
 }
 
 /// An error from the file store.
-pub fn storage_error(context: &str, error: impl std::fmt::Display) -> EngineError {
+pub(crate) fn storage_error(context: &str, error: impl std::fmt::Display) -> EngineError {
     EngineError::Storage {
         context: context.to_string(),
         message: error.to_string(),

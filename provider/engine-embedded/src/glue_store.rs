@@ -19,7 +19,7 @@ use crate::store::{Lookup, Replacing, StoredView};
 use crate::types::hive_type_name;
 
 #[derive(Debug, Clone)]
-pub struct GlueStore {
+pub(crate) struct GlueStore {
     entries: GlueEntries,
     catalog_name: String,
 }
@@ -41,7 +41,7 @@ fn input_error(context: &str, e: impl std::fmt::Display) -> EngineError {
 }
 
 impl GlueStore {
-    pub fn new(client: Client, catalog_name: &str) -> Self {
+    pub(crate) fn new(client: Client, catalog_name: &str) -> Self {
         GlueStore {
             entries: GlueEntries::new(client),
             catalog_name: catalog_name.to_string(),
@@ -67,7 +67,7 @@ impl GlueStore {
     /// Points the table at `new_metadata` in place of `replacing` (see
     /// `SqliteStore::swap_table_pointer`): one `CreateTable`, or one `UpdateTable` guarded by
     /// the version read with the entry.
-    pub async fn swap_table_pointer(
+    pub(crate) async fn swap_table_pointer(
         &self,
         database: &str,
         name: &str,
@@ -88,7 +88,7 @@ impl GlueStore {
             .await
     }
 
-    pub async fn put_view(
+    pub(crate) async fn put_view(
         &self,
         database: &str,
         name: &str,
@@ -105,7 +105,7 @@ impl GlueStore {
             .await
     }
 
-    pub async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {
+    pub(crate) async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {
         Ok(match self.entries.get(database, name).await? {
             None => Lookup::Missing,
             Some(table) if is_view(&table) => Lookup::View(stored_view(&table)),
@@ -123,7 +123,7 @@ impl GlueStore {
 
     /// Deletes the table's entry if it still points at `metadata_location` (checked on the entry
     /// read just before: DeleteTable has no version guard).
-    pub async fn drop_table(
+    pub(crate) async fn drop_table(
         &self,
         database: &str,
         name: &str,
@@ -141,7 +141,7 @@ impl GlueStore {
     }
 
     /// Deletes the view if it still carries `owner`.
-    pub async fn delete_view(
+    pub(crate) async fn delete_view(
         &self,
         database: &str,
         name: &str,

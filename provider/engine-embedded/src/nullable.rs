@@ -67,6 +67,6 @@ static AS_NULLABLE: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
 });
 
 /// `expr`, declared nullable.
-pub fn as_nullable(expr: Expr) -> Expr {
+pub(crate) fn as_nullable(expr: Expr) -> Expr {
     AS_NULLABLE.call(vec![expr])
 }

@@ -28,7 +28,7 @@ use crate::Inner;
 use crate::store::Lookup;
 
 /// Creates a session whose unqualified names resolve in `default_database`.
-pub fn new_session(inner: &Arc<Inner>, default_database: &str) -> SessionContext {
+pub(crate) fn new_session(inner: &Arc<Inner>, default_database: &str) -> SessionContext {
     let config = session_config(&inner.catalog_name, default_database);
     let builder = SessionStateBuilder::new()
         .with_config(config.clone())

@@ -21,7 +21,7 @@ use mdw_engine_aws::glue::conflict;
 
 /// A view as stored by the engine.
 #[derive(Debug, Clone)]
-pub struct StoredView {
+pub(crate) struct StoredView {
     pub sql: String,
     pub description: Option<String>,
     pub column_comments: BTreeMap<String, String>,
@@ -34,7 +34,7 @@ pub struct StoredView {
 
 /// What a name currently is in the store, before the Iceberg catalog is asked.
 #[derive(Debug)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     View(StoredView),
     /// The store has an Iceberg table of that name (load it through the catalog).
     Table,
@@ -46,7 +46,7 @@ pub enum Lookup {
 /// What a write expects to replace: the commit fails with `Conflict`, changing nothing, when
 /// the name no longer holds exactly that (someone else committed in between).
 #[derive(Debug, Clone, Copy)]
-pub enum Replacing<'a> {
+pub(crate) enum Replacing<'a> {
     /// The name must be free.
     Nothing,
     /// The table at this metadata file.
@@ -58,14 +58,14 @@ pub enum Replacing<'a> {
 /// Where the engine keeps table pointers and views: beside iceberg-rust's SQLite catalog, or
 /// in Glue.
 #[derive(Debug, Clone)]
-pub enum Store {
+pub(crate) enum Store {
     Sqlite(SqliteStore),
     Glue(GlueStore),
 }
 
 impl Store {
     /// Points the table at `new_metadata` in place of `replacing`, in one catalog write.
-    pub async fn swap_table_pointer(
+    pub(crate) async fn swap_table_pointer(
         &self,
         database: &str,
         name: &str,
@@ -88,7 +88,7 @@ impl Store {
     }
 
     /// Puts the view in place of `replacing`, in one catalog write.
-    pub async fn put_view(
+    pub(crate) async fn put_view(
         &self,
         database: &str,
         name: &str,
@@ -102,7 +102,7 @@ impl Store {
     }
 
     /// Removes the table's entry if it still points at `metadata_location`.
-    pub async fn drop_table(
+    pub(crate) async fn drop_table(
         &self,
         database: &str,
         name: &str,
@@ -116,7 +116,7 @@ impl Store {
 
     /// Views first: Glue holds views and tables under one name, and the Iceberg catalog neither
     /// loads a view nor (iceberg-catalog-glue 0.10) says "not found" in a way one can match.
-    pub async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {
+    pub(crate) async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {
         match self {
             Store::Sqlite(store) => Ok(match store.get_view(database, name).await? {
                 Some(view) => Lookup::View(view),
@@ -127,7 +127,7 @@ impl Store {
     }
 
     /// Deletes the view if it still carries `owner`; false when there was none.
-    pub async fn delete_view(
+    pub(crate) async fn delete_view(
         &self,
         database: &str,
         name: &str,
@@ -142,7 +142,7 @@ impl Store {
 
 /// The engine's connection to the catalog's SQLite file.
 #[derive(Debug, Clone)]
-pub struct SqliteStore {
+pub(crate) struct SqliteStore {
     pool: SqlitePool,
     catalog_name: String,
 }
@@ -183,7 +183,7 @@ async fn add_owner_column(pool: &SqlitePool, context: &str) -> Result<(), Engine
 impl SqliteStore {
     /// Opens the file (iceberg-catalog-sql has already created it and its tables) and creates
     /// the views table.
-    pub async fn open(path: &Path, catalog_name: &str) -> Result<Self, EngineError> {
+    pub(crate) async fn open(path: &Path, catalog_name: &str) -> Result<Self, EngineError> {
         let context = format!("opening the catalog database {}", path.display());
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|e| store_error(&context, e))?
@@ -223,7 +223,7 @@ impl SqliteStore {
     /// turned into the table's, or the table's row moved from the old metadata file to the new
     /// one — in one transaction that fails with `Conflict` unless the name still holds exactly
     /// what `replacing` says.
-    pub async fn swap_table_pointer(
+    pub(crate) async fn swap_table_pointer(
         &self,
         database: &str,
         name: &str,
@@ -332,7 +332,7 @@ impl SqliteStore {
     }
 
     /// Creates the view in place of `replacing` in one transaction (see `swap_table_pointer`).
-    pub async fn put_view(
+    pub(crate) async fn put_view(
         &self,
         database: &str,
         name: &str,
@@ -403,7 +403,7 @@ impl SqliteStore {
         tx.commit().await.map_err(|e| store_error(&context, e))
     }
 
-    pub async fn drop_table(
+    pub(crate) async fn drop_table(
         &self,
         database: &str,
         name: &str,
@@ -427,7 +427,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn get_view(
+    pub(crate) async fn get_view(
         &self,
         database: &str,
         name: &str,
@@ -463,7 +463,7 @@ impl SqliteStore {
         }))
     }
 
-    pub async fn delete_view(
+    pub(crate) async fn delete_view(
         &self,
         database: &str,
         name: &str,

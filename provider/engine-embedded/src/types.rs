@@ -17,7 +17,7 @@ use mdw_engine::{ColumnInfo, EngineError, SqlType};
 const UTC: &str = "+00:00";
 
 /// Maps an Arrow type to the closest type Iceberg v2 (and Athena) can store.
-pub fn normalize_type(column: &str, data_type: &DataType) -> Result<DataType, EngineError> {
+pub(crate) fn normalize_type(column: &str, data_type: &DataType) -> Result<DataType, EngineError> {
     let unsupported = || {
         EngineError::InvalidInput(format!(
             "column {column:?} has type {data_type}, which an Iceberg table cannot store; \
@@ -100,7 +100,7 @@ pub fn normalize_type(column: &str, data_type: &DataType) -> Result<DataType, En
 /// Normalizes a query's output schema: Iceberg-storable types, lower-case column names (Athena
 /// folds them), every column nullable (as Athena's CTAS creates them, so later runs may write
 /// NULLs), and no duplicate names.
-pub fn normalize_schema(schema: &ArrowSchema) -> Result<ArrowSchema, EngineError> {
+pub(crate) fn normalize_schema(schema: &ArrowSchema) -> Result<ArrowSchema, EngineError> {
     let mut seen = BTreeMap::new();
     let mut fields = Vec::with_capacity(schema.fields().len());
     for field in schema.fields() {
@@ -127,7 +127,7 @@ pub fn normalize_schema(schema: &ArrowSchema) -> Result<ArrowSchema, EngineError
 }
 
 /// Builds the Iceberg schema of a normalized Arrow schema, with column comments.
-pub fn iceberg_schema(
+pub(crate) fn iceberg_schema(
     normalized: &ArrowSchema,
     column_descriptions: &BTreeMap<String, String>,
 ) -> Result<IcebergSchema, EngineError> {
@@ -175,7 +175,7 @@ pub fn iceberg_schema(
 }
 
 /// The Iceberg type an Arrow column becomes (after normalization).
-pub fn iceberg_type_of(column: &str, data_type: &DataType) -> Result<Type, EngineError> {
+pub(crate) fn iceberg_type_of(column: &str, data_type: &DataType) -> Result<Type, EngineError> {
     let normalized = normalize_type(column, data_type)?;
     let convert_error = |e: iceberg::Error| {
         EngineError::InvalidInput(format!(
@@ -197,7 +197,7 @@ pub fn iceberg_type_of(column: &str, data_type: &DataType) -> Result<Type, Engin
 }
 
 /// Renders an Iceberg type the way Athena (Trino) shows it.
-pub fn athena_type_name(ty: &Type) -> String {
+pub(crate) fn athena_type_name(ty: &Type) -> String {
     match ty {
         Type::Primitive(p) => match p {
             PrimitiveType::Boolean => "boolean".into(),
@@ -238,7 +238,7 @@ pub fn athena_type_name(ty: &Type) -> String {
 
 /// Renders an Iceberg type the way Glue stores column types of Athena's Iceberg tables (Hive
 /// names: `string`, `int`, `array<string>`, `struct<a:int>`).
-pub fn hive_type_name(ty: &Type) -> String {
+pub(crate) fn hive_type_name(ty: &Type) -> String {
     match ty {
         Type::Primitive(p) => match p {
             PrimitiveType::Boolean => "boolean".into(),
@@ -273,7 +273,7 @@ pub fn hive_type_name(ty: &Type) -> String {
 }
 
 /// The columns of an Iceberg schema as `describe` reports them.
-pub fn columns_of(schema: &IcebergSchema) -> Vec<ColumnInfo> {
+pub(crate) fn columns_of(schema: &IcebergSchema) -> Vec<ColumnInfo> {
     schema
         .as_struct()
         .fields()
@@ -287,7 +287,7 @@ pub fn columns_of(schema: &IcebergSchema) -> Vec<ColumnInfo> {
 }
 
 /// The columns of a query or view result (types normalized as a table would store them).
-pub fn columns_of_arrow(
+pub(crate) fn columns_of_arrow(
     schema: &ArrowSchema,
     comments: &BTreeMap<String, String>,
 ) -> Result<Vec<ColumnInfo>, EngineError> {
@@ -306,7 +306,7 @@ pub fn columns_of_arrow(
 }
 
 /// The Arrow type a seed column given as an Athena type name is cast to.
-pub fn arrow_type_of_sql(ty: SqlType) -> DataType {
+pub(crate) fn arrow_type_of_sql(ty: SqlType) -> DataType {
     match ty {
         SqlType::Boolean => DataType::Boolean,
         SqlType::Integer => DataType::Int32,

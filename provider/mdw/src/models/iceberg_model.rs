@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use mdw_engine::{
-    BuildOutcome, DropRelation, EngineError, IncrementalBuild, IncrementalStrategy,
-    OnSchemaChange, Ownership, PartitionField, RelationInfo, RelationKind, TableBuild,
-    ViewDefinition,
+    BuildOutcome, DropRelation, EngineError, IncrementalBuild, IncrementalStrategy, OnSchemaChange,
+    Ownership, PartitionField, RelationInfo, RelationKind, TableBuild, ViewDefinition,
 };
 use sha2::{Digest, Sha256};
 use tfplugin::{

@@ -213,7 +213,10 @@ impl Resource<Client> for Seed {
 
     async fn plan(&self, _client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
         if change.planned.get(SeedModel::path).is_wholly_known()
-            && change.planned.get(SeedModel::content_sha256).is_wholly_known()
+            && change
+                .planned
+                .get(SeedModel::content_sha256)
+                .is_wholly_known()
         {
             check_file(&from_value(&change.planned)?)?;
         }

@@ -31,4 +31,3 @@ pub(crate) fn validate_location(value: &Value) -> Result<(), String> {
         .as_str()
         .map_or(Ok(()), mdw_engine::checks::check_external_location)
 }
-
