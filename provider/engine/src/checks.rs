@@ -89,6 +89,14 @@ pub fn check_model_sql(sql: &str) -> Result<(), String> {
                 .to_string(),
         );
     }
+    let bare = outside_literals(sql);
+    if ["{{", "{%", "{#"].iter().any(|mark| bare.contains(mark)) {
+        return Err(
+            "the SQL holds Jinja ({{ … }} or {% … %}): it is the model's source, not its \
+             compiled SQL; compile the project with mdwc and use what it writes"
+                .to_string(),
+        );
+    }
     Ok(())
 }
 
@@ -171,6 +179,7 @@ mod tests {
             "insert into t select 1",
             "select 1; drop table x",
             "create table t as select 1",
+            "select * from {{ ref('orders') }}",
         ] {
             assert!(check_model_sql(bad).is_err(), "{bad:?} must be refused");
         }

@@ -73,6 +73,11 @@ impl FromStr for PartitionField {
             if column.is_empty() {
                 return Err(invalid("it is empty"));
             }
+            if column.chars().any(char::is_whitespace) {
+                return Err(invalid(&format!(
+                    "{column:?} is not a column name (write the column alone, without a type)"
+                )));
+            }
             return Ok(PartitionField {
                 column,
                 transform: PartitionTransform::Identity,
@@ -113,6 +118,15 @@ impl FromStr for PartitionField {
             }
             other => return Err(invalid(&format!("unknown transform {other:?}"))),
         };
+        // `ts date` is a column and a type, not a column: refused rather than taken as a name.
+        if column
+            .chars()
+            .any(|c| c.is_whitespace() || c == '(' || c == ')')
+        {
+            return Err(invalid(&format!(
+                "{column:?} is not a column name (write the column alone, without a type)"
+            )));
+        }
         Ok(PartitionField { column, transform })
     }
 }

@@ -18,6 +18,7 @@ use crate::iam::airbyte_ec2::AirbyteEc2;
 use crate::iam::dbt_runner::DbtRunner;
 use crate::iam::role::Role;
 use crate::iam::terraform_operator::TerraformOperator;
+use crate::models::data_test::DataTest;
 use crate::models::iceberg_model::IcebergModel;
 use crate::models::lineage::Lineage;
 use crate::models::query::Query;
@@ -173,6 +174,7 @@ impl tfplugin::Provider for MdwProvider {
             Arc::new(IcebergModel),
             Arc::new(Seed),
             Arc::new(Lineage),
+            Arc::new(DataTest),
         ]
     }
 

@@ -13,6 +13,7 @@ mod service;
 pub mod steps;
 pub mod tls;
 pub mod value;
+mod warnings;
 
 pub use diag::{AttributePath, Diagnostic, Diagnostics};
 pub use model::{Model, TfType};
@@ -21,6 +22,7 @@ pub use schema::{Attribute, Nesting, Schema, validators};
 pub use server::{ServeOptions, serve};
 pub use steps::{Written, check_import_id, found, import_by_attribute, read_back};
 pub use value::{Maybe, Type, Value, ValueError, from_value, to_value};
+pub use warnings::warn;
 
 /// Generated protocol types: `tfplugin6` (Terraform) and `plugin` (go-plugin's controller).
 pub mod proto {

@@ -468,11 +468,14 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                     Err(d) => Ok((Some(self.encode(&entry.ty, &prior)?), d)),
                 };
             }
-            let applied = if prior.is_null() {
-                entry.resource.create(&client, &planned).await
-            } else {
-                entry.resource.update(&client, &prior, &planned).await
-            };
+            let (applied, warnings) = crate::warnings::collecting(async {
+                if prior.is_null() {
+                    entry.resource.create(&client, &planned).await
+                } else {
+                    entry.resource.update(&client, &prior, &planned).await
+                }
+            })
+            .await;
             match applied {
                 Ok(state) => {
                     let state = plan::reconcile_applied(
@@ -482,7 +485,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                         type_name,
                         self.provider.type_name(),
                     )?;
-                    Ok((Some(self.encode(&entry.ty, &state)?), Diagnostics::new()))
+                    Ok((Some(self.encode(&entry.ty, &state)?), warnings))
                 }
                 Err(failure) => {
                     // What exists despite the failure stays in state (with unknowns cleared);
@@ -493,7 +496,9 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                         None => None,
                     };
                     let encoded = kept.map(|s| self.encode(&entry.ty, &s)).transpose()?;
-                    Ok((encoded, failure.diagnostics))
+                    let mut diagnostics = warnings;
+                    diagnostics.extend(failure.diagnostics);
+                    Ok((encoded, diagnostics))
                 }
             }
         }

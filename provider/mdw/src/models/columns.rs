@@ -2,7 +2,6 @@
 //! a relation is named in messages.
 
 use mdw_engine::ColumnInfo;
-use tfplugin::{Type, Value};
 
 tfplugin::model! {
     /// One column of a relation.
@@ -29,43 +28,4 @@ pub(crate) fn columns(columns: &[ColumnInfo]) -> Vec<Column> {
             comment: c.comment.clone(),
         })
         .collect()
-}
-
-/// The type of `columns`: name, type and comment of each column.
-pub(crate) fn columns_type() -> Type {
-    Type::list(Type::object([
-        ("name", Type::String),
-        ("type", Type::String),
-        ("comment", Type::String),
-    ]))
-}
-
-/// `columns` from the engine's column list.
-pub(crate) fn flatten_columns(columns: &[ColumnInfo]) -> Value {
-    Value::List(
-        columns
-            .iter()
-            .map(|c| {
-                Value::object([
-                    ("name", Value::from(c.name.as_str())),
-                    ("type", Value::from(c.data_type.as_str())),
-                    ("comment", Value::opt_string(c.comment.clone())),
-                ])
-            })
-            .collect(),
-    )
-}
-
-/// A string attribute, empty when null (required attributes are never null at apply).
-pub(crate) fn string_of(v: &Value, attribute: &str) -> String {
-    v.get(attribute).as_str().unwrap_or_default().to_string()
-}
-
-/// `database.name` of a model or seed, for messages.
-pub(crate) fn relation(planned: &Value) -> String {
-    format!(
-        "{}.{}",
-        string_of(planned, "database"),
-        string_of(planned, "name")
-    )
 }

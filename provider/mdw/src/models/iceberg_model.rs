@@ -3,9 +3,11 @@
 //!
 //! A model rebuilds only when what it means changes: its SQL (comments and layout aside), its
 //! materialization settings, or an upstream model, seed or source (`upstream`). A rebuild is an
-//! in-place update — the engine builds at a fresh location and swaps — never destroy-then-create.
+//! in-place update — the engine builds the new relation aside and swaps it in with one catalog
+//! write — never destroy-then-create, also when the materialization changes. Every relation
+//! carries this resource's owner marker; one carrying another is neither replaced nor dropped.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use mdw_engine::{
@@ -14,16 +16,17 @@ use mdw_engine::{
 };
 use sha2::{Digest, Sha256};
 use tfplugin::{
-    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value, validators,
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
+    from_value, to_value, validators,
 };
 
 use crate::client::Client;
 use crate::engines::engine_error;
-use crate::models::columns::{columns_type, flatten_columns, relation, string_of};
-use crate::models::ownership::{self, LINEAGE, OWNER_ID};
+use crate::models::columns::{Column, columns};
+use crate::models::ownership::{self, OwnedKind};
 use crate::models::sql_text;
 use crate::models::validators::{
-    validate_identifier, validate_location, validate_properties, validate_sql,
+    validate_identifier, validate_lineage, validate_location, validate_properties, validate_sql,
 };
 
 pub(crate) struct IcebergModel;
@@ -34,190 +37,268 @@ const STRATEGIES: &[&str] = &["append", "merge"];
 const SCHEMA_CHANGES: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];
 const ON_DESTROY: &[&str] = &["drop", "retain"];
 
-/// Attributes whose change rebuilds the table (with the SQL and `upstream`). Tags and
-/// `on_destroy` only change state.
-const BUILD_INPUTS: &[&str] = &[
-    "incremental_sql",
-    "materialized",
-    "incremental_strategy",
-    "unique_key",
-    "incremental_predicates",
-    "merge_update_columns",
-    "merge_exclude_columns",
-    "on_schema_change",
-    "partitioned_by",
-    "table_properties",
-    "external_location",
-    "description",
-    "column_descriptions",
+fn validate_materialized(value: &Value) -> Result<(), String> {
+    validators::one_of(MATERIALIZATIONS)(value)
+}
+
+fn validate_strategy(value: &Value) -> Result<(), String> {
+    validators::one_of(STRATEGIES)(value)
+}
+
+fn validate_schema_change(value: &Value) -> Result<(), String> {
+    validators::one_of(SCHEMA_CHANGES)(value)
+}
+
+fn validate_on_destroy(value: &Value) -> Result<(), String> {
+    validators::one_of(ON_DESTROY)(value)
+}
+
+/// Each entry a valid transform, and no field twice (Iceberg refuses a spec that repeats one).
+fn validate_partitioning(value: &Value) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for entry in value.string_list() {
+        let field = entry.parse::<PartitionField>().map_err(|e| e.to_string())?;
+        if !seen.insert(field.to_string()) {
+            return Err(format!(
+                "partitioned_by lists {entry:?} twice; list each once."
+            ));
+        }
+    }
+    Ok(())
+}
+
+tfplugin::model! {
+    /// The attributes of `mdw_iceberg_model`.
+    pub(crate) struct ModelModel {
+        /// Glue database (dbt schema).
+        #[tf(required, requires_replace, validate = validate_identifier)]
+        pub(crate) database: String,
+        /// Table or view name (dbt alias), in lower case as Glue stores it.
+        #[tf(required, requires_replace, validate = validate_identifier)]
+        pub(crate) name: String,
+        /// The compiled SELECT. Relations are written `"catalog"."schema"."table"`. Comment and whitespace changes do not rebuild.
+        #[tf(required, validate = validate_sql)]
+        pub(crate) sql: String,
+        /// Incremental models: the query for runs on an existing table (dbt's `is_incremental()` true). Unset: `sql` every time.
+        #[tf(validate = validate_sql)]
+        pub(crate) incremental_sql: Option<String>,
+        /// `table` (default), `view` or `incremental`.
+        #[tf(default = "table", validate = validate_materialized)]
+        pub(crate) materialized: Maybe<String>,
+        /// `append` (default) or `merge` (needs `unique_key`).
+        #[tf(validate = validate_strategy)]
+        pub(crate) incremental_strategy: Option<String>,
+        /// Merge: the columns that identify a row.
+        #[tf()]
+        pub(crate) unique_key: Option<Vec<String>>,
+        /// Merge: extra conditions on the target rows a run may touch.
+        #[tf()]
+        pub(crate) incremental_predicates: Option<Vec<String>>,
+        /// Merge: update only these columns of matched rows.
+        #[tf()]
+        pub(crate) merge_update_columns: Option<Vec<String>>,
+        /// Merge: update every column of matched rows but these.
+        #[tf()]
+        pub(crate) merge_exclude_columns: Option<Vec<String>>,
+        /// Incremental runs whose columns differ from the table: `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.
+        #[tf(default = "ignore", validate = validate_schema_change)]
+        pub(crate) on_schema_change: Maybe<String>,
+        /// Iceberg transforms: `col`, `day(ts)`, `month(ts)`, `bucket(id, 16)`, `truncate(s, 4)` …
+        #[tf(validate = validate_partitioning)]
+        pub(crate) partitioned_by: Option<Vec<String>>,
+        /// Iceberg table properties; `format-version` may only be `"2"` (the table's format), keys starting with `mdw.` are the provider's own.
+        #[tf(validate = validate_properties)]
+        pub(crate) table_properties: Option<BTreeMap<String, String>>,
+        /// Root under which every build gets a fresh location: `s3://bucket/prefix` (or, on the embedded engine's local disk, an absolute directory).
+        #[tf(validate = validate_location)]
+        pub(crate) external_location: Option<String>,
+        /// The table comment (dbt's model description).
+        #[tf()]
+        pub(crate) description: Option<String>,
+        /// Column → comment (dbt's column descriptions).
+        #[tf()]
+        pub(crate) column_descriptions: Option<BTreeMap<String, String>>,
+        /// dbt tags; informational.
+        #[tf()]
+        pub(crate) model_tags: Option<Vec<String>>,
+        /// Build ids of the models, seeds and sources this model reads; a change rebuilds it, and the references order it after them.
+        #[tf()]
+        pub(crate) upstream: Option<BTreeMap<String, String>>,
+        /// `drop` deletes the table and its data on destroy; `retain` leaves both in place.
+        #[tf(default = "drop", validate = validate_on_destroy)]
+        pub(crate) on_destroy: Maybe<String>,
+        /// The root's `mdw_lineage` id: the owner id is then `<lineage>/model/<database>.<name>`, so a create retried after a crash recognises its own table and another root's is refused.
+        #[tf(validate = validate_lineage)]
+        pub(crate) lineage: Option<String>,
+        /// The owner marker written on the table or view; a relation carrying another is never replaced or dropped.
+        #[tf(computed)]
+        pub(crate) owner_id: Maybe<String>,
+        /// Hash of the normalised SQL and build settings.
+        #[tf(computed)]
+        pub(crate) fingerprint: Maybe<String>,
+        /// The relation's columns: name, type, comment.
+        #[tf(computed)]
+        pub(crate) columns: Maybe<Vec<Column>>,
+        /// Where the current build's data lives.
+        #[tf(computed)]
+        pub(crate) data_location: Maybe<String>,
+        /// The table's current Iceberg snapshot (null for a view).
+        #[tf(computed)]
+        pub(crate) snapshot_id: Maybe<String>,
+        /// Changes on every build; reference it from dependants.
+        #[tf(computed)]
+        pub(crate) build_id: Maybe<String>,
+    }
+}
+
+/// Attributes whose change rebuilds the table (with the SQL and `upstream`). Tags, `lineage`
+/// and `on_destroy` only change state.
+const BUILD_INPUTS: [&str; 13] = [
+    ModelModel::incremental_sql,
+    ModelModel::materialized,
+    ModelModel::incremental_strategy,
+    ModelModel::unique_key,
+    ModelModel::incremental_predicates,
+    ModelModel::merge_update_columns,
+    ModelModel::merge_exclude_columns,
+    ModelModel::on_schema_change,
+    ModelModel::partitioned_by,
+    ModelModel::table_properties,
+    ModelModel::external_location,
+    ModelModel::description,
+    ModelModel::column_descriptions,
 ];
 
 /// What a built relation reports; unknown in the plan whenever the model (re)builds.
-const BUILD_OUTPUTS: &[&str] = &["columns", "data_location", "snapshot_id", "build_id"];
-
-// ---- schema ---------------------------------------------------------------------------------
+const BUILD_OUTPUTS: [&str; 4] = [
+    ModelModel::columns,
+    ModelModel::data_location,
+    ModelModel::snapshot_id,
+    ModelModel::build_id,
+];
 
 fn schema() -> Schema {
     Schema::new(
         "A dbt model as an Iceberg table, incremental table or view, built by the provider's engine \
          from its compiled SQL.",
-        vec![
-            Attribute::string("database").required().requires_replace().describe("Glue database (dbt schema).").validate(validate_identifier),
-            Attribute::string("name").required().requires_replace().describe("Table or view name (dbt alias).").validate(validate_identifier),
-            Attribute::string("sql").required().describe(
-                "The compiled SELECT. Relations are written `\"catalog\".\"schema\".\"table\"`. Comment and whitespace changes do not rebuild.",
-            ).validate(validate_sql),
-            Attribute::string("incremental_sql").describe(
-                "Incremental models: the query for runs on an existing table (dbt's `is_incremental()` true). Unset: `sql` every time.",
-            ).validate(validate_sql),
-            Attribute::string("materialized").default("table").describe("`table` (default), `view` or `incremental`.").validate(validators::one_of(MATERIALIZATIONS)),
-            Attribute::string("incremental_strategy")
-                .describe("`append` (default) or `merge` (needs `unique_key`).")
-                .validate(validators::one_of(STRATEGIES)),
-            Attribute::string_list("unique_key").describe("Merge: the columns that identify a row."),
-            Attribute::string_list("incremental_predicates").describe("Merge: extra conditions on the target rows a run may touch."),
-            Attribute::string_list("merge_update_columns").describe("Merge: update only these columns of matched rows."),
-            Attribute::string_list("merge_exclude_columns").describe("Merge: update every column of matched rows but these."),
-            Attribute::string("on_schema_change").default("ignore").describe("Incremental runs whose columns differ from the table: `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.").validate(validators::one_of(SCHEMA_CHANGES)),
-            Attribute::string_list("partitioned_by")
-                .describe("Iceberg transforms: `col`, `day(ts)`, `month(ts)`, `bucket(id, 16)`, `truncate(s, 4)` …")
-                .validate(validate_partitioning),
-            Attribute::string_map("table_properties").describe("Iceberg table properties; `format-version` may only be `\"2\"` (the table's format), keys starting with `mdw.` are the provider's own.").validate(validate_properties),
-            Attribute::string("external_location").describe("Root under which every build gets a fresh location: `s3://bucket/prefix` (or, on the embedded engine's local disk, an absolute directory).").validate(validate_location),
-            Attribute::string("description").describe("The table comment (dbt's model description)."),
-            Attribute::string_map("column_descriptions").describe("Column → comment (dbt's column descriptions)."),
-            Attribute::string_list("model_tags").describe("dbt tags; informational."),
-            Attribute::string_map("upstream").describe(
-                "Build ids of the models, seeds and sources this model reads; a change rebuilds it, and the references order it after them.",
-            ),
-            Attribute::string("on_destroy")
-                .default("drop")
-                .describe("`drop` deletes the table and its data on destroy; `retain` leaves both in place.")
-                .validate(validators::one_of(ON_DESTROY)),
-            Attribute::string(LINEAGE).describe(
-                "The root's `mdw_lineage` id: the owner id is then `<lineage>/<database>.<name>`, so a create retried after a crash recognises its own table and another root's is refused.",
-            ),
-            Attribute::string(OWNER_ID).computed().describe(
-                "The owner marker written on the table or view; a relation carrying another is never replaced or dropped.",
-            ),
-            Attribute::string("fingerprint").computed().describe("Hash of the normalised SQL and build settings."),
-            Attribute::typed("columns", columns_type()).computed().describe("The relation's columns: name, type, comment."),
-            Attribute::string("data_location").computed().describe("Where the current build's data lives."),
-            Attribute::string("snapshot_id").computed().describe("The table's current Iceberg snapshot (null for a view)."),
-            Attribute::string("build_id").computed().describe("Changes on every build; reference it from dependants."),
-        ],
+        ModelModel::attributes(),
     )
-}
-
-fn validate_partitioning(value: &Value) -> Result<(), String> {
-    for field in value.string_list() {
-        field
-            .parse::<PartitionField>()
-            .map_err(|e| format!("{e}"))?;
-    }
-    Ok(())
 }
 
 // ---- expand / flatten -----------------------------------------------------------------------
 
-fn partitions(planned: &Value) -> Result<Vec<PartitionField>, Diagnostic> {
-    planned
-        .get("partitioned_by")
-        .string_list()
-        .iter()
-        .map(|p| {
-            p.parse::<PartitionField>().map_err(|e| {
-                Diagnostic::error("Invalid partitioned_by entry", e.to_string())
-                    .at_attribute("partitioned_by")
+impl ModelModel {
+    fn relation(&self) -> String {
+        format!("{}.{}", self.database, self.name)
+    }
+
+    fn materialization(&self) -> &str {
+        self.materialized.known().map_or("table", String::as_str)
+    }
+
+    fn partitions(&self) -> Result<Vec<PartitionField>, Diagnostic> {
+        self.partitioned_by
+            .iter()
+            .flatten()
+            .map(|p| {
+                p.parse::<PartitionField>().map_err(|e| {
+                    Diagnostic::error("Invalid partitioned_by entry", e.to_string())
+                        .at_attribute(ModelModel::partitioned_by)
+                })
             })
+            .collect()
+    }
+
+    fn table_build(&self, ownership: Ownership) -> Result<TableBuild, Diagnostic> {
+        Ok(TableBuild {
+            database: self.database.clone(),
+            name: self.name.clone(),
+            sql: self.sql.clone(),
+            partitioned_by: self.partitions()?,
+            table_properties: self.table_properties.clone().unwrap_or_default(),
+            external_location: self.external_location.clone(),
+            description: self.description.clone(),
+            column_descriptions: self.column_descriptions.clone().unwrap_or_default(),
+            ownership,
         })
-        .collect()
-}
+    }
 
-fn table_build(planned: &Value, ownership: Ownership) -> Result<TableBuild, Diagnostic> {
-    Ok(TableBuild {
-        database: string_of(planned, "database"),
-        name: string_of(planned, "name"),
-        sql: string_of(planned, "sql"),
-        partitioned_by: partitions(planned)?,
-        table_properties: planned.get("table_properties").string_map(),
-        external_location: planned
-            .get("external_location")
-            .as_str()
-            .map(str::to_string),
-        description: planned.get("description").as_str().map(str::to_string),
-        column_descriptions: planned.get("column_descriptions").string_map(),
-        ownership,
-    })
-}
+    fn incremental_build(
+        &self,
+        ownership: Ownership,
+        run_key: String,
+    ) -> Result<IncrementalBuild, Diagnostic> {
+        Ok(IncrementalBuild {
+            table: self.table_build(ownership)?,
+            incremental_sql: self.incremental_sql.clone(),
+            strategy: match self.incremental_strategy.as_deref() {
+                Some("merge") => IncrementalStrategy::Merge,
+                _ => IncrementalStrategy::Append,
+            },
+            unique_key: self.unique_key.clone().unwrap_or_default(),
+            incremental_predicates: self.incremental_predicates.clone().unwrap_or_default(),
+            merge_update_columns: self.merge_update_columns.clone().unwrap_or_default(),
+            merge_exclude_columns: self.merge_exclude_columns.clone().unwrap_or_default(),
+            on_schema_change: match self.on_schema_change.known().map(String::as_str) {
+                Some("fail") => OnSchemaChange::Fail,
+                Some("append_new_columns") => OnSchemaChange::AppendNewColumns,
+                Some("sync_all_columns") => OnSchemaChange::SyncAllColumns,
+                _ => OnSchemaChange::Ignore,
+            },
+            run_key: Some(run_key),
+        })
+    }
 
-fn incremental_build(
-    planned: &Value,
-    ownership: Ownership,
-    run_key: String,
-) -> Result<IncrementalBuild, Diagnostic> {
-    Ok(IncrementalBuild {
-        table: table_build(planned, ownership)?,
-        incremental_sql: planned.get("incremental_sql").as_str().map(str::to_string),
-        strategy: match planned.get("incremental_strategy").as_str() {
-            Some("merge") => IncrementalStrategy::Merge,
-            _ => IncrementalStrategy::Append,
-        },
-        unique_key: planned.get("unique_key").string_list(),
-        incremental_predicates: planned.get("incremental_predicates").string_list(),
-        merge_update_columns: planned.get("merge_update_columns").string_list(),
-        merge_exclude_columns: planned.get("merge_exclude_columns").string_list(),
-        on_schema_change: match planned.get("on_schema_change").as_str() {
-            Some("fail") => OnSchemaChange::Fail,
-            Some("append_new_columns") => OnSchemaChange::AppendNewColumns,
-            Some("sync_all_columns") => OnSchemaChange::SyncAllColumns,
-            _ => OnSchemaChange::Ignore,
-        },
-        run_key: Some(run_key),
-    })
-}
+    fn view(&self, ownership: Ownership) -> ViewDefinition {
+        ViewDefinition {
+            database: self.database.clone(),
+            name: self.name.clone(),
+            sql: self.sql.clone(),
+            description: self.description.clone(),
+            column_descriptions: self.column_descriptions.clone().unwrap_or_default(),
+            ownership,
+        }
+    }
 
-fn with_outcome(planned: &Value, outcome: &BuildOutcome) -> Value {
-    let mut state = planned.clone();
-    state.set("columns", flatten_columns(&outcome.columns));
-    state.set("data_location", outcome.location.as_str());
-    state.set(
-        "snapshot_id",
-        Value::opt_string(outcome.snapshot_id.map(|s| s.to_string())),
-    );
-    state.set("build_id", outcome.build_id.as_str());
-    state
-}
+    fn with_outcome(self, outcome: &BuildOutcome) -> ModelModel {
+        ModelModel {
+            columns: Maybe::Known(columns(&outcome.columns)),
+            data_location: Maybe::Known(outcome.location.clone()),
+            snapshot_id: Maybe::from_option(outcome.snapshot_id.map(|s| s.to_string())),
+            build_id: Maybe::Known(outcome.build_id.clone()),
+            ..self
+        }
+    }
 
-fn with_relation(state: &Value, info: &RelationInfo) -> Value {
-    let mut state = state.clone();
-    state.set("columns", flatten_columns(&info.columns));
-    state.set("data_location", Value::opt_string(info.location.clone()));
-    state.set(
-        "snapshot_id",
-        Value::opt_string(info.snapshot_id.map(|s| s.to_string())),
-    );
-    state
+    fn with_relation(self, info: &RelationInfo) -> ModelModel {
+        ModelModel {
+            columns: Maybe::Known(columns(&info.columns)),
+            data_location: Maybe::from_option(info.location.clone()),
+            snapshot_id: Maybe::from_option(info.snapshot_id.map(|s| s.to_string())),
+            ..self
+        }
+    }
 }
 
 /// Hash of what the model means: normalised SQL and every build setting. Unknown while any of
-/// them is.
+/// them is. Hashed from the raw values as they always were, so a provider upgrade rebuilds
+/// nothing.
 fn fingerprint(planned: &Value) -> Value {
-    let inputs = std::iter::once("sql").chain(BUILD_INPUTS.iter().copied());
+    let inputs = std::iter::once(ModelModel::sql).chain(BUILD_INPUTS);
     let mut hasher = Sha256::new();
     for attribute in inputs {
         let value = planned.get(attribute);
         if !value.is_wholly_known() {
             return Value::unknown();
         }
-        // Models without it hash as they did before the attribute existed (no rebuild on
-        // provider upgrade).
-        if attribute == "incremental_sql" && value.is_null() {
+        // Models without it hash as they did before the attribute existed.
+        if attribute == ModelModel::incremental_sql && value.is_null() {
             continue;
         }
-        let text = match attribute {
-            "sql" | "incremental_sql" => sql_text::normalize(value.as_str().unwrap_or_default()),
-            _ => format!("{value:?}"),
+        let text = if attribute == ModelModel::sql || attribute == ModelModel::incremental_sql {
+            sql_text::normalize(value.as_str().unwrap_or_default())
+        } else {
+            format!("{value:?}")
         };
         hasher.update(attribute.as_bytes());
         hasher.update([0]);
@@ -233,6 +314,72 @@ fn fingerprint(planned: &Value) -> Value {
     )
 }
 
+/// Checks across attributes (each attribute's own validator ran first); unknown values skip.
+fn cross_checks(config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let mut error = |attribute: &str, summary: &str, detail: String| {
+        diags.push(Diagnostic::error(summary, detail).at_attribute(attribute));
+    };
+    let materialized_value = config.get(ModelModel::materialized);
+    let materialized = materialized_value.as_str().unwrap_or("table");
+    let known_materialization = !materialized_value.is_unknown();
+    let set = |attribute: &str| !config.get(attribute).is_null();
+    if known_materialization && materialized != "incremental" {
+        for attribute in [
+            ModelModel::incremental_strategy,
+            ModelModel::incremental_sql,
+            ModelModel::unique_key,
+            ModelModel::incremental_predicates,
+            ModelModel::merge_update_columns,
+            ModelModel::merge_exclude_columns,
+        ] {
+            if set(attribute) {
+                error(
+                    attribute,
+                    &format!("{attribute} needs materialized = \"incremental\""),
+                    format!(
+                        "This model is materialized as {materialized:?}; remove {attribute} or make it incremental."
+                    ),
+                );
+            }
+        }
+    }
+    if config.get(ModelModel::incremental_strategy).as_str() == Some("merge") {
+        let keys = config.get(ModelModel::unique_key);
+        if keys.is_null() || keys.as_list().is_some_and(|k| k.is_empty()) {
+            error(
+                ModelModel::unique_key,
+                "The merge strategy needs unique_key",
+                "Set unique_key to the column(s) that identify a row, e.g. unique_key = [\"order_id\"].".into(),
+            );
+        }
+    } else if set(ModelModel::merge_update_columns) || set(ModelModel::merge_exclude_columns) {
+        if known_materialization && materialized == "incremental" {
+            error(
+                ModelModel::incremental_strategy,
+                "Merge columns need incremental_strategy = \"merge\"",
+                "merge_update_columns and merge_exclude_columns only apply to the merge strategy."
+                    .into(),
+            );
+        }
+    }
+    if set(ModelModel::merge_update_columns) && set(ModelModel::merge_exclude_columns) {
+        error(
+            ModelModel::merge_exclude_columns,
+            "merge_update_columns and merge_exclude_columns are exclusive",
+            "Set one of them (dbt refuses both): the columns a match updates, or the ones it keeps.".into(),
+        );
+    }
+    if known_materialization && materialized == "view" && set(ModelModel::partitioned_by) {
+        error(
+            ModelModel::partitioned_by,
+            "A view cannot be partitioned",
+            "Remove partitioned_by, or materialize the model as a table.".into(),
+        );
+    }
+    diags
+}
+
 // ---- create / read / update / delete / import -----------------------------------------------
 
 impl IcebergModel {
@@ -242,35 +389,29 @@ impl IcebergModel {
         &self,
         client: &Client,
         prior: &Value,
-        planned: &Value,
+        planned_value: &Value,
     ) -> Result<Value, ApplyError> {
+        let planned: ModelModel = from_value(planned_value)?;
         let engine = client.engines.get().await?;
-        let model = relation(planned);
+        let model = planned.relation();
         let doing = format!("building model {model}");
-        let owner_id = ownership::applied_owner_id(planned);
+        let owner_id = ownership::applied_owner_id(OwnedKind::Model, planned_value);
         let owner = ownership::for_build(prior, &owner_id);
-        let mut state = match planned.get("materialized").as_str() {
-            Some("view") => {
-                let view = ViewDefinition {
-                    database: string_of(planned, "database"),
-                    name: string_of(planned, "name"),
-                    sql: string_of(planned, "sql"),
-                    description: planned.get("description").as_str().map(str::to_string),
-                    column_descriptions: planned.get("column_descriptions").string_map(),
-                    ownership: owner,
-                };
+        let state = match planned.materialization() {
+            "view" => {
                 let info = engine
-                    .create_view(&view)
+                    .create_view(&planned.view(owner))
                     .await
                     .map_err(|e| engine_error(&doing, &e))?;
-                let mut state = with_relation(planned, &info);
-                state.set("build_id", uuid::Uuid::new_v4().to_string());
-                state
+                ModelModel {
+                    build_id: Maybe::Known(mdw_engine::BuildId::new().to_string()),
+                    ..planned.with_relation(&info)
+                }
             }
-            Some("incremental") => {
-                let run_key = ownership::run_key(prior, planned, &owner_id);
+            "incremental" => {
+                let run_key = ownership::run_key(prior, planned_value, &owner_id);
                 let outcome = engine
-                    .incremental(&incremental_build(planned, owner, run_key)?)
+                    .incremental(&planned.incremental_build(owner, run_key)?)
                     .await
                     .map_err(|e| engine_error(&doing, &e))?;
                 if outcome.replayed {
@@ -279,19 +420,57 @@ impl IcebergModel {
                     );
                 }
                 log_warnings(&model, &outcome);
-                with_outcome(planned, &outcome)
+                planned.with_outcome(&outcome)
             }
             _ => {
                 let outcome = engine
-                    .build_table(&table_build(planned, owner)?)
+                    .build_table(&planned.table_build(owner)?)
                     .await
                     .map_err(|e| engine_error(&doing, &e))?;
                 log_warnings(&model, &outcome);
-                with_outcome(planned, &outcome)
+                planned.with_outcome(&outcome)
             }
         };
-        state.set(OWNER_ID, owner_id);
-        Ok(state)
+        Ok(to_value(&ModelModel {
+            owner_id: Maybe::Known(owner_id),
+            ..state
+        })?)
+    }
+
+    /// What can only be checked with the engine, before anything is built: the configured
+    /// engine opens (on Athena: the workgroup exists and is enabled) and can run the SQL (the
+    /// embedded engine refuses Athena SQL it cannot answer exactly).
+    async fn check_with_engine(&self, client: &Client, planned: &Value) -> Result<(), Diagnostics> {
+        let engine = client.engines.get().await?;
+        let model = format!(
+            "{}.{}",
+            planned
+                .get(ModelModel::database)
+                .as_str()
+                .unwrap_or_default(),
+            planned.get(ModelModel::name).as_str().unwrap_or_default()
+        );
+        let mut diags = Diagnostics::new();
+        for attribute in [ModelModel::sql, ModelModel::incremental_sql] {
+            if let Some(sql) = planned.get(attribute).as_str()
+                && let Err(e) = engine.check_sql(sql)
+            {
+                diags.push(
+                    Diagnostic::error(
+                        format!("Model {model} cannot run on this engine"),
+                        format!(
+                            "{e}. Rewrite the model's SQL, or build it with engine = \"athena\"."
+                        ),
+                    )
+                    .at_attribute(attribute),
+                );
+            }
+        }
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -312,46 +491,14 @@ impl Resource<Client> for IcebergModel {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        let mut diags = Diagnostics::new();
-        let materialized = config.get("materialized").as_str().unwrap_or("table");
-        let strategy = config.get("incremental_strategy");
-        if let Some(s) = strategy.as_str() {
-            if materialized != "incremental" && !config.get("materialized").is_unknown() {
-                diags.push(
-                    Diagnostic::error(
-                        "incremental_strategy needs materialized = \"incremental\"",
-                        format!("This model is materialized as {materialized:?}; remove incremental_strategy = {s:?} or make it incremental."),
-                    )
-                    .at_attribute("incremental_strategy"),
-                );
-            }
-            if s == "merge" && config.get("unique_key").is_null() {
-                diags.push(
-                    Diagnostic::error(
-                        "The merge strategy needs unique_key",
-                        "Set unique_key to the column(s) that identify a row, e.g. unique_key = [\"order_id\"].",
-                    )
-                    .at_attribute("unique_key"),
-                );
-            }
-        }
-        if materialized == "view" && !config.get("partitioned_by").is_null() {
-            diags.push(
-                Diagnostic::error(
-                    "A view cannot be partitioned",
-                    "Remove partitioned_by, or materialize the model as a table.",
-                )
-                .at_attribute("partitioned_by"),
-            );
-        }
-        diags
+        cross_checks(config)
     }
 
-    async fn plan(&self, _client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
+    async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
         if !change.is_create() {
             // The same query laid out differently is the same model: keep the stored text, so
             // the plan shows no change.
-            for attribute in ["sql", "incremental_sql"] {
+            for attribute in [ModelModel::sql, ModelModel::incremental_sql] {
                 let (prior, planned) = (change.prior.get(attribute), change.planned.get(attribute));
                 if let (Some(a), Some(b)) = (prior.as_str(), planned.as_str())
                     && a != b
@@ -363,14 +510,16 @@ impl Resource<Client> for IcebergModel {
             }
         }
         let fingerprint = fingerprint(&change.planned);
-        change.planned.set("fingerprint", fingerprint);
-        let rebuild =
-            change.is_create() || change.changes("fingerprint") || change.changes("upstream");
-        ownership::plan_owner_id(change, rebuild);
+        change.planned.set(ModelModel::fingerprint, fingerprint);
+        let rebuild = change.is_create()
+            || change.changes(ModelModel::fingerprint)
+            || change.changes(ModelModel::upstream);
+        ownership::plan_owner_id(OwnedKind::Model, change, rebuild);
         if rebuild {
             for output in BUILD_OUTPUTS {
                 change.planned.set(output, Value::unknown());
             }
+            self.check_with_engine(client, &change.planned).await?;
         }
         Ok(())
     }
@@ -379,30 +528,33 @@ impl Resource<Client> for IcebergModel {
         self.build(client, &Value::Null, planned).await
     }
 
-    async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
+    async fn read(
+        &self,
+        client: &Client,
+        state_value: &Value,
+    ) -> Result<Option<Value>, Diagnostics> {
+        let state: ModelModel = from_value(state_value)?;
         let engine = client.engines.get().await?;
-        let (database, name) = (string_of(state, "database"), string_of(state, "name"));
         let info = engine
-            .describe(&database, &name)
+            .describe(&state.database, &state.name)
             .await
-            .map_err(|e| engine_error(&format!("reading model {database}.{name}"), &e))?;
-        let expected_view = state.get("materialized").as_str() == Some("view");
+            .map_err(|e| engine_error(&format!("reading model {}", state.relation()), &e))?;
+        let expected_view = state.materialization() == "view";
         Ok(match info {
             // Someone else's relation under this name (another root built it, or it was
             // dropped and recreated outside Terraform) is not this model: plan a create, which
             // refuses to replace it and says how to adopt it.
-            Some(info) if !ownership::still_owned(state, info.owner.as_deref()) => {
+            Some(info) if !ownership::still_owned(state_value, info.owner.as_deref()) => {
                 tracing::warn!(
-                    "{}.{} now carries owner marker {:?}, not this resource's",
-                    database,
-                    name,
+                    "{} now carries owner marker {:?}, not this resource's",
+                    state.relation(),
                     info.owner
                 );
                 None
             }
             // A view where a table should be (or the reverse) is not this model: plan a build.
             Some(info) if (info.kind == RelationKind::View) == expected_view => {
-                Some(with_relation(state, &info))
+                Some(to_value(&state.with_relation(&info))?)
             }
             _ => None,
         })
@@ -414,7 +566,7 @@ impl Resource<Client> for IcebergModel {
         prior: &Value,
         planned: &Value,
     ) -> Result<Value, ApplyError> {
-        if planned.get("build_id").is_unknown() {
+        if planned.get(ModelModel::build_id).is_unknown() {
             // A change of materialization (table ↔ view ↔ incremental) is a build like any
             // other: the engine builds the new relation aside and swaps it in.
             return self.build(client, prior, planned).await;
@@ -422,18 +574,19 @@ impl Resource<Client> for IcebergModel {
         Ok(planned.clone())
     }
 
-    async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
-        if state.get("on_destroy").as_str() == Some("retain") {
-            tracing::info!("model {} retained on destroy", relation(state));
+    async fn delete(&self, client: &Client, state_value: &Value) -> Result<(), Diagnostics> {
+        let state: ModelModel = from_value(state_value)?;
+        if state.on_destroy.known().map(String::as_str) == Some("retain") {
+            tracing::info!("model {} retained on destroy", state.relation());
             return Ok(());
         }
         let engine = client.engines.get().await?;
         let drop = DropRelation {
-            database: string_of(state, "database"),
-            name: string_of(state, "name"),
+            database: state.database.clone(),
+            name: state.name.clone(),
             purge: true,
-            external_location: state.get("external_location").as_str().map(str::to_string),
-            ownership: ownership::for_state(state),
+            external_location: state.external_location.clone(),
+            ownership: ownership::for_state(state_value),
         };
         match engine.drop_relation(&drop).await {
             Ok(_) => Ok(()),
@@ -442,11 +595,11 @@ impl Resource<Client> for IcebergModel {
             Err(EngineError::NotOwned { found_owner, .. }) => {
                 tracing::warn!(
                     "model {} not dropped: it is owned by {found_owner:?} now",
-                    relation(state)
+                    state.relation()
                 );
                 Ok(())
             }
-            Err(e) => Err(engine_error(&format!("dropping model {}", relation(state)), &e).into()),
+            Err(e) => Err(engine_error(&format!("dropping model {}", state.relation()), &e).into()),
         }
     }
 
@@ -476,36 +629,34 @@ impl Resource<Client> for IcebergModel {
                 )
             })?;
         // The SQL that built a table is not stored with it: the first plan after import
-        // rebuilds it from the configuration. A view's SQL is known.
-        let mut state = Value::object([
-            ("database", Value::from(database)),
-            ("name", Value::from(name)),
-            (
-                "materialized",
-                Value::from(if info.kind == RelationKind::View {
+        // rebuilds it from the configuration. A view's SQL is known. Whatever owner marker the
+        // relation has is adopted: the rebuild writes this resource's.
+        let state = ModelModel {
+            database: database.to_string(),
+            name: name.to_string(),
+            materialized: Maybe::Known(
+                if info.kind == RelationKind::View {
                     "view"
                 } else {
                     "table"
-                }),
+                }
+                .to_string(),
             ),
-            ("on_schema_change", Value::from("ignore")),
-            ("on_destroy", Value::from("drop")),
-            ("sql", Value::opt_string(info.view_sql.clone())),
-            (OWNER_ID, Value::opt_string(info.owner.clone())),
-            ("description", Value::opt_string(info.description.clone())),
-            (
-                "build_id",
-                Value::from(format!("imported-{}", info.snapshot_id.unwrap_or_default())),
-            ),
-        ]);
-        if !info.partitioned_by.is_empty() {
-            state.set("partitioned_by", Value::from(info.partitioned_by.clone()));
+            on_schema_change: Maybe::Known("ignore".to_string()),
+            on_destroy: Maybe::Known("drop".to_string()),
+            sql: info.view_sql.clone().unwrap_or_default(),
+            owner_id: Maybe::from_option(info.owner.clone()),
+            description: info.description.clone(),
+            build_id: Maybe::Known(format!("imported-{}", info.snapshot_id.unwrap_or_default())),
+            partitioned_by: Some(info.partitioned_by.clone()).filter(|p| !p.is_empty()),
+            table_properties: Some(info.table_properties.clone()).filter(|p| !p.is_empty()),
+            ..ModelModel::default()
+        };
+        let mut value = to_value(&state.with_relation(&info))?;
+        if info.view_sql.is_none() {
+            value.set(ModelModel::sql, Value::Null);
         }
-        let properties: BTreeMap<String, String> = info.table_properties.clone();
-        if !properties.is_empty() {
-            state.set("table_properties", Value::from(properties));
-        }
-        Ok(with_relation(&state, &info))
+        Ok(value)
     }
 }
 
@@ -515,10 +666,10 @@ mod tests {
 
     fn model(sql: &str) -> Value {
         Value::object([
-            ("database", Value::from("mdw")),
-            ("name", Value::from("m")),
-            ("sql", Value::from(sql)),
-            ("materialized", Value::from("table")),
+            (ModelModel::database, Value::from("mdw")),
+            (ModelModel::name, Value::from("m")),
+            (ModelModel::sql, Value::from(sql)),
+            (ModelModel::materialized, Value::from("table")),
         ])
     }
 
@@ -528,22 +679,34 @@ mod tests {
         assert_eq!(a, fingerprint(&model("select   1 as x")));
         assert_ne!(a, fingerprint(&model("select 2 as x")));
         let mut partitioned = model("select 1 as x");
-        partitioned.set("partitioned_by", Value::from(vec!["x".to_string()]));
+        partitioned.set(
+            ModelModel::partitioned_by,
+            Value::from(vec!["x".to_string()]),
+        );
         assert_ne!(a, fingerprint(&partitioned));
         let mut unknown = model("select 1");
-        unknown.set("sql", Value::unknown());
+        unknown.set(ModelModel::sql, Value::unknown());
         assert!(fingerprint(&unknown).is_unknown());
     }
 
     #[test]
     fn partition_specs_are_checked() {
-        assert!(
-            validate_partitioning(&Value::from(vec![
-                "day(ts)".to_string(),
-                "bucket(id, 16)".to_string()
-            ]))
-            .is_ok()
-        );
-        assert!(validate_partitioning(&Value::from(vec!["fortnight(ts)".to_string()])).is_err());
+        let specs = |s: &[&str]| Value::from(s.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(validate_partitioning(&specs(&["day(ts)", "bucket(id, 16)"])).is_ok());
+        assert!(validate_partitioning(&specs(&["fortnight(ts)"])).is_err());
+        assert!(validate_partitioning(&specs(&["day(ts)", "day(\"ts\")"])).is_err());
+    }
+
+    #[test]
+    fn cross_attribute_mistakes_are_found() {
+        let mut merge = model("select 1 as id");
+        merge.set(ModelModel::materialized, "incremental");
+        merge.set(ModelModel::incremental_strategy, "merge");
+        merge.set(ModelModel::unique_key, Value::List(Vec::new()));
+        assert!(cross_checks(&merge).has_errors());
+        let mut table = model("select 1 as id");
+        table.set(ModelModel::incremental_sql, "select 2 as id");
+        assert!(cross_checks(&table).has_errors());
+        assert!(!cross_checks(&model("select 1")).has_errors());
     }
 }

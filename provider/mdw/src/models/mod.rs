@@ -2,6 +2,7 @@
 //! sources and queries read at plan time.
 
 mod columns;
+pub(crate) mod data_test;
 pub(crate) mod iceberg_model;
 pub(crate) mod lineage;
 mod ownership;

@@ -1,25 +1,53 @@
 //! Who owns the relation a model or seed builds, and the key of an incremental run — the
 //! provider's half of the engines' ownership rules (`mdw_engine::Ownership`).
 //!
-//! Each model and seed has an `owner_id` in its state, written on its table or view as a
-//! marker. With `lineage` set (mdwc sets it to the root's `mdw_lineage` id) the owner id is
-//! `<lineage>/<database>.<name>`: known before the first build, so a create retried after the
-//! provider died finds its own marker and goes on, while another root — another lineage — or a
-//! second model whose name folds to the same table is refused. Without `lineage` the owner id
-//! is random, made at create.
+//! Each model, seed and stored test failure has an `owner_id` in its state, written on its table
+//! or view as a marker. With `lineage` set (mdwc sets it to the root's `mdw_lineage` id) the
+//! owner id is `<lineage>/<kind>/<database>.<name>`: known before the first build, so a create
+//! retried after the provider died finds its own marker and goes on, while another root —
+//! another lineage — or another resource of this root naming the same table (a model and a
+//! seed, say) is refused. Without `lineage` the owner id is random, made at create.
 
 use mdw_engine::Ownership;
 use sha2::{Digest, Sha256};
 use tfplugin::{PlanChange, Value};
 
-pub(crate) const OWNER_ID: &str = "owner_id";
-pub(crate) const LINEAGE: &str = "lineage";
+/// The attributes every owning resource has under these names (its model declares them).
+const OWNER_ID: &str = "owner_id";
+const LINEAGE: &str = "lineage";
+const DATABASE: &str = "database";
+const NAME: &str = "name";
 
-fn owner_id_of(lineage: &str, planned: &Value) -> String {
-    format!(
-        "{lineage}/{}.{}",
-        planned.get("database").as_str().unwrap_or_default(),
-        planned.get("name").as_str().unwrap_or_default()
+/// What kind of resource owns a relation: part of the owner id, so two resources of one root
+/// that name the same table do not take each other's for their own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OwnedKind {
+    Model,
+    Seed,
+    TestFailures,
+}
+
+impl OwnedKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            OwnedKind::Model => "model",
+            OwnedKind::Seed => "seed",
+            OwnedKind::TestFailures => "test",
+        }
+    }
+}
+
+/// `<lineage>/<kind>/<database>.<name>`.
+pub(crate) fn owner_id(kind: OwnedKind, lineage: &str, database: &str, name: &str) -> String {
+    format!("{lineage}/{}/{database}.{name}", kind.as_str())
+}
+
+fn owner_id_of(kind: OwnedKind, lineage: &str, planned: &Value) -> String {
+    owner_id(
+        kind,
+        lineage,
+        planned.get(DATABASE).as_str().unwrap_or_default(),
+        planned.get(NAME).as_str().unwrap_or_default(),
     )
 }
 
@@ -27,12 +55,12 @@ fn owner_id_of(lineage: &str, planned: &Value) -> String {
 /// from the lineage when there is one; without, the prior id (or unknown — made at apply — on
 /// create). Without a build the prior one stays, also when it is null (state from before
 /// owner ids: the next build marks the relation), so upgrading the provider plans no change.
-pub(crate) fn plan_owner_id(change: &mut PlanChange<'_>, builds: bool) {
+pub(crate) fn plan_owner_id(kind: OwnedKind, change: &mut PlanChange<'_>, builds: bool) {
     let prior = change.prior.get(OWNER_ID).clone();
     let lineage = change.planned.get(LINEAGE).clone();
     let planned = match lineage.as_str() {
         _ if !builds => prior,
-        Some(lineage) => Value::from(owner_id_of(lineage, &change.planned)),
+        Some(lineage) => Value::from(owner_id_of(kind, lineage, &change.planned)),
         None if lineage.is_unknown() => Value::unknown(),
         // No lineage: the random id made at create stays for the resource's life.
         None if !prior.is_null() => prior,
@@ -42,13 +70,13 @@ pub(crate) fn plan_owner_id(change: &mut PlanChange<'_>, builds: bool) {
 }
 
 /// The owner id an apply writes: as planned, or made now when the plan could not know it.
-pub(crate) fn applied_owner_id(planned: &Value) -> String {
+pub(crate) fn applied_owner_id(kind: OwnedKind, planned: &Value) -> String {
     match (
         planned.get(OWNER_ID).as_str(),
         planned.get(LINEAGE).as_str(),
     ) {
         (Some(id), _) => id.to_string(),
-        (None, Some(lineage)) => owner_id_of(lineage, planned),
+        (None, Some(lineage)) => owner_id_of(kind, lineage, planned),
         (None, None) => uuid::Uuid::new_v4().to_string(),
     }
 }
@@ -127,18 +155,25 @@ mod tests {
 
     #[test]
     fn owner_ids_follow_the_lineage_and_the_name_as_written() {
-        assert_eq!(applied_owner_id(&model(Some("L"))), "L/mdw.Orders");
-        let random = applied_owner_id(&model(None));
-        assert_ne!(random, applied_owner_id(&model(None)));
+        assert_eq!(
+            applied_owner_id(OwnedKind::Model, &model(Some("L"))),
+            "L/model/mdw.Orders"
+        );
+        assert_eq!(
+            applied_owner_id(OwnedKind::Seed, &model(Some("L"))),
+            "L/seed/mdw.Orders"
+        );
+        let random = applied_owner_id(OwnedKind::Model, &model(None));
+        assert_ne!(random, applied_owner_id(OwnedKind::Model, &model(None)));
     }
 
     #[test]
     fn updates_accept_their_previous_owner_and_legacy_state() {
         let mut prior = model(Some("old"));
-        prior.set(OWNER_ID, "old/mdw.Orders");
-        let ownership = for_build(&prior, "new/mdw.Orders");
-        assert!(ownership.permits(Some("old/mdw.Orders")));
-        assert!(ownership.permits(Some("new/mdw.Orders")));
+        prior.set(OWNER_ID, "old/model/mdw.Orders");
+        let ownership = for_build(&prior, "new/model/mdw.Orders");
+        assert!(ownership.permits(Some("old/model/mdw.Orders")));
+        assert!(ownership.permits(Some("new/model/mdw.Orders")));
         assert!(!ownership.permits(None));
         let legacy = for_build(&model(None), "x");
         assert!(legacy.permits(None));

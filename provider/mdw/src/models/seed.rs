@@ -15,8 +15,8 @@ use tfplugin::{
 use crate::client::Client;
 use crate::engines::engine_error;
 use crate::models::columns::{Column, columns};
-use crate::models::ownership;
-use crate::models::validators::validate_identifier;
+use crate::models::ownership::{self, OwnedKind};
+use crate::models::validators::{validate_identifier, validate_lineage};
 
 pub(crate) struct Seed;
 
@@ -73,7 +73,7 @@ tfplugin::model! {
         #[tf(computed)]
         pub(crate) build_id: Maybe<String>,
         /// The root's `mdw_lineage` id (see `mdw_iceberg_model`).
-        #[tf()]
+        #[tf(validate = validate_lineage)]
         pub(crate) lineage: Option<String>,
         /// The owner marker written on the table; a table carrying another is never replaced or dropped.
         #[tf(computed)]
@@ -157,7 +157,7 @@ impl Seed {
         planned_value: &Value,
     ) -> Result<Value, ApplyError> {
         let planned: SeedModel = from_value(planned_value)?;
-        let owner_id = ownership::applied_owner_id(planned_value);
+        let owner_id = ownership::applied_owner_id(OwnedKind::Seed, planned_value);
         let relation = format!("{}.{}", planned.database, planned.name);
         let path = &planned.path;
         if !std::path::Path::new(path).is_file() {
@@ -226,7 +226,7 @@ impl Resource<Client> for Seed {
                 change.planned.set(output, Value::unknown());
             }
         }
-        ownership::plan_owner_id(change, loads);
+        ownership::plan_owner_id(OwnedKind::Seed, change, loads);
         Ok(())
     }
 
