@@ -4,8 +4,24 @@
 # repository. Idempotent: a second run only checks. Prints the venv's bin dir for PATH.
 set -euo pipefail
 VENV=${MDW_VENV:-$HOME/.cache/mdw-venv}
-# Pins keep CI reproducible; dbt-core 1.12 cannot be installed offline (see shared docs).
-REQUIREMENTS=("moto[server]==5.*" "dbt-core==1.11.*" "dbt-athena==1.11.*")
+# Exact pins, so a fresh machine gets what the tests were written against:
+# - boto3/botocore below 1.44: botocore 1.44 describes Athena as a rest-json service (it was
+#   json). moto answers that protocol's paths (GET /workgroups/x, POST /query-executions)
+#   with 404, and with 1.44 installed beside it moto also stops answering the json-protocol
+#   calls the Rust SDK sends (empty bodies), so dbt-athena's compile aborts and the engine's
+#   Athena tests fail.
+# - dbt-core/dbt-athena/dbt-adapters exactly: the compiler's differential test compares SQL
+#   with what these versions render (dbt-adapters holds the global macros); dbt-core 1.12
+#   cannot be installed offline (see shared docs).
+# - moto exactly: its answers are what the acceptance tests assert.
+REQUIREMENTS=(
+  "moto[server]==5.2.6"
+  "dbt-core==1.11.16"
+  "dbt-adapters==1.24.5"
+  "dbt-athena==1.11.1"
+  "boto3==1.43.127"
+  "botocore==1.43.127"
+)
 STAMP=$VENV/.mdw-requirements
 
 want=$(printf '%s\n' "${REQUIREMENTS[@]}")

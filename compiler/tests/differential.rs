@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const INSTALL: &str = "install them with:\n  python3 -m venv ~/.cache/mdw-venv\n  ~/.cache/mdw-venv/bin/pip install 'dbt-core==1.11.*' 'dbt-athena==1.11.*' 'moto[server]'\n  export MDW_DBT=~/.cache/mdw-venv/bin/dbt PATH=~/.cache/mdw-venv/bin:$PATH";
+const INSTALL: &str = "install them with the pinned versions (see the script for why they are pinned):\n  export PATH=\"$(scripts/test-tools.sh):$PATH\"   # from the repository root";
 
 fn on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
