@@ -33,6 +33,10 @@ pub enum Command {
         /// Directory for the generated `*.tf.json` (a Terraform child module).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Allow writing a module without models over one that has them (Terraform will
+        /// destroy those models).
+        #[arg(long)]
+        allow_empty: bool,
     },
     /// List the project's nodes, like `dbt ls`.
     Ls {
@@ -127,6 +131,7 @@ pub fn run(cli: Cli) -> Result<()> {
             project,
             selection,
             out,
+            allow_empty,
         } => {
             let started = Instant::now();
             let partial = !selection.select.is_empty() || !selection.exclude.is_empty();
@@ -146,6 +151,14 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 None
             };
+            // Everything that can fail is built before anything is written.
+            let staged = match &out {
+                Some(out) => {
+                    emit::check_not_emptied(&compiled, out, allow_empty)?;
+                    Some(emit::stage_terraform(&compiled, out)?)
+                }
+                None => None,
+            };
             let sql = emit::write_compiled_sql(&compiled, ids.as_ref())?;
             let mut summary = format!(
                 "compiled {} models, {} seeds, {} sources, {} tests in {:.2}s; {}/compiled: {} written, {} unchanged",
@@ -158,8 +171,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 sql.written,
                 sql.unchanged,
             );
-            if let Some(out) = out {
-                let tf = emit::write_terraform(&compiled, &out)?;
+            if let (Some(out), Some(staged)) = (out, staged) {
+                let tf = staged.commit()?;
                 summary.push_str(&format!(
                     "; {}: {} written, {} unchanged, {} removed",
                     out.display(),

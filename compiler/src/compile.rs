@@ -10,6 +10,7 @@ use minijinja::Value;
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
+use crate::config::types::{Checker, NodeKind, check_model};
 use crate::config::{self, Config};
 use crate::data_tests::{looks_like_function, synthesize_test_name};
 use crate::error::{Diagnostic, Location, Result};
@@ -171,17 +172,27 @@ pub fn compile(options: &Options) -> Result<Compiled> {
     let timings = Timings::new();
     let project = Project::load(&options.project_dir)?;
     timings.mark("read project files");
+    crate::packages::check(&options.project_dir)?;
+    let checker = Checker::new(&project.macros);
+    for (kind, tree, root) in [
+        (NodeKind::Model, &project.models_tree, "models"),
+        (NodeKind::Seed, &project.seeds_tree, "seeds"),
+        (NodeKind::Test, &project.tests_tree, project.tests_tree_key),
+    ] {
+        config::check_tree(&checker, kind, tree, root, &project.file_text)?;
+    }
     let target = profile::load_target(&profile::ProfileRequest {
         project_dir: &options.project_dir,
+        project_text: &project.file_text,
         profiles_dir: options.profiles_dir.as_deref(),
         profile: &project.profile,
         target: options.target.as_deref(),
     })?;
     let cli_vars = vars::parse_cli_vars(options.vars.as_deref())?;
     let vars = Vars::new(&project.vars, &project.name, cli_vars);
-    let props = properties::parse(&project.properties)?;
+    let props = properties::parse(&project.properties, &checker)?;
     timings.mark("read properties yml");
-    let compiler = Compiler::new(project, target, vars, props, timings)?;
+    let compiler = Compiler::new(project, target, vars, props, checker, timings)?;
     compiler.timings.mark("prepare templates");
     compiler.run()
 }
@@ -224,6 +235,7 @@ impl Compiler {
         target: Target,
         vars: Vars,
         props: Properties,
+        checker: Checker,
         timings: Timings,
     ) -> Result<Compiler> {
         let nodes: Vec<&SourceFile> = project
@@ -240,6 +252,7 @@ impl Compiler {
             target_schema: target.schema.clone(),
             vars,
             registry: engine.registry.clone(),
+            checker,
         });
         let mut source_relations = Resolved::default();
         for table in &props.sources {
@@ -417,6 +430,35 @@ impl Compiler {
             seeds.push((seed, name, fqn, config));
         }
 
+        for (r, p) in renderables.iter().zip(&parsed_nodes).take(model_count) {
+            if !enabled(&p.config) {
+                continue;
+            }
+            if let Err((key, invalid)) = check_model(&p.config) {
+                return Err(Diagnostic::new(invalid.message)
+                    .model(r.key())
+                    .at(self.config_origin(r, key))
+                    .help(invalid.help));
+            }
+        }
+        for (seed, name, _, config) in &seeds {
+            if !enabled(config) {
+                continue;
+            }
+            let delimiter = match config::as_str(config, "delimiter") {
+                None => b',',
+                Some(d) if d.len() == 1 => d.as_bytes()[0],
+                Some(d) => {
+                    return Err(Diagnostic::new(format!(
+                        "seed '{name}' has delimiter '{d}'; a delimiter is one character"
+                    ))
+                    .at(Location::new(&seed.path, 1, 1))
+                    .help("set delimiter to a single character such as ',' or ';'"));
+                }
+            };
+            crate::seeds::check(seed, delimiter)?;
+        }
+
         self.timings.mark("parse phase");
         // Relation names (generate_database_name / generate_schema_name / generate_alias_name).
         let mut resolved = Resolved::default();
@@ -482,6 +524,31 @@ impl Compiler {
                 relation,
             });
         }
+        let mut named = Vec::new();
+        for (i, r) in renderables.iter().enumerate().take(model_count) {
+            if let Some(relation) = &model_relations[i] {
+                named.push(crate::names::Named {
+                    kind: "model",
+                    name: r.key(),
+                    file: &r.file.path,
+                    relation,
+                    location: self.naming_origin(r),
+                });
+            }
+        }
+        for seed in &compiled_seeds {
+            named.push(crate::names::Named {
+                kind: "seed",
+                name: seed.name.clone(),
+                file: &seed.file,
+                relation: &seed.relation,
+                location: Location::new(&seed.file, 1, 1),
+            });
+        }
+        if let Some(error) = crate::names::check(&named).into_iter().next() {
+            return Err(error);
+        }
+        drop(named);
         let resolved = Arc::new(resolved);
 
         self.timings.mark("relation names");
@@ -667,6 +734,13 @@ impl Compiler {
                 sql_with_markers,
                 deferred_vars: used,
             } = result?;
+            if i < model_count && is_blank_sql(&sql) {
+                let r = &renderables[i];
+                return Err(Diagnostic::new(format!("model '{}' has no SQL", r.key()))
+                    .model(r.key())
+                    .at(Location::new(&r.file.path, 1, 1))
+                    .help("a model is one select statement; write it, or delete the file"));
+            }
             deferred_used.extend(used);
             let incremental_sql_with_markers = match incremental.transpose()? {
                 Some(rendered) => {
@@ -780,6 +854,82 @@ impl Compiler {
             deferred_vars,
             graph,
         })
+    }
+
+    /// Where a model's `key` config is set: its `config()` call, its properties yml, or the
+    /// deepest level of the project tree along its folders; else the model file.
+    fn config_origin(&self, r: &Renderable, key: &str) -> Location {
+        let text = &r.file.text;
+        let mut from = 0;
+        while let Some(found) = text[from..].find(key) {
+            let at = from + found;
+            let after = text[at + key.len()..].trim_start();
+            if after.starts_with('=') && !after.starts_with("==") {
+                return Location::at_offset(&r.file.path, text, at);
+            }
+            from = at + key.len();
+        }
+        if let Some(props) = self.model_props(&r.name, r.version.as_deref())
+            && props.config.contains_key(key)
+            && let Some(file) = self
+                .project
+                .properties
+                .iter()
+                .find(|f| f.path == props.file)
+        {
+            return crate::yaml::locate(
+                &file.path,
+                &file.text,
+                &[
+                    crate::yaml::Step::key("models"),
+                    crate::yaml::Step::named(&r.name),
+                    crate::yaml::Step::key("config"),
+                    crate::yaml::Step::key(key),
+                ],
+            );
+        }
+        for depth in (0..=r.fqn.len()).rev() {
+            let mut level = &self.project.models_tree;
+            let mut path = vec![crate::yaml::Step::key("models")];
+            let mut found = true;
+            for part in &r.fqn[..depth] {
+                match level.get(part) {
+                    Some(next @ Json::Object(_)) => {
+                        level = next;
+                        path.push(crate::yaml::Step::key(part));
+                    }
+                    _ => {
+                        found = false;
+                        break;
+                    }
+                }
+            }
+            if !found {
+                continue;
+            }
+            for spelled in [format!("+{key}"), key.to_string()] {
+                if level.get(&spelled).is_some_and(|v| !v.is_object()) {
+                    path.push(crate::yaml::Step::Key(spelled));
+                    return crate::yaml::locate(
+                        crate::project::PROJECT_FILE,
+                        &self.project.file_text,
+                        &path,
+                    );
+                }
+            }
+        }
+        Location::new(&r.file.path, 1, 1)
+    }
+
+    /// Where a model's relation name comes from: its alias or schema config, or its file.
+    fn naming_origin(&self, r: &Renderable) -> Location {
+        for key in ["alias", "schema"] {
+            let location = self.config_origin(r, key);
+            if location != Location::new(&r.file.path, 1, 1) {
+                return location;
+            }
+        }
+        Location::new(&r.file.path, 1, 1)
     }
 
     /// Model files that define a version: file stem → (model name, `v`). As in dbt, a version
@@ -1497,6 +1647,21 @@ fn check_config_markers(model: &CompiledModel) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// SQL with nothing but whitespace and comments.
+fn is_blank_sql(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(comment) = rest.strip_prefix("--") {
+            rest = comment.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            rest = comment.split_once("*/").map_or("", |(_, after)| after);
+        } else {
+            return rest.is_empty();
+        }
+        rest = rest.trim_start();
+    }
 }
 
 fn source_relation(table: &SourceTable, target: &Target) -> Relation {

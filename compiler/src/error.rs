@@ -117,20 +117,3 @@ impl fmt::Display for Diagnostic {
 impl std::error::Error for Diagnostic {}
 
 pub type Result<T, E = Diagnostic> = std::result::Result<T, E>;
-
-/// Turns a YAML parse error into a diagnostic at the position the parser reports.
-pub fn yaml_error(file: &str, err: &serde_norway::Error) -> Diagnostic {
-    let message = err.to_string();
-    // serde_norway appends " at line L column C" to its messages; the location goes on its own line.
-    let message = match message.find(" at line ") {
-        Some(cut) => message[..cut].to_string(),
-        None => message,
-    };
-    let diagnostic = Diagnostic::new(format!("invalid YAML: {message}")).help(
-        "fix the YAML syntax at this position (indentation, a missing `:` or an unclosed quote)",
-    );
-    match err.location() {
-        Some(loc) => diagnostic.at(Location::new(file, loc.line(), loc.column())),
-        None => diagnostic.in_file(file),
-    }
-}

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::error::{Diagnostic, Result};
-use crate::values::yaml_to_json;
+use crate::project::type_name;
 
 #[derive(Debug, Default, Clone)]
 pub struct Vars {
@@ -82,27 +82,14 @@ pub fn parse_cli_vars(text: Option<&str>) -> Result<BTreeMap<String, Json>> {
         return Ok(BTreeMap::new());
     };
     let help = "pass a YAML or JSON mapping, e.g. --vars '{pdate: 20261127}'";
-    let yaml: serde_norway::Value = serde_norway::from_str(text)
-        .map_err(|err| Diagnostic::new(format!("--vars is not valid YAML: {err}")).help(help))?;
-    match yaml_to_json(&yaml) {
+    match crate::yaml::parse("--vars", text).map_err(|d| d.help(help))? {
         Json::Object(map) => Ok(map.into_iter().collect()),
         Json::Null => Ok(BTreeMap::new()),
         other => Err(Diagnostic::new(format!(
             "--vars must be a YAML mapping, but was {}",
-            json_type_name(&other)
+            type_name(&other)
         ))
         .help(help)),
-    }
-}
-
-fn json_type_name(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "a list",
-        Json::Object(_) => "a mapping",
     }
 }
 

@@ -328,3 +328,46 @@ fn usage_errors_are_clear() {
     let out = mdwc(&["compile", "--project-dir", "/nonexistent-project"]);
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cannot read dbt_project.yml"));
 }
+
+#[test]
+fn an_empty_project_does_not_replace_a_module_with_models() {
+    let project = example_copy("empty");
+    let out = project.parent().expect("parent").join("module");
+    let (p, o) = (project.to_str().expect("utf8"), out.to_str().expect("utf8"));
+    let compile = |extra: &[&str]| {
+        let mut args = vec![
+            "compile",
+            "--project-dir",
+            p,
+            "--profiles-dir",
+            p,
+            "--out",
+            o,
+        ];
+        args.extend_from_slice(extra);
+        mdwc(&args)
+    };
+    ok(compile(&[]));
+    let before = read_dir_sorted(&out);
+    // Every model (and the tests on them) moved away; a model-paths typo has the same effect.
+    for folder in ["models", "tests"] {
+        std::fs::rename(project.join(folder), project.join(format!("old_{folder}")))
+            .expect("move folder");
+    }
+    std::fs::create_dir(project.join("models")).expect("empty models");
+    let refused = compile(&[]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--allow-empty"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(read_dir_sorted(&out), before, "--out must be untouched");
+    ok(compile(&["--allow-empty"]));
+    assert!(
+        !read_dir_sorted(&out)
+            .iter()
+            .any(|(name, _)| name.starts_with("model_"))
+    );
+    let _ = std::fs::remove_dir_all(project.parent().expect("parent"));
+}

@@ -36,28 +36,37 @@ pub fn write_all(files: &[(PathBuf, &str)]) -> Result<usize> {
     Ok(written?.into_iter().filter(|w| *w).count())
 }
 
+/// The `*.tf.json` files in `dir` that mdwc generated (they start with [`GENERATED_MARKER`]).
+pub fn generated_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tf.json"))
+        .filter(|name| {
+            std::fs::read_to_string(dir.join(name))
+                .map(|text| text.get(..200).unwrap_or(&text).contains(GENERATED_MARKER))
+                .unwrap_or(false)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// Removes `*.tf.json` files in `dir` that mdwc generated and that are not in `keep`.
 pub fn remove_stale_terraform(dir: &Path, keep: &BTreeSet<String>) -> Result<usize> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(_) => return Ok(0),
-    };
     let mut removed = 0;
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".tf.json") || keep.contains(&name) {
+    for name in generated_files(dir) {
+        if keep.contains(&name) {
             continue;
         }
-        let path = entry.path();
-        let generated = std::fs::read_to_string(&path)
-            .map(|text| text.get(..200).unwrap_or(&text).contains(GENERATED_MARKER))
-            .unwrap_or(false);
-        if generated {
-            std::fs::remove_file(&path).map_err(|err| {
-                Diagnostic::new(format!("cannot remove stale {}: {err}", path.display()))
-            })?;
-            removed += 1;
-        }
+        let path = dir.join(&name);
+        std::fs::remove_file(&path).map_err(|err| {
+            Diagnostic::new(format!("cannot remove stale {}: {err}", path.display()))
+        })?;
+        removed += 1;
     }
     Ok(removed)
 }

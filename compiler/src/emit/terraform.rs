@@ -385,6 +385,10 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
         "merge_exclude_columns",
         "partitioned_by",
     ] {
+        // dbt-athena creates views without partitions, whatever the config says.
+        if key == "partitioned_by" && materialized == "view" {
+            continue;
+        }
         if let Some(list) = string_list(config.get(key)) {
             resource.insert(key.into(), list);
         }

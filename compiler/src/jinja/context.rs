@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 
 use super::functions::{error_with_help, return_value};
 use super::objects::{DeferredVar, Relation, lock, replace_deferred};
+use crate::config::types::{Checker, NodeKind};
 use crate::config::{self, Config};
 use crate::values::{jinja_to_json, json_scalar_text, json_to_jinja, map_value};
 use crate::vars::{VarBinding, Vars};
@@ -51,6 +52,8 @@ pub struct Shared {
     pub target_schema: String,
     pub vars: Vars,
     pub registry: Arc<MacroRegistry>,
+    /// Checks `config(...)` values against dbt's types.
+    pub(crate) checker: Checker,
 }
 
 /// Where every ref-able node and source lives, known after the parse phase.
@@ -156,6 +159,15 @@ impl Clone for RenderNode {
 }
 
 impl RenderNode {
+    /// The kind of node whose config this render sets.
+    fn kind(&self) -> NodeKind {
+        match self.resource_type {
+            "test" => NodeKind::Test,
+            "seed" => NodeKind::Seed,
+            _ => NodeKind::Model,
+        }
+    }
+
     /// Notes a parse-phase read whose value changes in the compile phase.
     fn observe(&self) {
         if self.phase == Phase::Parse {
@@ -488,10 +500,10 @@ impl Object for ConfigFn {
             // dbt applies config() while parsing; at compile time it is a no-op.
             return Ok(Value::from(""));
         }
-        let mut config = lock(&node.config);
+        let mut values = Vec::new();
         for value in positional.iter() {
             if let Json::Object(map) = jinja_to_json(value) {
-                config::merge_all(&mut config, &map);
+                values.extend(map);
             } else {
                 return Err(error_with_help(
                     "config() takes keyword arguments or one dict",
@@ -501,7 +513,21 @@ impl Object for ConfigFn {
         }
         for key in kwargs.args() {
             let value: Value = kwargs.get(key)?;
-            config::merge(&mut config, key, jinja_to_json(&value));
+            values.push((key.to_string(), jinja_to_json(&value)));
+        }
+        let kind = node.kind();
+        for (key, value) in &values {
+            if let Err(invalid) =
+                node.shared
+                    .checker
+                    .check(kind, &config::normalize_key(key), value)
+            {
+                return Err(error_with_help(invalid.message, invalid.help));
+            }
+        }
+        let mut config = lock(&node.config);
+        for (key, value) in values {
+            config::merge(&mut config, &key, value);
         }
         Ok(Value::from(""))
     }
@@ -535,8 +561,16 @@ impl Object for ConfigFn {
             }
             "set" => {
                 let (key, value): (String, Value) = from_args(args)?;
+                let value = jinja_to_json(&value);
+                if let Err(invalid) =
+                    node.shared
+                        .checker
+                        .check(node.kind(), &config::normalize_key(&key), &value)
+                {
+                    return Err(error_with_help(invalid.message, invalid.help));
+                }
                 if node.phase == Phase::Parse {
-                    config::merge(&mut lock(&node.config), &key, jinja_to_json(&value));
+                    config::merge(&mut lock(&node.config), &key, value);
                 }
                 Ok(Value::from(""))
             }
@@ -638,6 +672,20 @@ impl Object for MacroFn {
                 "look for macros that call each other without a stopping condition",
             ));
         }
+        let called_with_body = args.last().is_some_and(|last| {
+            last.is_kwargs()
+                && from_args::<(Rest<Value>, Kwargs)>(std::slice::from_ref(last))
+                    .is_ok_and(|(_, kwargs)| kwargs.has("caller"))
+        });
+        if called_with_body {
+            return Err(error_with_help(
+                format!(
+                    "{{% call {}(...) %}} blocks are not supported yet",
+                    self.name
+                ),
+                "mdwc cannot pass a {% call %} body into a project or package macro yet: call the macro with the text as an argument",
+            ));
+        }
         let root = state.lookup(CONTEXT_KEY).unwrap_or_else(|| Value::from(()));
         let template = state.env().get_template(&self.template)?;
         MACRO_DEPTH.with(|d| d.set(depth + 1));
@@ -700,12 +748,26 @@ impl Object for Adapter {
                 Ok(Value::from(format!("\"{identifier}\"")))
             }
             "type" => Ok(Value::from("athena")),
-            "get_relation" | "load_relation" => Ok(Value::from(())),
-            "get_columns_in_relation" => Ok(Value::from(Vec::<Value>::new())),
-            "already_exists" => Ok(Value::from(false)),
-            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+            "get_relation"
+            | "load_relation"
+            | "get_columns_in_relation"
+            | "already_exists"
+            | "list_relations_without_caching"
+            | "get_relations_by_pattern" => Err(needs_catalog(&format!("adapter.{method}"))),
+            _ => Err(error_with_help(
+                format!("adapter.{method}() is not available in mdwc"),
+                "mdwc knows adapter.dispatch, adapter.quote and adapter.type; compute the value in SQL instead",
+            )),
         }
     }
+}
+
+/// The error for a call that reads the warehouse's catalog while compiling.
+pub fn needs_catalog(what: &str) -> Error {
+    error_with_help(
+        format!("{what} reads the warehouse's catalog, which mdwc does not do yet"),
+        "mdwc compiles offline: write the columns or relation out in the model, or keep this model in dbt",
+    )
 }
 
 /// `dbt.<macro>` and `<project>.<macro>`: macros reached through a namespace.

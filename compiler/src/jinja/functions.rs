@@ -1,5 +1,5 @@
 //! Global functions of dbt's Jinja context that need no node: `env_var`, `log`, `return`,
-//! `exceptions`, `tojson`/`fromjson`, `run_query`, `is_incremental`.
+//! `exceptions`, `tojson`/`fromjson`, `run_query`/`statement` (errors), `is_incremental`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -119,11 +119,14 @@ pub fn should_store_failures() -> bool {
     false
 }
 
-pub fn run_query(_args: Rest<Value>) -> Result<Value, Error> {
-    Err(error_with_help(
-        "run_query() needs a database connection, and mdwc compiles offline",
-        "compute the value in SQL, or bind it with --vars",
-    ))
+/// `run_query`, `statement`, `load_result`: they run SQL on the warehouse while compiling.
+pub fn needs_connection(name: &'static str) -> impl Fn(Rest<Value>) -> Result<Value, Error> {
+    move |_args| {
+        Err(error_with_help(
+            format!("{name}() runs a query while compiling, which mdwc does not do yet"),
+            "mdwc compiles offline: compute the value in the model's SQL, bind it with --vars, or keep this model in dbt",
+        ))
+    }
 }
 
 /// The `exceptions` namespace.

@@ -9,7 +9,7 @@ pub mod rewrite;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use minijinja::value::{Kwargs, Value};
+use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use rayon::prelude::*;
 
@@ -102,6 +102,13 @@ impl Engine {
             std::iter::once((&builtin_file, true)).chain(macro_files.iter().map(|f| (f, false)))
         {
             for block in rewrite::split_macros(&file.text) {
+                if block.name.is_empty() {
+                    return Err(
+                        Diagnostic::new("a {% macro %} or {% test %} block has no name")
+                            .at(Location::new(&file.path, block.line, 1))
+                            .help("write {% macro my_macro(arg) %}…{% endmacro %}"),
+                    );
+                }
                 let template = format!("{}::{}", file.path, block.name);
                 if let Some(existing) = registry.macros.get(&block.name)
                     && !existing.builtin
@@ -171,7 +178,15 @@ impl Engine {
         env.add_function("return", functions::dbt_return);
         env.add_function("tojson", functions::tojson);
         env.add_function("fromjson", functions::fromjson);
-        env.add_function("run_query", functions::run_query);
+        for name in ["run_query", "statement", "load_result"] {
+            env.add_function(name, functions::needs_connection(name));
+        }
+        env.add_function(
+            "load_relation",
+            |_: Rest<Value>| -> Result<Value, minijinja::Error> {
+                Err(context::needs_catalog("load_relation()"))
+            },
+        );
         env.add_function("is_incremental", functions::is_incremental);
         env.add_function("should_store_failures", functions::should_store_failures);
         env.add_function(rewrite::LIST_FN, objects::make_list);
@@ -318,6 +333,9 @@ impl Engine {
                 ErrorKind::TooManyArguments => format!("too many arguments: {detail}"),
                 ErrorKind::MissingArgument => format!("missing argument: {detail}"),
                 ErrorKind::InvalidOperation if !detail.is_empty() => detail.to_string(),
+                ErrorKind::TemplateNotFound => format!(
+                    "{{% include %}}, {{% extends %}} and {{% import %}} are not supported ({detail})"
+                ),
                 kind if detail.is_empty() => kind.to_string(),
                 kind => format!("{kind}: {detail}"),
             }
@@ -328,6 +346,7 @@ impl Engine {
                     ErrorKind::SyntaxError => "check that every {% if %}, {% for %}, {% macro %} and {% set %}…{% endset %} has its end tag and every {{ is closed by }}",
                     ErrorKind::UnknownFunction => "define the macro in macros/*.sql, or fix its name",
                     ErrorKind::UndefinedError => "check the variable or attribute name",
+                    ErrorKind::TemplateNotFound => "dbt models and macros cannot load other templates: call a macro from macros/ instead",
                     _ => "fix the template at this position",
                 }
                 .to_string(),

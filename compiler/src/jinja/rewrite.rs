@@ -261,9 +261,8 @@ pub fn split_macros(source: &str) -> Vec<MacroBlock> {
         if word == "materialization" {
             continue; // custom materializations are run by the provider, not rendered here
         }
-        let Some(name) = macro_name(&source[open + 2..block_end], word) else {
-            continue;
-        };
+        // A block without a name keeps an empty one: the engine reports it.
+        let name = macro_name(&source[open + 2..block_end], word).unwrap_or_default();
         let before = &source[..open];
         let line = before.matches('\n').count() + 1;
         let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
@@ -292,7 +291,7 @@ pub fn split_macros(source: &str) -> Vec<MacroBlock> {
             wrapped_map.inserts.push((offset + shift, len));
         }
         wrapped_map.inserts.sort_unstable();
-        let name = if word == "test" {
+        let name = if word == "test" && !name.is_empty() {
             format!("test_{name}")
         } else {
             name

@@ -5,9 +5,16 @@
 //! `tags`, `pre-hook` and `post-hook` append; `meta` (and other dict-valued configs dbt merges)
 //! merge; everything else replaces.
 
+pub(crate) mod types;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
+
+use crate::error::{Diagnostic, Result};
+use crate::project::PROJECT_FILE;
+use crate::yaml::{self, Step};
+use types::{Checker, NodeKind};
 
 pub type Config = BTreeMap<String, Json>;
 
@@ -96,6 +103,37 @@ fn apply_level(config: &mut Config, level: &Json) {
             merge(config, key, value.clone());
         }
     }
+}
+
+/// Checks every config value of a project tree (`models:`, `seeds:`, `data_tests:`), each error
+/// at its key in dbt_project.yml.
+pub(crate) fn check_tree(
+    checker: &Checker,
+    kind: NodeKind,
+    tree: &Json,
+    root: &str,
+    file_text: &str,
+) -> Result<()> {
+    let mut pending = vec![(vec![Step::key(root)], tree)];
+    while let Some((path, level)) = pending.pop() {
+        let Json::Object(map) = level else { continue };
+        for (key, value) in map {
+            let mut at = path.clone();
+            at.push(Step::key(key));
+            if key.starts_with('+') || !value.is_object() {
+                checker
+                    .check(kind, &normalize_key(key), value)
+                    .map_err(|invalid| {
+                        Diagnostic::new(invalid.message)
+                            .at(yaml::locate(PROJECT_FILE, file_text, &at))
+                            .help(invalid.help)
+                    })?;
+            } else {
+                pending.push((at, value));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn as_string_list(value: Option<&Json>) -> Vec<String> {
