@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::{self, Compiled, Options};
 use crate::emit;
-use crate::error::{Diagnostic, Result};
+use crate::error::{Diagnostic, Diagnostics};
 use crate::graph::Kind;
 
 #[derive(Debug, Parser)]
@@ -121,11 +121,16 @@ fn options(project: &ProjectArgs) -> Options {
     }
 }
 
-fn selected(compiled: &Compiled, selection: &SelectionArgs) -> Result<BTreeSet<usize>> {
-    compiled.graph.select(&selection.select, &selection.exclude)
+fn selected(
+    compiled: &Compiled,
+    selection: &SelectionArgs,
+) -> Result<BTreeSet<usize>, Diagnostics> {
+    Ok(compiled
+        .graph
+        .select(&selection.select, &selection.exclude)?)
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli) -> Result<(), Diagnostics> {
     match cli.command {
         Command::Compile {
             project,
@@ -137,7 +142,8 @@ pub fn run(cli: Cli) -> Result<()> {
             let partial = !selection.select.is_empty() || !selection.exclude.is_empty();
             if partial && out.is_some() {
                 return Err(Diagnostic::new("--out cannot be combined with --select/--exclude")
-                    .help("the module must declare every model, or Terraform would destroy the ones left out; drop --select"));
+                    .help("the module must declare every model, or Terraform would destroy the ones left out; drop --select")
+                    .into());
             }
             let compiled = compile::compile(&options(&project))?;
             let ids: Option<BTreeSet<String>> = if partial {

@@ -66,6 +66,23 @@ impl Graph {
         }
     }
 
+    pub fn disconnect(&mut self, parent: usize, child: usize) {
+        self.parents[child].retain(|&p| p != parent);
+        self.children[parent].retain(|&c| c != child);
+    }
+
+    /// Every node downstream of `roots` (the roots included).
+    pub fn descendants(&self, roots: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        let mut pending: Vec<usize> = roots.into_iter().collect();
+        while let Some(node) = pending.pop() {
+            if seen.insert(node) {
+                pending.extend(&self.children[node]);
+            }
+        }
+        seen
+    }
+
     /// The first cycle found, as node indices `a → b → … → a`.
     pub fn find_cycle(&self) -> Option<Vec<usize>> {
         #[derive(Clone, Copy, PartialEq)]

@@ -29,24 +29,25 @@ pub(crate) struct Named<'a> {
     pub location: Location,
 }
 
-/// Every clash and every invalid name among `nodes`, in their order.
-pub(crate) fn check(nodes: &[Named]) -> Vec<Diagnostic> {
+/// Every clash and every invalid name among `nodes`, each with the node to blame.
+pub(crate) fn check<'n, 'a>(nodes: &'n [Named<'a>]) -> Vec<(&'n Named<'a>, Diagnostic)> {
     let mut errors = Vec::new();
     let mut resources: HashMap<String, &Named> = HashMap::new();
     let mut tables: HashMap<(String, String), &Named> = HashMap::new();
     for node in nodes {
         let resource = format!("{}_{}", node.kind, resource_name(&node.name)).to_lowercase();
         if let Some(other) = resources.get(&resource) {
-            errors.push(
+            errors.push((
+                node,
                 Diagnostic::new(format!(
                     "{} '{}' ({}) and {} '{}' ({}) would be one Terraform resource, `{}`",
                     other.kind, other.name, other.file, node.kind, node.name, node.file,
                     resource_name(&node.name)
                 ))
-                .model(&node.name)
+                .node(node.kind, &node.name)
                 .at(Location::new(node.file, 1, 1))
                 .help("rename one of the two files: names differing only in case or in characters other than letters, digits, `_` and `-` collide"),
-            );
+            ));
             continue;
         }
         resources.insert(resource, node);
@@ -55,16 +56,17 @@ pub(crate) fn check(nodes: &[Named]) -> Vec<Diagnostic> {
             node.relation.identifier.to_lowercase(),
         );
         if let Some(other) = tables.get(&table) {
-            errors.push(
+            errors.push((
+                node,
                 Diagnostic::new(format!(
                     "{} '{}' ({}) and {} '{}' ({}) are both built as table {}.{} (Glue names are lower case)",
                     other.kind, other.name, other.file, node.kind, node.name, node.file,
                     table.0, table.1
                 ))
-                .model(&node.name)
+                .node(node.kind, &node.name)
                 .at(node.location.clone())
                 .help("give one of them another alias or schema, or rename its file"),
-            );
+            ));
             continue;
         }
         tables.insert(table, node);
@@ -76,18 +78,19 @@ pub(crate) fn check(nodes: &[Named]) -> Vec<Diagnostic> {
             ("table", &node.relation.identifier),
         ] {
             if !is_glue_name(name) {
-                errors.push(
+                errors.push((
+                    node,
                     Diagnostic::new(format!(
                         "'{name}' is not a valid Glue {what} name ({} '{}')",
                         node.kind, node.name
                     ))
-                    .model(&node.name)
+                    .node(node.kind, &node.name)
                     .at(node.location.clone())
                     .help(format!(
                         "Glue stores names in lower case and Athena reads only letters, digits and `_`: use 1–255 of those{}",
                         if what == "table" { " (set alias='...' or rename the file)" } else { "" }
                     )),
-                );
+                ));
             }
         }
     }
@@ -116,13 +119,18 @@ mod tests {
         let space = Relation::new("c", "s", "my model", "table");
         let underscore = Relation::new("c", "s", "my_model", "table");
         assert!(check(&[named("a", &a), named("b", &b)]).is_empty());
-        let errors = check(&[named("A", &upper_a), named("a", &a)]);
-        assert_eq!(errors.len(), 2, "{errors:?}"); // 'A' is no Glue name; both are one resource
-        let errors = check(&[named("my model", &space), named("my_model", &underscore)]);
+        let nodes = [named("A", &upper_a), named("a", &a)];
+        let errors: Vec<&str> = check(&nodes)
+            .into_iter()
+            .map(|(node, _)| node.name.as_str())
+            .collect();
+        // Both are one resource (blamed on the second); 'A' is no Glue name.
+        assert_eq!(errors, ["a", "A"]);
+        let nodes = [named("my model", &space), named("my_model", &underscore)];
         assert!(
-            errors
+            check(&nodes)
                 .iter()
-                .any(|e| e.message.contains("one Terraform resource"))
+                .any(|(_, e)| e.message.contains("one Terraform resource"))
         );
         assert!(is_glue_name("stg_orders_2") && !is_glue_name("Orders") && !is_glue_name(""));
     }

@@ -108,17 +108,35 @@ const TEST_CONFIG_KEYS: &[&str] = &[
     "fail_calc",
 ];
 
-pub(crate) fn parse(files: &[SourceFile], checker: &Checker) -> Result<Properties> {
+/// Reads every properties file; a file with an error is left out, and the error returned.
+pub(crate) fn parse(files: &[SourceFile], checker: &Checker) -> (Properties, Vec<Diagnostic>) {
     // YAML parsing is the slow part: do it in parallel, then merge in file order.
     let docs: Vec<Result<Json>> = files
         .par_iter()
         .map(|file| yaml::parse(&file.path, &file.text))
         .collect();
     let mut properties = Properties::default();
+    let mut errors = Vec::new();
     for (file, doc) in files.iter().zip(docs) {
-        parse_file(file, doc?, checker, &mut properties)?;
+        // Each file is read into a copy, so a file that fails half-way adds nothing.
+        let mut with_file = std::mem::take(&mut properties);
+        match doc.and_then(|doc| parse_file(file, doc, checker, &mut with_file)) {
+            Ok(()) => properties = with_file,
+            Err(error) => {
+                errors.push(error);
+                properties = without_file(with_file, &file.path);
+            }
+        }
     }
-    Ok(properties)
+    (properties, errors)
+}
+
+/// `properties` without what `file` added.
+fn without_file(mut properties: Properties, file: &str) -> Properties {
+    properties.sources.retain(|t| t.location.file != file);
+    properties.models.retain(|_, p| p.file != file);
+    properties.seeds.retain(|_, p| p.file != file);
+    properties
 }
 
 fn parse_file(file: &SourceFile, doc: Json, checker: &Checker, out: &mut Properties) -> Result<()> {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value as Json;
 
-use crate::error::{Diagnostic, Result};
+use crate::error::Diagnostic;
 use crate::project::PROJECT_FILE;
 use crate::yaml::{self, Step};
 use types::{Checker, NodeKind};
@@ -113,7 +113,8 @@ pub(crate) fn check_tree(
     tree: &Json,
     root: &str,
     file_text: &str,
-) -> Result<()> {
+) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
     let mut pending = vec![(vec![Step::key(root)], tree)];
     while let Some((path, level)) = pending.pop() {
         let Json::Object(map) = level else { continue };
@@ -121,19 +122,19 @@ pub(crate) fn check_tree(
             let mut at = path.clone();
             at.push(Step::key(key));
             if key.starts_with('+') || !value.is_object() {
-                checker
-                    .check(kind, &normalize_key(key), value)
-                    .map_err(|invalid| {
+                if let Err(invalid) = checker.check(kind, &normalize_key(key), value) {
+                    errors.push(
                         Diagnostic::new(invalid.message)
                             .at(yaml::locate(PROJECT_FILE, file_text, &at))
-                            .help(invalid.help)
-                    })?;
+                            .help(invalid.help),
+                    );
+                }
             } else {
                 pending.push((at, value));
             }
         }
     }
-    Ok(())
+    errors
 }
 
 pub fn as_string_list(value: Option<&Json>) -> Vec<String> {

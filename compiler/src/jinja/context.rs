@@ -638,6 +638,13 @@ impl MacroRegistry {
     pub fn is_overridden(&self, name: &str) -> bool {
         self.macros.get(name).is_some_and(|entry| !entry.builtin)
     }
+
+    /// Whether the project replaces dbt's `name` or one of its dispatched implementations.
+    pub fn is_customized(&self, name: &str) -> bool {
+        self.is_overridden(name)
+            || self.is_overridden(&format!("default__{name}"))
+            || self.is_overridden(&format!("athena__{name}"))
+    }
 }
 
 thread_local! {

@@ -56,7 +56,8 @@ impl Engine {
         project_name: &str,
         macro_files: &[SourceFile],
         nodes: &[&SourceFile],
-    ) -> Result<Engine, Diagnostic> {
+    ) -> (Engine, Vec<Diagnostic>) {
+        let mut errors = Vec::new();
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
         env.set_recursion_limit(200);
@@ -103,23 +104,27 @@ impl Engine {
         {
             for block in rewrite::split_macros(&file.text) {
                 if block.name.is_empty() {
-                    return Err(
+                    errors.push(
                         Diagnostic::new("a {% macro %} or {% test %} block has no name")
                             .at(Location::new(&file.path, block.line, 1))
                             .help("write {% macro my_macro(arg) %}…{% endmacro %}"),
                     );
+                    continue;
                 }
                 let template = format!("{}::{}", file.path, block.name);
                 if let Some(existing) = registry.macros.get(&block.name)
                     && !existing.builtin
                     && !builtin
                 {
-                    return Err(Diagnostic::new(format!(
-                        "macro '{}' is defined twice: in {} and {}",
-                        block.name, existing.file, file.path
-                    ))
-                    .at(Location::new(&file.path, block.line, 1))
-                    .help("rename or remove one of the two macros"));
+                    errors.push(
+                        Diagnostic::new(format!(
+                            "macro '{}' is defined twice: in {} and {}",
+                            block.name, existing.file, file.path
+                        ))
+                        .at(Location::new(&file.path, block.line, 1))
+                        .help("rename or remove one of the two macros"),
+                    );
+                    continue;
                 }
                 registry.macros.insert(
                     block.name.clone(),
@@ -200,18 +205,19 @@ impl Engine {
         let sources: Arc<HashMap<String, String>> = Arc::new(templates.into_iter().collect());
         let loader_sources = sources.clone();
         env.set_loader(move |name| Ok(loader_sources.get(name).cloned()));
-        Ok(Engine {
+        let engine = Engine {
             env,
             origins,
             sources,
             node_sources,
             registry,
-        })
+        };
+        (engine, errors)
     }
 
     /// Compiles every template (in parallel), so a syntax error anywhere — also in a macro
-    /// nothing calls — is reported, as dbt does. The first error in name order wins.
-    pub fn check_templates(&self) -> Result<(), Diagnostic> {
+    /// nothing calls — is reported, as dbt does.
+    pub fn check_templates(&self) -> Vec<Diagnostic> {
         let mut names: Vec<&String> = self.sources.keys().collect();
         names.sort();
         let errors: Vec<Option<Diagnostic>> = names
@@ -223,10 +229,7 @@ impl Engine {
                 })
             })
             .collect();
-        match errors.into_iter().flatten().next() {
-            Some(diagnostic) => Err(diagnostic),
-            None => Ok(()),
-        }
+        errors.into_iter().flatten().collect()
     }
 
     fn model_of(&self, template: &str) -> Option<String> {
