@@ -2,12 +2,14 @@
 //! and the files under its model, macro, seed, snapshot and test paths. Nothing here
 //! interprets SQL or Jinja.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
 use crate::error::{Diagnostic, Location, Result};
+use crate::jinja::objects::Quoting;
 use crate::yaml::{self, Step};
 
 /// A text file of the project, with its path relative to the project directory (`/`-separated,
@@ -43,6 +45,12 @@ pub struct Project {
     pub tests_tree: Json,
     /// Which of `data_tests:`/`tests:` holds the tests tree (for locating its keys).
     pub tests_tree_key: &'static str,
+    /// Where packages are installed (`packages-install-path`, default `dbt_packages`).
+    pub packages_install_path: String,
+    /// The `dispatch:` config: macro namespace → packages to search, in order.
+    pub dispatch: HashMap<String, Vec<String>>,
+    /// The `quoting:` config: which relation name parts are quoted.
+    pub quoting: Quoting,
     pub models: Vec<SourceFile>,
     pub properties: Vec<SourceFile>,
     pub macros: Vec<SourceFile>,
@@ -227,16 +235,14 @@ impl Project {
         if let Some(required) = config.get("require-dbt-version") {
             check_dbt_version(&file, required)?;
         }
-        file.mapping("quoting")?;
-        if let Some(dispatch) = config.get("dispatch")
-            && !matches!(dispatch, Json::Array(_) | Json::Null)
-        {
-            return Err(file.error(
-                "dispatch",
-                format!("`dispatch` must be a list, not {}", type_name(dispatch)),
-                "write `dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]`",
-            ));
-        }
+        let quoting = Quoting::default().with(Some(&file.mapping("quoting")?));
+        let dispatch = dispatch_config(&file)?;
+        let packages_install_path = match file.string("packages-install-path")? {
+            Some(path) => path,
+            None => file
+                .string("modules-path")?
+                .unwrap_or_else(|| "dbt_packages".to_string()),
+        };
         let vars = file.mapping("vars")?;
         let models_tree = file.mapping("models")?;
         let seeds_tree = file.mapping("seeds")?;
@@ -322,6 +328,9 @@ impl Project {
             seeds_tree,
             tests_tree,
             tests_tree_key,
+            packages_install_path: clean_relative(&packages_install_path),
+            dispatch,
+            quoting,
             models: read_all(dir, model_files)?,
             properties: read_all(dir, property_files)?,
             macros: read_all(dir, macro_files)?,
@@ -371,6 +380,40 @@ pub fn type_name(value: &Json) -> &'static str {
         Json::Array(_) => "a list",
         Json::Object(_) => "a mapping",
     }
+}
+
+/// `dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]`.
+fn dispatch_config(file: &ProjectFile) -> Result<HashMap<String, Vec<String>>> {
+    let bad = |what: &str| {
+        file.error(
+            "dispatch",
+            format!("`dispatch` {what}"),
+            "write `dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]`",
+        )
+    };
+    let entries = match file.config.get("dispatch") {
+        None | Some(Json::Null) => return Ok(HashMap::new()),
+        Some(Json::Array(entries)) => entries,
+        Some(other) => return Err(bad(&format!("must be a list, not {}", type_name(other)))),
+    };
+    let mut out = HashMap::new();
+    for entry in entries {
+        let namespace = entry
+            .get("macro_namespace")
+            .and_then(Json::as_str)
+            .ok_or_else(|| bad("entries need a `macro_namespace`"))?;
+        let order: Option<Vec<String>> = match entry.get("search_order") {
+            Some(Json::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => None,
+        };
+        let order =
+            order.ok_or_else(|| bad("entries need a `search_order` list of package names"))?;
+        out.insert(namespace.to_string(), order);
+    }
+    Ok(out)
 }
 
 /// `require-dbt-version: ">=1.3.0"` or a list of such: each must hold for [`DBT_VERSION`].
@@ -445,7 +488,7 @@ pub fn utf8(path: &str, bytes: Vec<u8>) -> Result<String> {
 
 /// All files under `dir/root`, as sorted project-relative paths. A missing root is no error:
 /// dbt projects often have no `tests/` or `seeds/`.
-fn list_files(dir: &Path, root: &str) -> Result<Vec<String>> {
+pub(crate) fn list_files(dir: &Path, root: &str) -> Result<Vec<String>> {
     let mut found = Vec::new();
     let mut pending = vec![root.to_string()];
     while let Some(relative) = pending.pop() {
@@ -473,7 +516,7 @@ fn list_files(dir: &Path, root: &str) -> Result<Vec<String>> {
     Ok(found)
 }
 
-fn read_all(dir: &Path, paths: Vec<String>) -> Result<Vec<SourceFile>> {
+pub(crate) fn read_all(dir: &Path, paths: Vec<String>) -> Result<Vec<SourceFile>> {
     paths
         .into_par_iter()
         .map(|path| {

@@ -26,6 +26,8 @@ pub struct SourceTable {
     pub columns: Vec<Column>,
     pub tests: Vec<TestSpec>,
     pub location: Location,
+    /// `quoting:` of the source, with the table's over it.
+    pub quoting: Option<Json>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -671,7 +673,15 @@ impl Reader<'_> {
                     .help("write `identifier: table_name`"));
                 }
             };
+            let mut quoting = match source.get("quoting") {
+                Some(Json::Object(map)) => map.clone(),
+                _ => Map::new(),
+            };
+            if let Some(Json::Object(map)) = table.get("quoting") {
+                quoting.extend(map.clone());
+            }
             out.push(SourceTable {
+                quoting: (!quoting.is_empty()).then_some(Json::Object(quoting)),
                 identifier,
                 description: self.text(table, "description", &at)?,
                 columns: self.columns(table, &owner, &at)?,

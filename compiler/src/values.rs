@@ -62,8 +62,15 @@ pub fn json_to_jinja(json: &Json) -> Value {
             }
         }
         Json::String(s) => Value::from(s.as_str()),
-        Json::Array(items) => Value::from_iter(items.iter().map(json_to_jinja)),
-        Json::Object(map) => map_value(map.iter().map(|(k, v)| (k.as_str(), json_to_jinja(v)))),
+        // Python's lists and dicts are mutable: macros `append` to lists read from yml.
+        Json::Array(items) => {
+            crate::jinja::objects::make_list_from(items.iter().map(json_to_jinja).collect())
+        }
+        Json::Object(map) => crate::jinja::objects::make_dict_from(
+            map.iter()
+                .map(|(k, v)| (Value::from(k.as_str()), json_to_jinja(v)))
+                .collect(),
+        ),
     }
 }
 

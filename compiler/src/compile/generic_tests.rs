@@ -2,7 +2,7 @@
 //! and dependencies (arguments such as `to: ref('x')` are evaluated), and their rendering through
 //! the test macro (`test_<name>`, or dbt's `default__` implementation).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use minijinja::Value;
@@ -17,6 +17,7 @@ use crate::data_tests::{looks_like_function, synthesize_test_name};
 use crate::error::{Diagnostic, Result};
 use crate::graph::{Graph, GraphNode, Kind};
 use crate::jinja::context::{Captured, Phase, RenderNode, Resolved, VarMode, search_name};
+use crate::jinja::macros::INTERNAL;
 use crate::jinja::objects::{lock, replace_deferred};
 use crate::jinja::{Engine, GENERIC_TEST_TEMPLATE};
 use crate::project::SourceFile;
@@ -91,29 +92,26 @@ impl Compiler {
             .map(|(owner, spec)| self.generic_test(owner, spec, resolved))
             .collect();
         let mut tests = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
         for (name, test) in built {
-            let unique_id = format!("test.{project}.{name}");
-            let test = match test {
+            let count = seen.entry(name.clone()).or_insert(0);
+            *count += 1;
+            let key = match *count {
+                1 => name.clone(),
+                n => format!("{name}_{n}"),
+            };
+            let unique_id = format!("test.{project}.{key}");
+            let mut test = match test {
                 Ok(test) => test,
                 Err(error) => {
                     self.fail(Some(&unique_id), error);
                     continue;
                 }
             };
-            if !seen.insert(name.clone()) {
-                self.fail(
-                    Some(&unique_id),
-                    Diagnostic::new(format!("two tests are named '{name}'"))
-                        .node("test", &name)
-                        .at(test.spec.location())
-                        .help("give one of them a different `name:` in the yml"),
-                );
-                continue;
-            }
+            test.key = key;
             let index = graph.add(GraphNode {
                 kind: Kind::Test,
-                name: test.name.clone(),
+                name: test.key.clone(),
                 unique_id,
                 file: test.spec.file.clone(),
                 fqn: vec![project.clone(), test.name.clone()],
@@ -140,7 +138,7 @@ impl Compiler {
             .map(|test| match self.render_generic_test(test, resolved) {
                 Ok(compiled) => Some(compiled),
                 Err(error) => {
-                    let id = format!("test.{}.{}", self.project.name, test.name);
+                    let id = format!("test.{}.{}", self.project.name, test.key);
                     self.fail(Some(&id), error.node("test", &test.name));
                     None
                 }
@@ -200,19 +198,32 @@ impl Compiler {
         resolved: &Arc<Resolved>,
     ) -> Result<GenericTest> {
         let name = name.to_string();
-        let macro_name = format!("test_{test_type}");
-        if self.engine.registry.callable(&macro_name).is_none() {
-            let what = match &namespace {
-                Some(ns) => format!(
-                    "generic test '{ns}.{test_type}' comes from package '{ns}', which is not installed"
+        let registry = &self.engine.registry;
+        let Some((package, macro_name)) = registry.test_macro(namespace.as_deref(), test_type)
+        else {
+            let (what, help) = match &namespace {
+                Some(ns) if registry.packages.contains_key(ns) => (
+                    format!("package '{ns}' has no generic test '{test_type}'"),
+                    "check the test's name against the package's documentation".to_string(),
                 ),
-                None => format!("unknown generic test '{test_type}'"),
+                Some(ns) => (
+                    format!(
+                        "generic test '{ns}.{test_type}' comes from package '{ns}', which is not installed"
+                    ),
+                    format!("add {ns} to packages.yml and run `mdwc deps`"),
+                ),
+                None => (
+                    format!("unknown generic test '{test_type}'"),
+                    format!(
+                        "define it with {{% test {test_type}(model, column_name) %}} in macros/ or tests/generic/"
+                    ),
+                ),
             };
             return Err(Diagnostic::new(what)
                 .node("test", &name)
                 .at(spec.location())
-                .help(format!("define it with {{% test {test_type}(model, column_name) %}} in macros/ or tests/generic/")));
-        }
+                .help(help));
+        };
         let mut config =
             config::tree_config(&self.project.tests_tree, &[&self.project.name, &name]);
         config::merge_all(&mut config, &spec.config);
@@ -284,21 +295,19 @@ impl Compiler {
         }
         depends_on.sort();
         depends_on.dedup();
-        let overridden = |name: &str| self.engine.registry.is_overridden(name);
-        let implementation = if !overridden(&macro_name)
-            && !overridden(&format!("default__{macro_name}"))
-            && !overridden(&format!("athena__{macro_name}"))
-            && self
-                .engine
-                .registry
-                .callable(&format!("default__{macro_name}"))
-                .is_some()
+        // dbt's own tests dispatch to `default__test_x`: call it directly unless the project
+        // changes that (saves a dispatch per test).
+        let default = format!("default__{macro_name}");
+        let implementation = if package == INTERNAL
+            && !registry.is_customized(&macro_name)
+            && registry.get(INTERNAL, &default).is_some()
         {
-            format!("default__{macro_name}")
+            (package, default)
         } else {
-            macro_name
+            (package, macro_name)
         };
         Ok(GenericTest {
+            key: name.clone(),
             name,
             implementation,
             depends_on_owner: owner_ref,
@@ -341,16 +350,7 @@ impl Compiler {
             // dbt renders each argument: ref()/source()/var() calls as expressions, other strings
             // as templates; `column_name` stays as written.
             let mut kwargs = Vec::new();
-            let model = if self.engine.registry.is_overridden("get_where_subquery")
-                || self
-                    .engine
-                    .registry
-                    .is_overridden("default__get_where_subquery")
-                || self
-                    .engine
-                    .registry
-                    .is_overridden("athena__get_where_subquery")
-            {
+            let model = if self.engine.registry.is_customized("get_where_subquery") {
                 self.engine
                     .eval_expression(
                         &format!("get_where_subquery({})", test.model_expr),
@@ -400,14 +400,14 @@ impl Compiler {
                 };
                 kwargs.push((key.clone(), value));
             }
+            let (package, macro_name) = &test.implementation;
             let macro_value = self
                 .engine
                 .registry
-                .callable(&test.implementation)
+                .in_package(package, macro_name)
                 .ok_or_else(|| {
                     Diagnostic::new(format!(
-                        "unknown generic test macro '{}'",
-                        test.implementation
+                        "unknown generic test macro '{package}.{macro_name}'"
                     ))
                 })?;
             let mut node = Arc::unwrap_or_clone(base);
@@ -427,6 +427,7 @@ impl Compiler {
         let yml_dir = test.spec.file.clone();
         Ok(CompiledTest {
             name: test.name.clone(),
+            key: test.key.clone(),
             compiled_path: format!("{yml_dir}/{}.sql", test.name),
             file: test.spec.file.clone(),
             depends_on: test.depends_on.clone(),
@@ -439,9 +440,11 @@ impl Compiler {
 
 pub(super) struct GenericTest {
     name: String,
-    /// The macro that renders the test: `test_<name>`, or the built-in `default__test_<name>`
-    /// directly when the project overrides neither (saves a dispatch per test).
-    implementation: String,
+    /// `name`, or `name_<n>` for the n-th test of the same name.
+    key: String,
+    /// The macro that renders the test, `(package, name)`: `test_<name>`, or dbt's
+    /// `default__test_<name>` directly when the project changes neither.
+    implementation: (String, String),
     /// The node the test is attached to.
     depends_on_owner: NodeRef,
     spec: TestSpec,

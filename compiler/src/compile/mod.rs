@@ -9,6 +9,7 @@
 //! compile render and the deferred-var checks).
 
 mod dag;
+mod ephemeral;
 mod generic_tests;
 mod nodes;
 mod parse;
@@ -29,6 +30,7 @@ use crate::graph::Graph;
 use crate::jinja::Engine;
 use crate::jinja::context::{Captured, Phase, RenderNode, Resolved, Shared, VarMode};
 use crate::jinja::objects::{Relation, lock};
+use crate::packages::Package;
 use crate::profile::{self, Target};
 use crate::project::{Project, SourceFile};
 use crate::properties::{self, Properties, SourceTable};
@@ -64,6 +66,8 @@ pub struct CompiledModel {
     /// An incremental model's SQL with `is_incremental()` true (markers as above), when it
     /// differs from the full build's.
     pub incremental_sql_with_markers: Option<String>,
+    /// Inlined into the models that ref it; no table of its own.
+    pub ephemeral: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -93,6 +97,9 @@ pub enum NodeRef {
 pub struct CompiledTest {
     /// dbt's (possibly hashed) test name, also the compiled file's name.
     pub name: String,
+    /// The name, made unique: dbt gives two tests whose arguments clean to the same text one
+    /// name (and one compiled file); the second is `<name>_2` in the graph and Terraform.
+    pub key: String,
     /// Where dbt writes it under target/compiled/<project>/.
     pub compiled_path: String,
     /// The yml or SQL file that defines it.
@@ -147,11 +154,14 @@ pub fn compile_partial(options: &Options) -> Partial {
         }
     };
     timings.mark("read project files");
-    let mut errors = Vec::new();
-    if let Err(error) = crate::packages::check(&options.project_dir) {
-        errors.push(error);
-    }
-    let checker = Checker::new(&project.macros);
+    let (packages, mut errors) = crate::packages::load(&project);
+    let all_macros: Vec<SourceFile> = project
+        .macros
+        .iter()
+        .chain(packages.iter().flat_map(|p| &p.macros))
+        .cloned()
+        .collect();
+    let checker = Checker::new(&all_macros);
     for (kind, tree, root) in [
         (NodeKind::Model, &project.models_tree, "models"),
         (NodeKind::Seed, &project.seeds_tree, "seeds"),
@@ -188,7 +198,9 @@ pub fn compile_partial(options: &Options) -> Partial {
         }
     };
     let vars = Vars::new(&project.vars, &project.name, cli_vars);
-    let compiler = Compiler::new(project, target, vars, props, checker, timings, errors);
+    let compiler = Compiler::new(
+        project, &packages, target, vars, props, checker, timings, errors,
+    );
     compiler.timings.mark("prepare templates");
     compiler.run()
 }
@@ -238,8 +250,10 @@ struct Compiler {
 }
 
 impl Compiler {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         project: Project,
+        packages: &[Package],
         target: Target,
         vars: Vars,
         props: Properties,
@@ -252,7 +266,13 @@ impl Compiler {
             .iter()
             .chain(&project.singular_tests)
             .collect();
-        let (engine, engine_errors) = Engine::new(&project.name, &project.macros, &nodes);
+        let (engine, engine_errors) = Engine::new(
+            &project.name,
+            &project.macros,
+            packages,
+            project.dispatch.clone(),
+            &nodes,
+        );
         errors.extend(engine_errors);
         let target_value = json_to_jinja(&Json::Object(target.fields.clone()));
         let shared = Arc::new(Shared {
@@ -268,7 +288,7 @@ impl Compiler {
         for table in &props.sources {
             source_relations.sources.insert(
                 (table.source_name.clone(), table.table_name.clone()),
-                source_relation(table, &target),
+                source_relation(table, &target, &project),
             );
         }
         Compiler {
@@ -326,6 +346,7 @@ impl Compiler {
 
     fn placeholder_relation(&self, name: &str) -> Relation {
         Relation::new(&self.target.database, &self.target.schema, name, "table")
+            .quoted(self.project.quoting)
     }
 
     fn run(self) -> Partial {
@@ -379,13 +400,14 @@ fn model_name(path: &str) -> String {
         .unwrap_or_default()
 }
 
-fn source_relation(table: &SourceTable, target: &Target) -> Relation {
+fn source_relation(table: &SourceTable, target: &Target, project: &Project) -> Relation {
     Relation::new(
         table.database.as_deref().unwrap_or(&target.database),
         &table.schema,
         &table.identifier,
         "table",
     )
+    .quoted(project.quoting.with(table.quoting.as_ref()))
 }
 
 fn enabled(config: &Config) -> bool {

@@ -54,12 +54,16 @@ impl Compiler {
                 models.push(None);
                 continue;
             }
-            let kind = if config::as_str(&p.config, "materialized") == Some("view") {
+            let materialized = config::as_str(&p.config, "materialized");
+            let kind = if materialized == Some("view") {
                 "view"
             } else {
                 "table"
             };
             let relation = match self.name_relation(r, &p.config, kind) {
+                Ok(relation) if materialized == Some("ephemeral") => {
+                    Relation::ephemeral(&relation.identifier)
+                }
                 Ok(relation) => relation,
                 Err(error) => {
                     self.fail(Some(&r.unique_id(project)), error);
@@ -87,7 +91,7 @@ impl Compiler {
         let seeds = self.seeds(renderables, &mut resolved);
         let mut sources = Vec::new();
         for table in &self.props.sources {
-            let relation = source_relation(table, &self.target);
+            let relation = source_relation(table, &self.target, &self.project);
             resolved.sources.insert(
                 (table.source_name.clone(), table.table_name.clone()),
                 relation.clone(),
@@ -183,7 +187,8 @@ impl Compiler {
     ) {
         let mut named = Vec::new();
         for (r, relation) in renderables.iter().zip(models) {
-            if let Some(relation) = relation {
+            // An ephemeral model is no table: it is inlined where it is used.
+            if let Some(relation) = relation.as_ref().filter(|r| !r.is_ephemeral()) {
                 named.push(Named {
                     kind: "model",
                     name: r.key(),
@@ -299,7 +304,8 @@ impl Compiler {
             values.push(value);
         }
         let (schema, alias, database) = (&values[0], &values[1], &values[2]);
-        Ok(Relation::new(database, schema, alias, kind))
+        Ok(Relation::new(database, schema, alias, kind)
+            .quoted(self.project.quoting.with(config.get("quoting"))))
     }
 }
 

@@ -3,11 +3,12 @@
 //! `is_incremental()` true, and every use of a deferred var checked to only flow into the SQL
 //! text. Then the results are assembled, leaving out every node downstream of a failure.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
+use super::ephemeral::{self, Ephemeral};
 use super::generic_tests::test_deferred;
 use super::nodes::Renderable;
 use super::parse::Parsed;
@@ -132,8 +133,9 @@ impl Compiler {
     ) -> Compiled<(), ()> {
         let project = self.project.name.clone();
         let resolved = &relations.resolved;
-        let mut models = Vec::new();
+        let mut models: Vec<CompiledModel> = Vec::new();
         let mut tests = Vec::new();
+        let mut singular_refs: HashMap<String, Vec<String>> = HashMap::new();
         let mut deferred_used = BTreeSet::new();
         for (i, rendered) in rendered.into_iter().enumerate() {
             let (Some(Rendered { full, incremental }), Some(p)) = (rendered, &parsed[i]) else {
@@ -184,12 +186,23 @@ impl Compiler {
                     sql: full.sql,
                     sql_with_markers: full.sql_with_markers,
                     incremental_sql_with_markers,
+                    ephemeral: relations.models[i]
+                        .as_ref()
+                        .is_some_and(Relation::is_ephemeral),
                 };
                 match check_config_markers(&model) {
                     Ok(()) => models.push(model),
                     Err(error) => self.fail(Some(&r.unique_id(&project)), error),
                 }
             } else {
+                let mut test_refs = Vec::new();
+                for call in &p.captured.refs {
+                    let key = resolved.target_key(call);
+                    if !test_refs.contains(&key) {
+                        test_refs.push(key);
+                    }
+                }
+                singular_refs.insert(r.name.clone(), test_refs);
                 let mut depends_on = Vec::new();
                 for call in &p.captured.refs {
                     depends_on.push(self.node_ref(resolved, &resolved.target_key(call)));
@@ -201,6 +214,7 @@ impl Compiler {
                 depends_on.dedup();
                 tests.push(CompiledTest {
                     name: r.name.clone(),
+                    key: r.name.clone(),
                     compiled_path: r.file.path.clone(),
                     file: r.file.path.clone(),
                     depends_on,
@@ -214,7 +228,7 @@ impl Compiler {
         for test in generic.into_iter().flatten() {
             if singular.contains(&test.name) {
                 self.fail(
-                    Some(&format!("test.{project}.{}", test.name)),
+                    Some(&format!("test.{project}.{}", test.key)),
                     Diagnostic::new(format!("two tests are named '{}'", test.name))
                         .node("test", &test.name)
                         .at(Location::new(&test.file, 1, 1))
@@ -225,6 +239,7 @@ impl Compiler {
             deferred_used.extend(test_deferred(&test));
             tests.push(test);
         }
+        self.inline_ephemerals(&mut models, &mut tests, &singular_refs);
         let mut deferred_vars = BTreeMap::new();
         for name in deferred_used {
             if let VarBinding::Deferred(value) = self.shared.vars.binding(&name) {
@@ -240,7 +255,7 @@ impl Compiler {
             .chain(failed)
             .collect();
         models.retain(|m| !skipped.contains(&format!("model.{project}.{}", m.name)));
-        tests.retain(|t| !skipped.contains(&format!("test.{project}.{}", t.name)));
+        tests.retain(|t| !skipped.contains(&format!("test.{project}.{}", t.key)));
         let mut seeds = relations.seeds;
         seeds.retain(|s| !skipped.contains(&format!("seed.{project}.{}", s.name)));
         Compiled {
@@ -252,6 +267,102 @@ impl Compiler {
             tests,
             deferred_vars,
             graph,
+        }
+    }
+
+    /// Inlines every ephemeral model where it is referenced (dbt's CTE injection), and points
+    /// what the nodes read (Terraform's `upstream`, the tests' builds) past the ephemeral
+    /// models to the tables and sources they read.
+    fn inline_ephemerals(
+        &self,
+        models: &mut [CompiledModel],
+        tests: &mut [CompiledTest],
+        singular_refs: &HashMap<String, Vec<String>>,
+    ) {
+        let ephemerals: HashMap<String, Ephemeral> = models
+            .iter()
+            .filter(|m| m.ephemeral)
+            .map(|m| {
+                let alias = m
+                    .relation
+                    .identifier
+                    .trim_start_matches(ephemeral::CTE_PREFIX)
+                    .to_string();
+                let ephemeral = Ephemeral {
+                    alias,
+                    sql: m.sql.clone(),
+                    sql_with_markers: m.sql_with_markers.clone(),
+                    refs: m.refs.clone(),
+                    sources: m.sources.clone(),
+                };
+                (m.name.clone(), ephemeral)
+            })
+            .collect();
+        if ephemerals.is_empty() {
+            return;
+        }
+        let (values, markers) = (ephemeral::values, ephemeral::markers);
+        for model in models.iter_mut() {
+            model.sql = ephemeral::inject(
+                &model.sql,
+                &ephemeral::ctes(&model.refs, &ephemerals, values),
+            );
+            let marked = ephemeral::ctes(&model.refs, &ephemerals, markers);
+            model.sql_with_markers = ephemeral::inject(&model.sql_with_markers, &marked);
+            if let Some(incremental) = &mut model.incremental_sql_with_markers {
+                *incremental = ephemeral::inject(incremental, &marked);
+            }
+            let (refs, sources) = ephemeral::expand(&model.refs, &model.sources, &ephemerals);
+            model.refs = refs;
+            model.sources = sources;
+        }
+        for test in tests.iter_mut() {
+            // A generic test refs what it tests first, then its arguments' refs.
+            let refs: Vec<String> = match singular_refs.get(&test.name) {
+                Some(refs) if test.compiled_path == test.file => refs.clone(),
+                _ => test
+                    .depends_on
+                    .iter()
+                    .filter_map(|d| match d {
+                        NodeRef::Model(name) | NodeRef::Seed(name) => Some(name.clone()),
+                        NodeRef::Source(..) => None,
+                    })
+                    .collect(),
+            };
+            if !refs.iter().any(|r| ephemerals.contains_key(r)) {
+                continue;
+            }
+            test.sql = ephemeral::inject(&test.sql, &ephemeral::ctes(&refs, &ephemerals, values));
+            test.sql_with_markers = ephemeral::inject(
+                &test.sql_with_markers,
+                &ephemeral::ctes(&refs, &ephemerals, markers),
+            );
+            let sources: Vec<(String, String)> = test
+                .depends_on
+                .iter()
+                .filter_map(|d| match d {
+                    NodeRef::Source(s, t) => Some((s.clone(), t.clone())),
+                    _ => None,
+                })
+                .collect();
+            let (refs, sources) = ephemeral::expand(&refs, &sources, &ephemerals);
+            let mut depends_on: Vec<NodeRef> = refs
+                .iter()
+                .map(|name| {
+                    match test
+                        .depends_on
+                        .iter()
+                        .find(|d| matches!(d, NodeRef::Seed(n) if n == name))
+                    {
+                        Some(seed) => seed.clone(),
+                        None => NodeRef::Model(name.clone()),
+                    }
+                })
+                .chain(sources.into_iter().map(|(s, t)| NodeRef::Source(s, t)))
+                .collect();
+            depends_on.sort();
+            depends_on.dedup();
+            test.depends_on = depends_on;
         }
     }
 

@@ -32,7 +32,7 @@ pub fn write_compiled_sql(
         }
     }
     for test in &compiled.tests {
-        if keep(format!("test.{}.{}", project.name, test.name)) {
+        if keep(format!("test.{}.{}", project.name, test.key)) {
             files.push((project.compiled_path(&test.compiled_path), &test.sql));
         }
     }

@@ -116,6 +116,7 @@ pub fn visit(
     let databases: BTreeSet<String> = compiled
         .models
         .iter()
+        .filter(|m| !m.ephemeral)
         .map(|m| m.relation.schema.clone())
         .chain(compiled.seeds.iter().map(|s| s.relation.schema.clone()))
         .collect();
@@ -123,6 +124,7 @@ pub fn visit(
     let model_files: Result<Vec<String>> = compiled
         .models
         .par_iter()
+        .filter(|model| !model.ephemeral)
         .map(|model| {
             let resource = model_resource(model, &seeds)?;
             let mut body = Map::new();
@@ -263,8 +265,8 @@ pub fn visit(
         let mut queries = Map::new();
         for test in &compiled.tests {
             let (query, check) = check_block(test);
-            queries.insert(resource_name(&test.name), query);
-            checks.insert(resource_name(&test.name), check);
+            queries.insert(resource_name(&test.key), query);
+            checks.insert(resource_name(&test.key), check);
         }
         let mut body = Map::new();
         body.insert("data".into(), json!({"mdw_query": queries}));
@@ -319,13 +321,6 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
     let materialized = config::as_str(config, "materialized").unwrap_or("view");
     match materialized {
         "table" | "view" | "incremental" => {}
-        "ephemeral" => {
-            return Err(model_error(
-                model,
-                "materialization 'ephemeral' is not supported by mdw_iceberg_model".into(),
-                "use materialized='view' (or 'table') for this model",
-            ));
-        }
         other => {
             return Err(model_error(
                 model,
@@ -469,7 +464,7 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
 /// `dbt build --warn-error` off). The query is a module-level data source, not one scoped in the
 /// check: Terraform re-reads scoped ones on every apply, so a plan would never be empty.
 fn check_block(test: &CompiledTest) -> (Json, Json) {
-    let name = resource_name(&test.name);
+    let name = resource_name(&test.key);
     let fail_calc = config::as_str(&test.config, "fail_calc").unwrap_or("count(*)");
     let sql = format!(
         "select {fail_calc} as failures from (\n{}\n) dbt_internal_test",

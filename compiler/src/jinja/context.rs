@@ -6,7 +6,6 @@
 //! `this`, `config` and `ref` inside a macro mean the calling node's, as in dbt.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,8 +13,8 @@ use minijinja::value::{DynObject, Enumerator, Kwargs, Object, ObjectRepr, Rest, 
 use minijinja::{Error, ErrorKind, State, Value};
 use serde_json::Value as Json;
 
-use super::functions::{error_with_help, return_value};
-use super::objects::{DeferredVar, Relation, lock, replace_deferred};
+use super::functions::error_with_help;
+use super::objects::{Relation, deferred_marker, lock, replace_deferred};
 use crate::config::types::{Checker, NodeKind};
 use crate::config::{self, Config};
 use crate::values::{jinja_to_json, json_scalar_text, json_to_jinja, map_value};
@@ -51,7 +50,7 @@ pub struct Shared {
     pub target_database: String,
     pub target_schema: String,
     pub vars: Vars,
-    pub registry: Arc<MacroRegistry>,
+    pub registry: Arc<super::macros::MacroRegistry>,
     /// Checks `config(...)` values against dbt's types.
     pub(crate) checker: Checker,
 }
@@ -169,7 +168,7 @@ impl RenderNode {
     }
 
     /// Notes a parse-phase read whose value changes in the compile phase.
-    fn observe(&self) {
+    pub(crate) fn observe(&self) {
         if self.phase == Phase::Parse {
             self.observed.store(true, Ordering::Relaxed);
         }
@@ -593,10 +592,10 @@ impl Object for VarFn {
             VarBinding::Deferred(value) => {
                 lock(&node.captured).deferred_vars.insert(name.clone());
                 Ok(match node.var_mode {
-                    VarMode::Markers => Value::from_object(DeferredVar {
-                        name,
-                        value: json_to_jinja(&value),
-                    }),
+                    // The marker is plain text, so it concatenates like the value would
+                    // (`"'" + var('d') + "'"`); anything else it decides is caught by comparing
+                    // renders with the value and a probe (see compile::render).
+                    VarMode::Markers => Value::from(deferred_marker(&name)),
                     VarMode::Values => json_to_jinja(&value),
                     VarMode::Probe => json_to_jinja(&probe_value(&value)),
                 })
@@ -608,181 +607,5 @@ impl Object for VarFn {
                 )
             }),
         }
-    }
-}
-
-/// Where a macro lives: the template compiled from its block.
-#[derive(Debug, Clone)]
-pub struct MacroEntry {
-    pub template: String,
-    pub file: String,
-    pub builtin: bool,
-}
-
-/// Every callable macro by name; project macros override built-in ones of the same name.
-#[derive(Debug, Default)]
-pub struct MacroRegistry {
-    pub macros: HashMap<String, MacroEntry>,
-}
-
-impl MacroRegistry {
-    pub fn callable(&self, name: &str) -> Option<Value> {
-        self.macros.get(name).map(|entry| {
-            Value::from_object(MacroFn {
-                name: name.to_string(),
-                template: entry.template.clone(),
-            })
-        })
-    }
-
-    pub fn is_overridden(&self, name: &str) -> bool {
-        self.macros.get(name).is_some_and(|entry| !entry.builtin)
-    }
-
-    /// Whether the project replaces dbt's `name` or one of its dispatched implementations.
-    pub fn is_customized(&self, name: &str) -> bool {
-        self.is_overridden(name)
-            || self.is_overridden(&format!("default__{name}"))
-            || self.is_overridden(&format!("athena__{name}"))
-    }
-}
-
-thread_local! {
-    /// Depth of nested macro calls on this thread: runaway recursion must be an error, not a
-    /// stack overflow.
-    static MACRO_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-const MAX_MACRO_DEPTH: usize = 48;
-
-/// A project (or built-in) macro, callable from any template: it runs its own template with the
-/// caller's node context as root.
-#[derive(Debug)]
-pub struct MacroFn {
-    pub name: String,
-    pub template: String,
-}
-
-impl Object for MacroFn {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
-
-    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        let depth = MACRO_DEPTH.with(|d| d.get());
-        if depth >= MAX_MACRO_DEPTH {
-            return Err(error_with_help(
-                format!(
-                    "macro '{}' recursed more than {MAX_MACRO_DEPTH} levels deep",
-                    self.name
-                ),
-                "look for macros that call each other without a stopping condition",
-            ));
-        }
-        let called_with_body = args.last().is_some_and(|last| {
-            last.is_kwargs()
-                && from_args::<(Rest<Value>, Kwargs)>(std::slice::from_ref(last))
-                    .is_ok_and(|(_, kwargs)| kwargs.has("caller"))
-        });
-        if called_with_body {
-            return Err(error_with_help(
-                format!(
-                    "{{% call {}(...) %}} blocks are not supported yet",
-                    self.name
-                ),
-                "mdwc cannot pass a {% call %} body into a project or package macro yet: call the macro with the text as an argument",
-            ));
-        }
-        let root = state.lookup(CONTEXT_KEY).unwrap_or_else(|| Value::from(()));
-        let template = state.env().get_template(&self.template)?;
-        MACRO_DEPTH.with(|d| d.set(depth + 1));
-        let result = template.render_captured(root).and_then(|mut captured| {
-            captured.with_state_mut(|macro_state| {
-                let callable = macro_state.lookup(&self.name).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::UnknownFunction,
-                        format!("macro {} not found", self.name),
-                    )
-                })?;
-                callable.call(macro_state, args)
-            })
-        });
-        MACRO_DEPTH.with(|d| d.set(depth));
-        match result {
-            Ok(value) => Ok(value),
-            Err(err) => match return_value(&err) {
-                Some(value) => Ok(value),
-                None => Err(err),
-            },
-        }
-    }
-
-    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<macro {}>", self.name)
-    }
-}
-
-/// `adapter`: `dispatch`, `quote`, and the catalog lookups (empty: mdwc compiles offline).
-#[derive(Debug)]
-pub struct Adapter(pub Arc<MacroRegistry>);
-
-impl Object for Adapter {
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        match method {
-            "dispatch" => {
-                let (name, namespace, kwargs): (String, Option<Value>, Kwargs) = from_args(args)?;
-                let _ = kwargs.get::<Option<Value>>("macro_namespace")?;
-                let _ = namespace;
-                for candidate in [format!("athena__{name}"), format!("default__{name}")] {
-                    if let Some(callable) = self.0.callable(&candidate) {
-                        return Ok(callable);
-                    }
-                }
-                Err(error_with_help(
-                    format!("adapter.dispatch found no implementation of '{name}'"),
-                    format!(
-                        "define a macro named `default__{name}` or `athena__{name}` in macros/"
-                    ),
-                ))
-            }
-            "quote" => {
-                let (identifier,): (String,) = from_args(args)?;
-                Ok(Value::from(format!("\"{identifier}\"")))
-            }
-            "type" => Ok(Value::from("athena")),
-            "get_relation"
-            | "load_relation"
-            | "get_columns_in_relation"
-            | "already_exists"
-            | "list_relations_without_caching"
-            | "get_relations_by_pattern" => Err(needs_catalog(&format!("adapter.{method}"))),
-            _ => Err(error_with_help(
-                format!("adapter.{method}() is not available in mdwc"),
-                "mdwc knows adapter.dispatch, adapter.quote and adapter.type; compute the value in SQL instead",
-            )),
-        }
-    }
-}
-
-/// The error for a call that reads the warehouse's catalog while compiling.
-pub fn needs_catalog(what: &str) -> Error {
-    error_with_help(
-        format!("{what} reads the warehouse's catalog, which mdwc does not do yet"),
-        "mdwc compiles offline: write the columns or relation out in the model, or keep this model in dbt",
-    )
-}
-
-/// `dbt.<macro>` and `<project>.<macro>`: macros reached through a namespace.
-#[derive(Debug)]
-pub struct MacroNamespace(pub Arc<MacroRegistry>);
-
-impl Object for MacroNamespace {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.0.callable(key.as_str()?)
     }
 }

@@ -1,5 +1,5 @@
 //! Global functions of dbt's Jinja context that need no node: `env_var`, `log`, `return`,
-//! `exceptions`, `tojson`/`fromjson`, `run_query`/`statement` (errors), `is_incremental`.
+//! `exceptions`, `tojson`/`fromjson`, `is_incremental`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -119,16 +119,6 @@ pub fn should_store_failures() -> bool {
     false
 }
 
-/// `run_query`, `statement`, `load_result`: they run SQL on the warehouse while compiling.
-pub fn needs_connection(name: &'static str) -> impl Fn(Rest<Value>) -> Result<Value, Error> {
-    move |_args| {
-        Err(error_with_help(
-            format!("{name}() runs a query while compiling, which mdwc does not do yet"),
-            "mdwc compiles offline: compute the value in the model's SQL, bind it with --vars, or keep this model in dbt",
-        ))
-    }
-}
-
 /// The `exceptions` namespace.
 #[derive(Debug)]
 pub struct Exceptions;
@@ -161,5 +151,12 @@ pub fn flags() -> Value {
         ("FULL_REFRESH", Value::from(false)),
         ("WHICH", Value::from("compile")),
         ("STORE_FAILURES", Value::from(false)),
+        ("EMPTY", Value::from(false)),
+        ("FAIL_FAST", Value::from(false)),
+        ("WARN_ERROR", Value::from(false)),
+        ("USE_COLORS", Value::from(false)),
+        ("SEND_ANONYMOUS_USAGE_STATS", Value::from(false)),
+        ("PARTIAL_PARSE", Value::from(false)),
+        ("INTROSPECT", Value::from(true)),
     ])
 }

@@ -3,24 +3,35 @@
 
 pub mod context;
 pub mod functions;
+pub mod globals;
+pub mod macros;
+pub mod modules;
 pub mod objects;
 pub mod rewrite;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use minijinja::value::{Kwargs, Rest, Value};
+use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use rayon::prelude::*;
 
 use crate::error::{Diagnostic, Location};
+use crate::packages::Package;
 use crate::project::SourceFile;
-use context::{Adapter, MacroEntry, MacroNamespace, MacroRegistry, NodeContext, RenderNode};
+use context::{NodeContext, RenderNode};
 use functions::{Help, RaisedByProject, ReturnSignal};
+use macros::{Adapter, INTERNAL, MacroEntry, MacroNamespace, MacroRegistry, Signature};
 use rewrite::SourceMap;
 
-const BUILTIN_MACROS: &str = include_str!("builtins.sql");
-const BUILTIN_FILE: &str = "<mdwc built-in macros>";
+/// mdwc's own versions of the dbt-core, dbt-adapters and dbt-athena macros projects call.
+const BUILTIN_MACROS: &[(&str, &str)] = &[
+    ("naming", include_str!("builtins/naming.sql")),
+    ("tests", include_str!("builtins/tests.sql")),
+    ("cross_db", include_str!("builtins/cross_db.sql")),
+    ("types", include_str!("builtins/types.sql")),
+    ("timestamps", include_str!("builtins/timestamps.sql")),
+];
 
 /// Template names of the small fixed templates mdwc renders itself.
 pub const GENERIC_TEST_TEMPLATE: &str = "<mdwc>::generic_test";
@@ -55,6 +66,8 @@ impl Engine {
     pub fn new(
         project_name: &str,
         macro_files: &[SourceFile],
+        packages: &[Package],
+        dispatch: HashMap<String, Vec<String>>,
         nodes: &[&SourceFile],
     ) -> (Engine, Vec<Diagnostic>) {
         let mut errors = Vec::new();
@@ -92,56 +105,72 @@ impl Engine {
         });
 
         let mut origins = HashMap::new();
-        let mut registry = MacroRegistry::default();
+        let mut registry = MacroRegistry {
+            root: project_name.to_string(),
+            packages: HashMap::new(),
+            dispatch,
+        };
         let mut templates: Vec<(String, String)> = Vec::new();
 
-        let builtin_file = SourceFile {
-            path: BUILTIN_FILE.to_string(),
-            text: BUILTIN_MACROS.to_string(),
-        };
-        for (file, builtin) in
-            std::iter::once((&builtin_file, true)).chain(macro_files.iter().map(|f| (f, false)))
-        {
-            for block in rewrite::split_macros(&file.text) {
-                if block.name.is_empty() {
-                    errors.push(
-                        Diagnostic::new("a {% macro %} or {% test %} block has no name")
+        let builtin_files: Vec<SourceFile> = BUILTIN_MACROS
+            .iter()
+            .map(|(name, text)| SourceFile {
+                path: format!("<mdwc built-in macros: {name}>"),
+                text: text.to_string(),
+            })
+            .collect();
+        let sets = std::iter::once((INTERNAL, builtin_files.as_slice()))
+            .chain(std::iter::once((project_name, macro_files)))
+            .chain(
+                packages
+                    .iter()
+                    .map(|p| (p.name.as_str(), p.macros.as_slice())),
+            );
+        for (package, files) in sets {
+            let known = registry.packages.entry(package.to_string()).or_default();
+            for file in files {
+                for block in rewrite::split_macros(&file.text) {
+                    if block.name.is_empty() {
+                        errors.push(
+                            Diagnostic::new("a {% macro %} or {% test %} block has no name")
+                                .at(Location::new(&file.path, block.line, 1))
+                                .help("write {% macro my_macro(arg) %}…{% endmacro %}"),
+                        );
+                        continue;
+                    }
+                    if let Some(existing) = known.get(&block.name) {
+                        errors.push(
+                            Diagnostic::new(format!(
+                                "macro '{}' is defined twice: in {} and {}",
+                                block.name, existing.file, file.path
+                            ))
                             .at(Location::new(&file.path, block.line, 1))
-                            .help("write {% macro my_macro(arg) %}…{% endmacro %}"),
+                            .help("rename or remove one of the two macros"),
+                        );
+                        continue;
+                    }
+                    let template = format!("{package}::{}::{}", file.path, block.name);
+                    known.insert(
+                        block.name.clone(),
+                        MacroEntry {
+                            template: template.clone(),
+                            file: file.path.clone(),
+                            signature: Arc::new(Signature {
+                                params: block.params.clone(),
+                                varargs: block.varargs,
+                                kwargs: block.kwargs,
+                            }),
+                        },
                     );
-                    continue;
-                }
-                let template = format!("{}::{}", file.path, block.name);
-                if let Some(existing) = registry.macros.get(&block.name)
-                    && !existing.builtin
-                    && !builtin
-                {
-                    errors.push(
-                        Diagnostic::new(format!(
-                            "macro '{}' is defined twice: in {} and {}",
-                            block.name, existing.file, file.path
-                        ))
-                        .at(Location::new(&file.path, block.line, 1))
-                        .help("rename or remove one of the two macros"),
+                    origins.insert(
+                        template.clone(),
+                        TemplateOrigin {
+                            file: file.path.clone(),
+                            map: block.map,
+                        },
                     );
-                    continue;
+                    templates.push((template, block.template));
                 }
-                registry.macros.insert(
-                    block.name.clone(),
-                    MacroEntry {
-                        template: template.clone(),
-                        file: file.path.clone(),
-                        builtin,
-                    },
-                );
-                origins.insert(
-                    template.clone(),
-                    TemplateOrigin {
-                        file: file.path.clone(),
-                        map: block.map,
-                    },
-                );
-                templates.push((template, block.template));
             }
         }
         let mut node_sources = HashMap::with_capacity(nodes.len());
@@ -170,11 +199,16 @@ impl Engine {
 
         let registry = Arc::new(registry);
         env.add_global("adapter", Value::from_object(Adapter(registry.clone())));
-        env.add_global("dbt", Value::from_object(MacroNamespace(registry.clone())));
-        env.add_global(
-            project_name.to_string(),
-            Value::from_object(MacroNamespace(registry.clone())),
-        );
+        // Namespaces: `dbt.x` (dbt's own macros), `<project>.x`, `<package>.x`.
+        for package in registry.packages.keys() {
+            env.add_global(
+                package.clone(),
+                Value::from_object(MacroNamespace {
+                    registry: registry.clone(),
+                    package: package.clone(),
+                }),
+            );
+        }
         env.add_global("exceptions", Value::from_object(functions::Exceptions));
         env.add_global("flags", functions::flags());
         env.add_global("dbt_version", Value::from("1.11.0"));
@@ -184,22 +218,28 @@ impl Engine {
         env.add_function("tojson", functions::tojson);
         env.add_function("fromjson", functions::fromjson);
         for name in ["run_query", "statement", "load_result"] {
-            env.add_function(name, functions::needs_connection(name));
+            env.add_global(name, Value::from_object(globals::NeedsConnection(name)));
         }
-        env.add_function(
-            "load_relation",
-            |_: Rest<Value>| -> Result<Value, minijinja::Error> {
-                Err(context::needs_catalog("load_relation()"))
-            },
+        env.add_global("load_relation", Value::from_object(globals::LoadRelation));
+        env.add_global("api", globals::api());
+        env.add_global("modules", modules::modules());
+        env.add_global("invocation_id", Value::from(globals::invocation_id()));
+        env.add_function("print", globals::print);
+        env.add_function("zip", globals::zip);
+        env.add_function("set", globals::set);
+        env.add_function("local_md5", globals::local_md5);
+        env.add_function("toyaml", globals::toyaml);
+        env.add_function("fromyaml", globals::fromyaml);
+        env.add_global(
+            "try_or_compiler_error",
+            Value::from_object(globals::TryOrCompilerError),
         );
         env.add_function("is_incremental", functions::is_incremental);
         env.add_function("should_store_failures", functions::should_store_failures);
         env.add_function(rewrite::LIST_FN, objects::make_list);
         env.add_function(rewrite::DICT_FN, objects::make_dict);
-        for name in registry.macros.keys() {
-            if let Some(callable) = registry.callable(name) {
-                env.add_global(name.clone(), callable);
-            }
+        for (name, callable) in registry.flat_names() {
+            env.add_global(name, callable);
         }
 
         let sources: Arc<HashMap<String, String>> = Arc::new(templates.into_iter().collect());
@@ -335,6 +375,12 @@ impl Engine {
                 ErrorKind::UndefinedError => format!("undefined value: {detail}"),
                 ErrorKind::TooManyArguments => format!("too many arguments: {detail}"),
                 ErrorKind::MissingArgument => format!("missing argument: {detail}"),
+                ErrorKind::InvalidOperation
+                    if detail.contains("operator on unsupported types plain object") =>
+                {
+                    help.get_or_insert_with(|| "mdwc cannot add or subtract modules.datetime values (date - timedelta) yet: compute the date in SQL, or pass it with --vars".into());
+                    detail.to_string()
+                }
                 ErrorKind::InvalidOperation if !detail.is_empty() => detail.to_string(),
                 ErrorKind::TemplateNotFound => format!(
                     "{{% include %}}, {{% extends %}} and {{% import %}} are not supported ({detail})"

@@ -39,9 +39,48 @@ pub struct Relation {
     pub identifier: String,
     /// `table` or `view`, for `relation.is_table` / `is_view`.
     pub kind: &'static str,
+    /// Which parts are quoted (dbt's quote policy: the project's `quoting:`, then the node's).
+    pub quoting: Quoting,
     include_database: bool,
     include_schema: bool,
     placeholder: Option<Placeholder>,
+}
+
+/// dbt's quote policy: which parts of a relation name are written in double quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quoting {
+    pub database: bool,
+    pub schema: bool,
+    pub identifier: bool,
+}
+
+impl Default for Quoting {
+    /// dbt-athena quotes every part.
+    fn default() -> Self {
+        Quoting {
+            database: true,
+            schema: true,
+            identifier: true,
+        }
+    }
+}
+
+impl Quoting {
+    /// This policy with the `quoting:` mapping's booleans applied over it.
+    pub fn with(mut self, overrides: Option<&serde_json::Value>) -> Quoting {
+        if let Some(serde_json::Value::Object(map)) = overrides {
+            for (key, value) in map {
+                let Some(on) = value.as_bool() else { continue };
+                match key.as_str() {
+                    "database" => self.database = on,
+                    "schema" => self.schema = on,
+                    "identifier" => self.identifier = on,
+                    _ => {}
+                }
+            }
+        }
+        self
+    }
 }
 
 impl Relation {
@@ -51,10 +90,29 @@ impl Relation {
             schema: schema.to_string(),
             identifier: identifier.to_string(),
             kind,
+            quoting: Quoting::default(),
             include_database: true,
             include_schema: true,
             placeholder: None,
         }
+    }
+
+    /// How dbt renders a ref to an ephemeral model: the name of the CTE that inlines it.
+    pub fn ephemeral(alias: &str) -> Relation {
+        let mut relation = Relation::new("", "", &format!("__dbt__cte__{alias}"), "cte");
+        relation.include_database = false;
+        relation.include_schema = false;
+        relation.quoting.identifier = false;
+        relation
+    }
+
+    pub fn is_ephemeral(&self) -> bool {
+        self.kind == "cte"
+    }
+
+    pub fn quoted(mut self, quoting: Quoting) -> Relation {
+        self.quoting = quoting;
+        self
     }
 
     /// A parse-phase stand-in for a node whose relation is not named yet.
@@ -80,34 +138,69 @@ impl Relation {
     }
 
     pub fn rendered(&self) -> String {
+        let part = |text: &str, quoted: bool| {
+            if quoted {
+                format!("\"{text}\"")
+            } else {
+                text.to_string()
+            }
+        };
         let mut parts = Vec::with_capacity(3);
         if self.include_database {
-            parts.push(format!("\"{}\"", self.database));
+            parts.push(part(&self.database, self.quoting.database));
         }
         if self.include_schema {
-            parts.push(format!("\"{}\"", self.schema));
+            parts.push(part(&self.schema, self.quoting.schema));
         }
-        parts.push(format!("\"{}\"", self.identifier));
+        parts.push(part(&self.identifier, self.quoting.identifier));
         parts.join(".")
     }
 }
 
+/// The keys a relation shows as a mapping (dbt's relations are dataclasses that macros test
+/// with `is mapping` and `relation.get('metadata')`).
+const RELATION_KEYS: &[&str] = &["path", "type", "metadata", "quote_policy", "include_policy"];
+
 impl Object for Relation {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
+        ObjectRepr::Map
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         self.observe();
+        let policy = |database, schema, identifier| {
+            crate::values::map_value([
+                ("database", Value::from(database)),
+                ("schema", Value::from(schema)),
+                ("identifier", Value::from(identifier)),
+            ])
+        };
         Some(match key.as_str()? {
             "database" => Value::from(self.database.as_str()),
             "schema" => Value::from(self.schema.as_str()),
             "identifier" | "name" | "table" => Value::from(self.identifier.as_str()),
             "is_table" => Value::from(self.kind == "table"),
             "is_view" => Value::from(self.kind == "view"),
+            "is_cte" => Value::from(self.is_ephemeral()),
             "type" => Value::from(self.kind),
+            "path" => crate::values::map_value([
+                ("database", Value::from(self.database.as_str())),
+                ("schema", Value::from(self.schema.as_str())),
+                ("identifier", Value::from(self.identifier.as_str())),
+            ]),
+            "metadata" => crate::values::map_value([("type", Value::from("AthenaRelation"))]),
+            "quote_policy" => policy(
+                self.quoting.database,
+                self.quoting.schema,
+                self.quoting.identifier,
+            ),
+            "include_policy" => policy(self.include_database, self.include_schema, true),
             _ => return None,
         })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(RELATION_KEYS)
     }
 
     fn call_method(
@@ -119,6 +212,43 @@ impl Object for Relation {
         self.observe();
         match method {
             "render" => Ok(Value::from(self.rendered())),
+            "quote" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut relation = (**self).clone();
+                for (key, slot) in [
+                    ("database", &mut relation.quoting.database),
+                    ("schema", &mut relation.quoting.schema),
+                    ("identifier", &mut relation.quoting.identifier),
+                ] {
+                    if let Some(on) = kwargs.get::<Option<bool>>(key)? {
+                        *slot = on;
+                    }
+                }
+                kwargs.assert_all_used()?;
+                Ok(Value::from_object(relation))
+            }
+            "incorporate" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut relation = (**self).clone();
+                if let Some(path) = kwargs.get::<Option<Value>>("path")? {
+                    for (key, slot) in [
+                        ("database", &mut relation.database),
+                        ("schema", &mut relation.schema),
+                        ("identifier", &mut relation.identifier),
+                    ] {
+                        if let Ok(value) = path.get_attr(key)
+                            && !value.is_undefined()
+                        {
+                            *slot = value.to_string();
+                        }
+                    }
+                }
+                if let Some(kind) = kwargs.get::<Option<String>>("type")? {
+                    relation.kind = if kind == "view" { "view" } else { "table" };
+                }
+                kwargs.assert_all_used()?;
+                Ok(Value::from_object(relation))
+            }
             "include" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
                 let mut relation = (**self).clone();
@@ -380,6 +510,16 @@ pub fn make_list(items: Value) -> Result<Value, Error> {
     ))))
 }
 
+/// A mutable list holding `items`.
+pub fn make_list_from(items: Vec<Value>) -> Value {
+    Value::from_object(MutableList(Mutex::new(items)))
+}
+
+/// A mutable dict holding `entries`, in their order.
+pub fn make_dict_from(entries: Vec<(Value, Value)>) -> Value {
+    Value::from_object(MutableDict(Mutex::new(entries)))
+}
+
 /// `__mdw_dict({...})`: the rewritten form of a dict literal.
 pub fn make_dict(map: Value) -> Result<Value, Error> {
     let mut entries = Vec::new();
@@ -422,28 +562,6 @@ pub fn replace_deferred(text: &str, mut replace: impl FnMut(&str) -> String) -> 
     }
     out.push_str(rest);
     out
-}
-
-/// A var deferred to Terraform, as the template sees it: it renders as a marker, and behaves like
-/// its default value in tests (`if`), so the render is the same as with the value inlined.
-#[derive(Debug)]
-pub struct DeferredVar {
-    pub name: String,
-    pub value: Value,
-}
-
-impl Object for DeferredVar {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
-
-    fn is_true(self: &Arc<Self>) -> bool {
-        self.value.is_true()
-    }
-
-    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&deferred_marker(&self.name))
-    }
 }
 
 #[cfg(test)]

@@ -157,3 +157,24 @@ pub fn dbt_compile(dbt: &Path, project: &Path, profiles_dir: &Path, moto_port: u
         .env("DBT_USE_COLORS", "false");
     command
 }
+
+/// Creates Athena workgroup `name` on moto: dbt-athena runs queries (`run_query`, statements
+/// in macros) while compiling, and moto refuses them for a workgroup it does not know.
+pub fn create_workgroup(moto_port: u16, name: &str) {
+    use std::io::{Read, Write};
+    let body = format!(
+        "{{\"Name\":\"{name}\",\"Configuration\":{{\"ResultConfiguration\":{{\"OutputLocation\":\"s3://mdw-work-zone/results/\"}}}}}}"
+    );
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{moto_port}\r\nX-Amz-Target: AmazonAthena.CreateWorkGroup\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-west-2/athena/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", moto_port)).expect("connect to moto");
+    stream.write_all(request.as_bytes()).expect("send to moto");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
+        "moto did not create workgroup {name}: {response}"
+    );
+}
