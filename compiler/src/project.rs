@@ -34,6 +34,7 @@ pub struct Project {
     pub name: String,
     pub profile: String,
     pub model_paths: Vec<String>,
+    pub test_paths: Vec<String>,
     pub target_path: String,
     /// The text of dbt_project.yml, to point errors at its keys.
     pub file_text: String,
@@ -322,6 +323,7 @@ impl Project {
             name,
             profile,
             model_paths,
+            test_paths,
             target_path,
             vars,
             models_tree,

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use serde_json::{Map, Value as Json};
 
+use crate::config::render::ConfigRenderer;
 use crate::config::types::{Checker, NodeKind};
 use crate::error::{Diagnostic, Location, Result};
 use crate::project::{SourceFile, type_name};
@@ -111,7 +112,11 @@ const TEST_CONFIG_KEYS: &[&str] = &[
 ];
 
 /// Reads every properties file; a file with an error is left out, and the error returned.
-pub(crate) fn parse(files: &[SourceFile], checker: &Checker) -> (Properties, Vec<Diagnostic>) {
+pub(crate) fn parse(
+    files: &[SourceFile],
+    checker: &Checker,
+    renderer: &ConfigRenderer,
+) -> (Properties, Vec<Diagnostic>) {
     // YAML parsing is the slow part: do it in parallel, then merge in file order.
     let docs: Vec<Result<Json>> = files
         .par_iter()
@@ -122,7 +127,7 @@ pub(crate) fn parse(files: &[SourceFile], checker: &Checker) -> (Properties, Vec
     for (file, doc) in files.iter().zip(docs) {
         // Each file is read into a copy, so a file that fails half-way adds nothing.
         let mut with_file = std::mem::take(&mut properties);
-        match doc.and_then(|doc| parse_file(file, doc, checker, &mut with_file)) {
+        match doc.and_then(|doc| parse_file(file, doc, checker, renderer, &mut with_file)) {
             Ok(()) => properties = with_file,
             Err(error) => {
                 errors.push(error);
@@ -141,7 +146,13 @@ fn without_file(mut properties: Properties, file: &str) -> Properties {
     properties
 }
 
-fn parse_file(file: &SourceFile, doc: Json, checker: &Checker, out: &mut Properties) -> Result<()> {
+fn parse_file(
+    file: &SourceFile,
+    doc: Json,
+    checker: &Checker,
+    renderer: &ConfigRenderer,
+    out: &mut Properties,
+) -> Result<()> {
     let doc = match doc {
         Json::Object(map) => map,
         Json::Null => return Ok(()),
@@ -155,6 +166,7 @@ fn parse_file(file: &SourceFile, doc: Json, checker: &Checker, out: &mut Propert
         file,
         text: Arc::from(file.text.as_str()),
         checker,
+        renderer,
     };
     if let Some(sources) = doc.get("sources") {
         let path = [Step::key("sources")];
@@ -217,6 +229,7 @@ struct Reader<'a> {
     file: &'a SourceFile,
     text: Arc<str>,
     checker: &'a Checker,
+    renderer: &'a ConfigRenderer,
 }
 
 impl Reader<'_> {
@@ -271,7 +284,12 @@ impl Reader<'_> {
         let at = step(path, Step::key("config"));
         let map = match node.get("config") {
             None | Some(Json::Null) => return Ok(Map::new()),
-            Some(Json::Object(map)) => map.clone(),
+            Some(config @ Json::Object(_)) => {
+                match self.renderer.render(config, &|| self.locate(&at))? {
+                    Json::Object(map) => map,
+                    _ => Map::new(),
+                }
+            }
             Some(other) => {
                 return Err(Diagnostic::new(format!(
                     "`config:` must be a mapping, not {}",
@@ -308,7 +326,9 @@ impl Reader<'_> {
         // Older projects put `tags:`/`meta:` beside `config:`; dbt still honours them.
         for key in ["tags", "meta", "docs"] {
             if let Some(value) = node.get(key) {
-                self.check_config(kind, key, value, &step(path, Step::key(key)))?;
+                let at = step(path, Step::key(key));
+                let value = &self.renderer.render(value, &|| self.locate(&at))?;
+                self.check_config(kind, key, value, &at)?;
                 config.entry(key.to_string()).or_insert(value.clone());
             }
         }
@@ -501,7 +521,13 @@ impl Reader<'_> {
             let at = step(&columns_path, Step::named(&name));
             out.push(Column {
                 description: self.text(column, "description", &at)?,
-                tests: self.tests(column, owner, Some(&name), &at)?,
+                // `quote: true`: dbt passes the quoted name to the column's tests.
+                tests: match column.get("quote") {
+                    Some(Json::Bool(true)) => {
+                        self.tests(column, owner, Some(&format!("\"{name}\"")), &at)?
+                    }
+                    _ => self.tests(column, owner, Some(&name), &at)?,
+                },
                 name,
             });
         }
@@ -630,7 +656,12 @@ impl Reader<'_> {
             Step::named(&source_name),
         );
         let text_or = |key: &str, default: Option<&str>| -> Result<Option<String>> {
-            match source.get(key) {
+            let at = step(&path, Step::key(key));
+            let value = match source.get(key) {
+                Some(value) => Some(self.renderer.render(value, &|| self.locate(&at))?),
+                None => None,
+            };
+            match &value {
                 None | Some(Json::Null) => Ok(default.map(str::to_string)),
                 Some(Json::String(text)) => Ok(Some(text.clone())),
                 Some(other) => Err(Diagnostic::new(format!(
@@ -661,7 +692,11 @@ impl Reader<'_> {
                 .help("declare each source table once"));
             }
             let owner = format!("{source_name}.{table_name}");
-            let identifier = match table.get("identifier") {
+            let identifier_value = match table.get("identifier") {
+                Some(value) => Some(self.renderer.render(value, &|| self.locate(&at))?),
+                None => None,
+            };
+            let identifier = match identifier_value.as_ref() {
                 None | Some(Json::Null) => table_name.clone(),
                 Some(Json::String(identifier)) => identifier.clone(),
                 Some(other) => {

@@ -178,10 +178,19 @@ impl Compiler {
             Some(ns) => format!("{ns}_{prefix}{test_type}"),
             None => format!("{prefix}{test_type}"),
         };
-        let (short_name, _full_name) = synthesize_test_name(&test_prefix, &target_name, &name_args);
+        let (short_name, full_name) = synthesize_test_name(&test_prefix, &target_name, &name_args);
+        // dbt's fqn of a generic test: the project, the yml's folders below its top folder,
+        // and the test's full name; the project's `data_tests:` configs apply along it.
+        let fqn_name = spec.custom_name.clone().unwrap_or(full_name);
         let name = spec.custom_name.clone().unwrap_or(short_name);
+        let mut fqn = vec![self.project.name.clone()];
+        let folders: Vec<&str> = spec.file.split('/').collect();
+        if folders.len() > 2 {
+            fqn.extend(folders[1..folders.len() - 1].iter().map(|f| f.to_string()));
+        }
+        fqn.push(fqn_name);
         let test = self.generic_test_named(
-            &name, namespace, &test_type, model_expr, owner, spec, resolved,
+            &name, &fqn, namespace, &test_type, model_expr, owner, spec, resolved,
         );
         (name, test)
     }
@@ -190,6 +199,7 @@ impl Compiler {
     fn generic_test_named(
         &self,
         name: &str,
+        fqn: &[String],
         namespace: Option<String>,
         test_type: &str,
         model_expr: String,
@@ -224,8 +234,8 @@ impl Compiler {
                 .at(spec.location())
                 .help(help));
         };
-        let mut config =
-            config::tree_config(&self.project.tests_tree, &[&self.project.name, &name]);
+        let fqn_refs: Vec<&str> = fqn.iter().map(String::as_str).collect();
+        let mut config = config::tree_config(&self.project.tests_tree, &fqn_refs);
         config::merge_all(&mut config, &spec.config);
 
         // Parse the arguments (e.g. `to: ref('customers')`) to learn what the test depends on.

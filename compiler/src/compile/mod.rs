@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value as Json;
 
+use crate::config::render::ConfigRenderer;
 use crate::config::types::{Checker, NodeKind};
 use crate::config::{self, Config};
 use crate::error::{Diagnostic, Diagnostics, Location};
@@ -162,6 +163,53 @@ pub fn compile_partial(options: &Options) -> Partial {
         .cloned()
         .collect();
     let checker = Checker::new(&all_macros);
+    let target = profile::load_target(&profile::ProfileRequest {
+        project_dir: &options.project_dir,
+        project_text: &project.file_text,
+        profiles_dir: options.profiles_dir.as_deref(),
+        profile: &project.profile,
+        target: options.target.as_deref(),
+    });
+    let cli_vars = vars::parse_cli_vars(options.vars.as_deref());
+    let (target, cli_vars) = match (target, cli_vars) {
+        (Ok(target), Ok(cli_vars)) => (target, cli_vars),
+        (target, cli_vars) => {
+            errors.extend(target.err());
+            errors.extend(cli_vars.err());
+            return Partial {
+                compiled: None,
+                errors,
+            };
+        }
+    };
+    let vars = Vars::new(&project.vars, &project.name, cli_vars.clone());
+    // Configs are rendered (Jinja in config values) before they are checked or applied. As
+    // in dbt, dbt_project.yml sees only --vars (its own `vars:` are not known yet while it is
+    // read); properties yml see every var.
+    let project_renderer = ConfigRenderer::new(
+        &Vars::new(&Json::Null, &project.name, cli_vars),
+        &target.fields,
+    );
+    let renderer = ConfigRenderer::new(&vars, &target.fields);
+    let mut project = project;
+    for (tree, root) in [
+        (&mut project.models_tree, "models"),
+        (&mut project.seeds_tree, "seeds"),
+        (&mut project.tests_tree, project.tests_tree_key),
+    ] {
+        let text = &project.file_text;
+        let at = || {
+            crate::yaml::locate(
+                crate::project::PROJECT_FILE,
+                text,
+                &[crate::yaml::Step::key(root)],
+            )
+        };
+        match project_renderer.render(tree, &at) {
+            Ok(rendered) => *tree = rendered,
+            Err(error) => errors.push(error),
+        }
+    }
     for (kind, tree, root) in [
         (NodeKind::Model, &project.models_tree, "models"),
         (NodeKind::Seed, &project.seeds_tree, "seeds"),
@@ -175,34 +223,35 @@ pub fn compile_partial(options: &Options) -> Partial {
             &project.file_text,
         ));
     }
-    let target = profile::load_target(&profile::ProfileRequest {
-        project_dir: &options.project_dir,
-        project_text: &project.file_text,
-        profiles_dir: options.profiles_dir.as_deref(),
-        profile: &project.profile,
-        target: options.target.as_deref(),
-    });
-    let cli_vars = vars::parse_cli_vars(options.vars.as_deref());
-    let (props, prop_errors) = properties::parse(&project.properties, &checker);
+    let (props, prop_errors) = properties::parse(&project.properties, &checker, &renderer);
     errors.extend(prop_errors);
     timings.mark("read properties yml");
-    let (target, cli_vars) = match (target, cli_vars) {
-        (Ok(target), Ok(cli_vars)) => (target, cli_vars),
-        (target, cli_vars) => {
-            errors.extend(target.err());
-            errors.extend(cli_vars.err());
-            return Partial {
-                compiled: None,
-                errors,
-            };
-        }
-    };
-    let vars = Vars::new(&project.vars, &project.name, cli_vars);
+    let config_vars: std::collections::BTreeSet<String> = renderer
+        .vars_used()
+        .into_iter()
+        .chain(project_renderer.vars_used())
+        .collect();
     let compiler = Compiler::new(
         project, &packages, target, vars, props, checker, timings, errors,
     );
     compiler.timings.mark("prepare templates");
-    compiler.run()
+    let mut partial = compiler.run();
+    // A var a config reads is bound at compile time; deferred in SQL too, it would have two
+    // values once Terraform sets it.
+    if let Some(compiled) = &partial.compiled {
+        for name in compiled.deferred_vars.keys() {
+            if config_vars.contains(name) {
+                partial.errors.push(
+                    Diagnostic::new(format!(
+                        "var '{name}' is read by a config (bound at compile time) and deferred to Terraform in SQL"
+                    ))
+                    .at(Location::new(crate::project::PROJECT_FILE, 1, 1))
+                    .help(format!("bind it at compile time: --vars '{{{name}: ...}}'")),
+                );
+            }
+        }
+    }
+    partial
 }
 
 /// Prints how long each phase took when `MDWC_TIMINGS` is set (used by bench/compiler.sh).

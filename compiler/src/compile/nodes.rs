@@ -116,7 +116,7 @@ impl Compiler {
         }
         for file in &self.project.singular_tests {
             let name = model_name(&file.path);
-            let fqn = vec![project_name.clone(), name.clone()];
+            let fqn = fqn_of(project_name, &self.project.test_paths, &file.path);
             let fqn_refs: Vec<&str> = fqn.iter().map(String::as_str).collect();
             let config = config::tree_config(&self.project.tests_tree, &fqn_refs);
             renderables.push(Renderable {

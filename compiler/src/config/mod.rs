@@ -5,6 +5,7 @@
 //! `tags`, `pre-hook` and `post-hook` append; `meta` (and other dict-valued configs dbt merges)
 //! merge; everything else replaces.
 
+pub(crate) mod render;
 pub(crate) mod types;
 
 use std::collections::BTreeMap;
