@@ -35,6 +35,7 @@ pub struct Project {
     pub profile: String,
     pub model_paths: Vec<String>,
     pub test_paths: Vec<String>,
+    pub seed_paths: Vec<String>,
     pub target_path: String,
     /// The text of dbt_project.yml, to point errors at its keys.
     pub file_text: String,
@@ -324,6 +325,7 @@ impl Project {
             profile,
             model_paths,
             test_paths,
+            seed_paths,
             target_path,
             vars,
             models_tree,

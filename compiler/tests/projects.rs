@@ -61,11 +61,10 @@ fn project_name(dir: &Path) -> String {
 
 /// dbt's compiled SQL by path under target/compiled/<project>/, and the nodes dbt could not
 /// compile (with dbt's message).
-fn dbt_reference(
-    dbt: &Path,
-    dir: &Path,
-    moto_port: u16,
-) -> (BTreeMap<String, String>, Vec<String>) {
+/// dbt's compiled SQL by path, the nodes dbt could not compile, and its manifest.
+type Reference = (BTreeMap<String, String>, Vec<String>, serde_json::Value);
+
+fn dbt_reference(dbt: &Path, dir: &Path, moto_port: u16) -> Reference {
     let mut excluded: Vec<String> = Vec::new();
     for _ in 0..40 {
         let mut command = dbt_compile(dbt, dir, &root().join("projects"), moto_port);
@@ -98,7 +97,11 @@ fn dbt_reference(
             (path.to_string_lossy().into_owned(), sql)
         })
         .collect();
-    (files, excluded)
+    let manifest = std::fs::read_to_string(dir.join("target/manifest.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    (files, excluded, manifest)
 }
 
 /// Equal modulo whitespace and the time of the run (`modules.datetime.datetime.now()` in a
@@ -118,12 +121,14 @@ struct Tally {
     failing: usize,
     errors: Vec<String>,
     dbt_failed: usize,
+    /// Where the manifest's models and seeds differ from dbt's.
+    manifest: Vec<String>,
 }
 
 fn compare(name: &str, project: &Path, dbt: &Path, moto_port: u16, scratch: &Path) -> Tally {
     let mdwc_dir = scratch.join(format!("{name}-mdwc"));
     prepare(project, &mdwc_dir);
-    let (reference, dbt_failed) = match std::env::var_os("MDWC_PROJECTS_DBT_CACHE") {
+    let (reference, dbt_failed, dbt_manifest) = match std::env::var_os("MDWC_PROJECTS_DBT_CACHE") {
         Some(cache) => {
             let dbt_dir = PathBuf::from(cache).join(name);
             let saved = dbt_dir.join(".mdwc-dbt-reference.json");
@@ -186,7 +191,63 @@ fn compare(name: &str, project: &Path, dbt: &Path, moto_port: u16, scratch: &Pat
         }
     }
     tally.errors = partial.errors.iter().map(ToString::to_string).collect();
+    if let Some(compiled) = &partial.compiled {
+        tally.manifest = compare_manifests(name, &dbt_manifest, &compiled.manifest_json("", ""));
+    }
     tally
+}
+
+/// The models and seeds of dbt's manifest against mdwc's: same ids, names, relations,
+/// dependencies.
+fn compare_manifests(name: &str, dbt: &serde_json::Value, ours: &serde_json::Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let Some(nodes) = dbt["nodes"].as_object() else {
+        return vec![format!("{name}: dbt wrote no manifest")];
+    };
+    for (id, node) in nodes {
+        if !matches!(node["resource_type"].as_str(), Some("model" | "seed")) {
+            continue;
+        }
+        // A node mdwc could not compile is counted as failing, not compared here.
+        let Some(our) = ours["nodes"].get(id) else {
+            continue;
+        };
+        for key in [
+            "name",
+            "fqn",
+            "path",
+            "original_file_path",
+            "database",
+            "schema",
+            "alias",
+            "relation_name",
+        ] {
+            if node[key] != our[key] {
+                problems.push(format!(
+                    "{name}: {id}.{key} is {} in dbt's manifest, {} in mdwc's",
+                    node[key], our[key]
+                ));
+            }
+        }
+        let deps = |n: &serde_json::Value| {
+            let mut d: Vec<String> = n["depends_on"]["nodes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            d.sort();
+            d
+        };
+        if deps(node) != deps(our) {
+            problems.push(format!(
+                "{name}: {id} depends on {:?} in dbt's manifest, {:?} in mdwc's",
+                deps(node),
+                deps(our)
+            ));
+        }
+    }
+    problems
 }
 
 #[test]
@@ -238,6 +299,7 @@ fn real_projects_compile_like_dbt_core() {
         "project                                  dbt  identical  differing  failing  (dbt failed)\n",
     );
     let mut differing = Vec::new();
+    let mut manifest = Vec::new();
     let mut unlocated = Vec::new();
     for (name, tally) in &tallies {
         let total = tally.identical + tally.differing.len() + tally.failing;
@@ -249,6 +311,7 @@ fn real_projects_compile_like_dbt_core() {
             tally.dbt_failed
         ));
         differing.extend(tally.differing.iter().cloned());
+        manifest.extend(tally.manifest.iter().cloned());
         unlocated.extend(
             tally
                 .errors
@@ -277,6 +340,11 @@ fn real_projects_compile_like_dbt_core() {
         "{} nodes compile to different SQL than dbt-core's:\n\n{}",
         differing.len(),
         differing.join("\n\n")
+    );
+    assert!(
+        manifest.is_empty(),
+        "target/manifest.json differs from dbt's:\n{}",
+        manifest.join("\n")
     );
     assert!(
         unlocated.is_empty(),

@@ -45,7 +45,7 @@ impl Compiler {
                 name,
                 unique_id,
                 file: seed.path.clone(),
-                fqn: vec![project.clone(), model_name(&seed.path)],
+                fqn: super::nodes::fqn_of(project, &self.project.seed_paths, &seed.path),
             });
         }
         let mut graph_index = vec![None; renderables.len()];

@@ -449,18 +449,18 @@ impl Compiler {
 }
 
 pub(super) struct GenericTest {
-    name: String,
+    pub name: String,
     /// `name`, or `name_<n>` for the n-th test of the same name.
-    key: String,
+    pub key: String,
     /// The macro that renders the test, `(package, name)`: `test_<name>`, or dbt's
     /// `default__test_<name>` directly when the project changes neither.
     implementation: (String, String),
     /// The node the test is attached to.
-    depends_on_owner: NodeRef,
-    spec: TestSpec,
+    pub depends_on_owner: NodeRef,
+    pub spec: TestSpec,
     model_expr: String,
-    config: Config,
-    depends_on: Vec<NodeRef>,
+    pub config: Config,
+    pub depends_on: Vec<NodeRef>,
 }
 
 enum TestOwner {

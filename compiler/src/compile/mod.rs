@@ -11,6 +11,7 @@
 mod dag;
 mod ephemeral;
 mod generic_tests;
+mod manifest;
 mod nodes;
 mod parse;
 mod relations;
@@ -74,6 +75,7 @@ pub struct CompiledModel {
 #[derive(Debug, Clone)]
 pub struct CompiledSeed {
     pub name: String,
+    pub fqn: Vec<String>,
     pub file: String,
     pub absolute: PathBuf,
     pub relation: Relation,
@@ -123,6 +125,8 @@ pub struct Compiled<P = Project, T = Target> {
     /// Deferred vars some node used, with their defaults.
     pub deferred_vars: BTreeMap<String, Json>,
     pub graph: Graph,
+    /// dbt's manifest of the nodes, sources and macros (see [`Compiled::manifest_json`]).
+    pub manifest: manifest::Manifest,
 }
 
 /// A compile that went as far as it could: every node that compiled, and every error.
@@ -332,6 +336,8 @@ impl Compiler {
             vars,
             registry: engine.registry.clone(),
             checker,
+            graph: std::sync::OnceLock::new(),
+            selected_resources: std::sync::OnceLock::new(),
         });
         let mut source_relations = Resolved::default();
         for table in &props.sources {
@@ -413,6 +419,16 @@ impl Compiler {
         self.timings.mark("graph");
         let generic = self.generic_tests(&relations.resolved, &mut graph);
         self.timings.mark("generic test specs");
+        let manifest = self.manifest(&renderables, &parsed, &relations, &generic, &graph);
+        let _ = self.shared.graph.set(manifest::graph_value(&manifest));
+        let _ = self.shared.selected_resources.set(minijinja::Value::from(
+            graph
+                .nodes
+                .iter()
+                .map(|n| minijinja::Value::from(n.unique_id.clone()))
+                .collect::<Vec<_>>(),
+        ));
+        self.timings.mark("manifest");
         let rendered = self.render_nodes(&renderables, &parsed, &relations);
         self.timings.mark("compile phase (models)");
         let generic_rendered = self.render_generic_tests(&generic, &relations.resolved);
@@ -437,6 +453,7 @@ impl Compiler {
                 tests: nodes.tests,
                 deferred_vars: nodes.deferred_vars,
                 graph: nodes.graph,
+                manifest,
             }),
         }
     }

@@ -42,7 +42,7 @@ impl Renderable<'_> {
 }
 
 /// `[project, folders..., name]` for a file under one of `roots`.
-fn fqn_of(project: &str, roots: &[String], path: &str) -> Vec<String> {
+pub(super) fn fqn_of(project: &str, roots: &[String], path: &str) -> Vec<String> {
     let relative = roots
         .iter()
         .find_map(|root| path.strip_prefix(&format!("{root}/")))
@@ -175,6 +175,11 @@ impl Compiler {
     /// deepest level of the project tree along its folders; else the model file.
     pub(super) fn config_origin(&self, r: &Renderable, key: &str) -> Location {
         let text = &r.file.text;
+        if key == "sql_header"
+            && let Some(at) = text.find("set_sql_header")
+        {
+            return Location::at_offset(&r.file.path, text, at);
+        }
         let mut from = 0;
         while let Some(found) = text[from..].find(key) {
             let at = from + found;

@@ -61,9 +61,7 @@ impl Compiler {
                 "table"
             };
             let relation = match self.name_relation(r, &p.config, kind) {
-                Ok(relation) if materialized == Some("ephemeral") => {
-                    Relation::ephemeral(&relation.identifier)
-                }
+                Ok(relation) if materialized == Some("ephemeral") => Relation::ephemeral(&relation),
                 Ok(relation) => relation,
                 Err(error) => {
                     self.fail(Some(&r.unique_id(project)), error);
@@ -130,7 +128,7 @@ impl Compiler {
                 );
                 continue;
             }
-            let fqn = vec![project.clone(), name.clone()];
+            let fqn = super::nodes::fqn_of(project, &self.project.seed_paths, &seed.path);
             let fqn_refs: Vec<&str> = fqn.iter().map(String::as_str).collect();
             let mut config = config::tree_config(&self.project.seeds_tree, &fqn_refs);
             if let Some(p) = self.props.seeds.get(&name) {
@@ -159,6 +157,7 @@ impl Compiler {
                 Ok(relation) => {
                     resolved.nodes.insert(name.clone(), relation.clone());
                     out.push(CompiledSeed {
+                        fqn: renderable.fqn.clone(),
                         name,
                         file: seed.path.clone(),
                         absolute: seed.absolute.clone(),

@@ -267,6 +267,7 @@ impl Compiler {
             tests,
             deferred_vars,
             graph,
+            manifest: super::manifest::Manifest::default(),
         }
     }
 

@@ -155,6 +155,15 @@ impl Checker {
 /// the key to blame with the problem.
 pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, Invalid)> {
     let text = |key: &str| config.get(key).and_then(Json::as_str).unwrap_or_default();
+    if !text("sql_header").trim().is_empty() {
+        return Err((
+            "sql_header",
+            invalid(
+                "sql_header (set_sql_header) is not supported yet",
+                "mdw's engines run a model as one statement and cannot run a header before it: move the header's statements into the model, or keep this model in dbt",
+            ),
+        ));
+    }
     let materialized = text("materialized");
     if !matches!(materialized, "table" | "incremental") {
         return Ok(());

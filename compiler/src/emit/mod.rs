@@ -18,7 +18,8 @@ pub struct WriteStats {
     pub removed: usize,
 }
 
-/// Writes the compiled SQL of the selected models and tests (`None` = all).
+/// Writes the compiled SQL of the selected models and tests (`None` = all), and
+/// `target/manifest.json`.
 pub fn write_compiled_sql(
     compiled: &Compiled,
     selected: Option<&BTreeSet<String>>,
@@ -36,6 +37,16 @@ pub fn write_compiled_sql(
             files.push((project.compiled_path(&test.compiled_path), &test.sql));
         }
     }
+    let manifest = compiled.manifest_json(
+        crate::jinja::globals::invocation_id(),
+        &chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string(),
+    );
+    let manifest_text = serde_json::to_string(&manifest)
+        .map_err(|err| Diagnostic::new(format!("cannot write the manifest: {err}")))?;
+    let manifest_path = project.dir.join(&project.target_path).join("manifest.json");
+    files::write_if_changed(&manifest_path, &manifest_text)?;
     let written = files::write_all(&files)?;
     Ok(WriteStats {
         written,

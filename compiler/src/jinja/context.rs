@@ -53,6 +53,9 @@ pub struct Shared {
     pub registry: Arc<super::macros::MacroRegistry>,
     /// Checks `config(...)` values against dbt's types.
     pub(crate) checker: Checker,
+    /// `graph` and `selected_resources`, known once every node is parsed.
+    pub graph: std::sync::OnceLock<Value>,
+    pub selected_resources: std::sync::OnceLock<Value>,
 }
 
 /// Where every ref-able node and source lives, known after the parse phase.
@@ -258,6 +261,8 @@ pub fn probe_value(value: &Json) -> Json {
 pub struct NodeContext(pub Arc<RenderNode>);
 
 const CONTEXT_KEYS: &[&str] = &[
+    "graph",
+    "selected_resources",
     "ref",
     "source",
     "config",
@@ -298,6 +303,22 @@ impl Object for NodeContext {
                 Value::from(node.phase == Phase::Compile)
             }
             "target" => node.shared.target.clone(),
+            // dbt fills `graph` once parsing is done: a parse render sees it empty.
+            "graph" | "selected_resources" => {
+                node.observe();
+                let known = if key == "graph" {
+                    &node.shared.graph
+                } else {
+                    &node.shared.selected_resources
+                };
+                match (node.phase, known.get()) {
+                    (Phase::Compile, Some(value)) => value.clone(),
+                    _ if key == "graph" => {
+                        map_value([("nodes", map_value([])), ("sources", map_value([]))])
+                    }
+                    _ => Value::from(Vec::<Value>::new()),
+                }
+            }
             "project_name" => Value::from(node.shared.project_name.as_str()),
             "schema" => {
                 node.observe();

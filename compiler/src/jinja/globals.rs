@@ -248,8 +248,13 @@ impl Object for TryOrCompilerError {
     }
 }
 
-/// A fresh `invocation_id` (a UUID, as dbt's).
-pub fn invocation_id() -> String {
+/// This run's `invocation_id` (a UUID, as dbt's), the same in templates and the manifest.
+pub fn invocation_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(new_invocation_id)
+}
+
+fn new_invocation_id() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -272,7 +277,7 @@ mod tests {
     #[test]
     fn helpers_behave_like_python() {
         assert_eq!(local_md5("abc".into()), "900150983cd24fb0d6963f7d28e17f72");
-        let id = invocation_id();
+        let id = new_invocation_id();
         assert_eq!(id.len(), 36);
         assert_eq!(&id[14..15], "4");
     }

@@ -224,6 +224,7 @@ impl Engine {
         env.add_global("api", globals::api());
         env.add_global("modules", modules::modules());
         env.add_global("invocation_id", Value::from(globals::invocation_id()));
+        env.add_global("run_started_at", modules::run_started_at());
         env.add_function("print", globals::print);
         env.add_function("zip", globals::zip);
         env.add_function("set", globals::set);

@@ -32,6 +32,14 @@ pub fn modules() -> Value {
     ])
 }
 
+/// dbt's `run_started_at`: this compile's start, in UTC.
+pub fn run_started_at() -> Value {
+    Value::from_object(Stamp {
+        naive: Utc::now().naive_utc(),
+        offset: Some(Utc.fix()),
+    })
+}
+
 fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())
 }

@@ -98,8 +98,9 @@ impl Relation {
     }
 
     /// How dbt renders a ref to an ephemeral model: the name of the CTE that inlines it.
-    pub fn ephemeral(alias: &str) -> Relation {
-        let mut relation = Relation::new("", "", &format!("__dbt__cte__{alias}"), "cte");
+    pub fn ephemeral(named: &Relation) -> Relation {
+        let identifier = format!("__dbt__cte__{}", named.identifier);
+        let mut relation = Relation::new(&named.database, &named.schema, &identifier, "cte");
         relation.include_database = false;
         relation.include_schema = false;
         relation.quoting.identifier = false;

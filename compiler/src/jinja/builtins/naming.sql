@@ -47,3 +47,9 @@
     {%- endif -%}
 {%- endmacro %}
 
+
+{#- dbt's set_sql_header: the call block's body becomes the `sql_header` config (mdwc names it
+    as unsupported: the engines run a model's statement alone). -#}
+{% macro set_sql_header(config) -%}
+    {{ config.set('sql_header', caller()) }}
+{%- endmacro %}
