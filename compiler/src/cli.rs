@@ -38,6 +38,12 @@ pub enum Command {
         #[arg(long)]
         allow_empty: bool,
     },
+    /// Install the packages packages.yml requires into dbt_packages/, like `dbt deps`.
+    Deps {
+        /// The dbt project directory (holding dbt_project.yml).
+        #[arg(long = "project-dir", value_name = "DIR", default_value = ".")]
+        project_dir: PathBuf,
+    },
     /// List the project's nodes, like `dbt ls`.
     Ls {
         #[command(flatten)]
@@ -196,6 +202,18 @@ pub fn run(cli: Cli) -> Result<(), Diagnostics> {
             // The process ends here: freeing thousands of small allocations one by one would
             // only delay the exit.
             std::mem::forget(compiled);
+            Ok(())
+        }
+        Command::Deps { project_dir } => {
+            let installed = crate::deps::install(&project_dir)?;
+            for (name, version) in &installed.packages {
+                eprintln!("installed {name} {version}");
+            }
+            if installed.packages.is_empty() {
+                eprintln!("no packages to install (no packages.yml or dependencies.yml)");
+            } else if installed.lock_written {
+                eprintln!("pinned them in package-lock.yml");
+            }
             Ok(())
         }
         Command::Ls {

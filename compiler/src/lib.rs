@@ -10,6 +10,7 @@ pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod data_tests;
+pub mod deps;
 pub mod emit;
 pub mod error;
 pub mod graph;
