@@ -22,7 +22,7 @@ const DEFAULT_HUB: &str = "https://hub.getdbt.com/";
 
 /// What `mdwc deps` installed.
 #[derive(Debug, Default)]
-pub struct Installed {
+pub(crate) struct Installed {
     /// `(name, version or revision)` per package.
     pub packages: Vec<(String, String)>,
     pub lock_written: bool,
@@ -316,7 +316,7 @@ fn requirements_hash(text: &str) -> String {
 }
 
 /// Installs the project's packages.
-pub fn install(project_dir: &Path) -> Result<Installed> {
+pub(crate) fn install(project_dir: &Path) -> Result<Installed> {
     let project = Project::load(project_dir)?;
     let (file, required) = requirements(project_dir)?;
     let Some(file) = file else {

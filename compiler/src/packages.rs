@@ -15,11 +15,9 @@ pub(crate) const FILES: [&str; 2] = ["dependencies.yml", "packages.yml"];
 
 /// An installed package.
 #[derive(Debug)]
-pub struct Package {
+pub(crate) struct Package {
     /// The name in its dbt_project.yml: what `package.macro()` and dispatch use.
     pub name: String,
-    /// Its folder, relative to the project (`dbt_packages/dbt_utils`).
-    pub dir: String,
     pub macros: Vec<SourceFile>,
 }
 
@@ -291,7 +289,6 @@ fn read_package(project_dir: &Path, package_dir: &str) -> Result<Package> {
     }
     Ok(Package {
         name,
-        dir: package_dir.to_string(),
         macros: read_all(project_dir, macro_files)?,
     })
 }

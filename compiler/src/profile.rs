@@ -11,9 +11,7 @@ use crate::yaml::{self, Step};
 
 /// The resolved output of a profile (`target` in templates).
 #[derive(Debug, Clone)]
-pub struct Target {
-    pub name: String,
-    pub profile_name: String,
+pub(crate) struct Target {
     /// The Athena catalog (dbt `database`), e.g. `awsdatacatalog`.
     pub database: String,
     /// The default Glue database (dbt `schema`).
@@ -22,7 +20,7 @@ pub struct Target {
     pub fields: Map<String, Json>,
 }
 
-pub struct ProfileRequest<'a> {
+pub(crate) struct ProfileRequest<'a> {
     pub project_dir: &'a Path,
     /// dbt_project.yml's text, to point at its `profile:` key.
     pub project_text: &'a str,
@@ -54,7 +52,7 @@ fn profiles_file(request: &ProfileRequest) -> Result<PathBuf> {
         .help("pass --profiles-dir DIR, set DBT_PROFILES_DIR, or put profiles.yml in the project directory"))
 }
 
-pub fn load_target(request: &ProfileRequest) -> Result<Target> {
+pub(crate) fn load_target(request: &ProfileRequest) -> Result<Target> {
     let path = profiles_file(request)?;
     // Inside the project, show the path as dbt does (relative); elsewhere as found.
     let project_dir = crate::emit::files::absolute(request.project_dir);
@@ -168,8 +166,6 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
         .entry("s3_data_naming")
         .or_insert(Json::String("schema_table_unique".into()));
     Ok(Target {
-        name: target_name,
-        profile_name: request.profile.to_string(),
         database,
         schema,
         fields,

@@ -15,21 +15,21 @@ use crate::yaml::{self, Step};
 /// A text file of the project, with its path relative to the project directory (`/`-separated,
 /// as dbt prints it in `original_file_path`).
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     pub path: String,
     pub text: String,
 }
 
 /// A seed CSV. Its content is not kept: Terraform hashes it (`filesha256`) at plan time.
 #[derive(Debug, Clone)]
-pub struct SeedFile {
+pub(crate) struct SeedFile {
     pub path: String,
     pub absolute: PathBuf,
 }
 
 /// The project as found on disk.
 #[derive(Debug)]
-pub struct Project {
+pub(crate) struct Project {
     pub dir: PathBuf,
     pub name: String,
     pub profile: String,
@@ -60,10 +60,10 @@ pub struct Project {
     pub singular_tests: Vec<SourceFile>,
 }
 
-pub const PROJECT_FILE: &str = "dbt_project.yml";
+pub(crate) const PROJECT_FILE: &str = "dbt_project.yml";
 
 /// The dbt version mdwc renders like; `require-dbt-version` is checked against it.
-pub const DBT_VERSION: (u64, u64, u64) = (1, 11, 0);
+pub(crate) const DBT_VERSION: (u64, u64, u64) = (1, 11, 0);
 
 /// Reads `dbt_project.yml`'s keys, each error pointing at the key.
 struct ProjectFile<'a> {
@@ -151,7 +151,7 @@ impl ProjectFile<'_> {
 }
 
 impl Project {
-    pub fn load(dir: &Path) -> Result<Project> {
+    pub(crate) fn load(dir: &Path) -> Result<Project> {
         let project_file = dir.join(PROJECT_FILE);
         let bytes = std::fs::read(&project_file).map_err(|err| {
             Diagnostic::new(format!(
@@ -345,7 +345,7 @@ impl Project {
     }
 
     /// Where dbt writes a node's compiled SQL: `target/compiled/<project>/<original path>`.
-    pub fn compiled_path(&self, original_path: &str) -> PathBuf {
+    pub(crate) fn compiled_path(&self, original_path: &str) -> PathBuf {
         self.dir
             .join(&self.target_path)
             .join("compiled")
@@ -369,13 +369,13 @@ fn find_block(text: &str, word: &str) -> Option<usize> {
 }
 
 /// dbt names: letters, digits and underscores, not starting with a digit.
-pub fn is_identifier(name: &str) -> bool {
+pub(crate) fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
         && chars.all(|c| c.is_alphanumeric() || c == '_')
 }
 
-pub fn type_name(value: &Json) -> &'static str {
+pub(crate) fn type_name(value: &Json) -> &'static str {
     match value {
         Json::Null => "null",
         Json::Bool(_) => "a boolean",
@@ -480,7 +480,7 @@ fn clean_relative(path: &str) -> String {
 }
 
 /// A file's text; invalid UTF-8 is an error at the line where it starts.
-pub fn utf8(path: &str, bytes: Vec<u8>) -> Result<String> {
+pub(crate) fn utf8(path: &str, bytes: Vec<u8>) -> Result<String> {
     String::from_utf8(bytes).map_err(|err| {
         let valid = err.utf8_error().valid_up_to();
         let before = String::from_utf8_lossy(&err.as_bytes()[..valid]).into_owned();

@@ -16,7 +16,7 @@ use crate::yaml::{self, Step};
 
 /// One table of a `sources:` entry.
 #[derive(Debug, Clone)]
-pub struct SourceTable {
+pub(crate) struct SourceTable {
     pub source_name: String,
     pub table_name: String,
     /// Catalog; `None` means the target's database.
@@ -32,7 +32,7 @@ pub struct SourceTable {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Column {
+pub(crate) struct Column {
     pub name: String,
     pub description: String,
     pub tests: Vec<TestSpec>,
@@ -40,7 +40,7 @@ pub struct Column {
 
 /// A data test as written in yml: `not_null`, `{accepted_values: {values: [...]}}`, …
 #[derive(Debug, Clone)]
-pub struct TestSpec {
+pub(crate) struct TestSpec {
     /// As written, possibly namespaced (`dbt_utils.expression_is_true`).
     pub test_name: String,
     pub column: Option<String>,
@@ -56,14 +56,14 @@ pub struct TestSpec {
 }
 
 impl TestSpec {
-    pub fn location(&self) -> Location {
+    pub(crate) fn location(&self) -> Location {
         yaml::locate(&self.file, &self.text, &self.path)
     }
 }
 
 /// Docs, columns, tests and config of a model or seed.
 #[derive(Debug, Clone, Default)]
-pub struct NodeProperties {
+pub(crate) struct NodeProperties {
     pub description: String,
     pub columns: Vec<Column>,
     pub tests: Vec<TestSpec>,
@@ -78,7 +78,7 @@ pub struct NodeProperties {
 
 /// One entry of a model's `versions:`.
 #[derive(Debug, Clone)]
-pub struct ModelVersion {
+pub(crate) struct ModelVersion {
     /// `v`, as written (`2`, `1.5`, `"beta"`).
     pub v: String,
     /// The file stem that defines it: `defined_in:`, else `<model>_v<v>`.
@@ -88,7 +88,7 @@ pub struct ModelVersion {
 }
 
 #[derive(Debug, Default)]
-pub struct Properties {
+pub(crate) struct Properties {
     pub sources: Vec<SourceTable>,
     pub models: BTreeMap<String, NodeProperties>,
     pub seeds: BTreeMap<String, NodeProperties>,
@@ -218,7 +218,7 @@ fn deep_merge(base: &mut Map<String, Json>, over: Map<String, Json>) {
 }
 
 /// Orders versions as dbt does: numerically when both are numbers, else as text.
-pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.total_cmp(&y),
         _ => a.cmp(b),

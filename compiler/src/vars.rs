@@ -16,14 +16,14 @@ use crate::error::{Diagnostic, Result};
 use crate::project::type_name;
 
 #[derive(Debug, Default, Clone)]
-pub struct Vars {
+pub(crate) struct Vars {
     project: BTreeMap<String, Json>,
     cli: BTreeMap<String, Json>,
 }
 
 /// How a var reference resolves.
 #[derive(Debug, Clone, PartialEq)]
-pub enum VarBinding {
+pub(crate) enum VarBinding {
     /// Inline this value (bound by `--vars`, or a non-scalar project value).
     Inline(Json),
     /// Defer to the Terraform variable of the same name; the value is its default.
@@ -35,7 +35,11 @@ pub enum VarBinding {
 impl Vars {
     /// `vars:` from dbt_project.yml: global keys, overridden by the block named after the project
     /// (`vars: {retail: {pdate: ...}}`).
-    pub fn new(project_vars: &Json, project_name: &str, cli: BTreeMap<String, Json>) -> Vars {
+    pub(crate) fn new(
+        project_vars: &Json,
+        project_name: &str,
+        cli: BTreeMap<String, Json>,
+    ) -> Vars {
         let mut project = BTreeMap::new();
         if let Json::Object(map) = project_vars {
             for (key, value) in map {
@@ -54,7 +58,7 @@ impl Vars {
         Vars { project, cli }
     }
 
-    pub fn binding(&self, name: &str) -> VarBinding {
+    pub(crate) fn binding(&self, name: &str) -> VarBinding {
         if let Some(value) = self.cli.get(name) {
             return VarBinding::Inline(value.clone());
         }
@@ -70,14 +74,14 @@ impl Vars {
     }
 }
 
-pub fn is_terraform_identifier(name: &str) -> bool {
+pub(crate) fn is_terraform_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Parses `--vars`, which dbt reads as YAML (so JSON works too) and which must be a mapping.
-pub fn parse_cli_vars(text: Option<&str>) -> Result<BTreeMap<String, Json>> {
+pub(crate) fn parse_cli_vars(text: Option<&str>) -> Result<BTreeMap<String, Json>> {
     let Some(text) = text else {
         return Ok(BTreeMap::new());
     };

@@ -19,7 +19,7 @@ use crate::properties::Column;
 
 /// The nodes and sources of the manifest, by unique id.
 #[derive(Debug, Default, Clone)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     pub nodes: Map<String, Json>,
     pub sources: Map<String, Json>,
     pub macros: Map<String, Json>,

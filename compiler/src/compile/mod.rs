@@ -54,43 +54,43 @@ pub struct Options {
 pub struct CompiledModel {
     pub name: String,
     pub file: String,
-    pub relation: Relation,
-    pub config: Config,
-    pub description: String,
-    pub column_descriptions: BTreeMap<String, String>,
+    pub(crate) relation: Relation,
+    pub(crate) config: Config,
+    pub(crate) description: String,
+    pub(crate) column_descriptions: BTreeMap<String, String>,
     /// Ref-ed models and seeds by name, and sources, in first-use order.
-    pub refs: Vec<String>,
-    pub sources: Vec<(String, String)>,
+    pub(crate) refs: Vec<String>,
+    pub(crate) sources: Vec<(String, String)>,
     /// SQL as dbt compiles it (deferred vars at their project values).
     pub sql: String,
     /// SQL with deferred vars as markers (see [`crate::jinja::objects::deferred_marker`]).
-    pub sql_with_markers: String,
+    pub(crate) sql_with_markers: String,
     /// An incremental model's SQL with `is_incremental()` true (markers as above), when it
     /// differs from the full build's.
-    pub incremental_sql_with_markers: Option<String>,
+    pub(crate) incremental_sql_with_markers: Option<String>,
     /// Inlined into the models that ref it; no table of its own.
-    pub ephemeral: bool,
+    pub(crate) ephemeral: bool,
 }
 
 #[derive(Debug, Clone)]
-pub struct CompiledSeed {
-    pub name: String,
-    pub fqn: Vec<String>,
-    pub file: String,
-    pub absolute: PathBuf,
-    pub relation: Relation,
-    pub config: Config,
+pub(crate) struct CompiledSeed {
+    pub(crate) name: String,
+    pub(crate) fqn: Vec<String>,
+    pub(crate) file: String,
+    pub(crate) absolute: PathBuf,
+    pub(crate) relation: Relation,
+    pub(crate) config: Config,
 }
 
 #[derive(Debug, Clone)]
-pub struct CompiledSource {
-    pub table: SourceTable,
-    pub relation: Relation,
+pub(crate) struct CompiledSource {
+    pub(crate) table: SourceTable,
+    pub(crate) relation: Relation,
 }
 
 /// A node a test reads.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum NodeRef {
+pub(crate) enum NodeRef {
     Model(String),
     Seed(String),
     Source(String, String),
@@ -102,31 +102,30 @@ pub struct CompiledTest {
     pub name: String,
     /// The name, made unique: dbt gives two tests whose arguments clean to the same text one
     /// name (and one compiled file); the second is `<name>_2` in the graph and Terraform.
-    pub key: String,
+    pub(crate) key: String,
     /// Where dbt writes it under target/compiled/<project>/.
     pub compiled_path: String,
     /// The yml or SQL file that defines it.
-    pub file: String,
-    pub depends_on: Vec<NodeRef>,
-    pub config: Config,
+    pub(crate) file: String,
+    pub(crate) depends_on: Vec<NodeRef>,
+    pub(crate) config: Config,
     pub sql: String,
-    pub sql_with_markers: String,
+    pub(crate) sql_with_markers: String,
 }
 
-/// The compiled project. (`P`/`T` are `()` while the phases assemble it.)
+/// The compiled project.
 #[derive(Debug)]
-pub struct Compiled<P = Project, T = Target> {
-    pub project: P,
-    pub target: T,
+pub struct Compiled {
+    pub(crate) project: Project,
     pub models: Vec<CompiledModel>,
-    pub seeds: Vec<CompiledSeed>,
-    pub sources: Vec<CompiledSource>,
+    pub(crate) seeds: Vec<CompiledSeed>,
+    pub(crate) sources: Vec<CompiledSource>,
     pub tests: Vec<CompiledTest>,
     /// Deferred vars some node used, with their defaults.
-    pub deferred_vars: BTreeMap<String, Json>,
-    pub graph: Graph,
+    pub(crate) deferred_vars: BTreeMap<String, Json>,
+    pub(crate) graph: Graph,
     /// dbt's manifest of the nodes, sources and macros (see [`Compiled::manifest_json`]).
-    pub manifest: manifest::Manifest,
+    pub(crate) manifest: manifest::Manifest,
 }
 
 /// A compile that went as far as it could: every node that compiled, and every error.
@@ -334,7 +333,6 @@ impl Compiler {
             target_database: target.database.clone(),
             target_schema: target.schema.clone(),
             vars,
-            registry: engine.registry.clone(),
             checker,
             graph: std::sync::OnceLock::new(),
             selected_resources: std::sync::OnceLock::new(),
@@ -446,7 +444,6 @@ impl Compiler {
             errors: std::mem::take(&mut *lock(&self.errors)),
             compiled: Some(Compiled {
                 project: self.project,
-                target: self.target,
                 models: nodes.models,
                 seeds: nodes.seeds,
                 sources: nodes.sources,
@@ -484,7 +481,7 @@ fn source_id(project: &str, source: &str, table: &str) -> String {
     format!("source.{project}.{source}.{table}")
 }
 
-pub fn node_ref_id(project: &str, node: &NodeRef) -> String {
+pub(crate) fn node_ref_id(project: &str, node: &NodeRef) -> String {
     match node {
         NodeRef::Model(name) => format!("model.{project}.{name}"),
         NodeRef::Seed(name) => format!("seed.{project}.{name}"),

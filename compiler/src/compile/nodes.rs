@@ -28,15 +28,15 @@ pub(super) struct Renderable<'a> {
 
 impl Renderable<'_> {
     /// dbt's `search_name`: the name refs resolve by, `name` or `name.v<version>`.
-    pub fn key(&self) -> String {
+    pub(super) fn key(&self) -> String {
         search_name(&self.name, self.version.as_deref())
     }
 
-    pub fn unique_id(&self, project: &str) -> String {
+    pub(super) fn unique_id(&self, project: &str) -> String {
         format!("{}.{project}.{}", self.resource_type, self.key())
     }
 
-    pub fn is_model(&self) -> bool {
+    pub(super) fn is_model(&self) -> bool {
         self.resource_type == "model"
     }
 }

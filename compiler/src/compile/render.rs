@@ -13,7 +13,7 @@ use super::generic_tests::test_deferred;
 use super::nodes::Renderable;
 use super::parse::Parsed;
 use super::relations::Relations;
-use super::{Compiled, CompiledModel, CompiledTest, Compiler, NodeRef, enabled};
+use super::{CompiledModel, CompiledTest, Compiler, NodeRef, enabled};
 use crate::config;
 use crate::error::{Diagnostic, Location, Result};
 use crate::graph::Graph;
@@ -30,6 +30,16 @@ pub(super) struct RenderedSql {
     pub sql: String,
     pub sql_with_markers: String,
     pub deferred_vars: BTreeSet<String>,
+}
+
+/// The compiled nodes, before they join the project in [`super::Compiled`].
+pub(super) struct Assembled {
+    pub models: Vec<CompiledModel>,
+    pub seeds: Vec<super::CompiledSeed>,
+    pub sources: Vec<super::CompiledSource>,
+    pub tests: Vec<CompiledTest>,
+    pub deferred_vars: BTreeMap<String, serde_json::Value>,
+    pub graph: Graph,
 }
 
 /// A model's or singular test's compile render: the full build and, for an incremental model,
@@ -130,7 +140,7 @@ impl Compiler {
         parsed: &[Option<Parsed>],
         rendered: Vec<Option<Rendered>>,
         generic: Vec<Option<CompiledTest>>,
-    ) -> Compiled<(), ()> {
+    ) -> Assembled {
         let project = self.project.name.clone();
         let resolved = &relations.resolved;
         let mut models: Vec<CompiledModel> = Vec::new();
@@ -258,16 +268,13 @@ impl Compiler {
         tests.retain(|t| !skipped.contains(&format!("test.{project}.{}", t.key)));
         let mut seeds = relations.seeds;
         seeds.retain(|s| !skipped.contains(&format!("seed.{project}.{}", s.name)));
-        Compiled {
-            project: (),
-            target: (),
+        Assembled {
             models,
             seeds,
             sources: relations.sources,
             tests,
             deferred_vars,
             graph,
-            manifest: super::manifest::Manifest::default(),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::project::PROJECT_FILE;
 use crate::yaml::{self, Step};
 use types::{Checker, NodeKind};
 
-pub type Config = BTreeMap<String, Json>;
+pub(crate) type Config = BTreeMap<String, Json>;
 
 /// Configs whose values accumulate instead of being replaced.
 fn is_appending(key: &str) -> bool {
@@ -30,7 +30,7 @@ fn is_merging(key: &str) -> bool {
 }
 
 /// `+materialized` → `materialized`; `pre_hook` (a Python kwarg in `config()`) → `pre-hook`.
-pub fn normalize_key(key: &str) -> String {
+pub(crate) fn normalize_key(key: &str) -> String {
     let key = key.strip_prefix('+').unwrap_or(key);
     match key {
         "pre_hook" => "pre-hook".to_string(),
@@ -40,7 +40,7 @@ pub fn normalize_key(key: &str) -> String {
 }
 
 /// Applies one config value with dbt's merge behaviour.
-pub fn merge(config: &mut Config, key: &str, value: Json) {
+pub(crate) fn merge(config: &mut Config, key: &str, value: Json) {
     let key = normalize_key(key);
     if is_appending(&key) {
         let entry = config.entry(key).or_insert_with(|| Json::Array(Vec::new()));
@@ -72,7 +72,7 @@ pub fn merge(config: &mut Config, key: &str, value: Json) {
     }
 }
 
-pub fn merge_all(config: &mut Config, values: &serde_json::Map<String, Json>) {
+pub(crate) fn merge_all(config: &mut Config, values: &serde_json::Map<String, Json>) {
     for (key, value) in values {
         merge(config, key, value.clone());
     }
@@ -81,7 +81,7 @@ pub fn merge_all(config: &mut Config, values: &serde_json::Map<String, Json>) {
 /// Collects the configs of a project tree (`models:`/`seeds:`/`data_tests:`) along `fqn`
 /// (`[project, folder..., name]`). In the tree a `+key` is always a config, a plain key with a
 /// non-dict value is a config, and a plain key with a dict value is a folder (or node) name.
-pub fn tree_config(tree: &Json, fqn: &[&str]) -> Config {
+pub(crate) fn tree_config(tree: &Json, fqn: &[&str]) -> Config {
     let mut config = Config::new();
     let mut level = tree;
     apply_level(&mut config, level);
@@ -138,7 +138,7 @@ pub(crate) fn check_tree(
     errors
 }
 
-pub fn as_string_list(value: Option<&Json>) -> Vec<String> {
+pub(crate) fn as_string_list(value: Option<&Json>) -> Vec<String> {
     match value {
         Some(Json::Array(items)) => items
             .iter()
@@ -151,7 +151,7 @@ pub fn as_string_list(value: Option<&Json>) -> Vec<String> {
     }
 }
 
-pub fn as_str<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
+pub(crate) fn as_str<'a>(config: &'a Config, key: &str) -> Option<&'a str> {
     config.get(key).and_then(Json::as_str)
 }
 

@@ -1,8 +1,8 @@
 //! Writing the compile results: `target/compiled/<project>/**.sql` (where dbt writes them) and
 //! the Terraform module (`--out`).
 
-pub mod files;
-pub mod lineage;
+pub(crate) mod files;
+pub(crate) mod lineage;
 pub mod terraform;
 
 use std::collections::BTreeSet;
@@ -12,15 +12,15 @@ use crate::compile::Compiled;
 use crate::error::{Diagnostic, Result};
 
 #[derive(Debug, Default, Clone, Copy)]
-pub struct WriteStats {
-    pub written: usize,
-    pub unchanged: usize,
-    pub removed: usize,
+pub(crate) struct WriteStats {
+    pub(crate) written: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) removed: usize,
 }
 
 /// Writes the compiled SQL of the selected models and tests (`None` = all), and
 /// `target/manifest.json`.
-pub fn write_compiled_sql(
+pub(crate) fn write_compiled_sql(
     compiled: &Compiled,
     selected: Option<&BTreeSet<String>>,
 ) -> Result<WriteStats> {
@@ -57,7 +57,11 @@ pub fn write_compiled_sql(
 
 /// Refuses to write a module without models over one that has them (a `model-paths` typo
 /// would otherwise make the next plan destroy every model), unless `allow_empty`.
-pub fn check_not_emptied(compiled: &Compiled, out_dir: &Path, allow_empty: bool) -> Result<()> {
+pub(crate) fn check_not_emptied(
+    compiled: &Compiled,
+    out_dir: &Path,
+    allow_empty: bool,
+) -> Result<()> {
     if allow_empty || !compiled.models.is_empty() {
         return Ok(());
     }
@@ -87,7 +91,7 @@ pub fn check_not_emptied(compiled: &Compiled, out_dir: &Path, allow_empty: bool)
 
 /// The Terraform module, written into a folder beside `--out` and moved in by
 /// [`Staged::commit`] once everything is built: a failing compile leaves `--out` untouched.
-pub struct Staged {
+pub(crate) struct Staged {
     staging: PathBuf,
     out_dir: PathBuf,
     names: Vec<String>,
@@ -100,7 +104,7 @@ impl Drop for Staged {
 }
 
 /// Builds the Terraform module for `out_dir` into a staging folder beside it.
-pub fn stage_terraform(compiled: &Compiled, out_dir: &Path) -> Result<Staged> {
+pub(crate) fn stage_terraform(compiled: &Compiled, out_dir: &Path) -> Result<Staged> {
     let out_abs = files::absolute(out_dir);
     let parent = out_abs.parent().unwrap_or(&out_abs).to_path_buf();
     let leaf = out_abs
@@ -128,7 +132,7 @@ impl Staged {
     /// Moves the staged files into `--out` (each by a rename, so no file is ever half
     /// written), leaving unchanged ones untouched, and removes files mdwc wrote there before
     /// that this compile did not produce.
-    pub fn commit(self) -> Result<WriteStats> {
+    pub(crate) fn commit(self) -> Result<WriteStats> {
         std::fs::create_dir_all(&self.out_dir).map_err(|err| {
             Diagnostic::new(format!("cannot create {}: {err}", self.out_dir.display()))
         })?;

@@ -19,13 +19,13 @@ use crate::values::json_scalar_text;
 
 /// Escapes a project string for a Terraform JSON string value and turns deferred-var markers
 /// into interpolations.
-pub fn tf_string(text: &str) -> String {
+pub(crate) fn tf_string(text: &str) -> String {
     let escaped = text.replace("${", "$${").replace("%{", "%%{");
     replace_deferred(&escaped, |name| format!("${{var.{name}}}"))
 }
 
 /// A Terraform-safe resource name for a dbt name.
-pub fn resource_name(name: &str) -> String {
+pub(crate) fn resource_name(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| {
@@ -42,7 +42,7 @@ pub fn resource_name(name: &str) -> String {
     out
 }
 
-pub fn source_resource_name(source: &str, table: &str) -> String {
+pub(crate) fn source_resource_name(source: &str, table: &str) -> String {
     resource_name(&format!("{source}__{table}"))
 }
 
@@ -107,7 +107,7 @@ pub fn render(compiled: &Compiled, out_dir: &Path) -> Result<Vec<(String, String
 
 /// Builds every `*.tf.json` file and hands each to `sink` as soon as it is built (in parallel,
 /// so thousands of model files are never all in memory). Returns the file names.
-pub fn visit(
+pub(crate) fn visit(
     compiled: &Compiled,
     out_dir: &Path,
     sink: &(dyn Fn(&str, &str) -> Result<()> + Sync),

@@ -21,10 +21,10 @@ use crate::values::{jinja_to_json, json_scalar_text, json_to_jinja, map_value};
 use crate::vars::{VarBinding, Vars};
 
 /// The name under which a node context is reachable from any template state rendering it.
-pub const CONTEXT_KEY: &str = "__mdw_ctx";
+pub(crate) const CONTEXT_KEY: &str = "__mdw_ctx";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// dbt's parse: `execute` is false, `ref`/`source`/`config` are recorded.
     Parse,
     /// dbt's compile: `execute` is true, relations are resolved.
@@ -33,7 +33,7 @@ pub enum Phase {
 
 /// What `var()` returns for a var deferred to Terraform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VarMode {
+pub(crate) enum VarMode {
     /// A marker that emit turns into `${var.<name>}`.
     Markers,
     /// The project value (for `target/compiled`, which must equal dbt's output).
@@ -44,13 +44,12 @@ pub enum VarMode {
 
 /// Project data every render shares.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     pub project_name: String,
     pub target: Value,
     pub target_database: String,
     pub target_schema: String,
     pub vars: Vars,
-    pub registry: Arc<super::macros::MacroRegistry>,
     /// Checks `config(...)` values against dbt's types.
     pub(crate) checker: Checker,
     /// `graph` and `selected_resources`, known once every node is parsed.
@@ -60,7 +59,7 @@ pub struct Shared {
 
 /// Where every ref-able node and source lives, known after the parse phase.
 #[derive(Debug, Default)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub nodes: HashMap<String, Relation>,
     pub sources: HashMap<(String, String), Relation>,
     /// A versioned model's name → the search name of its latest version (`ref('m')`
@@ -70,7 +69,7 @@ pub struct Resolved {
 
 impl Resolved {
     /// The search name of the node a ref resolves to.
-    pub fn target_key(&self, call: &RefCall) -> String {
+    pub(crate) fn target_key(&self, call: &RefCall) -> String {
         match (&call.version, self.latest.get(&call.name)) {
             (None, Some(latest)) => latest.clone(),
             _ => call.key(),
@@ -79,7 +78,7 @@ impl Resolved {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RefCall {
+pub(crate) struct RefCall {
     pub package: Option<String>,
     pub name: String,
     pub version: Option<String>,
@@ -87,13 +86,13 @@ pub struct RefCall {
 
 impl RefCall {
     /// The name the ref is resolved by: `name`, or dbt's search name `name.v<version>`.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         search_name(&self.name, self.version.as_deref())
     }
 }
 
 /// dbt's `search_name` of a model: `name`, or `name.v<version>` for a model version.
-pub fn search_name(name: &str, version: Option<&str>) -> String {
+pub(crate) fn search_name(name: &str, version: Option<&str>) -> String {
     match version {
         Some(version) => format!("{name}.v{version}"),
         None => name.to_string(),
@@ -102,7 +101,7 @@ pub fn search_name(name: &str, version: Option<&str>) -> String {
 
 /// What a render observed: refs, sources and deferred vars it used.
 #[derive(Debug, Default)]
-pub struct Captured {
+pub(crate) struct Captured {
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub deferred_vars: BTreeSet<String>,
@@ -110,7 +109,7 @@ pub struct Captured {
 
 /// One render of one node (model, test, or a naming-macro call).
 #[derive(Debug)]
-pub struct RenderNode {
+pub(crate) struct RenderNode {
     pub shared: Arc<Shared>,
     pub name: String,
     /// `v` of a model version.
@@ -244,7 +243,7 @@ impl RenderNode {
 }
 
 /// A value that differs from `value`, used to check a deferred var only flows into the text.
-pub fn probe_value(value: &Json) -> Json {
+pub(crate) fn probe_value(value: &Json) -> Json {
     match value {
         Json::Number(n) => match n.as_i64() {
             Some(i) => Json::from(i.wrapping_add(7919)),
@@ -258,7 +257,7 @@ pub fn probe_value(value: &Json) -> Json {
 
 /// The root context of a render.
 #[derive(Debug)]
-pub struct NodeContext(pub Arc<RenderNode>);
+pub(crate) struct NodeContext(pub Arc<RenderNode>);
 
 const CONTEXT_KEYS: &[&str] = &[
     "graph",
@@ -344,7 +343,7 @@ impl Object for NodeContext {
 }
 
 /// The node whose render is running in `state`.
-pub fn current_node(state: &State) -> Option<Arc<RenderNode>> {
+pub(crate) fn current_node(state: &State) -> Option<Arc<RenderNode>> {
     let ctx = state.lookup(CONTEXT_KEY)?;
     ctx.downcast_object_ref::<NodeContext>()
         .map(|ctx| ctx.0.clone())

@@ -27,7 +27,7 @@ fn executing(state: &State) -> bool {
 /// `run_query`, `statement`, `load_result`: dbt skips them while parsing (statement does not
 /// run its body, results are `None`); when compiling they would query the warehouse.
 #[derive(Debug)]
-pub struct NeedsConnection(pub &'static str);
+pub(crate) struct NeedsConnection(pub &'static str);
 
 impl Object for NeedsConnection {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
@@ -51,7 +51,7 @@ impl Object for NeedsConnection {
 
 /// `load_relation(relation)`: a catalog lookup (see [`catalog_lookup`]).
 #[derive(Debug)]
-pub struct LoadRelation;
+pub(crate) struct LoadRelation;
 
 impl Object for LoadRelation {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
@@ -61,7 +61,7 @@ impl Object for LoadRelation {
 
 /// The catalog lookups of `adapter` while parsing: no relation, no columns (dbt's parse
 /// context answers the same); when compiling they need the warehouse.
-pub fn catalog_lookup(state: &State, what: &str) -> Result<Value, Error> {
+pub(crate) fn catalog_lookup(state: &State, what: &str) -> Result<Value, Error> {
     if executing(state) {
         return Err(super::macros::needs_catalog(what));
     }
@@ -73,7 +73,7 @@ pub fn catalog_lookup(state: &State, what: &str) -> Result<Value, Error> {
 }
 
 /// `api`: `api.Column` (Athena's type names) and `api.Relation`.
-pub fn api() -> Value {
+pub(crate) fn api() -> Value {
     map_value([
         ("Column", Value::from_object(ColumnApi)),
         ("Relation", Value::from_object(RelationApi)),
@@ -168,7 +168,7 @@ impl Object for RelationApi {
 
 /// `adapter.behavior`: dbt-adapters' behaviour flags, all at their defaults (off).
 #[derive(Debug)]
-pub struct Behavior;
+pub(crate) struct Behavior;
 
 impl Object for Behavior {
     fn get_value(self: &Arc<Self>, _key: &Value) -> Option<Value> {
@@ -180,13 +180,13 @@ impl Object for Behavior {
 }
 
 /// `print(x)`: dbt writes to standard output; mdwc to standard error, beside its own messages.
-pub fn print(value: Value) -> Value {
+pub(crate) fn print(value: Value) -> Value {
     eprintln!("{value}");
     Value::from("")
 }
 
 /// `zip(a, b, …)`: tuples of the items at each position, as Python.
-pub fn zip(args: Rest<Value>) -> Result<Value, Error> {
+pub(crate) fn zip(args: Rest<Value>) -> Result<Value, Error> {
     let lists: Vec<Vec<Value>> = args
         .iter()
         .map(|list| list.try_iter().map(Iterator::collect))
@@ -200,7 +200,7 @@ pub fn zip(args: Rest<Value>) -> Result<Value, Error> {
 }
 
 /// `set(items)`: the distinct items, in first-seen order.
-pub fn set(items: Option<Value>) -> Result<Value, Error> {
+pub(crate) fn set(items: Option<Value>) -> Result<Value, Error> {
     let mut out: Vec<Value> = Vec::new();
     if let Some(items) = items {
         for item in items.try_iter()? {
@@ -213,19 +213,19 @@ pub fn set(items: Option<Value>) -> Result<Value, Error> {
 }
 
 /// `local_md5(text)`: the hex md5 of a string.
-pub fn local_md5(text: String) -> String {
+pub(crate) fn local_md5(text: String) -> String {
     Md5::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-pub fn toyaml(value: Value) -> Result<String, Error> {
+pub(crate) fn toyaml(value: Value) -> Result<String, Error> {
     serde_norway::to_string(&jinja_to_json(&value))
         .map_err(|err| Error::new(ErrorKind::InvalidOperation, err.to_string()))
 }
 
-pub fn fromyaml(text: String) -> Result<Value, Error> {
+pub(crate) fn fromyaml(text: String) -> Result<Value, Error> {
     crate::yaml::parse("fromyaml()", &text)
         .map(|json| json_to_jinja(&json))
         .map_err(|err| Error::new(ErrorKind::InvalidOperation, err.to_string()))
@@ -234,7 +234,7 @@ pub fn fromyaml(text: String) -> Result<Value, Error> {
 /// `try_or_compiler_error(message, function, *args)`: the function's result, or a compile
 /// error with the message.
 #[derive(Debug)]
-pub struct TryOrCompilerError;
+pub(crate) struct TryOrCompilerError;
 
 impl Object for TryOrCompilerError {
     fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
@@ -249,7 +249,7 @@ impl Object for TryOrCompilerError {
 }
 
 /// This run's `invocation_id` (a UUID, as dbt's), the same in templates and the manifest.
-pub fn invocation_id() -> &'static str {
+pub(crate) fn invocation_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(new_invocation_id)
 }

@@ -14,14 +14,14 @@ use super::context::CONTEXT_KEY;
 use super::functions::{error_with_help, return_value};
 
 /// The package of dbt's own macros (mdwc's built-ins).
-pub const INTERNAL: &str = "dbt";
+pub(crate) const INTERNAL: &str = "dbt";
 
 /// dbt-athena's dispatch prefixes, in dbt-core's order: the adapter, its parents (none), `default`.
 const PREFIXES: [&str; 2] = ["athena", "default"];
 
 /// Where a macro lives: the template compiled from its block, and its signature.
 #[derive(Debug, Clone)]
-pub struct MacroEntry {
+pub(crate) struct MacroEntry {
     pub template: String,
     pub file: String,
     pub signature: Arc<Signature>,
@@ -29,7 +29,7 @@ pub struct MacroEntry {
 
 /// A macro's declared parameters, and whether it takes Jinja2's `varargs` / `kwargs`.
 #[derive(Debug, Default)]
-pub struct Signature {
+pub(crate) struct Signature {
     pub params: Vec<String>,
     pub varargs: bool,
     pub kwargs: bool,
@@ -37,7 +37,7 @@ pub struct Signature {
 
 /// Every macro, by package and name.
 #[derive(Debug, Default)]
-pub struct MacroRegistry {
+pub(crate) struct MacroRegistry {
     pub root: String,
     pub packages: HashMap<String, HashMap<String, MacroEntry>>,
     /// The project's `dispatch:` config: macro namespace → packages to search, in order.
@@ -53,30 +53,30 @@ fn callable(name: &str, entry: &MacroEntry) -> Value {
 }
 
 impl MacroRegistry {
-    pub fn get(&self, package: &str, name: &str) -> Option<&MacroEntry> {
+    pub(crate) fn get(&self, package: &str, name: &str) -> Option<&MacroEntry> {
         self.packages.get(package)?.get(name)
     }
 
     /// What a bare name means in a project node: the project's macro, else dbt's.
-    pub fn flat(&self, name: &str) -> Option<Value> {
+    pub(crate) fn flat(&self, name: &str) -> Option<Value> {
         self.get(&self.root, name)
             .or_else(|| self.get(INTERNAL, name))
             .map(|entry| callable(name, entry))
     }
 
     /// `package.name`.
-    pub fn in_package(&self, package: &str, name: &str) -> Option<Value> {
+    pub(crate) fn in_package(&self, package: &str, name: &str) -> Option<Value> {
         self.get(package, name).map(|entry| callable(name, entry))
     }
 
     /// Whether the project defines `name`.
-    pub fn is_overridden(&self, name: &str) -> bool {
+    pub(crate) fn is_overridden(&self, name: &str) -> bool {
         self.get(&self.root, name).is_some()
     }
 
     /// Whether the project changes how dbt's `name` renders: it defines the macro or one of
     /// its dispatched implementations, or routes dbt's dispatch elsewhere.
-    pub fn is_customized(&self, name: &str) -> bool {
+    pub(crate) fn is_customized(&self, name: &str) -> bool {
         self.dispatch.contains_key(INTERNAL)
             || self.is_overridden(name)
             || PREFIXES
@@ -86,7 +86,11 @@ impl MacroRegistry {
 
     /// The macro of generic test `test` (`namespace.test` in yml): in that package, else the
     /// project's, then an installed package's, then dbt's — dbt's locality order.
-    pub fn test_macro(&self, namespace: Option<&str>, test: &str) -> Option<(String, String)> {
+    pub(crate) fn test_macro(
+        &self,
+        namespace: Option<&str>,
+        test: &str,
+    ) -> Option<(String, String)> {
         let name = format!("test_{test}");
         if let Some(package) = namespace {
             return self
@@ -107,7 +111,7 @@ impl MacroRegistry {
     }
 
     /// `adapter.dispatch(name, namespace)`, as dbt-core's `BaseDatabaseWrapper.dispatch`.
-    pub fn dispatch(&self, name: &str, namespace: Option<&str>) -> Result<Value, Error> {
+    pub(crate) fn dispatch(&self, name: &str, namespace: Option<&str>) -> Result<Value, Error> {
         if name.contains('.') {
             return Err(error_with_help(
                 format!(
@@ -168,7 +172,7 @@ impl MacroRegistry {
     }
 
     /// Every macro that may be called by a bare name, with its callable.
-    pub fn flat_names(&self) -> BTreeMap<String, Value> {
+    pub(crate) fn flat_names(&self) -> BTreeMap<String, Value> {
         let mut names = BTreeMap::new();
         for package in [INTERNAL, self.root.as_str()] {
             for (name, entry) in self.packages.get(package).into_iter().flatten() {
@@ -190,7 +194,7 @@ const MAX_MACRO_DEPTH: usize = 48;
 /// A project, package or built-in macro, callable from any template: it runs its own template
 /// with the caller's node context as root, as dbt runs macros in the calling node's context.
 #[derive(Debug)]
-pub struct MacroFn {
+pub(crate) struct MacroFn {
     pub name: String,
     pub template: String,
     pub signature: Arc<Signature>,
@@ -321,7 +325,7 @@ impl Object for MacroFn {
 
 /// `dbt.<macro>`, `<project>.<macro>` and `<package>.<macro>`.
 #[derive(Debug)]
-pub struct MacroNamespace {
+pub(crate) struct MacroNamespace {
     pub registry: Arc<MacroRegistry>,
     pub package: String,
 }
@@ -354,7 +358,7 @@ impl Object for MacroNamespace {
 /// `adapter`: `dispatch`, `quote`, `type`; the catalog lookups are errors (mdwc compiles
 /// offline).
 #[derive(Debug)]
-pub struct Adapter(pub Arc<MacroRegistry>);
+pub(crate) struct Adapter(pub Arc<MacroRegistry>);
 
 impl Object for Adapter {
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
@@ -410,7 +414,7 @@ impl Object for Adapter {
 }
 
 /// The error for a call that reads the warehouse's catalog while compiling.
-pub fn needs_catalog(what: &str) -> Error {
+pub(crate) fn needs_catalog(what: &str) -> Error {
     error_with_help(
         format!("{what} reads the warehouse's catalog, which mdwc does not do yet"),
         "mdwc compiles offline: write the columns or relation out in the model, or keep this model in dbt",

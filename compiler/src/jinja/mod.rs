@@ -1,13 +1,13 @@
 //! The Jinja engine: one minijinja environment holding every model, test and macro template,
 //! with dbt's context functions, and errors mapped back to the user's files.
 
-pub mod context;
-pub mod functions;
-pub mod globals;
-pub mod macros;
-pub mod modules;
-pub mod objects;
-pub mod rewrite;
+pub(crate) mod context;
+pub(crate) mod functions;
+pub(crate) mod globals;
+pub(crate) mod macros;
+pub(crate) mod modules;
+pub(crate) mod objects;
+pub(crate) mod rewrite;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,8 +34,8 @@ const BUILTIN_MACROS: &[(&str, &str)] = &[
 ];
 
 /// Template names of the small fixed templates mdwc renders itself.
-pub const GENERIC_TEST_TEMPLATE: &str = "<mdwc>::generic_test";
-pub const NAMING_TEMPLATES: [(&str, &str); 3] = [
+pub(crate) const GENERIC_TEST_TEMPLATE: &str = "<mdwc>::generic_test";
+pub(crate) const NAMING_TEMPLATES: [(&str, &str); 3] = [
     ("<mdwc>::schema", "generate_schema_name"),
     ("<mdwc>::alias", "generate_alias_name"),
     ("<mdwc>::database", "generate_database_name"),
@@ -47,7 +47,7 @@ struct TemplateOrigin {
     map: SourceMap,
 }
 
-pub struct Engine {
+pub(crate) struct Engine {
     env: Environment<'static>,
     origins: HashMap<String, TemplateOrigin>,
     /// Macro and built-in templates' (rewritten) sources. The environment loads from here on
@@ -63,7 +63,7 @@ pub struct Engine {
 impl Engine {
     /// Compiles every macro block and node template. `nodes` are `(template name, file)` pairs;
     /// a node's template name is its file path.
-    pub fn new(
+    pub(crate) fn new(
         project_name: &str,
         macro_files: &[SourceFile],
         packages: &[Package],
@@ -258,7 +258,7 @@ impl Engine {
 
     /// Compiles every template (in parallel), so a syntax error anywhere — also in a macro
     /// nothing calls — is reported, as dbt does.
-    pub fn check_templates(&self) -> Vec<Diagnostic> {
+    pub(crate) fn check_templates(&self) -> Vec<Diagnostic> {
         let mut names: Vec<&String> = self.sources.keys().collect();
         names.sort();
         let errors: Vec<Option<Diagnostic>> = names
@@ -284,7 +284,7 @@ impl Engine {
     }
 
     /// Renders template `name` for `node`.
-    pub fn render(&self, name: &str, node: &Arc<RenderNode>) -> Result<String, Diagnostic> {
+    pub(crate) fn render(&self, name: &str, node: &Arc<RenderNode>) -> Result<String, Diagnostic> {
         let context = Value::from_object(NodeContext(node.clone()));
         let rendered = match self.node_sources.get(name) {
             Some(source) => self.env.render_named_str(name, source, context),
@@ -297,7 +297,7 @@ impl Engine {
     }
 
     /// Evaluates a Jinja expression (a test argument such as `ref('customers')`) for `node`.
-    pub fn eval_expression(
+    pub(crate) fn eval_expression(
         &self,
         expression: &str,
         node: &Arc<RenderNode>,
@@ -325,7 +325,7 @@ impl Engine {
             })
     }
 
-    pub fn render_str(
+    pub(crate) fn render_str(
         &self,
         text: &str,
         node: &Arc<RenderNode>,
@@ -336,12 +336,12 @@ impl Engine {
             .map_err(|err| self.diagnose(&err, Some(&node.name)).in_file(file))
     }
 
-    pub fn test_kwargs(pairs: Vec<(String, Value)>) -> Value {
+    pub(crate) fn test_kwargs(pairs: Vec<(String, Value)>) -> Value {
         Value::from(Kwargs::from_iter(pairs))
     }
 
     /// Turns a template error into a diagnostic at the innermost place it happened.
-    pub fn diagnose(&self, err: &minijinja::Error, model: Option<&str>) -> Diagnostic {
+    pub(crate) fn diagnose(&self, err: &minijinja::Error, model: Option<&str>) -> Diagnostic {
         let mut help = None;
         let mut verbatim = false;
         let mut source = std::error::Error::source(err);

@@ -17,7 +17,7 @@ use super::functions::error_with_help;
 use crate::values::map_value;
 
 /// The `modules` namespace.
-pub fn modules() -> Value {
+pub(crate) fn modules() -> Value {
     map_value([
         (
             "datetime",
@@ -33,7 +33,7 @@ pub fn modules() -> Value {
 }
 
 /// dbt's `run_started_at`: this compile's start, in UTC.
-pub fn run_started_at() -> Value {
+pub(crate) fn run_started_at() -> Value {
     Value::from_object(Stamp {
         naive: Utc::now().naive_utc(),
         offset: Some(Utc.fix()),

@@ -9,14 +9,14 @@
 
 /// Text inserted into a template, to map error columns back to the user's file.
 #[derive(Debug, Default, Clone)]
-pub struct SourceMap {
+pub(crate) struct SourceMap {
     /// `(offset in the template where the insertion starts, inserted length)`, ascending.
     pub inserts: Vec<(usize, usize)>,
 }
 
 impl SourceMap {
     /// 1-based column in the user's file of `offset` in the template text.
-    pub fn column(&self, template: &str, offset: usize) -> usize {
+    pub(crate) fn column(&self, template: &str, offset: usize) -> usize {
         let mut offset = offset.min(template.len());
         while offset > 0 && !template.is_char_boundary(offset) {
             offset -= 1;
@@ -33,11 +33,11 @@ impl SourceMap {
     }
 }
 
-pub const LIST_FN: &str = "__mdw_list";
-pub const DICT_FN: &str = "__mdw_dict";
+pub(crate) const LIST_FN: &str = "__mdw_list";
+pub(crate) const DICT_FN: &str = "__mdw_dict";
 /// `f(**kwargs)` (which minijinja cannot parse) becomes `f(__mdw_splat=kwargs)`; macros
 /// unpack it.
-pub const SPLAT_KWARG: &str = "__mdw_splat";
+pub(crate) const SPLAT_KWARG: &str = "__mdw_splat";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Prev {
@@ -60,7 +60,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Rewrites list and dict literals inside `{{ }}` and `{% %}` to mutable constructors.
-pub fn wrap_literals(source: &str, map: &mut SourceMap) -> String {
+pub(crate) fn wrap_literals(source: &str, map: &mut SourceMap) -> String {
     let bytes = source.as_bytes();
     let mut out = String::with_capacity(source.len() + 16);
     let mut copied = 0;
@@ -228,7 +228,7 @@ fn find_end_raw(source: &str, from: usize) -> usize {
 
 /// One `{% macro %}` (or `{% test %}`, which defines macro `test_<name>`) of a macro file.
 #[derive(Debug, Clone)]
-pub struct MacroBlock {
+pub(crate) struct MacroBlock {
     pub name: String,
     /// Template source: the block padded so its lines and columns match the file.
     pub template: String,
@@ -243,7 +243,7 @@ pub struct MacroBlock {
 
 /// Splits a macro file into its macro blocks. Text between blocks is ignored, as in dbt.
 /// An unclosed block runs to the end of the file, so minijinja reports the missing end tag.
-pub fn split_macros(source: &str) -> Vec<MacroBlock> {
+pub(crate) fn split_macros(source: &str) -> Vec<MacroBlock> {
     let mut blocks = Vec::new();
     let mut at = 0;
     while let Some(open) = find(source, at, "{%") {
