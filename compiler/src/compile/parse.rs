@@ -48,12 +48,52 @@ impl Compiler {
                         observed: node.observed.load(Ordering::Relaxed),
                     }),
                     Err(error) => {
+                        let deferred = lock(&node.captured).deferred_vars.clone();
+                        let error = self.explain_deferred(r, &deferred).unwrap_or(error);
                         self.fail(Some(&r.unique_id(&self.project.name)), error);
                         None
                     }
                 }
             })
             .collect()
+    }
+
+    /// A render that fails with deferred vars as text but works with their values: the
+    /// template computes with a var Terraform sets later, which cannot be carried over.
+    fn explain_deferred(
+        &self,
+        r: &Renderable,
+        deferred: &std::collections::BTreeSet<String>,
+    ) -> Option<Diagnostic> {
+        let var = deferred.iter().next()?;
+        let node = RenderNode {
+            resolved: Some(self.source_relations.clone()),
+            ..Arc::unwrap_or_clone(self.node(
+                r,
+                Phase::Parse,
+                VarMode::Values,
+                self.placeholder_relation(&r.name),
+            ))
+        };
+        self.engine.render(&r.file.path, &Arc::new(node)).ok()?;
+        let text = &r.file.text;
+        let location = [format!("var('{var}'"), format!("var(\"{var}\"")]
+            .iter()
+            .find_map(|needle| text.find(needle.as_str()))
+            .map_or_else(
+                || crate::error::Location::new(&r.file.path, 1, 1),
+                |offset| crate::error::Location::at_offset(&r.file.path, text, offset),
+            );
+        Some(
+            Diagnostic::new(format!(
+                "var '{var}' is deferred to Terraform (not bound by --vars), so here it is text: arithmetic, filters and tests on it cannot be carried to Terraform"
+            ))
+            .node(r.resource_type, r.key())
+            .at(location)
+            .help(format!(
+                "bind it at compile time (--vars '{{{var}: ...}}'), or use it only as text (`~`, `+` with strings)"
+            )),
+        )
     }
 
     /// Checks what only a model's merged config decides (an incremental model's strategy, a
