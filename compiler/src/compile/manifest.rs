@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde_json::{Map, Value as Json, json};
 use sha2::{Digest, Sha256};
 
@@ -17,12 +18,27 @@ use crate::jinja::objects::Relation;
 use crate::project::DBT_VERSION;
 use crate::properties::Column;
 
-/// The nodes and sources of the manifest, by unique id.
+/// The nodes, sources and macros of the manifest, by unique id, each kept as compact JSON
+/// text: thousands of nodes as JSON values would take ten times the memory.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Manifest {
-    pub nodes: Map<String, Json>,
-    pub sources: Map<String, Json>,
-    pub macros: Map<String, Json>,
+    pub(crate) nodes: Vec<(String, String)>,
+    pub(crate) sources: Vec<(String, String)>,
+    pub(crate) macros: Vec<(String, String)>,
+}
+
+fn text(value: &Json) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// `(id, JSON text)` entries as a JSON object.
+fn object(entries: &[(String, String)]) -> Json {
+    Json::Object(
+        entries
+            .iter()
+            .filter_map(|(id, text)| Some((id.clone(), serde_json::from_str(text).ok()?)))
+            .collect(),
+    )
 }
 
 fn sha256(text: &str) -> Json {
@@ -162,39 +178,43 @@ impl Compiler {
             })
         };
         let mut manifest = Manifest::default();
-        for (i, r) in renderables.iter().enumerate() {
-            let Some(p) = &parsed[i] else { continue };
-            if !enabled(&p.config) {
-                continue;
-            }
-            let unique_id = r.unique_id(project);
-            let relation = relations.models.get(i).and_then(Option::as_ref);
-            let props = self.model_props(&r.name, r.version.as_deref());
-            let root = if r.is_model() {
-                &self.project.model_paths
-            } else {
-                &self.project.test_paths
-            };
-            let path = root
-                .iter()
-                .find_map(|root| r.file.path.strip_prefix(&format!("{root}/")))
-                .unwrap_or(&r.file.path);
-            let mut node = node_json(
-                project,
-                r.resource_type,
-                &unique_id,
-                &r.name,
-                &r.file.path,
-                path,
-                &r.fqn,
-                relation,
-                config_json(&p.config, if r.is_model() { "view" } else { "test" }),
-                &r.description,
-                columns_json(props.map_or(&[][..], |p| p.columns.as_slice())),
-                &r.file.text,
-                parents(&unique_id),
-            );
-            node["refs"] = Json::Array(
+        // Thousands of nodes: built in parallel, kept in file order.
+        let built: Vec<Option<(String, String)>> = renderables
+            .par_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let p = parsed[i].as_ref()?;
+                if !enabled(&p.config) {
+                    return None;
+                }
+                let unique_id = r.unique_id(project);
+                let relation = relations.models.get(i).and_then(Option::as_ref);
+                let props = self.model_props(&r.name, r.version.as_deref());
+                let root = if r.is_model() {
+                    &self.project.model_paths
+                } else {
+                    &self.project.test_paths
+                };
+                let path = root
+                    .iter()
+                    .find_map(|root| r.file.path.strip_prefix(&format!("{root}/")))
+                    .unwrap_or(&r.file.path);
+                let mut node = node_json(
+                    project,
+                    r.resource_type,
+                    &unique_id,
+                    &r.name,
+                    &r.file.path,
+                    path,
+                    &r.fqn,
+                    relation,
+                    config_json(&p.config, if r.is_model() { "view" } else { "test" }),
+                    &r.description,
+                    columns_json(props.map_or(&[][..], |p| p.columns.as_slice())),
+                    &r.file.text,
+                    parents(&unique_id),
+                );
+                node["refs"] = Json::Array(
                 p.captured
                     .refs
                     .iter()
@@ -203,18 +223,20 @@ impl Compiler {
                     })
                     .collect(),
             );
-            node["sources"] = Json::Array(
-                p.captured
-                    .sources
-                    .iter()
-                    .map(|(s, t)| json!([s, t]))
-                    .collect(),
-            );
-            if let Some(version) = &r.version {
-                node["version"] = json!(version);
-            }
-            manifest.nodes.insert(unique_id, node);
-        }
+                node["sources"] = Json::Array(
+                    p.captured
+                        .sources
+                        .iter()
+                        .map(|(s, t)| json!([s, t]))
+                        .collect(),
+                );
+                if let Some(version) = &r.version {
+                    node["version"] = json!(version);
+                }
+                Some((unique_id, text(&node)))
+            })
+            .collect();
+        manifest.nodes.extend(built.into_iter().flatten());
         for seed in &relations.seeds {
             let unique_id = format!("seed.{project}.{}", seed.name);
             let props = self.props.seeds.get(&seed.name);
@@ -234,55 +256,59 @@ impl Compiler {
                 Vec::new(),
             );
             node["root_path"] = json!(self.project.dir.display().to_string());
-            manifest.nodes.insert(unique_id, node);
+            manifest.nodes.push((unique_id, text(&node)));
         }
-        for test in generic {
-            let unique_id = format!("test.{project}.{}", test.key);
-            let file = &test.spec.file;
-            let mut node = node_json(
-                project,
-                "test",
-                &unique_id,
-                &test.name,
-                file,
-                &format!("{}.sql", test.name),
-                &[project.clone(), test.name.clone()],
-                None,
-                config_json(&test.config, "test"),
-                "",
-                json!({}),
-                &format!(
-                    "{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}",
-                    test.spec.test_name.rsplit('.').next().unwrap_or_default()
-                ),
-                test.depends_on
-                    .iter()
-                    .map(|d| node_ref_id(project, d))
-                    .collect(),
-            );
-            node["column_name"] = json!(test.spec.column);
-            node["attached_node"] = json!(node_ref_id(project, &test.depends_on_owner));
-            node["file_key_name"] = json!(match &test.depends_on_owner {
-                NodeRef::Source(s, _) => format!("sources.{s}"),
-                NodeRef::Model(m) | NodeRef::Seed(m) => format!("models.{m}"),
-            });
-            let (namespace, name) = match test.spec.test_name.split_once('.') {
-                Some((ns, name)) => (Some(ns), name),
-                None => (None, test.spec.test_name.as_str()),
-            };
-            node["test_metadata"] = json!({
-                "name": name,
-                "kwargs": test.spec.args,
-                "namespace": namespace,
-            });
-            manifest.nodes.insert(unique_id, node);
-        }
+        let built: Vec<(String, String)> = generic
+            .par_iter()
+            .map(|test| {
+                let unique_id = format!("test.{project}.{}", test.key);
+                let file = &test.spec.file;
+                let mut node = node_json(
+                    project,
+                    "test",
+                    &unique_id,
+                    &test.name,
+                    file,
+                    &format!("{}.sql", test.name),
+                    &[project.clone(), test.name.clone()],
+                    None,
+                    config_json(&test.config, "test"),
+                    "",
+                    json!({}),
+                    &format!(
+                        "{{{{ test_{}(**_dbt_generic_test_kwargs) }}}}",
+                        test.spec.test_name.rsplit('.').next().unwrap_or_default()
+                    ),
+                    test.depends_on
+                        .iter()
+                        .map(|d| node_ref_id(project, d))
+                        .collect(),
+                );
+                node["column_name"] = json!(test.spec.column);
+                node["attached_node"] = json!(node_ref_id(project, &test.depends_on_owner));
+                node["file_key_name"] = json!(match &test.depends_on_owner {
+                    NodeRef::Source(s, _) => format!("sources.{s}"),
+                    NodeRef::Model(m) | NodeRef::Seed(m) => format!("models.{m}"),
+                });
+                let (namespace, name) = match test.spec.test_name.split_once('.') {
+                    Some((ns, name)) => (Some(ns), name),
+                    None => (None, test.spec.test_name.as_str()),
+                };
+                node["test_metadata"] = json!({
+                    "name": name,
+                    "kwargs": test.spec.args,
+                    "namespace": namespace,
+                });
+                (unique_id, text(&node))
+            })
+            .collect();
+        manifest.nodes.extend(built);
         for source in &relations.sources {
             let t = &source.table;
             let unique_id = source_id(project, &t.source_name, &t.table_name);
-            manifest.sources.insert(
+            manifest.sources.push((
                 unique_id.clone(),
-                json!({
+                text(&json!({
                     "database": source.relation.database,
                     "schema": source.relation.schema,
                     "name": t.table_name,
@@ -309,15 +335,15 @@ impl Compiler {
                     "patch_path": null,
                     "unrendered_config": {},
                     "relation_name": source.relation.rendered(),
-                }),
-            );
+                })),
+            ));
         }
         for (package, macros) in &self.engine.registry.packages {
             for (name, entry) in macros {
                 let unique_id = format!("macro.{package}.{name}");
-                manifest.macros.insert(
+                manifest.macros.push((
                     unique_id.clone(),
-                    json!({
+                    text(&json!({
                         "name": name,
                         "resource_type": "macro",
                         "package_name": package,
@@ -332,8 +358,8 @@ impl Compiler {
                         "patch_path": null,
                         "arguments": entry.signature.params.iter().map(|p| json!({"name": p, "type": null, "description": ""})).collect::<Vec<_>>(),
                         "supported_languages": null,
-                    }),
-                );
+                    })),
+                ));
             }
         }
         manifest
@@ -341,89 +367,152 @@ impl Compiler {
 }
 
 impl Compiled {
-    /// `target/manifest.json` as dbt writes it, with the compiled code of every node.
-    pub fn manifest_json(&self, invocation_id: &str, generated_at: &str) -> Json {
+    /// The compiled fields of each compiled node, by unique id.
+    fn compiled_fields(&self) -> BTreeMap<String, Json> {
         let project = &self.project.name;
-        let mut nodes = self.manifest.nodes.clone();
+        let target = &self.project.target_path;
+        let mut out = BTreeMap::new();
         for model in &self.models {
-            if let Some(node) = nodes.get_mut(&format!("model.{project}.{}", model.name)) {
-                node["compiled"] = json!(true);
-                node["compiled_code"] = json!(model.sql);
-                node["compiled_path"] = json!(format!(
-                    "{}/compiled/{project}/{}",
-                    self.project.target_path, model.file
-                ));
-                node["extra_ctes_injected"] = json!(true);
-                node["extra_ctes"] = json!([]);
-            }
+            out.insert(
+                format!("model.{project}.{}", model.name),
+                json!({
+                    "compiled": true,
+                    "compiled_code": model.sql,
+                    "compiled_path": format!("{target}/compiled/{project}/{}", model.file),
+                    "extra_ctes_injected": true,
+                    "extra_ctes": [],
+                }),
+            );
         }
         for test in &self.tests {
-            if let Some(node) = nodes.get_mut(&format!("test.{project}.{}", test.key)) {
-                node["compiled"] = json!(true);
-                node["compiled_code"] = json!(test.sql);
-                node["compiled_path"] = json!(format!(
-                    "{}/compiled/{project}/{}",
-                    self.project.target_path, test.compiled_path
-                ));
-            }
+            out.insert(
+                format!("test.{project}.{}", test.key),
+                json!({
+                    "compiled": true,
+                    "compiled_code": test.sql,
+                    "compiled_path": format!("{target}/compiled/{project}/{}", test.compiled_path),
+                    "extra_ctes_injected": true,
+                    "extra_ctes": [],
+                }),
+            );
         }
+        out
+    }
+
+    fn maps(&self) -> (BTreeMap<String, Vec<String>>, BTreeMap<String, Vec<String>>) {
         let mut parent_map: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut child_map: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (i, node) in self.graph.nodes.iter().enumerate() {
-            parent_map.insert(
-                node.unique_id.clone(),
-                self.graph.parents[i]
-                    .iter()
-                    .map(|&p| self.graph.nodes[p].unique_id.clone())
-                    .collect(),
-            );
-            child_map.insert(
-                node.unique_id.clone(),
-                self.graph.children[i]
-                    .iter()
-                    .map(|&c| self.graph.nodes[c].unique_id.clone())
-                    .collect(),
-            );
+            let ids = |list: &[usize]| -> Vec<String> {
+                list.iter()
+                    .map(|&n| self.graph.nodes[n].unique_id.clone())
+                    .collect()
+            };
+            parent_map.insert(node.unique_id.clone(), ids(&self.graph.parents[i]));
+            child_map.insert(node.unique_id.clone(), ids(&self.graph.children[i]));
         }
+        (parent_map, child_map)
+    }
+
+    fn metadata(&self, invocation_id: &str, generated_at: &str) -> Json {
+        let project = &self.project.name;
         let (major, minor, patch) = DBT_VERSION;
         json!({
-            "metadata": {
-                "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
-                "dbt_version": format!("{major}.{minor}.{patch}"),
-                "generated_at": generated_at,
-                "invocation_id": invocation_id,
-                "env": {},
-                "project_name": project,
-                "project_id": crate::jinja::globals::local_md5(project.clone()),
-                "user_id": null,
-                "send_anonymous_usage_stats": false,
-                "adapter_type": "athena",
-            },
-            "nodes": nodes,
-            "sources": self.manifest.sources,
-            "macros": self.manifest.macros,
-            "docs": {},
-            "exposures": {},
-            "metrics": {},
-            "groups": {},
-            "selectors": {},
-            "disabled": {},
-            "parent_map": parent_map,
-            "child_map": child_map,
-            "group_map": {},
-            "saved_queries": {},
-            "semantic_models": {},
-            "unit_tests": {},
-            "functions": {},
+            "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+            "dbt_version": format!("{major}.{minor}.{patch}"),
+            "generated_at": generated_at,
+            "invocation_id": invocation_id,
+            "env": {},
+            "project_name": project,
+            "project_id": crate::jinja::globals::local_md5(project.clone()),
+            "user_id": null,
+            "send_anonymous_usage_stats": false,
+            "adapter_type": "athena",
         })
+    }
+
+    /// Writes `target/manifest.json` as dbt writes it, node by node (it can be large).
+    pub(crate) fn write_manifest(
+        &self,
+        out: &mut impl std::io::Write,
+        invocation_id: &str,
+        generated_at: &str,
+    ) -> std::io::Result<()> {
+        let compiled = self.compiled_fields();
+        write!(
+            out,
+            "{{\"metadata\":{},\"nodes\":{{",
+            text(&self.metadata(invocation_id, generated_at))
+        )?;
+        for (index, (id, node)) in self.manifest.nodes.iter().enumerate() {
+            if index > 0 {
+                out.write_all(b",")?;
+            }
+            write!(out, "{}:", text(&Json::String(id.clone())))?;
+            match compiled.get(id).and_then(Json::as_object) {
+                // The node's text ends with its closing brace: add the compiled fields.
+                Some(fields) if node.ends_with('}') => {
+                    out.write_all(&node.as_bytes()[..node.len() - 1])?;
+                    for (key, value) in fields {
+                        write!(out, ",{}:{}", text(&Json::String(key.clone())), text(value))?;
+                    }
+                    out.write_all(b"}")?;
+                }
+                _ => out.write_all(node.as_bytes())?,
+            }
+        }
+        out.write_all(b"}")?;
+        for (key, entries) in [
+            ("sources", &self.manifest.sources),
+            ("macros", &self.manifest.macros),
+        ] {
+            write!(out, ",\"{key}\":{{")?;
+            for (index, (id, entry)) in entries.iter().enumerate() {
+                if index > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(out, "{}:{entry}", text(&Json::String(id.clone())))?;
+            }
+            out.write_all(b"}")?;
+        }
+        let (parent_map, child_map) = self.maps();
+        write!(
+            out,
+            ",\"parent_map\":{},\"child_map\":{}",
+            text(&json!(parent_map)),
+            text(&json!(child_map))
+        )?;
+        for key in [
+            "docs",
+            "exposures",
+            "metrics",
+            "groups",
+            "selectors",
+            "disabled",
+            "group_map",
+            "saved_queries",
+            "semantic_models",
+            "unit_tests",
+            "functions",
+        ] {
+            write!(out, ",\"{key}\":{{}}")?;
+        }
+        out.write_all(b"}")
+    }
+
+    /// The manifest as a JSON value (for tests; [`Compiled::write_manifest`] writes it).
+    pub fn manifest_json(&self, invocation_id: &str, generated_at: &str) -> Json {
+        let mut buffer = Vec::new();
+        let _ = self.write_manifest(&mut buffer, invocation_id, generated_at);
+        serde_json::from_slice(&buffer).unwrap_or_default()
     }
 }
 
 /// The `graph` context variable: the manifest's nodes and sources.
-pub(super) fn graph_value(manifest: &Manifest) -> minijinja::Value {
+pub(crate) fn graph_value(manifest: &Manifest) -> minijinja::Value {
     crate::values::json_to_jinja(&json!({
-        "nodes": manifest.nodes,
-        "sources": manifest.sources,
+        "nodes": object(&manifest.nodes),
+        "sources": object(&manifest.sources),
         "exposures": {},
         "metrics": {},
         "groups": {},

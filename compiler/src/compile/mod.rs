@@ -11,7 +11,7 @@
 mod dag;
 mod ephemeral;
 mod generic_tests;
-mod manifest;
+pub(crate) mod manifest;
 mod nodes;
 mod parse;
 mod relations;
@@ -334,6 +334,7 @@ impl Compiler {
             target_schema: target.schema.clone(),
             vars,
             checker,
+            graph_source: std::sync::OnceLock::new(),
             graph: std::sync::OnceLock::new(),
             selected_resources: std::sync::OnceLock::new(),
         });
@@ -418,7 +419,8 @@ impl Compiler {
         let generic = self.generic_tests(&relations.resolved, &mut graph);
         self.timings.mark("generic test specs");
         let manifest = self.manifest(&renderables, &parsed, &relations, &generic, &graph);
-        let _ = self.shared.graph.set(manifest::graph_value(&manifest));
+        let manifest = std::sync::Arc::new(manifest);
+        let _ = self.shared.graph_source.set(manifest.clone());
         let _ = self.shared.selected_resources.set(minijinja::Value::from(
             graph
                 .nodes
@@ -450,7 +452,7 @@ impl Compiler {
                 tests: nodes.tests,
                 deferred_vars: nodes.deferred_vars,
                 graph: nodes.graph,
-                manifest,
+                manifest: std::sync::Arc::unwrap_or_clone(manifest),
             }),
         }
     }

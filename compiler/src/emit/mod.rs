@@ -37,16 +37,25 @@ pub(crate) fn write_compiled_sql(
             files.push((project.compiled_path(&test.compiled_path), &test.sql));
         }
     }
-    let manifest = compiled.manifest_json(
-        crate::jinja::globals::invocation_id(),
-        &chrono::Utc::now()
-            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-            .to_string(),
-    );
-    let manifest_text = serde_json::to_string(&manifest)
-        .map_err(|err| Diagnostic::new(format!("cannot write the manifest: {err}")))?;
     let manifest_path = project.dir.join(&project.target_path).join("manifest.json");
-    files::write_if_changed(&manifest_path, &manifest_text)?;
+    let cannot = |err: std::io::Error| {
+        Diagnostic::new(format!("cannot write {}: {err}", manifest_path.display()))
+    };
+    if let Some(parent) = manifest_path.parent() {
+        std::fs::create_dir_all(parent).map_err(cannot)?;
+    }
+    let mut manifest_file =
+        std::io::BufWriter::new(std::fs::File::create(&manifest_path).map_err(cannot)?);
+    compiled
+        .write_manifest(
+            &mut manifest_file,
+            crate::jinja::globals::invocation_id(),
+            &chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string(),
+        )
+        .and_then(|()| std::io::Write::flush(&mut manifest_file))
+        .map_err(cannot)?;
     let written = files::write_all(&files)?;
     Ok(WriteStats {
         written,

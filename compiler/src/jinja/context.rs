@@ -52,7 +52,9 @@ pub(crate) struct Shared {
     pub vars: Vars,
     /// Checks `config(...)` values against dbt's types.
     pub(crate) checker: Checker,
-    /// `graph` and `selected_resources`, known once every node is parsed.
+    /// `graph` and `selected_resources`, known once every node is parsed. `graph` is built
+    /// from the manifest on first use: most projects never read it, and it is large.
+    pub graph_source: std::sync::OnceLock<std::sync::Arc<crate::compile::manifest::Manifest>>,
     pub graph: std::sync::OnceLock<Value>,
     pub selected_resources: std::sync::OnceLock<Value>,
 }
@@ -306,11 +308,15 @@ impl Object for NodeContext {
             "graph" | "selected_resources" => {
                 node.observe();
                 let known = if key == "graph" {
-                    &node.shared.graph
+                    node.shared.graph_source.get().map(|manifest| {
+                        node.shared
+                            .graph
+                            .get_or_init(|| crate::compile::manifest::graph_value(manifest))
+                    })
                 } else {
-                    &node.shared.selected_resources
+                    node.shared.selected_resources.get()
                 };
-                match (node.phase, known.get()) {
+                match (node.phase, known) {
                     (Phase::Compile, Some(value)) => value.clone(),
                     _ if key == "graph" => {
                         map_value([("nodes", map_value([])), ("sources", map_value([]))])
