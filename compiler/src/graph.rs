@@ -214,9 +214,9 @@ impl Graph {
             }),
         };
         if matches.is_empty() {
-            return Err(
-                Diagnostic::new(format!("--select '{part}' matches no node"))
-                    .help("run `mdwc ls` to see the nodes of the project"),
+            // dbt warns and selects nothing.
+            eprintln!(
+                "warning: the selection criterion '{part}' does not match any enabled nodes (run `mdwc ls` to see them)"
             );
         }
         let mut out: BTreeSet<usize> = matches.iter().copied().collect();

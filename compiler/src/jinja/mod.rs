@@ -361,6 +361,22 @@ impl Engine {
             source = cause.source();
         }
         let detail = err.detail().unwrap_or_default();
+        // `pkg.macro(...)` where `pkg` is nothing known: a package that is not installed.
+        if let Some((method, name)) = undefined_namespace(detail) {
+            help.get_or_insert_with(|| {
+                format!(
+                    "install package '{name}' (packages.yml, then `mdwc deps`), or fix the name"
+                )
+            });
+            let mut diagnostic = Diagnostic::new(format!(
+                "`{name}.{method}`: there is no package or macro namespace named '{name}'"
+            ));
+            if let Some(model) = model {
+                diagnostic = diagnostic.model(model);
+            }
+            diagnostic.help = help;
+            return self.located(err, diagnostic);
+        }
         let message = if verbatim {
             detail.to_string()
         } else {
@@ -373,6 +389,9 @@ impl Engine {
                     )
                 }
                 ErrorKind::UnknownMethod => format!("unknown method: {detail}"),
+                ErrorKind::UndefinedError if detail.is_empty() => {
+                    "a value is undefined here (a name that is not defined, or an attribute it does not have)".to_string()
+                }
                 ErrorKind::UndefinedError => format!("undefined value: {detail}"),
                 ErrorKind::TooManyArguments => format!("too many arguments: {detail}"),
                 ErrorKind::MissingArgument => format!("missing argument: {detail}"),
@@ -407,6 +426,11 @@ impl Engine {
             diagnostic = diagnostic.model(model);
         }
         diagnostic.help = help;
+        self.located(err, diagnostic)
+    }
+
+    /// `diagnostic` at the place in the user's file where `err` happened.
+    fn located(&self, err: &minijinja::Error, mut diagnostic: Diagnostic) -> Diagnostic {
         if let Some(name) = err.name()
             && let Some(origin) = self.origins.get(name)
         {
@@ -423,4 +447,12 @@ impl Engine {
         }
         diagnostic
     }
+}
+
+/// `(method, name)` from minijinja's "undefined has no method named m (`name` is undefined)".
+fn undefined_namespace(detail: &str) -> Option<(&str, &str)> {
+    let rest = detail.strip_prefix("undefined has no method named ")?;
+    let (method, rest) = rest.split_once(" (`")?;
+    let (name, _) = rest.split_once("` is undefined")?;
+    Some((method, name))
 }
