@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::{self, Compiled, Options};
 use crate::emit;
-use crate::error::{Diagnostic, Result};
+use crate::error::{Diagnostic, Diagnostics};
 use crate::graph::Kind;
 
 #[derive(Debug, Parser)]
@@ -33,6 +33,16 @@ pub enum Command {
         /// Directory for the generated `*.tf.json` (a Terraform child module).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Allow writing a module without models over one that has them (Terraform will
+        /// destroy those models).
+        #[arg(long)]
+        allow_empty: bool,
+    },
+    /// Install the packages packages.yml requires into dbt_packages/, like `dbt deps`.
+    Deps {
+        /// The dbt project directory (holding dbt_project.yml).
+        #[arg(long = "project-dir", value_name = "DIR", default_value = ".")]
+        project_dir: PathBuf,
     },
     /// List the project's nodes, like `dbt ls`.
     Ls {
@@ -117,22 +127,29 @@ fn options(project: &ProjectArgs) -> Options {
     }
 }
 
-fn selected(compiled: &Compiled, selection: &SelectionArgs) -> Result<BTreeSet<usize>> {
-    compiled.graph.select(&selection.select, &selection.exclude)
+fn selected(
+    compiled: &Compiled,
+    selection: &SelectionArgs,
+) -> Result<BTreeSet<usize>, Diagnostics> {
+    Ok(compiled
+        .graph
+        .select(&selection.select, &selection.exclude)?)
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+pub fn run(cli: Cli) -> Result<(), Diagnostics> {
     match cli.command {
         Command::Compile {
             project,
             selection,
             out,
+            allow_empty,
         } => {
             let started = Instant::now();
             let partial = !selection.select.is_empty() || !selection.exclude.is_empty();
             if partial && out.is_some() {
                 return Err(Diagnostic::new("--out cannot be combined with --select/--exclude")
-                    .help("the module must declare every model, or Terraform would destroy the ones left out; drop --select"));
+                    .help("the module must declare every model, or Terraform would destroy the ones left out; drop --select")
+                    .into());
             }
             let compiled = compile::compile(&options(&project))?;
             let ids: Option<BTreeSet<String>> = if partial {
@@ -146,6 +163,14 @@ pub fn run(cli: Cli) -> Result<()> {
             } else {
                 None
             };
+            // Everything that can fail is built before anything is written.
+            let staged = match &out {
+                Some(out) => {
+                    emit::check_not_emptied(&compiled, out, allow_empty)?;
+                    Some(emit::stage_terraform(&compiled, out)?)
+                }
+                None => None,
+            };
             let sql = emit::write_compiled_sql(&compiled, ids.as_ref())?;
             let mut summary = format!(
                 "compiled {} models, {} seeds, {} sources, {} tests in {:.2}s; {}/compiled: {} written, {} unchanged",
@@ -158,8 +183,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 sql.written,
                 sql.unchanged,
             );
-            if let Some(out) = out {
-                let tf = emit::write_terraform(&compiled, &out)?;
+            if let (Some(out), Some(staged)) = (out, staged) {
+                let tf = staged.commit()?;
                 summary.push_str(&format!(
                     "; {}: {} written, {} unchanged, {} removed",
                     out.display(),
@@ -177,6 +202,18 @@ pub fn run(cli: Cli) -> Result<()> {
             // The process ends here: freeing thousands of small allocations one by one would
             // only delay the exit.
             std::mem::forget(compiled);
+            Ok(())
+        }
+        Command::Deps { project_dir } => {
+            let installed = crate::deps::install(&project_dir)?;
+            for (name, version) in &installed.packages {
+                eprintln!("installed {name} {version}");
+            }
+            if installed.packages.is_empty() {
+                eprintln!("no packages to install (no packages.yml or dependencies.yml)");
+            } else if installed.lock_written {
+                eprintln!("pinned them in package-lock.yml");
+            }
             Ok(())
         }
         Command::Ls {

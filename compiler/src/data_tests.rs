@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use crate::values::json_scalar_text;
 
 /// dbt renders a test argument as an expression when it looks like one of these calls.
-pub fn looks_like_function(text: &str) -> bool {
+pub(crate) fn looks_like_function(text: &str) -> bool {
     let trimmed = text.trim();
     ["env_var", "ref", "var", "source", "doc"].iter().any(|f| {
         trimmed
@@ -21,7 +21,7 @@ pub fn looks_like_function(text: &str) -> bool {
 
 /// dbt's generic test naming: `<type>_<target>_<args joined by __>`, or, from 64 characters on,
 /// the first 30 characters of `<type>_<target>` plus the md5 of the full name.
-pub fn synthesize_test_name(
+pub(crate) fn synthesize_test_name(
     test_type: &str,
     target_name: &str,
     args: &BTreeMap<String, Json>,

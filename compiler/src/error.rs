@@ -60,7 +60,8 @@ impl fmt::Display for Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub message: String,
-    pub model: Option<String>,
+    /// The node it concerns, as `<resource type> <name>`: `model orders`, `test unique_x`.
+    pub node: Option<String>,
     pub location: Option<Location>,
     pub help: Option<String>,
 }
@@ -69,7 +70,7 @@ impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Self {
         Diagnostic {
             message: message.into(),
-            model: None,
+            node: None,
             location: None,
             help: None,
         }
@@ -87,8 +88,13 @@ impl Diagnostic {
         self
     }
 
-    pub fn model(mut self, name: impl Into<String>) -> Self {
-        self.model = Some(name.into());
+    pub fn model(self, name: impl Into<String>) -> Self {
+        self.node("model", name)
+    }
+
+    /// The node the error concerns (`kind` is dbt's resource type: model, seed, test, source).
+    pub fn node(mut self, kind: &str, name: impl Into<String>) -> Self {
+        self.node = Some(format!("{kind} {}", name.into()));
         self
     }
 
@@ -101,8 +107,8 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "error: {}", self.message)?;
-        if let Some(model) = &self.model {
-            write!(f, " (model {model})")?;
+        if let Some(node) = &self.node {
+            write!(f, " ({node})")?;
         }
         if let Some(location) = &self.location {
             write!(f, "\n  --> {location}")?;
@@ -118,19 +124,66 @@ impl std::error::Error for Diagnostic {}
 
 pub type Result<T, E = Diagnostic> = std::result::Result<T, E>;
 
-/// Turns a YAML parse error into a diagnostic at the position the parser reports.
-pub fn yaml_error(file: &str, err: &serde_norway::Error) -> Diagnostic {
-    let message = err.to_string();
-    // serde_norway appends " at line L column C" to its messages; the location goes on its own line.
-    let message = match message.find(" at line ") {
-        Some(cut) => message[..cut].to_string(),
-        None => message,
-    };
-    let diagnostic = Diagnostic::new(format!("invalid YAML: {message}")).help(
-        "fix the YAML syntax at this position (indentation, a missing `:` or an unclosed quote)",
-    );
-    match err.location() {
-        Some(loc) => diagnostic.at(Location::new(file, loc.line(), loc.column())),
-        None => diagnostic.in_file(file),
+/// Every error of a compile, printed one after the other, in the order of their files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Sorted by file and position; one cause met by several nodes (an error inside a shared
+    /// macro) is printed once, naming the nodes.
+    pub fn new(mut errors: Vec<Diagnostic>) -> Diagnostics {
+        errors.sort_by(|a, b| {
+            let key = |d: &Diagnostic| {
+                d.location
+                    .as_ref()
+                    .map(|l| (l.file.clone(), l.line, l.column))
+            };
+            key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
+        });
+        let mut out: Vec<Diagnostic> = Vec::with_capacity(errors.len());
+        let mut nodes_of_last: Vec<String> = Vec::new();
+        for error in errors {
+            if let Some(last) = out.last_mut()
+                && last.message == error.message
+                && last.location == error.location
+                && last.help == error.help
+            {
+                if let Some(node) = &error.node {
+                    nodes_of_last.push(node.clone());
+                    let shown = match nodes_of_last.len() {
+                        n if n <= 3 => nodes_of_last.join(", "),
+                        n => format!("{} and {} more", nodes_of_last[..3].join(", "), n - 3),
+                    };
+                    last.node = Some(format!("in {shown}"));
+                }
+                continue;
+            }
+            nodes_of_last = error.node.iter().cloned().collect();
+            out.push(error);
+        }
+        Diagnostics(out)
     }
 }
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Diagnostics(vec![diagnostic])
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, diagnostic) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f, "\n")?;
+            }
+            write!(f, "{diagnostic}")?;
+        }
+        if self.0.len() > 1 {
+            write!(f, "\n\n{} errors; nothing was written", self.0.len())?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}

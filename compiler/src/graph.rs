@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use crate::error::{Diagnostic, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
+pub(crate) enum Kind {
     Source,
     Seed,
     Model,
@@ -14,7 +14,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Source => "source",
             Kind::Seed => "seed",
@@ -25,7 +25,7 @@ impl Kind {
 }
 
 #[derive(Debug, Clone)]
-pub struct GraphNode {
+pub(crate) struct GraphNode {
     pub kind: Kind,
     /// Model/seed/test name, or `source.table` for sources.
     pub name: String,
@@ -38,7 +38,7 @@ pub struct GraphNode {
 }
 
 #[derive(Debug, Default)]
-pub struct Graph {
+pub(crate) struct Graph {
     pub nodes: Vec<GraphNode>,
     pub parents: Vec<Vec<usize>>,
     pub children: Vec<Vec<usize>>,
@@ -46,7 +46,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn add(&mut self, node: GraphNode) -> usize {
+    pub(crate) fn add(&mut self, node: GraphNode) -> usize {
         let index = self.nodes.len();
         self.by_id.insert(node.unique_id.clone(), index);
         self.nodes.push(node);
@@ -55,19 +55,36 @@ impl Graph {
         index
     }
 
-    pub fn index(&self, unique_id: &str) -> Option<usize> {
+    pub(crate) fn index(&self, unique_id: &str) -> Option<usize> {
         self.by_id.get(unique_id).copied()
     }
 
-    pub fn connect(&mut self, parent: usize, child: usize) {
+    pub(crate) fn connect(&mut self, parent: usize, child: usize) {
         if !self.parents[child].contains(&parent) {
             self.parents[child].push(parent);
             self.children[parent].push(child);
         }
     }
 
+    pub(crate) fn disconnect(&mut self, parent: usize, child: usize) {
+        self.parents[child].retain(|&p| p != parent);
+        self.children[parent].retain(|&c| c != child);
+    }
+
+    /// Every node downstream of `roots` (the roots included).
+    pub(crate) fn descendants(&self, roots: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        let mut pending: Vec<usize> = roots.into_iter().collect();
+        while let Some(node) = pending.pop() {
+            if seen.insert(node) {
+                pending.extend(&self.children[node]);
+            }
+        }
+        seen
+    }
+
     /// The first cycle found, as node indices `a → b → … → a`.
-    pub fn find_cycle(&self) -> Option<Vec<usize>> {
+    pub(crate) fn find_cycle(&self) -> Option<Vec<usize>> {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
             New,
@@ -131,7 +148,11 @@ impl Graph {
     /// word intersects. Each part is `name`, `tag:x`, `path:dir`, `source:src.table`,
     /// `resource_type:model`, with optional `+` (or `N+`) on either side for ancestors/descendants.
     /// Tests are added when any node they test is selected (dbt's eager indirect selection).
-    pub fn select(&self, selectors: &[String], excludes: &[String]) -> Result<BTreeSet<usize>> {
+    pub(crate) fn select(
+        &self,
+        selectors: &[String],
+        excludes: &[String],
+    ) -> Result<BTreeSet<usize>> {
         let mut selected = BTreeSet::new();
         let words: Vec<&str> = selectors
             .iter()
@@ -193,9 +214,9 @@ impl Graph {
             }),
         };
         if matches.is_empty() {
-            return Err(
-                Diagnostic::new(format!("--select '{part}' matches no node"))
-                    .help("run `mdwc ls` to see the nodes of the project"),
+            // dbt warns and selects nothing.
+            eprintln!(
+                "warning: the selection criterion '{part}' does not match any enabled nodes (run `mdwc ls` to see them)"
             );
         }
         let mut out: BTreeSet<usize> = matches.iter().copied().collect();
@@ -217,7 +238,7 @@ impl Graph {
     }
 
     /// Nodes in an order where every parent comes before its children (ties by position).
-    pub fn topological_order(&self) -> Vec<usize> {
+    pub(crate) fn topological_order(&self) -> Vec<usize> {
         let mut pending: Vec<usize> = self.parents.iter().map(Vec::len).collect();
         let mut ready: BTreeSet<usize> =
             (0..self.nodes.len()).filter(|&i| pending[i] == 0).collect();
@@ -235,7 +256,7 @@ impl Graph {
     }
 
     /// Longest distance from a root, for layered drawings.
-    pub fn layers(&self) -> Vec<usize> {
+    pub(crate) fn layers(&self) -> Vec<usize> {
         let mut layer = vec![0usize; self.nodes.len()];
         for node in self.topological_order() {
             for &child in &self.children[node] {
@@ -308,7 +329,7 @@ mod tests {
         assert_eq!(names(&["path:models/dim"]), ["b", "t"]);
         assert_eq!(names(&["1+c"]), ["b", "c", "t"]);
         assert_eq!(names(&["tag:x,path:models/mart"]), ["c"]);
-        assert!(g.select(&["nope".to_string()], &[]).is_err());
+        assert!(g.select(&["nope".to_string()], &[]).unwrap().is_empty());
     }
 
     #[test]

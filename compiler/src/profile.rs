@@ -5,14 +5,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value as Json};
 
-use crate::error::{Diagnostic, Location, Result, yaml_error};
-use crate::values::yaml_to_json;
+use crate::error::{Diagnostic, Location, Result};
+use crate::project::PROJECT_FILE;
+use crate::yaml::{self, Step};
 
 /// The resolved output of a profile (`target` in templates).
 #[derive(Debug, Clone)]
-pub struct Target {
-    pub name: String,
-    pub profile_name: String,
+pub(crate) struct Target {
     /// The Athena catalog (dbt `database`), e.g. `awsdatacatalog`.
     pub database: String,
     /// The default Glue database (dbt `schema`).
@@ -21,8 +20,10 @@ pub struct Target {
     pub fields: Map<String, Json>,
 }
 
-pub struct ProfileRequest<'a> {
+pub(crate) struct ProfileRequest<'a> {
     pub project_dir: &'a Path,
+    /// dbt_project.yml's text, to point at its `profile:` key.
+    pub project_text: &'a str,
     pub profiles_dir: Option<&'a Path>,
     pub profile: &'a str,
     pub target: Option<&'a str>,
@@ -51,7 +52,7 @@ fn profiles_file(request: &ProfileRequest) -> Result<PathBuf> {
         .help("pass --profiles-dir DIR, set DBT_PROFILES_DIR, or put profiles.yml in the project directory"))
 }
 
-pub fn load_target(request: &ProfileRequest) -> Result<Target> {
+pub(crate) fn load_target(request: &ProfileRequest) -> Result<Target> {
     let path = profiles_file(request)?;
     // Inside the project, show the path as dbt does (relative); elsewhere as found.
     let project_dir = crate::emit::files::absolute(request.project_dir);
@@ -63,17 +64,32 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
         Diagnostic::new(format!("cannot read {shown}: {err}"))
             .help("pass --profiles-dir DIR pointing at the folder that holds profiles.yml")
     })?;
-    let yaml: serde_norway::Value =
-        serde_norway::from_str(&text).map_err(|err| yaml_error(&shown, &err))?;
-    let profiles = yaml_to_json(&yaml);
+    let profiles = yaml::parse(&shown, &text)?;
+    if !profiles.is_object() {
+        return Err(
+            Diagnostic::new(format!("{shown} must be a mapping of profiles"))
+                .at(Location::new(&shown, 1, 1))
+                .help("write `my_profile:` with `target:` and `outputs:` below it"),
+        );
+    }
+    let at = |path: &[&str]| {
+        let steps: Vec<Step> = path.iter().map(|key| Step::key(key)).collect();
+        yaml::locate(&shown, &text, &steps)
+    };
     let Some(profile) = profiles.get(request.profile).filter(|p| p.is_object()) else {
+        let declared = yaml::locate(PROJECT_FILE, request.project_text, &[Step::key("profile")]);
+        let location = if declared.line > 1 || request.project_text.starts_with("profile") {
+            declared
+        } else {
+            Location::new(&shown, 1, 1)
+        };
         return Err(Diagnostic::new(format!(
             "profile '{}' not found in {shown}",
             request.profile
         ))
-        .in_file(shown)
+        .at(location)
         .help(format!(
-            "add a `{}:` profile to profiles.yml or set `profile:` in dbt_project.yml",
+            "add a `{}:` profile to {shown} or set `profile:` in dbt_project.yml",
             request.profile
         )));
     };
@@ -88,7 +104,7 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
                     "profile '{}' has no default `target`",
                     request.profile
                 ))
-                .at(Location::of_text(&shown, &text, request.profile))
+                .at(at(&[request.profile]))
                 .help("add `target: dev` to the profile or pass --target")
             })?,
     };
@@ -98,15 +114,16 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
             "target '{target_name}' not found in profile '{}'",
             request.profile
         ))
-        .at(Location::of_text(&shown, &text, request.profile))
+        .at(at(&[request.profile]))
         .help(format!(
             "add `outputs: {target_name}:` to the profile or pass an existing --target"
         )));
     };
 
+    let output_path = |key: &str| at(&[request.profile, "outputs", &target_name, key]);
     let mut fields = Map::new();
     for (key, value) in output {
-        fields.insert(key.clone(), render_env_vars(value, &shown, &text)?);
+        fields.insert(key.clone(), render_env_vars(value, output_path(key))?);
     }
     let required = |key: &str| -> Result<String> {
         match fields.get(key) {
@@ -115,7 +132,7 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
                 "target '{target_name}' of profile '{}' has no `{key}`",
                 request.profile
             ))
-            .at(Location::of_text(&shown, &text, &target_name))
+            .at(at(&[request.profile, "outputs", &target_name]))
             .help(format!(
                 "add `{key}:` to the output (Athena needs type, database, schema)"
             ))),
@@ -126,11 +143,18 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
         return Err(Diagnostic::new(format!(
             "target '{target_name}' has type '{kind}'; mdwc compiles for Athena"
         ))
-        .at(Location::of_text(&shown, &text, "type"))
+        .at(output_path("type"))
         .help("set `type: athena` in the profile output"));
     }
     let database = required("database")?;
     let schema = required("schema")?;
+    if !crate::names::is_glue_name(&schema) {
+        return Err(Diagnostic::new(format!(
+            "target schema '{schema}' is not a valid Glue database name"
+        ))
+        .at(output_path("schema"))
+        .help("Glue stores database names in lower case: use lower-case letters, digits and underscores"));
+    }
     fields.insert("name".into(), Json::String(target_name.clone()));
     fields.insert("target_name".into(), Json::String(target_name.clone()));
     fields.insert(
@@ -142,8 +166,6 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
         .entry("s3_data_naming")
         .or_insert(Json::String("schema_table_unique".into()));
     Ok(Target {
-        name: target_name,
-        profile_name: request.profile.to_string(),
         database,
         schema,
         fields,
@@ -151,7 +173,7 @@ pub fn load_target(request: &ProfileRequest) -> Result<Target> {
 }
 
 /// Profiles commonly read secrets and names from the environment (`{{ env_var('X') }}`).
-fn render_env_vars(value: &Json, file: &str, text: &str) -> Result<Json> {
+fn render_env_vars(value: &Json, at: Location) -> Result<Json> {
     let Json::String(s) = value else {
         return Ok(value.clone());
     };
@@ -165,7 +187,7 @@ fn render_env_vars(value: &Json, file: &str, text: &str) -> Result<Json> {
             "cannot render `{s}`: {}",
             err.detail().unwrap_or("error")
         ))
-        .at(Location::of_text(file, text, s))
+        .at(at)
         .help("set the environment variable or give env_var() a default")
     })
 }

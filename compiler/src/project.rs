@@ -1,43 +1,58 @@
-//! Reading a dbt project from disk: `dbt_project.yml`, and the files under its model, macro,
-//! seed and test paths. Nothing here interprets SQL or Jinja.
+//! Reading a dbt project from disk: `dbt_project.yml` (its keys checked against dbt's types),
+//! and the files under its model, macro, seed, snapshot and test paths. Nothing here
+//! interprets SQL or Jinja.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde_json::Value as Json;
 
-use crate::error::{Diagnostic, Location, Result, yaml_error};
-use crate::values::yaml_to_json;
+use crate::error::{Diagnostic, Location, Result};
+use crate::jinja::objects::Quoting;
+use crate::yaml::{self, Step};
 
 /// A text file of the project, with its path relative to the project directory (`/`-separated,
 /// as dbt prints it in `original_file_path`).
 #[derive(Debug, Clone)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     pub path: String,
     pub text: String,
 }
 
-/// A seed CSV. Its content is not read: Terraform hashes it (`filesha256`) at plan time.
+/// A seed CSV. Its content is not kept: Terraform hashes it (`filesha256`) at plan time.
 #[derive(Debug, Clone)]
-pub struct SeedFile {
+pub(crate) struct SeedFile {
     pub path: String,
     pub absolute: PathBuf,
 }
 
 /// The project as found on disk.
 #[derive(Debug)]
-pub struct Project {
+pub(crate) struct Project {
     pub dir: PathBuf,
     pub name: String,
     pub profile: String,
     pub model_paths: Vec<String>,
+    pub test_paths: Vec<String>,
+    pub seed_paths: Vec<String>,
     pub target_path: String,
+    /// The text of dbt_project.yml, to point errors at its keys.
+    pub file_text: String,
     /// The `vars:` block as written (global vars plus project-scoped blocks).
     pub vars: Json,
     /// The `models:`, `seeds:` and `data_tests:` config trees.
     pub models_tree: Json,
     pub seeds_tree: Json,
     pub tests_tree: Json,
+    /// Which of `data_tests:`/`tests:` holds the tests tree (for locating its keys).
+    pub tests_tree_key: &'static str,
+    /// Where packages are installed (`packages-install-path`, default `dbt_packages`).
+    pub packages_install_path: String,
+    /// The `dispatch:` config: macro namespace → packages to search, in order.
+    pub dispatch: HashMap<String, Vec<String>>,
+    /// The `quoting:` config: which relation name parts are quoted.
+    pub quoting: Quoting,
     pub models: Vec<SourceFile>,
     pub properties: Vec<SourceFile>,
     pub macros: Vec<SourceFile>,
@@ -45,72 +60,200 @@ pub struct Project {
     pub singular_tests: Vec<SourceFile>,
 }
 
-pub const PROJECT_FILE: &str = "dbt_project.yml";
+pub(crate) const PROJECT_FILE: &str = "dbt_project.yml";
+
+/// The dbt version mdwc renders like; `require-dbt-version` is checked against it.
+pub(crate) const DBT_VERSION: (u64, u64, u64) = (1, 11, 0);
+
+/// Reads `dbt_project.yml`'s keys, each error pointing at the key.
+struct ProjectFile<'a> {
+    text: &'a str,
+    config: &'a serde_json::Map<String, Json>,
+}
+
+impl ProjectFile<'_> {
+    fn at(&self, key: &str) -> Location {
+        yaml::locate(PROJECT_FILE, self.text, &[Step::key(key)])
+    }
+
+    fn error(&self, key: &str, message: String, help: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(message).at(self.at(key)).help(help)
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>> {
+        match self.config.get(key) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.error(
+                key,
+                format!("`{key}` must be a string, not {}", type_name(other)),
+                format!("write `{key}: <text>`"),
+            )),
+        }
+    }
+
+    /// A path key (`model-paths: [models]`): a list of folders inside the project.
+    fn paths(&self, keys: &[&str], default: &str) -> Result<(Vec<String>, bool)> {
+        for key in keys {
+            let items = match self.config.get(*key) {
+                None | Some(Json::Null) => continue,
+                Some(Json::Array(items)) => items,
+                Some(other) => {
+                    return Err(self.error(
+                        key,
+                        format!("`{key}` must be a list of paths, not {}", type_name(other)),
+                        format!("write `{key}: [\"{default}\"]`"),
+                    ));
+                }
+            };
+            let mut paths = Vec::new();
+            for item in items {
+                let Some(path) = item.as_str() else {
+                    return Err(self.error(
+                        key,
+                        format!(
+                            "`{key}` must be a list of paths, but holds {}",
+                            type_name(item)
+                        ),
+                        format!("write `{key}: [\"{default}\"]`"),
+                    ));
+                };
+                let path = clean_relative(path);
+                let escapes = Path::new(&path).is_absolute()
+                    || Path::new(&path)
+                        .components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir));
+                if escapes || path.is_empty() {
+                    return Err(self.error(
+                        key,
+                        format!("`{key}` entry '{path}' is not a folder inside the project"),
+                        "paths are relative to the folder that holds dbt_project.yml, without `..`",
+                    ));
+                }
+                paths.push(path);
+            }
+            return Ok((paths, true));
+        }
+        Ok((vec![default.to_string()], false))
+    }
+
+    fn mapping(&self, key: &str) -> Result<Json> {
+        match self.config.get(key) {
+            None | Some(Json::Null) => Ok(Json::Null),
+            Some(value @ Json::Object(_)) => Ok(value.clone()),
+            Some(other) => Err(self.error(
+                key,
+                format!("`{key}` must be a mapping, not {}", type_name(other)),
+                format!("write `{key}:` followed by indented `key: value` lines"),
+            )),
+        }
+    }
+}
 
 impl Project {
-    pub fn load(dir: &Path) -> Result<Project> {
+    pub(crate) fn load(dir: &Path) -> Result<Project> {
         let project_file = dir.join(PROJECT_FILE);
-        let text = std::fs::read_to_string(&project_file).map_err(|err| {
+        let bytes = std::fs::read(&project_file).map_err(|err| {
             Diagnostic::new(format!(
                 "cannot read {PROJECT_FILE} in {}: {err}",
                 dir.display()
             ))
             .help("run mdwc from a dbt project directory or pass --project-dir")
         })?;
-        let yaml: serde_norway::Value =
-            serde_norway::from_str(&text).map_err(|err| yaml_error(PROJECT_FILE, &err))?;
-        let config = yaml_to_json(&yaml);
-        if !config.is_object() {
-            return Err(
-                Diagnostic::new(format!("{PROJECT_FILE} must be a mapping")).in_file(PROJECT_FILE)
-            );
-        }
-        let name = match config.get("name").and_then(Json::as_str) {
-            Some(name) if !name.is_empty() => name.to_string(),
-            _ => {
+        let text = utf8(PROJECT_FILE, bytes)?;
+        let config = yaml::parse(PROJECT_FILE, &text)?;
+        let Json::Object(config) = config else {
+            return Err(Diagnostic::new(format!("{PROJECT_FILE} must be a mapping"))
+                .at(Location::new(PROJECT_FILE, 1, 1))
+                .help("write `name: my_project` and the other keys at the top level"));
+        };
+        let file = ProjectFile {
+            text: &text,
+            config: &config,
+        };
+        let name = match config.get("name") {
+            Some(Json::String(name)) if is_identifier(name) => name.clone(),
+            Some(Json::String(name)) => {
+                return Err(file.error(
+                    "name",
+                    format!("project name '{name}' is not valid"),
+                    "dbt project names are letters, digits and underscores, not starting with a digit",
+                ));
+            }
+            Some(other) => {
+                return Err(file.error(
+                    "name",
+                    format!("`name` must be a string, not {}", type_name(other)),
+                    "write `name: my_project`",
+                ));
+            }
+            None => {
                 return Err(Diagnostic::new(format!("{PROJECT_FILE} has no `name`"))
-                    .in_file(PROJECT_FILE)
+                    .at(Location::new(PROJECT_FILE, 1, 1))
                     .help("add `name: my_project` at the top of dbt_project.yml"));
             }
         };
-        let profile = config
-            .get("profile")
-            .and_then(Json::as_str)
-            .unwrap_or(&name)
-            .to_string();
-        let paths = |keys: &[&str], default: &str| -> Result<Vec<String>> {
-            for key in keys {
-                match config.get(*key) {
-                    None => continue,
-                    Some(Json::Array(items)) => {
-                        return items
-                            .iter()
-                            .map(|item| {
-                                item.as_str().map(clean_relative).ok_or_else(|| {
-                                    Diagnostic::new(format!("`{key}` must be a list of paths"))
-                                        .at(Location::of_text(PROJECT_FILE, &text, key))
-                                })
-                            })
-                            .collect();
-                    }
-                    Some(_) => {
-                        return Err(Diagnostic::new(format!("`{key}` must be a list of paths"))
-                            .at(Location::of_text(PROJECT_FILE, &text, key)));
-                    }
+        let profile = file.string("profile")?.unwrap_or_else(|| name.clone());
+        let (model_paths, models_declared) =
+            file.paths(&["model-paths", "source-paths"], "models")?;
+        let (macro_paths, _) = file.paths(&["macro-paths"], "macros")?;
+        let (seed_paths, _) = file.paths(&["seed-paths", "data-paths"], "seeds")?;
+        let (test_paths, _) = file.paths(&["test-paths"], "tests")?;
+        let (snapshot_paths, _) = file.paths(&["snapshot-paths"], "snapshots")?;
+        let target_path = file
+            .string("target-path")?
+            .unwrap_or_else(|| "target".to_string());
+        if models_declared {
+            for path in &model_paths {
+                if !dir.join(path).is_dir() {
+                    let key = if config.contains_key("model-paths") {
+                        "model-paths"
+                    } else {
+                        "source-paths"
+                    };
+                    return Err(file.error(
+                        key,
+                        format!("model path '{path}' does not exist"),
+                        format!("create the folder {path}/ or fix `{key}` (models would compile to nothing)"),
+                    ));
                 }
             }
-            Ok(vec![default.to_string()])
+        }
+        for key in ["on-run-start", "on-run-end"] {
+            let empty = match config.get(key) {
+                None | Some(Json::Null) => true,
+                Some(Json::Array(items)) => items.is_empty(),
+                Some(Json::String(s)) => s.trim().is_empty(),
+                Some(_) => false,
+            };
+            if !empty {
+                return Err(file.error(
+                    key,
+                    format!("`{key}` hooks are not supported yet"),
+                    "mdw's engines do not run project hooks yet: remove the hook, or run it outside mdw",
+                ));
+            }
+        }
+        if let Some(required) = config.get("require-dbt-version") {
+            check_dbt_version(&file, required)?;
+        }
+        let quoting = Quoting::default().with(Some(&file.mapping("quoting")?));
+        let dispatch = dispatch_config(&file)?;
+        let packages_install_path = match file.string("packages-install-path")? {
+            Some(path) => path,
+            None => file
+                .string("modules-path")?
+                .unwrap_or_else(|| "dbt_packages".to_string()),
         };
-        let model_paths = paths(&["model-paths", "source-paths"], "models")?;
-        let macro_paths = paths(&["macro-paths"], "macros")?;
-        let seed_paths = paths(&["seed-paths", "data-paths"], "seeds")?;
-        let test_paths = paths(&["test-paths"], "tests")?;
-        let target_path = config
-            .get("target-path")
-            .and_then(Json::as_str)
-            .unwrap_or("target")
-            .to_string();
-        let tree = |key: &str| config.get(key).cloned().unwrap_or(Json::Null);
+        let vars = file.mapping("vars")?;
+        let models_tree = file.mapping("models")?;
+        let seeds_tree = file.mapping("seeds")?;
+        let tests_tree_key = if config.contains_key("data_tests") {
+            "data_tests"
+        } else {
+            "tests"
+        };
+        let tests_tree = file.mapping(tests_tree_key)?;
 
         let mut model_files = Vec::new();
         let mut property_files = Vec::new();
@@ -159,6 +302,21 @@ impl Project {
                 }
             }
         }
+        let mut snapshot_files = Vec::new();
+        for root in &snapshot_paths {
+            snapshot_files.extend(
+                list_files(dir, root)?
+                    .into_iter()
+                    .filter(|p| p.ends_with(".sql")),
+            );
+        }
+        for snapshot in read_all(dir, snapshot_files)? {
+            if let Some(offset) = find_block(&snapshot.text, "snapshot") {
+                return Err(Diagnostic::new("snapshots are not supported yet")
+                    .at(Location::at_offset(&snapshot.path, &snapshot.text, offset))
+                    .help("mdw's engines do not build snapshots yet: keep this snapshot in dbt, or move the file out of the snapshot paths"));
+            }
+        }
 
         Ok(Project {
             // Absolute, so seed paths can be made relative to any --out directory.
@@ -166,25 +324,28 @@ impl Project {
             name,
             profile,
             model_paths,
+            test_paths,
+            seed_paths,
             target_path,
-            vars: tree("vars"),
-            models_tree: tree("models"),
-            seeds_tree: tree("seeds"),
-            tests_tree: config
-                .get("data_tests")
-                .or_else(|| config.get("tests"))
-                .cloned()
-                .unwrap_or(Json::Null),
+            vars,
+            models_tree,
+            seeds_tree,
+            tests_tree,
+            tests_tree_key,
+            packages_install_path: clean_relative(&packages_install_path),
+            dispatch,
+            quoting,
             models: read_all(dir, model_files)?,
             properties: read_all(dir, property_files)?,
             macros: read_all(dir, macro_files)?,
             seeds,
             singular_tests: read_all(dir, test_files)?,
+            file_text: text,
         })
     }
 
     /// Where dbt writes a node's compiled SQL: `target/compiled/<project>/<original path>`.
-    pub fn compiled_path(&self, original_path: &str) -> PathBuf {
+    pub(crate) fn compiled_path(&self, original_path: &str) -> PathBuf {
         self.dir
             .join(&self.target_path)
             .join("compiled")
@@ -193,15 +354,145 @@ impl Project {
     }
 }
 
+/// The offset of the first `{% <word> ` tag in `text`.
+fn find_block(text: &str, word: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = text[from..].find("{%") {
+        let open = from + at;
+        let rest = text[open + 2..].trim_start_matches(['-', '+']).trim_start();
+        if rest.starts_with(word) && rest[word.len()..].starts_with(|c: char| c.is_whitespace()) {
+            return Some(open);
+        }
+        from = open + 2;
+    }
+    None
+}
+
+/// dbt names: letters, digits and underscores, not starting with a digit.
+pub(crate) fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+pub(crate) fn type_name(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "a mapping",
+    }
+}
+
+/// `dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]`.
+fn dispatch_config(file: &ProjectFile) -> Result<HashMap<String, Vec<String>>> {
+    let bad = |what: &str| {
+        file.error(
+            "dispatch",
+            format!("`dispatch` {what}"),
+            "write `dispatch: [{macro_namespace: dbt_utils, search_order: [my_project, dbt_utils]}]`",
+        )
+    };
+    let entries = match file.config.get("dispatch") {
+        None | Some(Json::Null) => return Ok(HashMap::new()),
+        Some(Json::Array(entries)) => entries,
+        Some(other) => return Err(bad(&format!("must be a list, not {}", type_name(other)))),
+    };
+    let mut out = HashMap::new();
+    for entry in entries {
+        let namespace = entry
+            .get("macro_namespace")
+            .and_then(Json::as_str)
+            .ok_or_else(|| bad("entries need a `macro_namespace`"))?;
+        let order: Option<Vec<String>> = match entry.get("search_order") {
+            Some(Json::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => None,
+        };
+        let order =
+            order.ok_or_else(|| bad("entries need a `search_order` list of package names"))?;
+        out.insert(namespace.to_string(), order);
+    }
+    Ok(out)
+}
+
+/// `require-dbt-version: ">=1.3.0"` or a list of such: each must hold for [`DBT_VERSION`].
+fn check_dbt_version(file: &ProjectFile, required: &Json) -> Result<()> {
+    let specs: Vec<&str> = match required {
+        Json::String(spec) => vec![spec.as_str()],
+        Json::Array(items) => items.iter().filter_map(Json::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let key = "require-dbt-version";
+    let bad_spec = |spec: &str| {
+        file.error(
+            key,
+            format!("cannot read version requirement '{spec}'"),
+            "write requirements such as \">=1.3.0\" or [\">=1.3.0\", \"<2.0.0\"]",
+        )
+    };
+    if specs.is_empty() {
+        return Err(bad_spec(&required.to_string()));
+    }
+    let (major, minor, patch) = DBT_VERSION;
+    for spec in specs {
+        let spec = spec.trim();
+        let split = spec
+            .find(|c: char| c.is_ascii_digit())
+            .ok_or_else(|| bad_spec(spec))?;
+        let (op, version) = spec.split_at(split);
+        let mut parts = version.split('.').map(|p| {
+            p.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse::<u64>()
+        });
+        let mut next = || parts.next().unwrap_or(Ok(0)).map_err(|_| bad_spec(spec));
+        let wanted = (next()?, next()?, next()?);
+        let ours = (major, minor, patch);
+        let ok = match op.trim() {
+            ">=" => ours >= wanted,
+            ">" => ours > wanted,
+            "<=" => ours <= wanted,
+            "<" => ours < wanted,
+            "" | "=" | "==" => ours == wanted,
+            _ => return Err(bad_spec(spec)),
+        };
+        if !ok {
+            return Err(file.error(
+                key,
+                format!("this project requires dbt {spec}; mdwc compiles like dbt {major}.{minor}"),
+                "change require-dbt-version if the project works with dbt 1.11",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn clean_relative(path: &str) -> String {
     path.trim_start_matches("./")
         .trim_end_matches('/')
         .to_string()
 }
 
+/// A file's text; invalid UTF-8 is an error at the line where it starts.
+pub(crate) fn utf8(path: &str, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = err.utf8_error().valid_up_to();
+        let before = String::from_utf8_lossy(&err.as_bytes()[..valid]).into_owned();
+        Diagnostic::new(format!("{path} is not valid UTF-8"))
+            .at(Location::at_offset(path, &before, before.len()))
+            .help("save the file as UTF-8")
+    })
+}
+
 /// All files under `dir/root`, as sorted project-relative paths. A missing root is no error:
 /// dbt projects often have no `tests/` or `seeds/`.
-fn list_files(dir: &Path, root: &str) -> Result<Vec<String>> {
+pub(crate) fn list_files(dir: &Path, root: &str) -> Result<Vec<String>> {
     let mut found = Vec::new();
     let mut pending = vec![root.to_string()];
     while let Some(relative) = pending.pop() {
@@ -229,13 +520,27 @@ fn list_files(dir: &Path, root: &str) -> Result<Vec<String>> {
     Ok(found)
 }
 
-fn read_all(dir: &Path, paths: Vec<String>) -> Result<Vec<SourceFile>> {
+pub(crate) fn read_all(dir: &Path, paths: Vec<String>) -> Result<Vec<SourceFile>> {
     paths
         .into_par_iter()
         .map(|path| {
-            let text = std::fs::read_to_string(dir.join(&path))
+            let bytes = std::fs::read(dir.join(&path))
                 .map_err(|err| Diagnostic::new(format!("cannot read {path}: {err}")))?;
+            let text = utf8(&path, bytes)?;
             Ok(SourceFile { path, text })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_blocks() {
+        assert!(is_identifier("jaffle_shop") && is_identifier("_x1"));
+        assert!(!is_identifier("my-project") && !is_identifier("1x") && !is_identifier(""));
+        assert_eq!(find_block("a {%- snapshot s %}", "snapshot"), Some(2));
+        assert_eq!(find_block("{% snapshots %}", "snapshot"), None);
+    }
 }

@@ -8,13 +8,15 @@ use rayon::prelude::*;
 
 use serde_json::{Map, Value as Json};
 
-use crate::error::{Diagnostic, Location, Result, yaml_error};
-use crate::project::SourceFile;
-use crate::values::yaml_to_json;
+use crate::config::render::ConfigRenderer;
+use crate::config::types::{Checker, NodeKind};
+use crate::error::{Diagnostic, Location, Result};
+use crate::project::{SourceFile, type_name};
+use crate::yaml::{self, Step};
 
 /// One table of a `sources:` entry.
 #[derive(Debug, Clone)]
-pub struct SourceTable {
+pub(crate) struct SourceTable {
     pub source_name: String,
     pub table_name: String,
     /// Catalog; `None` means the target's database.
@@ -25,10 +27,12 @@ pub struct SourceTable {
     pub columns: Vec<Column>,
     pub tests: Vec<TestSpec>,
     pub location: Location,
+    /// `quoting:` of the source, with the table's over it.
+    pub quoting: Option<Json>,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Column {
+pub(crate) struct Column {
     pub name: String,
     pub description: String,
     pub tests: Vec<TestSpec>,
@@ -36,7 +40,7 @@ pub struct Column {
 
 /// A data test as written in yml: `not_null`, `{accepted_values: {values: [...]}}`, …
 #[derive(Debug, Clone)]
-pub struct TestSpec {
+pub(crate) struct TestSpec {
     /// As written, possibly namespaced (`dbt_utils.expression_is_true`).
     pub test_name: String,
     pub column: Option<String>,
@@ -45,35 +49,21 @@ pub struct TestSpec {
     /// A `name:` given in yml replaces the synthesized one.
     pub custom_name: Option<String>,
     pub file: String,
-    /// The yml text and the name (column or node) the test is written under; the location is
-    /// only searched for when an error needs it.
+    /// The yml text and the test's path in it; the location is only searched for when an
+    /// error needs it.
     text: Arc<str>,
-    needle: String,
+    path: Vec<Step>,
 }
 
 impl TestSpec {
-    pub fn location(&self) -> Location {
-        locate_name(&self.file, &self.text, &self.needle)
+    pub(crate) fn location(&self) -> Location {
+        yaml::locate(&self.file, &self.text, &self.path)
     }
-}
-
-/// Where `name: <name>` is written in a yml file.
-fn locate_name(path: &str, text: &str, name: &str) -> Location {
-    for pattern in [
-        format!("name: {name}"),
-        format!("name: '{name}'"),
-        format!("name: \"{name}\""),
-    ] {
-        if let Some(offset) = text.find(&pattern) {
-            return Location::at_offset(path, text, offset);
-        }
-    }
-    Location::of_text(path, text, name)
 }
 
 /// Docs, columns, tests and config of a model or seed.
 #[derive(Debug, Clone, Default)]
-pub struct NodeProperties {
+pub(crate) struct NodeProperties {
     pub description: String,
     pub columns: Vec<Column>,
     pub tests: Vec<TestSpec>,
@@ -88,7 +78,7 @@ pub struct NodeProperties {
 
 /// One entry of a model's `versions:`.
 #[derive(Debug, Clone)]
-pub struct ModelVersion {
+pub(crate) struct ModelVersion {
     /// `v`, as written (`2`, `1.5`, `"beta"`).
     pub v: String,
     /// The file stem that defines it: `defined_in:`, else `<model>_v<v>`.
@@ -98,7 +88,7 @@ pub struct ModelVersion {
 }
 
 #[derive(Debug, Default)]
-pub struct Properties {
+pub(crate) struct Properties {
     pub sources: Vec<SourceTable>,
     pub models: BTreeMap<String, NodeProperties>,
     pub seeds: BTreeMap<String, NodeProperties>,
@@ -121,64 +111,98 @@ const TEST_CONFIG_KEYS: &[&str] = &[
     "fail_calc",
 ];
 
-pub fn parse(files: &[SourceFile]) -> Result<Properties> {
+/// Reads every properties file; a file with an error is left out, and the error returned.
+pub(crate) fn parse(
+    files: &[SourceFile],
+    checker: &Checker,
+    renderer: &ConfigRenderer,
+) -> (Properties, Vec<Diagnostic>) {
     // YAML parsing is the slow part: do it in parallel, then merge in file order.
     let docs: Vec<Result<Json>> = files
         .par_iter()
-        .map(|file| {
-            // Straight into JSON values: twice as fast as going through serde_norway::Value.
-            // Keys that are not strings (`1: x`) fail that way and take the general path.
-            if let Ok(json) = serde_norway::from_str::<Json>(&file.text) {
-                return Ok(json);
-            }
-            let yaml: serde_norway::Value =
-                serde_norway::from_str(&file.text).map_err(|err| yaml_error(&file.path, &err))?;
-            Ok(yaml_to_json(&yaml))
-        })
+        .map(|file| yaml::parse(&file.path, &file.text))
         .collect();
     let mut properties = Properties::default();
+    let mut errors = Vec::new();
     for (file, doc) in files.iter().zip(docs) {
-        parse_file(file, doc?, &mut properties)?;
+        // Each file is read into a copy, so a file that fails half-way adds nothing.
+        let mut with_file = std::mem::take(&mut properties);
+        match doc.and_then(|doc| parse_file(file, doc, checker, renderer, &mut with_file)) {
+            Ok(()) => properties = with_file,
+            Err(error) => {
+                errors.push(error);
+                properties = without_file(with_file, &file.path);
+            }
+        }
     }
-    Ok(properties)
+    (properties, errors)
 }
 
-fn parse_file(file: &SourceFile, doc: Json, out: &mut Properties) -> Result<()> {
+/// `properties` without what `file` added.
+fn without_file(mut properties: Properties, file: &str) -> Properties {
+    properties.sources.retain(|t| t.location.file != file);
+    properties.models.retain(|_, p| p.file != file);
+    properties.seeds.retain(|_, p| p.file != file);
+    properties
+}
+
+fn parse_file(
+    file: &SourceFile,
+    doc: Json,
+    checker: &Checker,
+    renderer: &ConfigRenderer,
+    out: &mut Properties,
+) -> Result<()> {
     let doc = match doc {
         Json::Object(map) => map,
         Json::Null => return Ok(()),
         _ => {
             return Err(Diagnostic::new("a properties file must be a mapping")
-                .in_file(&file.path)
+                .at(Location::new(&file.path, 1, 1))
                 .help("start the file with `version: 2` and top-level keys such as `models:`"));
         }
     };
     let reader = Reader {
         file,
         text: Arc::from(file.text.as_str()),
+        checker,
+        renderer,
     };
     if let Some(sources) = doc.get("sources") {
-        for source in reader.list(sources, "sources")? {
-            reader.source(source, &mut out.sources)?;
+        let path = [Step::key("sources")];
+        for (index, source) in reader.list(sources, &path)?.iter().enumerate() {
+            reader.source(source, &step(&path, Step::Index(index)), &mut out.sources)?;
         }
     }
-    for (key, target) in [("models", &mut out.models), ("seeds", &mut out.seeds)] {
+    for (key, kind, target) in [
+        ("models", NodeKind::Model, &mut out.models),
+        ("seeds", NodeKind::Seed, &mut out.seeds),
+    ] {
         if let Some(nodes) = doc.get(key) {
-            for node in reader.list(nodes, key)? {
-                let name = reader.name(node, key)?;
+            let path = [Step::key(key)];
+            for (index, node) in reader.list(nodes, &path)?.iter().enumerate() {
+                let name = reader.name(node, &step(&path, Step::Index(index)))?;
+                let at = step(&path, Step::named(&name));
                 if target.contains_key(&name) {
                     return Err(Diagnostic::new(format!(
                         "{key} entry '{name}' is described twice"
                     ))
-                    .at(reader.locate_name(&name))
+                    .at(reader.locate(&at))
                     .help("keep one properties entry per node"));
                 }
-                let props = reader.node(node, &name)?;
+                let props = reader.node(node, &name, kind, &at)?;
                 target.insert(name, props);
             }
         }
     }
     Ok(())
+}
+
+/// `path` followed by `next`.
+fn step(path: &[Step], next: Step) -> Vec<Step> {
+    let mut out = path.to_vec();
+    out.push(next);
+    out
 }
 
 /// dbt's `deep_merge`: nested mappings merge key by key, anything else is replaced.
@@ -194,7 +218,7 @@ fn deep_merge(base: &mut Map<String, Json>, over: Map<String, Json>) {
 }
 
 /// Orders versions as dbt does: numerically when both are numbers, else as text.
-pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     match (a.parse::<f64>(), b.parse::<f64>()) {
         (Ok(x), Ok(y)) => x.total_cmp(&y),
         _ => a.cmp(b),
@@ -204,70 +228,121 @@ pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
 struct Reader<'a> {
     file: &'a SourceFile,
     text: Arc<str>,
+    checker: &'a Checker,
+    renderer: &'a ConfigRenderer,
 }
 
 impl Reader<'_> {
-    fn locate_name(&self, name: &str) -> Location {
-        locate_name(&self.file.path, &self.file.text, name)
+    fn locate(&self, path: &[Step]) -> Location {
+        yaml::locate(&self.file.path, &self.file.text, path)
     }
 
-    fn list<'j>(&self, value: &'j Json, key: &str) -> Result<&'j Vec<Json>> {
+    fn list<'j>(&self, value: &'j Json, path: &[Step]) -> Result<&'j Vec<Json>> {
+        let key = match path.last() {
+            Some(Step::Key(key)) => key.as_str(),
+            _ => "entries",
+        };
         match value {
             Json::Array(items) => Ok(items),
-            _ => Err(Diagnostic::new(format!("`{key}:` must be a list"))
-                .at(Location::of_text(&self.file.path, &self.file.text, key))
-                .help(format!("write `{key}:` followed by `- name: ...` entries"))),
+            Json::Null => Ok(const { &Vec::new() }),
+            other => Err(Diagnostic::new(format!(
+                "`{key}:` must be a list, not {}",
+                type_name(other)
+            ))
+            .at(self.locate(path))
+            .help(format!("write `{key}:` followed by `- name: ...` entries"))),
         }
     }
 
-    fn name(&self, node: &Json, key: &str) -> Result<String> {
+    /// The `name:` of a list entry at `path`.
+    fn name(&self, node: &Json, path: &[Step]) -> Result<String> {
         match node.get("name") {
             Some(Json::String(name)) if !name.is_empty() => Ok(name.clone()),
-            _ => Err(
-                Diagnostic::new(format!("an entry of `{key}:` has no `name`"))
-                    .at(Location::of_text(&self.file.path, &self.file.text, key))
-                    .help("give every entry a `name:`"),
-            ),
+            Some(Json::Number(number)) => Ok(number.to_string()),
+            _ => Err(Diagnostic::new("an entry has no `name`")
+                .at(self.locate(path))
+                .help("give every entry a `name:`")),
         }
     }
 
-    fn text(node: &Json, key: &str) -> String {
-        node.get(key)
-            .and_then(Json::as_str)
-            .unwrap_or_default()
-            .to_string()
-    }
-
-    fn config(&self, node: &Json, owner: &str) -> Result<Map<String, Json>> {
-        match node.get("config") {
-            None | Some(Json::Null) => Ok(Map::new()),
-            Some(Json::Object(map)) => Ok(map.clone()),
-            Some(_) => Err(
-                Diagnostic::new(format!("`config:` of '{owner}' must be a mapping"))
-                    .at(self.locate_name(owner)),
-            ),
+    /// A text property (`description:`): a string, or nothing.
+    fn text(&self, node: &Json, key: &str, path: &[Step]) -> Result<String> {
+        match node.get(key) {
+            None | Some(Json::Null) => Ok(String::new()),
+            Some(Json::String(text)) => Ok(text.clone()),
+            Some(other) => Err(Diagnostic::new(format!(
+                "`{key}:` must be a string, not {}",
+                type_name(other)
+            ))
+            .at(self.locate(&step(path, Step::key(key))))
+            .help(format!("write `{key}: some text`"))),
         }
     }
 
-    fn node(&self, node: &Json, name: &str) -> Result<NodeProperties> {
-        let mut config = self.config(node, name)?;
+    /// A `config:` block, each value checked against dbt's types.
+    fn config(&self, node: &Json, kind: NodeKind, path: &[Step]) -> Result<Map<String, Json>> {
+        let at = step(path, Step::key("config"));
+        let map = match node.get("config") {
+            None | Some(Json::Null) => return Ok(Map::new()),
+            Some(config @ Json::Object(_)) => {
+                match self.renderer.render(config, &|| self.locate(&at))? {
+                    Json::Object(map) => map,
+                    _ => Map::new(),
+                }
+            }
+            Some(other) => {
+                return Err(Diagnostic::new(format!(
+                    "`config:` must be a mapping, not {}",
+                    type_name(other)
+                ))
+                .at(self.locate(&at))
+                .help("write `config:` followed by indented `key: value` lines"));
+            }
+        };
+        for (key, value) in &map {
+            self.check_config(kind, key, value, &step(&at, Step::key(key)))?;
+        }
+        Ok(map)
+    }
+
+    fn check_config(&self, kind: NodeKind, key: &str, value: &Json, path: &[Step]) -> Result<()> {
+        self.checker
+            .check(kind, &crate::config::normalize_key(key), value)
+            .map_err(|invalid| {
+                Diagnostic::new(invalid.message)
+                    .at(self.locate(path))
+                    .help(invalid.help)
+            })
+    }
+
+    fn node(
+        &self,
+        node: &Json,
+        name: &str,
+        kind: NodeKind,
+        path: &[Step],
+    ) -> Result<NodeProperties> {
+        let mut config = self.config(node, kind, path)?;
         // Older projects put `tags:`/`meta:` beside `config:`; dbt still honours them.
         for key in ["tags", "meta", "docs"] {
             if let Some(value) = node.get(key) {
+                let at = step(path, Step::key(key));
+                let value = &self.renderer.render(value, &|| self.locate(&at))?;
+                self.check_config(kind, key, value, &at)?;
                 config.entry(key.to_string()).or_insert(value.clone());
             }
         }
         let mut props = NodeProperties {
-            description: Self::text(node, "description"),
-            columns: self.columns(node, name)?,
-            tests: self.tests(node, name, None)?,
+            description: self.text(node, "description", path)?,
+            columns: self.columns(node, name, path)?,
+            tests: self.tests(node, name, None, path)?,
             config,
             file: self.file.path.clone(),
             versions: Vec::new(),
             latest_version: None,
         };
         if let Some(versions) = node.get("versions") {
-            self.versions(node, name, versions, &mut props)?;
+            self.versions(node, name, versions, path, &mut props)?;
         }
         Ok(props)
     }
@@ -281,31 +356,36 @@ impl Reader<'_> {
         node: &Json,
         name: &str,
         versions: &Json,
+        path: &[Step],
         props: &mut NodeProperties,
     ) -> Result<()> {
-        let bad = |what: String| {
+        let versions_path = step(path, Step::key("versions"));
+        let bad = |what: String, at: &[Step]| {
             Diagnostic::new(what)
-                .at(self.locate_name(name))
+                .at(self.locate(at))
                 .help("write `versions: [{v: 1}, {v: 2}]`, each entry with a `v:`")
         };
         let base_columns: Vec<Json> = match node.get("columns") {
             Some(Json::Array(columns)) => columns.clone(),
             _ => Vec::new(),
         };
-        for version in self.list(versions, "versions")? {
+        for (index, version) in self.list(versions, &versions_path)?.iter().enumerate() {
+            let version_path = step(&versions_path, Step::Index(index));
             let v = match version.get("v") {
                 Some(Json::String(v)) if !v.is_empty() => v.clone(),
                 Some(Json::Number(v)) => v.to_string(),
                 _ => {
-                    return Err(bad(format!(
-                        "a version of model '{name}' has no `v:` (a number or string)"
-                    )));
+                    return Err(bad(
+                        format!("a version of model '{name}' has no `v:` (a number or string)"),
+                        &version_path,
+                    ));
                 }
             };
             if props.versions.iter().any(|other| other.v == v) {
-                return Err(bad(format!(
-                    "found duplicate version: '{v}' in versions list of model '{name}'"
-                )));
+                return Err(bad(
+                    format!("found duplicate version: '{v}' in versions list of model '{name}'"),
+                    &version_path,
+                ));
             }
             // Columns: the model's that `include`/`exclude` keep, then the version's own.
             let mut include: Option<Vec<String>> = None; // None: all
@@ -313,15 +393,18 @@ impl Reader<'_> {
             let mut own = Vec::new();
             let mut seen_include = false;
             if let Some(columns) = version.get("columns") {
-                for column in self.list(columns, "columns")? {
+                for column in self.list(columns, &step(&version_path, Step::key("columns")))? {
                     let Some(spec) = column.get("include") else {
                         own.push(column.clone());
                         continue;
                     };
                     if seen_include {
-                        return Err(bad(format!(
-                            "version {v} of model '{name}' can have at most one include/exclude element"
-                        )));
+                        return Err(bad(
+                            format!(
+                                "version {v} of model '{name}' can have at most one include/exclude element"
+                            ),
+                            &version_path,
+                        ));
                     }
                     seen_include = true;
                     let names = |value: Option<&Json>| -> Vec<String> {
@@ -365,11 +448,14 @@ impl Reader<'_> {
             }
             let columns_node = serde_json::json!({ "columns": columns });
             let mut config = props.config.clone();
-            deep_merge(&mut config, self.config(version, name)?);
+            deep_merge(
+                &mut config,
+                self.config(version, NodeKind::Model, &version_path)?,
+            );
             if let Some(docs) = version.get("docs") {
                 config.insert("docs".to_string(), docs.clone());
             }
-            let description = match Self::text(version, "description") {
+            let description = match self.text(version, "description", &version_path)? {
                 text if text.is_empty() => props.description.clone(),
                 text => text,
             };
@@ -378,7 +464,7 @@ impl Reader<'_> {
                 .or_else(|| version.get("tests"))
                 .is_some()
             {
-                self.tests(version, name, None)?
+                self.tests(version, name, None, &version_path)?
             } else {
                 props.tests.clone()
             };
@@ -389,7 +475,7 @@ impl Reader<'_> {
                     .map(str::to_string),
                 props: NodeProperties {
                     description,
-                    columns: self.columns(&columns_node, name)?,
+                    columns: self.columns(&columns_node, name, &version_path)?,
                     tests,
                     config,
                     file: self.file.path.clone(),
@@ -417,49 +503,57 @@ impl Reader<'_> {
                 "latest_version: {latest} is not one of model '{name}' versions: [{}]",
                 all.join(", ")
             ))
-            .at(Location::of_text(
-                &self.file.path,
-                &self.file.text,
-                "latest_version",
-            ))
+            .at(self.locate(&step(path, Step::key("latest_version"))))
             .help("set latest_version to one of the `v:` values listed under versions"));
         }
         props.latest_version = latest;
         Ok(())
     }
 
-    fn columns(&self, node: &Json, owner: &str) -> Result<Vec<Column>> {
+    fn columns(&self, node: &Json, owner: &str, path: &[Step]) -> Result<Vec<Column>> {
         let Some(columns) = node.get("columns") else {
             return Ok(Vec::new());
         };
+        let columns_path = step(path, Step::key("columns"));
         let mut out = Vec::new();
-        for column in self.list(columns, "columns")? {
-            let name = self.name(column, "columns")?;
+        for (index, column) in self.list(columns, &columns_path)?.iter().enumerate() {
+            let name = self.name(column, &step(&columns_path, Step::Index(index)))?;
+            let at = step(&columns_path, Step::named(&name));
             out.push(Column {
-                description: Self::text(column, "description"),
-                tests: self.tests(column, owner, Some(&name))?,
+                description: self.text(column, "description", &at)?,
+                // `quote: true`: dbt passes the quoted name to the column's tests.
+                tests: match column.get("quote") {
+                    Some(Json::Bool(true)) => {
+                        self.tests(column, owner, Some(&format!("\"{name}\"")), &at)?
+                    }
+                    _ => self.tests(column, owner, Some(&name), &at)?,
+                },
                 name,
             });
         }
         Ok(out)
     }
 
-    fn tests(&self, node: &Json, owner: &str, column: Option<&str>) -> Result<Vec<TestSpec>> {
-        let Some(tests) = node.get("data_tests").or_else(|| node.get("tests")) else {
-            return Ok(Vec::new());
+    fn tests(
+        &self,
+        node: &Json,
+        owner: &str,
+        column: Option<&str>,
+        path: &[Step],
+    ) -> Result<Vec<TestSpec>> {
+        let (key, tests) = match (node.get("data_tests"), node.get("tests")) {
+            (Some(tests), _) => ("data_tests", tests),
+            (None, Some(tests)) => ("tests", tests),
+            (None, None) => return Ok(Vec::new()),
         };
+        let tests_path = step(path, Step::key(key));
         let mut out = Vec::new();
-        let needle = column
-            .unwrap_or(owner)
-            .rsplit('.')
-            .next()
-            .unwrap_or(owner)
-            .to_string();
-        for test in self.list(tests, "data_tests")? {
+        for (index, test) in self.list(tests, &tests_path)?.iter().enumerate() {
+            let test_path = step(&tests_path, Step::Index(index));
             let bad = || {
                 Diagnostic::new(format!("cannot read a data test of '{owner}'"))
-                    .at(self.locate_name(&needle))
-                    .help("write a test as `- not_null` or `- accepted_values: {values: [a, b]}`")
+                    .at(self.locate(&test_path))
+                    .help("write a test as `- not_null` or `- accepted_values: {arguments: {values: [a, b]}}`")
             };
             let (test_name, body) = match test {
                 Json::String(name) => (name.clone(), Map::new()),
@@ -482,26 +576,63 @@ impl Reader<'_> {
             let mut args = Map::new();
             let mut config = Map::new();
             let mut custom_name = None;
+            // Where the test's keys are written: under `- <test>:`, or beside `test_name:`.
+            let body_path = if test.get("test_name").is_some() {
+                test_path.clone()
+            } else {
+                step(&test_path, Step::key(&test_name))
+            };
+            let mut config_paths = Vec::new();
             for (key, value) in body {
                 match key.as_str() {
                     "test_name" => {}
                     "name" => custom_name = value.as_str().map(str::to_string),
-                    "config" => {
-                        if let Json::Object(map) = value {
+                    "config" => match value {
+                        Json::Object(map) => {
+                            let at = step(&body_path, Step::key("config"));
+                            config_paths
+                                .extend(map.keys().map(|k| (k.clone(), step(&at, Step::key(k)))));
                             config.extend(map);
                         }
-                    }
-                    "arguments" => {
-                        if let Json::Object(map) = value {
-                            args.extend(map);
+                        Json::Null => {}
+                        other => {
+                            return Err(Diagnostic::new(format!(
+                                "`config:` of a data test must be a mapping, not {}",
+                                type_name(&other)
+                            ))
+                            .at(self.locate(&test_path))
+                            .help("write `config: {severity: warn}`"));
                         }
-                    }
+                    },
+                    "arguments" => match value {
+                        Json::Object(map) => args.extend(map),
+                        Json::Null => {}
+                        other => {
+                            return Err(Diagnostic::new(format!(
+                                "`arguments:` of a data test must be a mapping, not {}",
+                                type_name(&other)
+                            ))
+                            .at(self.locate(&test_path))
+                            .help("write `arguments: {values: [a, b]}`"));
+                        }
+                    },
                     key if TEST_CONFIG_KEYS.contains(&key) => {
+                        config_paths.push((key.to_string(), step(&body_path, Step::key(key))));
                         config.insert(key.to_string(), value);
                     }
                     _ => {
                         args.insert(key, value);
                     }
+                }
+            }
+            for (key, at) in &config_paths {
+                if let Some(value) = config.get(key) {
+                    self.check_config(
+                        NodeKind::Test,
+                        &crate::config::normalize_key(key),
+                        value,
+                        at,
+                    )?;
                 }
             }
             out.push(TestSpec {
@@ -512,28 +643,44 @@ impl Reader<'_> {
                 custom_name,
                 file: self.file.path.clone(),
                 text: self.text.clone(),
-                needle: needle.clone(),
+                path: test_path,
             });
         }
         Ok(out)
     }
 
-    fn source(&self, source: &Json, out: &mut Vec<SourceTable>) -> Result<()> {
-        let source_name = self.name(source, "sources")?;
-        let database = source
-            .get("database")
-            .and_then(Json::as_str)
-            .map(str::to_string);
-        let schema = source
-            .get("schema")
-            .and_then(Json::as_str)
-            .unwrap_or(&source_name)
-            .to_string();
+    fn source(&self, source: &Json, path: &[Step], out: &mut Vec<SourceTable>) -> Result<()> {
+        let source_name = self.name(source, path)?;
+        let path = step(
+            &path[..path.len().saturating_sub(1)],
+            Step::named(&source_name),
+        );
+        let text_or = |key: &str, default: Option<&str>| -> Result<Option<String>> {
+            let at = step(&path, Step::key(key));
+            let value = match source.get(key) {
+                Some(value) => Some(self.renderer.render(value, &|| self.locate(&at))?),
+                None => None,
+            };
+            match &value {
+                None | Some(Json::Null) => Ok(default.map(str::to_string)),
+                Some(Json::String(text)) => Ok(Some(text.clone())),
+                Some(other) => Err(Diagnostic::new(format!(
+                    "`{key}:` of source '{source_name}' must be a string, not {}",
+                    type_name(other)
+                ))
+                .at(self.locate(&step(&path, Step::key(key))))
+                .help(format!("write `{key}: name`"))),
+            }
+        };
+        let database = text_or("database", None)?;
+        let schema = text_or("schema", Some(&source_name))?.unwrap_or_default();
         let Some(tables) = source.get("tables") else {
             return Ok(());
         };
-        for table in self.list(tables, "tables")? {
-            let table_name = self.name(table, "tables")?;
+        let tables_path = step(&path, Step::key("tables"));
+        for (index, table) in self.list(tables, &tables_path)?.iter().enumerate() {
+            let table_name = self.name(table, &step(&tables_path, Step::Index(index)))?;
+            let at = step(&tables_path, Step::Index(index));
             if out
                 .iter()
                 .any(|t| t.source_name == source_name && t.table_name == table_name)
@@ -541,20 +688,40 @@ impl Reader<'_> {
                 return Err(Diagnostic::new(format!(
                     "source '{source_name}.{table_name}' is declared twice"
                 ))
-                .at(self.locate_name(&table_name))
+                .at(self.locate(&at))
                 .help("declare each source table once"));
             }
             let owner = format!("{source_name}.{table_name}");
+            let identifier_value = match table.get("identifier") {
+                Some(value) => Some(self.renderer.render(value, &|| self.locate(&at))?),
+                None => None,
+            };
+            let identifier = match identifier_value.as_ref() {
+                None | Some(Json::Null) => table_name.clone(),
+                Some(Json::String(identifier)) => identifier.clone(),
+                Some(other) => {
+                    return Err(Diagnostic::new(format!(
+                        "`identifier:` of source table '{owner}' must be a string, not {}",
+                        type_name(other)
+                    ))
+                    .at(self.locate(&at))
+                    .help("write `identifier: table_name`"));
+                }
+            };
+            let mut quoting = match source.get("quoting") {
+                Some(Json::Object(map)) => map.clone(),
+                _ => Map::new(),
+            };
+            if let Some(Json::Object(map)) = table.get("quoting") {
+                quoting.extend(map.clone());
+            }
             out.push(SourceTable {
-                identifier: table
-                    .get("identifier")
-                    .and_then(Json::as_str)
-                    .unwrap_or(&table_name)
-                    .to_string(),
-                description: Self::text(table, "description"),
-                columns: self.columns(table, &owner)?,
-                tests: self.tests(table, &owner, None)?,
-                location: self.locate_name(&table_name),
+                quoting: (!quoting.is_empty()).then_some(Json::Object(quoting)),
+                identifier,
+                description: self.text(table, "description", &at)?,
+                columns: self.columns(table, &owner, &at)?,
+                tests: self.tests(table, &owner, None, &at)?,
+                location: self.locate(&at),
                 source_name: source_name.clone(),
                 database: database.clone(),
                 schema: schema.clone(),

@@ -5,7 +5,7 @@ use minijinja::Value;
 use minijinja::value::ValueKind;
 use serde_json::Value as Json;
 
-pub fn yaml_to_json(yaml: &serde_norway::Value) -> Json {
+pub(crate) fn yaml_to_json(yaml: &serde_norway::Value) -> Json {
     use serde_norway::Value as Yaml;
     match yaml {
         Yaml::Null => Json::Null,
@@ -48,7 +48,7 @@ fn yaml_key(key: &serde_norway::Value) -> String {
     }
 }
 
-pub fn json_to_jinja(json: &Json) -> Value {
+pub(crate) fn json_to_jinja(json: &Json) -> Value {
     match json {
         Json::Null => Value::from(()),
         Json::Bool(b) => Value::from(*b),
@@ -62,13 +62,20 @@ pub fn json_to_jinja(json: &Json) -> Value {
             }
         }
         Json::String(s) => Value::from(s.as_str()),
-        Json::Array(items) => Value::from_iter(items.iter().map(json_to_jinja)),
-        Json::Object(map) => map_value(map.iter().map(|(k, v)| (k.as_str(), json_to_jinja(v)))),
+        // Python's lists and dicts are mutable: macros `append` to lists read from yml.
+        Json::Array(items) => {
+            crate::jinja::objects::make_list_from(items.iter().map(json_to_jinja).collect())
+        }
+        Json::Object(map) => crate::jinja::objects::make_dict_from(
+            map.iter()
+                .map(|(k, v)| (Value::from(k.as_str()), json_to_jinja(v)))
+                .collect(),
+        ),
     }
 }
 
 /// A template dict. (`Value::from_iter` of pairs would make a list of tuples.)
-pub fn map_value<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
+pub(crate) fn map_value<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Value {
     Value::from_object(
         pairs
             .into_iter()
@@ -79,7 +86,7 @@ pub fn map_value<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Value
 
 /// Converts a template value back to JSON (config values set from templates, test arguments).
 /// Objects that are neither sequences nor maps (relations, macros) become their rendered string.
-pub fn jinja_to_json(value: &Value) -> Json {
+pub(crate) fn jinja_to_json(value: &Value) -> Json {
     match value.kind() {
         ValueKind::Undefined | ValueKind::None => Json::Null,
         ValueKind::Bool => Json::Bool(value.is_true()),
@@ -117,7 +124,7 @@ pub fn jinja_to_json(value: &Value) -> Json {
 
 /// How a scalar renders as text in SQL/Terraform: strings bare, numbers and booleans as dbt
 /// (Python) prints them.
-pub fn json_scalar_text(json: &Json) -> Option<String> {
+pub(crate) fn json_scalar_text(json: &Json) -> Option<String> {
     match json {
         Json::String(s) => Some(s.clone()),
         Json::Number(n) => Some(n.to_string()),

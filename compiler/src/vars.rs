@@ -13,17 +13,17 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use crate::error::{Diagnostic, Result};
-use crate::values::yaml_to_json;
+use crate::project::type_name;
 
 #[derive(Debug, Default, Clone)]
-pub struct Vars {
+pub(crate) struct Vars {
     project: BTreeMap<String, Json>,
     cli: BTreeMap<String, Json>,
 }
 
 /// How a var reference resolves.
 #[derive(Debug, Clone, PartialEq)]
-pub enum VarBinding {
+pub(crate) enum VarBinding {
     /// Inline this value (bound by `--vars`, or a non-scalar project value).
     Inline(Json),
     /// Defer to the Terraform variable of the same name; the value is its default.
@@ -35,7 +35,11 @@ pub enum VarBinding {
 impl Vars {
     /// `vars:` from dbt_project.yml: global keys, overridden by the block named after the project
     /// (`vars: {retail: {pdate: ...}}`).
-    pub fn new(project_vars: &Json, project_name: &str, cli: BTreeMap<String, Json>) -> Vars {
+    pub(crate) fn new(
+        project_vars: &Json,
+        project_name: &str,
+        cli: BTreeMap<String, Json>,
+    ) -> Vars {
         let mut project = BTreeMap::new();
         if let Json::Object(map) = project_vars {
             for (key, value) in map {
@@ -54,7 +58,7 @@ impl Vars {
         Vars { project, cli }
     }
 
-    pub fn binding(&self, name: &str) -> VarBinding {
+    pub(crate) fn binding(&self, name: &str) -> VarBinding {
         if let Some(value) = self.cli.get(name) {
             return VarBinding::Inline(value.clone());
         }
@@ -70,39 +74,26 @@ impl Vars {
     }
 }
 
-pub fn is_terraform_identifier(name: &str) -> bool {
+pub(crate) fn is_terraform_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Parses `--vars`, which dbt reads as YAML (so JSON works too) and which must be a mapping.
-pub fn parse_cli_vars(text: Option<&str>) -> Result<BTreeMap<String, Json>> {
+pub(crate) fn parse_cli_vars(text: Option<&str>) -> Result<BTreeMap<String, Json>> {
     let Some(text) = text else {
         return Ok(BTreeMap::new());
     };
     let help = "pass a YAML or JSON mapping, e.g. --vars '{pdate: 20261127}'";
-    let yaml: serde_norway::Value = serde_norway::from_str(text)
-        .map_err(|err| Diagnostic::new(format!("--vars is not valid YAML: {err}")).help(help))?;
-    match yaml_to_json(&yaml) {
+    match crate::yaml::parse("--vars", text).map_err(|d| d.help(help))? {
         Json::Object(map) => Ok(map.into_iter().collect()),
         Json::Null => Ok(BTreeMap::new()),
         other => Err(Diagnostic::new(format!(
             "--vars must be a YAML mapping, but was {}",
-            json_type_name(&other)
+            type_name(&other)
         ))
         .help(help)),
-    }
-}
-
-fn json_type_name(value: &Json) -> &'static str {
-    match value {
-        Json::Null => "null",
-        Json::Bool(_) => "a boolean",
-        Json::Number(_) => "a number",
-        Json::String(_) => "a string",
-        Json::Array(_) => "a list",
-        Json::Object(_) => "a mapping",
     }
 }
 

@@ -321,10 +321,162 @@ fn usage_errors_are_clear() {
         "--select",
         "nope",
     ]);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).lines().next(),
-        Some("error: --select 'nope' matches no node")
+    // dbt warns and selects nothing.
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("'nope' does not match any enabled nodes")
     );
+    assert!(out.stdout.is_empty());
     let out = mdwc(&["compile", "--project-dir", "/nonexistent-project"]);
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: cannot read dbt_project.yml"));
+}
+
+#[test]
+fn an_empty_project_does_not_replace_a_module_with_models() {
+    let project = example_copy("empty");
+    let out = project.parent().expect("parent").join("module");
+    let (p, o) = (project.to_str().expect("utf8"), out.to_str().expect("utf8"));
+    let compile = |extra: &[&str]| {
+        let mut args = vec![
+            "compile",
+            "--project-dir",
+            p,
+            "--profiles-dir",
+            p,
+            "--out",
+            o,
+        ];
+        args.extend_from_slice(extra);
+        mdwc(&args)
+    };
+    ok(compile(&[]));
+    let before = read_dir_sorted(&out);
+    // Every model (and the tests on them) moved away; a model-paths typo has the same effect.
+    for folder in ["models", "tests"] {
+        std::fs::rename(project.join(folder), project.join(format!("old_{folder}")))
+            .expect("move folder");
+    }
+    std::fs::create_dir(project.join("models")).expect("empty models");
+    let refused = compile(&[]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--allow-empty"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(read_dir_sorted(&out), before, "--out must be untouched");
+    ok(compile(&["--allow-empty"]));
+    assert!(
+        !read_dir_sorted(&out)
+            .iter()
+            .any(|(name, _)| name.starts_with("model_"))
+    );
+    let _ = std::fs::remove_dir_all(project.parent().expect("parent"));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("run git");
+    assert!(
+        status.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+#[test]
+fn deps_installs_git_packages_pins_them_and_says_when_offline() {
+    let root = scratch("deps");
+    // A package in a git repository, tagged.
+    let repo = root.join("demo-pkg");
+    std::fs::create_dir_all(repo.join("macros")).expect("mkdir");
+    std::fs::write(
+        repo.join("dbt_project.yml"),
+        "name: demo_pkg\nversion: '1.0.0'\n",
+    )
+    .expect("write");
+    std::fs::write(
+        repo.join("macros/shout.sql"),
+        "{% macro shout(x) %}upper({{ x }}){% endmacro %}\n",
+    )
+    .expect("write");
+    git(&repo, &["init", "--quiet"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "--quiet", "-m", "v1"]);
+    git(&repo, &["tag", "1.0.0"]);
+    // A project that requires it.
+    let project = root.join("project");
+    std::fs::create_dir_all(project.join("models")).expect("mkdir");
+    std::fs::write(project.join("dbt_project.yml"), "name: p\nprofile: p\n").expect("write");
+    std::fs::write(
+        project.join("profiles.yml"),
+        "p:\n  target: dev\n  outputs:\n    dev: {type: athena, database: awsdatacatalog, schema: mdw}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        project.join("models/a.sql"),
+        "select {{ demo_pkg.shout(\"'a'\") }} as a\n",
+    )
+    .expect("write");
+    std::fs::write(
+        project.join("packages.yml"),
+        format!(
+            "packages:\n  - git: \"file://{}\"\n    revision: 1.0.0\n",
+            repo.display()
+        ),
+    )
+    .expect("write");
+    let p = project.to_str().expect("utf8");
+    // Not installed yet: compile names the requirement.
+    let before = mdwc(&["compile", "--project-dir", p, "--profiles-dir", p]);
+    assert!(String::from_utf8_lossy(&before.stderr).contains("run `mdwc deps`"));
+    ok(mdwc(&["deps", "--project-dir", p]));
+    assert!(
+        project
+            .join("dbt_packages/demo_pkg/macros/shout.sql")
+            .is_file()
+    );
+    let lock = std::fs::read_to_string(project.join("package-lock.yml")).expect("lock");
+    assert!(
+        lock.contains("revision:") && lock.contains("sha1_hash:"),
+        "{lock}"
+    );
+    ok(mdwc(&["compile", "--project-dir", p, "--profiles-dir", p]));
+    let sql = std::fs::read_to_string(project.join("target/compiled/p/models/a.sql")).expect("sql");
+    assert_eq!(sql.trim(), "select upper('a') as a");
+    // The lock is installed as written the next time.
+    std::fs::remove_dir_all(project.join("dbt_packages")).expect("rm");
+    ok(mdwc(&["deps", "--project-dir", p]));
+    assert!(
+        project
+            .join("dbt_packages/demo_pkg/dbt_project.yml")
+            .is_file()
+    );
+
+    // A hub package with no network: the error says so.
+    std::fs::write(
+        project.join("packages.yml"),
+        "packages:\n  - package: dbt-labs/dbt_utils\n    version: [\">=1.0.0\", \"<2.0.0\"]\n",
+    )
+    .expect("write");
+    let offline = Command::new(env!("CARGO_BIN_EXE_mdwc"))
+        .args(["deps", "--project-dir", p])
+        .env("DBT_PACKAGE_HUB_URL", "http://127.0.0.1:9/")
+        .output()
+        .expect("run mdwc");
+    assert!(!offline.status.success());
+    let stderr = String::from_utf8_lossy(&offline.stderr);
+    assert!(
+        stderr.contains("cannot reach the dbt package hub") && stderr.contains("packages.yml:2"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(root);
 }

@@ -5,85 +5,12 @@
 //! dbt-athena lists relations while compiling, so it talks to a throwaway moto server on a free
 //! loopback port. When either is missing the test fails and says how to install them.
 
-use std::collections::BTreeSet;
-use std::net::{TcpListener, TcpStream};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const INSTALL: &str = "install them with:\n  python3 -m venv ~/.cache/mdw-venv\n  ~/.cache/mdw-venv/bin/pip install 'dbt-core==1.11.*' 'dbt-athena==1.11.*' 'moto[server]'\n  export MDW_DBT=~/.cache/mdw-venv/bin/dbt PATH=~/.cache/mdw-venv/bin:$PATH";
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
-
-fn find_dbt() -> PathBuf {
-    if let Some(path) = std::env::var_os("MDW_DBT") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "MDW_DBT={} is not a file; {INSTALL}",
-            path.display()
-        );
-        return path;
-    }
-    on_path("dbt").unwrap_or_else(|| {
-        panic!("dbt-core is not installed (no MDW_DBT, no dbt on PATH); {INSTALL}")
-    })
-}
-
-fn find_moto(dbt: &Path) -> PathBuf {
-    on_path("moto_server")
-        .or_else(|| {
-            dbt.parent()
-                .map(|bin| bin.join("moto_server"))
-                .filter(|p| p.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!("moto_server is not installed (not on PATH, not beside dbt); {INSTALL}")
-        })
-}
-
-/// A moto server on a free loopback port, stopped when dropped.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start(program: &Path) -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|addr| addr.port())
-            .expect("a free loopback port");
-        let child = Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {}: {err}", program.display()));
-        let moto = Moto { child, port };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on port {port} within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{Moto, copy_project, dbt_compile, files_under, find_dbt, find_moto, run, tokens};
 
 struct Case {
     name: String,
@@ -152,61 +79,6 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-fn copy_project(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create temp project");
-    for entry in std::fs::read_dir(from).expect("read project").flatten() {
-        let name = entry.file_name();
-        if name == "target" || name == "logs" {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.path().is_dir() {
-            copy_project(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy project file");
-        }
-    }
-}
-
-fn files_under(root: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    let mut pending = vec![root.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if let Ok(relative) = path.strip_prefix(root) {
-                out.insert(relative.to_path_buf());
-            }
-        }
-    }
-    out
-}
-
-/// SQL tokens with whitespace ignored; parentheses and commas stand alone so `( 'a'` and `('a'`
-/// compare equal.
-fn tokens(sql: &str) -> Vec<String> {
-    sql.replace('(', " ( ")
-        .replace(')', " ) ")
-        .replace(',', " , ")
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
-}
-
-fn run(mut command: Command, what: &str) {
-    let output = command
-        .output()
-        .unwrap_or_else(|err| panic!("cannot run {what}: {err}"));
-    assert!(
-        output.status.success(),
-        "{what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 /// Compiles `case` with both tools; returns the differences found.
 fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<String> {
     let slug = case.name.replace('/', "_");
@@ -215,12 +87,9 @@ fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<Strin
     copy_project(&case.dir, &dbt_dir);
     copy_project(&case.dir, &mdwc_dir);
 
-    let mut flags = vec![
-        "--profiles-dir".to_string(),
-        case.profiles_dir.display().to_string(),
-    ];
+    let mut flags = Vec::new();
     if let Some(target) = &case.target {
-        flags.extend(["--target".into(), target.clone()]);
+        flags.extend(["--target".to_string(), target.clone()]);
     }
     if let Some(vars) = &case.vars {
         flags.extend(["--vars".into(), vars.clone()]);
@@ -230,6 +99,8 @@ fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<Strin
     mdwc.arg("compile")
         .arg("--project-dir")
         .arg(&mdwc_dir)
+        .arg("--profiles-dir")
+        .arg(&case.profiles_dir)
         .args(&flags)
         .env_remove("DBT_PROFILES_DIR");
     for (key, value) in &case.env {
@@ -237,20 +108,8 @@ fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<Strin
     }
     run(mdwc, &format!("mdwc compile ({})", case.name));
 
-    let mut dbt_cmd = Command::new(dbt);
-    dbt_cmd
-        .arg("compile")
-        .arg("--project-dir")
-        .arg(&dbt_dir)
-        .args(&flags)
-        .current_dir(&dbt_dir)
-        .env_remove("DBT_PROFILES_DIR")
-        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{moto_port}"))
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-west-2")
-        .env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-        .env("DBT_USE_COLORS", "false");
+    let mut dbt_cmd = dbt_compile(dbt, &dbt_dir, &case.profiles_dir, moto_port);
+    dbt_cmd.args(&flags);
     for (key, value) in &case.env {
         dbt_cmd.env(key, value);
     }

@@ -26,7 +26,7 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-pub fn dot(graph: &Graph, selected: &BTreeSet<usize>) -> String {
+pub(crate) fn dot(graph: &Graph, selected: &BTreeSet<usize>) -> String {
     let mut out = String::from(
         "digraph lineage {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontcolor=white];\n",
     );
@@ -61,7 +61,7 @@ const NODE_HEIGHT: usize = 26;
 const COLUMN_GAP: usize = 250;
 const ROW_GAP: usize = 36;
 
-pub fn html(graph: &Graph, selected: &BTreeSet<usize>, title: &str) -> String {
+pub(crate) fn html(graph: &Graph, selected: &BTreeSet<usize>, title: &str) -> String {
     let layers = graph.layers();
     let max_layer = selected.iter().map(|&i| layers[i]).max().unwrap_or(0);
     // Rows: order each layer by the mean row of its parents (fewer crossings), then by name.

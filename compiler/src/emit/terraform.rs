@@ -19,13 +19,13 @@ use crate::values::json_scalar_text;
 
 /// Escapes a project string for a Terraform JSON string value and turns deferred-var markers
 /// into interpolations.
-pub fn tf_string(text: &str) -> String {
+pub(crate) fn tf_string(text: &str) -> String {
     let escaped = text.replace("${", "$${").replace("%{", "%%{");
     replace_deferred(&escaped, |name| format!("${{var.{name}}}"))
 }
 
 /// A Terraform-safe resource name for a dbt name.
-pub fn resource_name(name: &str) -> String {
+pub(crate) fn resource_name(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| {
@@ -42,7 +42,7 @@ pub fn resource_name(name: &str) -> String {
     out
 }
 
-pub fn source_resource_name(source: &str, table: &str) -> String {
+pub(crate) fn source_resource_name(source: &str, table: &str) -> String {
     resource_name(&format!("{source}__{table}"))
 }
 
@@ -107,7 +107,7 @@ pub fn render(compiled: &Compiled, out_dir: &Path) -> Result<Vec<(String, String
 
 /// Builds every `*.tf.json` file and hands each to `sink` as soon as it is built (in parallel,
 /// so thousands of model files are never all in memory). Returns the file names.
-pub fn visit(
+pub(crate) fn visit(
     compiled: &Compiled,
     out_dir: &Path,
     sink: &(dyn Fn(&str, &str) -> Result<()> + Sync),
@@ -116,6 +116,7 @@ pub fn visit(
     let databases: BTreeSet<String> = compiled
         .models
         .iter()
+        .filter(|m| !m.ephemeral)
         .map(|m| m.relation.schema.clone())
         .chain(compiled.seeds.iter().map(|s| s.relation.schema.clone()))
         .collect();
@@ -123,6 +124,7 @@ pub fn visit(
     let model_files: Result<Vec<String>> = compiled
         .models
         .par_iter()
+        .filter(|model| !model.ephemeral)
         .map(|model| {
             let resource = model_resource(model, &seeds)?;
             let mut body = Map::new();
@@ -263,8 +265,8 @@ pub fn visit(
         let mut queries = Map::new();
         for test in &compiled.tests {
             let (query, check) = check_block(test);
-            queries.insert(resource_name(&test.name), query);
-            checks.insert(resource_name(&test.name), check);
+            queries.insert(resource_name(&test.key), query);
+            checks.insert(resource_name(&test.key), check);
         }
         let mut body = Map::new();
         body.insert("data".into(), json!({"mdw_query": queries}));
@@ -319,13 +321,6 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
     let materialized = config::as_str(config, "materialized").unwrap_or("view");
     match materialized {
         "table" | "view" | "incremental" => {}
-        "ephemeral" => {
-            return Err(model_error(
-                model,
-                "materialization 'ephemeral' is not supported by mdw_iceberg_model".into(),
-                "use materialized='view' (or 'table') for this model",
-            ));
-        }
         other => {
             return Err(model_error(
                 model,
@@ -385,6 +380,10 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
         "merge_exclude_columns",
         "partitioned_by",
     ] {
+        // dbt-athena creates views without partitions, whatever the config says.
+        if key == "partitioned_by" && materialized == "view" {
+            continue;
+        }
         if let Some(list) = string_list(config.get(key)) {
             resource.insert(key.into(), list);
         }
@@ -465,7 +464,7 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
 /// `dbt build --warn-error` off). The query is a module-level data source, not one scoped in the
 /// check: Terraform re-reads scoped ones on every apply, so a plan would never be empty.
 fn check_block(test: &CompiledTest) -> (Json, Json) {
-    let name = resource_name(&test.name);
+    let name = resource_name(&test.key);
     let fail_calc = config::as_str(&test.config, "fail_calc").unwrap_or("count(*)");
     let sql = format!(
         "select {fail_calc} as failures from (\n{}\n) dbt_internal_test",

@@ -6,7 +6,6 @@
 //! `this`, `config` and `ref` inside a macro mean the calling node's, as in dbt.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,17 +13,18 @@ use minijinja::value::{DynObject, Enumerator, Kwargs, Object, ObjectRepr, Rest, 
 use minijinja::{Error, ErrorKind, State, Value};
 use serde_json::Value as Json;
 
-use super::functions::{error_with_help, return_value};
-use super::objects::{DeferredVar, Relation, lock, replace_deferred};
+use super::functions::error_with_help;
+use super::objects::{Relation, deferred_marker, lock, replace_deferred};
+use crate::config::types::{Checker, NodeKind};
 use crate::config::{self, Config};
 use crate::values::{jinja_to_json, json_scalar_text, json_to_jinja, map_value};
 use crate::vars::{VarBinding, Vars};
 
 /// The name under which a node context is reachable from any template state rendering it.
-pub const CONTEXT_KEY: &str = "__mdw_ctx";
+pub(crate) const CONTEXT_KEY: &str = "__mdw_ctx";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub(crate) enum Phase {
     /// dbt's parse: `execute` is false, `ref`/`source`/`config` are recorded.
     Parse,
     /// dbt's compile: `execute` is true, relations are resolved.
@@ -33,7 +33,7 @@ pub enum Phase {
 
 /// What `var()` returns for a var deferred to Terraform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VarMode {
+pub(crate) enum VarMode {
     /// A marker that emit turns into `${var.<name>}`.
     Markers,
     /// The project value (for `target/compiled`, which must equal dbt's output).
@@ -44,18 +44,24 @@ pub enum VarMode {
 
 /// Project data every render shares.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     pub project_name: String,
     pub target: Value,
     pub target_database: String,
     pub target_schema: String,
     pub vars: Vars,
-    pub registry: Arc<MacroRegistry>,
+    /// Checks `config(...)` values against dbt's types.
+    pub(crate) checker: Checker,
+    /// `graph` and `selected_resources`, known once every node is parsed. `graph` is built
+    /// from the manifest on first use: most projects never read it, and it is large.
+    pub graph_source: std::sync::OnceLock<std::sync::Arc<crate::compile::manifest::Manifest>>,
+    pub graph: std::sync::OnceLock<Value>,
+    pub selected_resources: std::sync::OnceLock<Value>,
 }
 
 /// Where every ref-able node and source lives, known after the parse phase.
 #[derive(Debug, Default)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub nodes: HashMap<String, Relation>,
     pub sources: HashMap<(String, String), Relation>,
     /// A versioned model's name → the search name of its latest version (`ref('m')`
@@ -65,7 +71,7 @@ pub struct Resolved {
 
 impl Resolved {
     /// The search name of the node a ref resolves to.
-    pub fn target_key(&self, call: &RefCall) -> String {
+    pub(crate) fn target_key(&self, call: &RefCall) -> String {
         match (&call.version, self.latest.get(&call.name)) {
             (None, Some(latest)) => latest.clone(),
             _ => call.key(),
@@ -74,7 +80,7 @@ impl Resolved {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RefCall {
+pub(crate) struct RefCall {
     pub package: Option<String>,
     pub name: String,
     pub version: Option<String>,
@@ -82,13 +88,13 @@ pub struct RefCall {
 
 impl RefCall {
     /// The name the ref is resolved by: `name`, or dbt's search name `name.v<version>`.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         search_name(&self.name, self.version.as_deref())
     }
 }
 
 /// dbt's `search_name` of a model: `name`, or `name.v<version>` for a model version.
-pub fn search_name(name: &str, version: Option<&str>) -> String {
+pub(crate) fn search_name(name: &str, version: Option<&str>) -> String {
     match version {
         Some(version) => format!("{name}.v{version}"),
         None => name.to_string(),
@@ -97,7 +103,7 @@ pub fn search_name(name: &str, version: Option<&str>) -> String {
 
 /// What a render observed: refs, sources and deferred vars it used.
 #[derive(Debug, Default)]
-pub struct Captured {
+pub(crate) struct Captured {
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub deferred_vars: BTreeSet<String>,
@@ -105,7 +111,7 @@ pub struct Captured {
 
 /// One render of one node (model, test, or a naming-macro call).
 #[derive(Debug)]
-pub struct RenderNode {
+pub(crate) struct RenderNode {
     pub shared: Arc<Shared>,
     pub name: String,
     /// `v` of a model version.
@@ -156,8 +162,17 @@ impl Clone for RenderNode {
 }
 
 impl RenderNode {
+    /// The kind of node whose config this render sets.
+    fn kind(&self) -> NodeKind {
+        match self.resource_type {
+            "test" => NodeKind::Test,
+            "seed" => NodeKind::Seed,
+            _ => NodeKind::Model,
+        }
+    }
+
     /// Notes a parse-phase read whose value changes in the compile phase.
-    fn observe(&self) {
+    pub(crate) fn observe(&self) {
         if self.phase == Phase::Parse {
             self.observed.store(true, Ordering::Relaxed);
         }
@@ -230,7 +245,7 @@ impl RenderNode {
 }
 
 /// A value that differs from `value`, used to check a deferred var only flows into the text.
-pub fn probe_value(value: &Json) -> Json {
+pub(crate) fn probe_value(value: &Json) -> Json {
     match value {
         Json::Number(n) => match n.as_i64() {
             Some(i) => Json::from(i.wrapping_add(7919)),
@@ -244,9 +259,11 @@ pub fn probe_value(value: &Json) -> Json {
 
 /// The root context of a render.
 #[derive(Debug)]
-pub struct NodeContext(pub Arc<RenderNode>);
+pub(crate) struct NodeContext(pub Arc<RenderNode>);
 
 const CONTEXT_KEYS: &[&str] = &[
+    "graph",
+    "selected_resources",
     "ref",
     "source",
     "config",
@@ -287,6 +304,26 @@ impl Object for NodeContext {
                 Value::from(node.phase == Phase::Compile)
             }
             "target" => node.shared.target.clone(),
+            // dbt fills `graph` once parsing is done: a parse render sees it empty.
+            "graph" | "selected_resources" => {
+                node.observe();
+                let known = if key == "graph" {
+                    node.shared.graph_source.get().map(|manifest| {
+                        node.shared
+                            .graph
+                            .get_or_init(|| crate::compile::manifest::graph_value(manifest))
+                    })
+                } else {
+                    node.shared.selected_resources.get()
+                };
+                match (node.phase, known) {
+                    (Phase::Compile, Some(value)) => value.clone(),
+                    _ if key == "graph" => {
+                        map_value([("nodes", map_value([])), ("sources", map_value([]))])
+                    }
+                    _ => Value::from(Vec::<Value>::new()),
+                }
+            }
             "project_name" => Value::from(node.shared.project_name.as_str()),
             "schema" => {
                 node.observe();
@@ -312,7 +349,7 @@ impl Object for NodeContext {
 }
 
 /// The node whose render is running in `state`.
-pub fn current_node(state: &State) -> Option<Arc<RenderNode>> {
+pub(crate) fn current_node(state: &State) -> Option<Arc<RenderNode>> {
     let ctx = state.lookup(CONTEXT_KEY)?;
     ctx.downcast_object_ref::<NodeContext>()
         .map(|ctx| ctx.0.clone())
@@ -488,10 +525,10 @@ impl Object for ConfigFn {
             // dbt applies config() while parsing; at compile time it is a no-op.
             return Ok(Value::from(""));
         }
-        let mut config = lock(&node.config);
+        let mut values = Vec::new();
         for value in positional.iter() {
             if let Json::Object(map) = jinja_to_json(value) {
-                config::merge_all(&mut config, &map);
+                values.extend(map);
             } else {
                 return Err(error_with_help(
                     "config() takes keyword arguments or one dict",
@@ -501,7 +538,21 @@ impl Object for ConfigFn {
         }
         for key in kwargs.args() {
             let value: Value = kwargs.get(key)?;
-            config::merge(&mut config, key, jinja_to_json(&value));
+            values.push((key.to_string(), jinja_to_json(&value)));
+        }
+        let kind = node.kind();
+        for (key, value) in &values {
+            if let Err(invalid) =
+                node.shared
+                    .checker
+                    .check(kind, &config::normalize_key(key), value)
+            {
+                return Err(error_with_help(invalid.message, invalid.help));
+            }
+        }
+        let mut config = lock(&node.config);
+        for (key, value) in values {
+            config::merge(&mut config, &key, value);
         }
         Ok(Value::from(""))
     }
@@ -535,8 +586,16 @@ impl Object for ConfigFn {
             }
             "set" => {
                 let (key, value): (String, Value) = from_args(args)?;
+                let value = jinja_to_json(&value);
+                if let Err(invalid) =
+                    node.shared
+                        .checker
+                        .check(node.kind(), &config::normalize_key(&key), &value)
+                {
+                    return Err(error_with_help(invalid.message, invalid.help));
+                }
                 if node.phase == Phase::Parse {
-                    config::merge(&mut lock(&node.config), &key, jinja_to_json(&value));
+                    config::merge(&mut lock(&node.config), &key, value);
                 }
                 Ok(Value::from(""))
             }
@@ -559,10 +618,10 @@ impl Object for VarFn {
             VarBinding::Deferred(value) => {
                 lock(&node.captured).deferred_vars.insert(name.clone());
                 Ok(match node.var_mode {
-                    VarMode::Markers => Value::from_object(DeferredVar {
-                        name,
-                        value: json_to_jinja(&value),
-                    }),
+                    // The marker is plain text, so it concatenates like the value would
+                    // (`"'" + var('d') + "'"`); anything else it decides is caught by comparing
+                    // renders with the value and a probe (see compile::render).
+                    VarMode::Markers => Value::from(deferred_marker(&name)),
                     VarMode::Values => json_to_jinja(&value),
                     VarMode::Probe => json_to_jinja(&probe_value(&value)),
                 })
@@ -574,146 +633,5 @@ impl Object for VarFn {
                 )
             }),
         }
-    }
-}
-
-/// Where a macro lives: the template compiled from its block.
-#[derive(Debug, Clone)]
-pub struct MacroEntry {
-    pub template: String,
-    pub file: String,
-    pub builtin: bool,
-}
-
-/// Every callable macro by name; project macros override built-in ones of the same name.
-#[derive(Debug, Default)]
-pub struct MacroRegistry {
-    pub macros: HashMap<String, MacroEntry>,
-}
-
-impl MacroRegistry {
-    pub fn callable(&self, name: &str) -> Option<Value> {
-        self.macros.get(name).map(|entry| {
-            Value::from_object(MacroFn {
-                name: name.to_string(),
-                template: entry.template.clone(),
-            })
-        })
-    }
-
-    pub fn is_overridden(&self, name: &str) -> bool {
-        self.macros.get(name).is_some_and(|entry| !entry.builtin)
-    }
-}
-
-thread_local! {
-    /// Depth of nested macro calls on this thread: runaway recursion must be an error, not a
-    /// stack overflow.
-    static MACRO_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-const MAX_MACRO_DEPTH: usize = 48;
-
-/// A project (or built-in) macro, callable from any template: it runs its own template with the
-/// caller's node context as root.
-#[derive(Debug)]
-pub struct MacroFn {
-    pub name: String,
-    pub template: String,
-}
-
-impl Object for MacroFn {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
-
-    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        let depth = MACRO_DEPTH.with(|d| d.get());
-        if depth >= MAX_MACRO_DEPTH {
-            return Err(error_with_help(
-                format!(
-                    "macro '{}' recursed more than {MAX_MACRO_DEPTH} levels deep",
-                    self.name
-                ),
-                "look for macros that call each other without a stopping condition",
-            ));
-        }
-        let root = state.lookup(CONTEXT_KEY).unwrap_or_else(|| Value::from(()));
-        let template = state.env().get_template(&self.template)?;
-        MACRO_DEPTH.with(|d| d.set(depth + 1));
-        let result = template.render_captured(root).and_then(|mut captured| {
-            captured.with_state_mut(|macro_state| {
-                let callable = macro_state.lookup(&self.name).ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::UnknownFunction,
-                        format!("macro {} not found", self.name),
-                    )
-                })?;
-                callable.call(macro_state, args)
-            })
-        });
-        MACRO_DEPTH.with(|d| d.set(depth));
-        match result {
-            Ok(value) => Ok(value),
-            Err(err) => match return_value(&err) {
-                Some(value) => Ok(value),
-                None => Err(err),
-            },
-        }
-    }
-
-    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<macro {}>", self.name)
-    }
-}
-
-/// `adapter`: `dispatch`, `quote`, and the catalog lookups (empty: mdwc compiles offline).
-#[derive(Debug)]
-pub struct Adapter(pub Arc<MacroRegistry>);
-
-impl Object for Adapter {
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
-        method: &str,
-        args: &[Value],
-    ) -> Result<Value, Error> {
-        match method {
-            "dispatch" => {
-                let (name, namespace, kwargs): (String, Option<Value>, Kwargs) = from_args(args)?;
-                let _ = kwargs.get::<Option<Value>>("macro_namespace")?;
-                let _ = namespace;
-                for candidate in [format!("athena__{name}"), format!("default__{name}")] {
-                    if let Some(callable) = self.0.callable(&candidate) {
-                        return Ok(callable);
-                    }
-                }
-                Err(error_with_help(
-                    format!("adapter.dispatch found no implementation of '{name}'"),
-                    format!(
-                        "define a macro named `default__{name}` or `athena__{name}` in macros/"
-                    ),
-                ))
-            }
-            "quote" => {
-                let (identifier,): (String,) = from_args(args)?;
-                Ok(Value::from(format!("\"{identifier}\"")))
-            }
-            "type" => Ok(Value::from("athena")),
-            "get_relation" | "load_relation" => Ok(Value::from(())),
-            "get_columns_in_relation" => Ok(Value::from(Vec::<Value>::new())),
-            "already_exists" => Ok(Value::from(false)),
-            _ => Err(Error::from(ErrorKind::UnknownMethod)),
-        }
-    }
-}
-
-/// `dbt.<macro>` and `<project>.<macro>`: macros reached through a namespace.
-#[derive(Debug)]
-pub struct MacroNamespace(pub Arc<MacroRegistry>);
-
-impl Object for MacroNamespace {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.0.callable(key.as_str()?)
     }
 }

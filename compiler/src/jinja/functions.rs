@@ -1,5 +1,5 @@
 //! Global functions of dbt's Jinja context that need no node: `env_var`, `log`, `return`,
-//! `exceptions`, `tojson`/`fromjson`, `run_query`, `is_incremental`.
+//! `exceptions`, `tojson`/`fromjson`, `is_incremental`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use crate::values::{jinja_to_json, json_to_jinja};
 
 /// Attached to a template error to tell the user what to do about it.
 #[derive(Debug)]
-pub struct Help(pub String);
+pub(crate) struct Help(pub String);
 
 impl fmt::Display for Help {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -21,14 +21,14 @@ impl fmt::Display for Help {
 
 impl std::error::Error for Help {}
 
-pub fn error_with_help(message: impl Into<String>, help: impl Into<String>) -> Error {
+pub(crate) fn error_with_help(message: impl Into<String>, help: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into()).with_source(Help(help.into()))
 }
 
 /// Marks an error raised by the project itself (`exceptions.raise_compiler_error`): its message
 /// is shown verbatim.
 #[derive(Debug)]
-pub struct RaisedByProject;
+pub(crate) struct RaisedByProject;
 
 impl fmt::Display for RaisedByProject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,7 +41,7 @@ impl std::error::Error for RaisedByProject {}
 /// `return(x)` unwinds the macro being called, carrying `x` as the macro's value. minijinja has
 /// no non-local exit, so it travels as an error that the macro call site catches.
 #[derive(Debug)]
-pub struct ReturnSignal(pub Value);
+pub(crate) struct ReturnSignal(pub Value);
 
 impl fmt::Display for ReturnSignal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,14 +51,14 @@ impl fmt::Display for ReturnSignal {
 
 impl std::error::Error for ReturnSignal {}
 
-pub fn return_value(err: &Error) -> Option<Value> {
+pub(crate) fn return_value(err: &Error) -> Option<Value> {
     let source = std::error::Error::source(err)?;
     source
         .downcast_ref::<ReturnSignal>()
         .map(|signal| signal.0.clone())
 }
 
-pub fn dbt_return(value: Option<Value>) -> Result<Value, Error> {
+pub(crate) fn dbt_return(value: Option<Value>) -> Result<Value, Error> {
     Err(error_with_help(
         "return() called outside of a macro",
         "use return() only inside {% macro %} blocks of macros/*.sql",
@@ -67,7 +67,7 @@ pub fn dbt_return(value: Option<Value>) -> Result<Value, Error> {
 }
 
 /// `env_var('X', default)`. Missing without a default is an error, as in dbt.
-pub fn env_var(name: String, default: Option<Value>) -> Result<Value, Error> {
+pub(crate) fn env_var(name: String, default: Option<Value>) -> Result<Value, Error> {
     match std::env::var(&name) {
         Ok(value) => Ok(Value::from(value)),
         Err(_) => match default {
@@ -81,7 +81,7 @@ pub fn env_var(name: String, default: Option<Value>) -> Result<Value, Error> {
 }
 
 /// `log(msg, info=False)`: dbt prints `info` messages; mdwc writes them to stderr.
-pub fn log(args: Rest<Value>) -> Result<Value, Error> {
+pub(crate) fn log(args: Rest<Value>) -> Result<Value, Error> {
     let (message, kwargs): (Value, Kwargs) = from_args(&args)?;
     let info = kwargs.get::<Option<bool>>("info")?.unwrap_or(false);
     if info {
@@ -90,13 +90,13 @@ pub fn log(args: Rest<Value>) -> Result<Value, Error> {
     Ok(Value::from(""))
 }
 
-pub fn tojson(value: Value, _kwargs: Kwargs) -> Result<Value, Error> {
+pub(crate) fn tojson(value: Value, _kwargs: Kwargs) -> Result<Value, Error> {
     serde_json::to_string(&jinja_to_json(&value))
         .map(Value::from)
         .map_err(|err| Error::new(ErrorKind::InvalidOperation, err.to_string()))
 }
 
-pub fn fromjson(text: String, default: Option<Value>) -> Result<Value, Error> {
+pub(crate) fn fromjson(text: String, default: Option<Value>) -> Result<Value, Error> {
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(json) => Ok(json_to_jinja(&json)),
         Err(err) => default
@@ -107,28 +107,21 @@ pub fn fromjson(text: String, default: Option<Value>) -> Result<Value, Error> {
 /// The context entry that makes `is_incremental()` true: an incremental model is compiled twice,
 /// the full build (`sql`) and the run on an existing table (`incremental_sql`); the provider
 /// picks one at apply time, when it knows whether the table exists.
-pub const INCREMENTAL_FLAG: &str = "__mdw_is_incremental";
+pub(crate) const INCREMENTAL_FLAG: &str = "__mdw_is_incremental";
 
-pub fn is_incremental(state: &State) -> bool {
+pub(crate) fn is_incremental(state: &State) -> bool {
     state
         .lookup(INCREMENTAL_FLAG)
         .is_some_and(|flag| flag.is_true())
 }
 
-pub fn should_store_failures() -> bool {
+pub(crate) fn should_store_failures() -> bool {
     false
-}
-
-pub fn run_query(_args: Rest<Value>) -> Result<Value, Error> {
-    Err(error_with_help(
-        "run_query() needs a database connection, and mdwc compiles offline",
-        "compute the value in SQL, or bind it with --vars",
-    ))
 }
 
 /// The `exceptions` namespace.
 #[derive(Debug)]
-pub struct Exceptions;
+pub(crate) struct Exceptions;
 
 impl Object for Exceptions {
     fn call_method(
@@ -153,10 +146,17 @@ impl Object for Exceptions {
 }
 
 /// `flags` as dbt exposes it; compile never full-refreshes.
-pub fn flags() -> Value {
+pub(crate) fn flags() -> Value {
     crate::values::map_value([
         ("FULL_REFRESH", Value::from(false)),
         ("WHICH", Value::from("compile")),
         ("STORE_FAILURES", Value::from(false)),
+        ("EMPTY", Value::from(false)),
+        ("FAIL_FAST", Value::from(false)),
+        ("WARN_ERROR", Value::from(false)),
+        ("USE_COLORS", Value::from(false)),
+        ("SEND_ANONYMOUS_USAGE_STATS", Value::from(false)),
+        ("PARTIAL_PARSE", Value::from(false)),
+        ("INTROSPECT", Value::from(true)),
     ])
 }

@@ -1,10 +1,13 @@
 //! The Jinja engine: one minijinja environment holding every model, test and macro template,
 //! with dbt's context functions, and errors mapped back to the user's files.
 
-pub mod context;
-pub mod functions;
-pub mod objects;
-pub mod rewrite;
+pub(crate) mod context;
+pub(crate) mod functions;
+pub(crate) mod globals;
+pub(crate) mod macros;
+pub(crate) mod modules;
+pub(crate) mod objects;
+pub(crate) mod rewrite;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,17 +17,25 @@ use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use rayon::prelude::*;
 
 use crate::error::{Diagnostic, Location};
+use crate::packages::Package;
 use crate::project::SourceFile;
-use context::{Adapter, MacroEntry, MacroNamespace, MacroRegistry, NodeContext, RenderNode};
+use context::{NodeContext, RenderNode};
 use functions::{Help, RaisedByProject, ReturnSignal};
+use macros::{Adapter, INTERNAL, MacroEntry, MacroNamespace, MacroRegistry, Signature};
 use rewrite::SourceMap;
 
-const BUILTIN_MACROS: &str = include_str!("builtins.sql");
-const BUILTIN_FILE: &str = "<mdwc built-in macros>";
+/// mdwc's own versions of the dbt-core, dbt-adapters and dbt-athena macros projects call.
+const BUILTIN_MACROS: &[(&str, &str)] = &[
+    ("naming", include_str!("builtins/naming.sql")),
+    ("tests", include_str!("builtins/tests.sql")),
+    ("cross_db", include_str!("builtins/cross_db.sql")),
+    ("types", include_str!("builtins/types.sql")),
+    ("timestamps", include_str!("builtins/timestamps.sql")),
+];
 
 /// Template names of the small fixed templates mdwc renders itself.
-pub const GENERIC_TEST_TEMPLATE: &str = "<mdwc>::generic_test";
-pub const NAMING_TEMPLATES: [(&str, &str); 3] = [
+pub(crate) const GENERIC_TEST_TEMPLATE: &str = "<mdwc>::generic_test";
+pub(crate) const NAMING_TEMPLATES: [(&str, &str); 3] = [
     ("<mdwc>::schema", "generate_schema_name"),
     ("<mdwc>::alias", "generate_alias_name"),
     ("<mdwc>::database", "generate_database_name"),
@@ -36,7 +47,7 @@ struct TemplateOrigin {
     map: SourceMap,
 }
 
-pub struct Engine {
+pub(crate) struct Engine {
     env: Environment<'static>,
     origins: HashMap<String, TemplateOrigin>,
     /// Macro and built-in templates' (rewritten) sources. The environment loads from here on
@@ -52,11 +63,14 @@ pub struct Engine {
 impl Engine {
     /// Compiles every macro block and node template. `nodes` are `(template name, file)` pairs;
     /// a node's template name is its file path.
-    pub fn new(
+    pub(crate) fn new(
         project_name: &str,
         macro_files: &[SourceFile],
+        packages: &[Package],
+        dispatch: HashMap<String, Vec<String>>,
         nodes: &[&SourceFile],
-    ) -> Result<Engine, Diagnostic> {
+    ) -> (Engine, Vec<Diagnostic>) {
+        let mut errors = Vec::new();
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Lenient);
         env.set_recursion_limit(200);
@@ -91,45 +105,72 @@ impl Engine {
         });
 
         let mut origins = HashMap::new();
-        let mut registry = MacroRegistry::default();
+        let mut registry = MacroRegistry {
+            root: project_name.to_string(),
+            packages: HashMap::new(),
+            dispatch,
+        };
         let mut templates: Vec<(String, String)> = Vec::new();
 
-        let builtin_file = SourceFile {
-            path: BUILTIN_FILE.to_string(),
-            text: BUILTIN_MACROS.to_string(),
-        };
-        for (file, builtin) in
-            std::iter::once((&builtin_file, true)).chain(macro_files.iter().map(|f| (f, false)))
-        {
-            for block in rewrite::split_macros(&file.text) {
-                let template = format!("{}::{}", file.path, block.name);
-                if let Some(existing) = registry.macros.get(&block.name)
-                    && !existing.builtin
-                    && !builtin
-                {
-                    return Err(Diagnostic::new(format!(
-                        "macro '{}' is defined twice: in {} and {}",
-                        block.name, existing.file, file.path
-                    ))
-                    .at(Location::new(&file.path, block.line, 1))
-                    .help("rename or remove one of the two macros"));
+        let builtin_files: Vec<SourceFile> = BUILTIN_MACROS
+            .iter()
+            .map(|(name, text)| SourceFile {
+                path: format!("<mdwc built-in macros: {name}>"),
+                text: text.to_string(),
+            })
+            .collect();
+        let sets = std::iter::once((INTERNAL, builtin_files.as_slice()))
+            .chain(std::iter::once((project_name, macro_files)))
+            .chain(
+                packages
+                    .iter()
+                    .map(|p| (p.name.as_str(), p.macros.as_slice())),
+            );
+        for (package, files) in sets {
+            let known = registry.packages.entry(package.to_string()).or_default();
+            for file in files {
+                for block in rewrite::split_macros(&file.text) {
+                    if block.name.is_empty() {
+                        errors.push(
+                            Diagnostic::new("a {% macro %} or {% test %} block has no name")
+                                .at(Location::new(&file.path, block.line, 1))
+                                .help("write {% macro my_macro(arg) %}…{% endmacro %}"),
+                        );
+                        continue;
+                    }
+                    if let Some(existing) = known.get(&block.name) {
+                        errors.push(
+                            Diagnostic::new(format!(
+                                "macro '{}' is defined twice: in {} and {}",
+                                block.name, existing.file, file.path
+                            ))
+                            .at(Location::new(&file.path, block.line, 1))
+                            .help("rename or remove one of the two macros"),
+                        );
+                        continue;
+                    }
+                    let template = format!("{package}::{}::{}", file.path, block.name);
+                    known.insert(
+                        block.name.clone(),
+                        MacroEntry {
+                            template: template.clone(),
+                            file: file.path.clone(),
+                            signature: Arc::new(Signature {
+                                params: block.params.clone(),
+                                varargs: block.varargs,
+                                kwargs: block.kwargs,
+                            }),
+                        },
+                    );
+                    origins.insert(
+                        template.clone(),
+                        TemplateOrigin {
+                            file: file.path.clone(),
+                            map: block.map,
+                        },
+                    );
+                    templates.push((template, block.template));
                 }
-                registry.macros.insert(
-                    block.name.clone(),
-                    MacroEntry {
-                        template: template.clone(),
-                        file: file.path.clone(),
-                        builtin,
-                    },
-                );
-                origins.insert(
-                    template.clone(),
-                    TemplateOrigin {
-                        file: file.path.clone(),
-                        map: block.map,
-                    },
-                );
-                templates.push((template, block.template));
             }
         }
         let mut node_sources = HashMap::with_capacity(nodes.len());
@@ -158,11 +199,16 @@ impl Engine {
 
         let registry = Arc::new(registry);
         env.add_global("adapter", Value::from_object(Adapter(registry.clone())));
-        env.add_global("dbt", Value::from_object(MacroNamespace(registry.clone())));
-        env.add_global(
-            project_name.to_string(),
-            Value::from_object(MacroNamespace(registry.clone())),
-        );
+        // Namespaces: `dbt.x` (dbt's own macros), `<project>.x`, `<package>.x`.
+        for package in registry.packages.keys() {
+            env.add_global(
+                package.clone(),
+                Value::from_object(MacroNamespace {
+                    registry: registry.clone(),
+                    package: package.clone(),
+                }),
+            );
+        }
         env.add_global("exceptions", Value::from_object(functions::Exceptions));
         env.add_global("flags", functions::flags());
         env.add_global("dbt_version", Value::from("1.11.0"));
@@ -171,32 +217,48 @@ impl Engine {
         env.add_function("return", functions::dbt_return);
         env.add_function("tojson", functions::tojson);
         env.add_function("fromjson", functions::fromjson);
-        env.add_function("run_query", functions::run_query);
+        for name in ["run_query", "statement", "load_result"] {
+            env.add_global(name, Value::from_object(globals::NeedsConnection(name)));
+        }
+        env.add_global("load_relation", Value::from_object(globals::LoadRelation));
+        env.add_global("api", globals::api());
+        env.add_global("modules", modules::modules());
+        env.add_global("invocation_id", Value::from(globals::invocation_id()));
+        env.add_global("run_started_at", modules::run_started_at());
+        env.add_function("print", globals::print);
+        env.add_function("zip", globals::zip);
+        env.add_function("set", globals::set);
+        env.add_function("local_md5", globals::local_md5);
+        env.add_function("toyaml", globals::toyaml);
+        env.add_function("fromyaml", globals::fromyaml);
+        env.add_global(
+            "try_or_compiler_error",
+            Value::from_object(globals::TryOrCompilerError),
+        );
         env.add_function("is_incremental", functions::is_incremental);
         env.add_function("should_store_failures", functions::should_store_failures);
         env.add_function(rewrite::LIST_FN, objects::make_list);
         env.add_function(rewrite::DICT_FN, objects::make_dict);
-        for name in registry.macros.keys() {
-            if let Some(callable) = registry.callable(name) {
-                env.add_global(name.clone(), callable);
-            }
+        for (name, callable) in registry.flat_names() {
+            env.add_global(name, callable);
         }
 
         let sources: Arc<HashMap<String, String>> = Arc::new(templates.into_iter().collect());
         let loader_sources = sources.clone();
         env.set_loader(move |name| Ok(loader_sources.get(name).cloned()));
-        Ok(Engine {
+        let engine = Engine {
             env,
             origins,
             sources,
             node_sources,
             registry,
-        })
+        };
+        (engine, errors)
     }
 
     /// Compiles every template (in parallel), so a syntax error anywhere — also in a macro
-    /// nothing calls — is reported, as dbt does. The first error in name order wins.
-    pub fn check_templates(&self) -> Result<(), Diagnostic> {
+    /// nothing calls — is reported, as dbt does.
+    pub(crate) fn check_templates(&self) -> Vec<Diagnostic> {
         let mut names: Vec<&String> = self.sources.keys().collect();
         names.sort();
         let errors: Vec<Option<Diagnostic>> = names
@@ -208,10 +270,7 @@ impl Engine {
                 })
             })
             .collect();
-        match errors.into_iter().flatten().next() {
-            Some(diagnostic) => Err(diagnostic),
-            None => Ok(()),
-        }
+        errors.into_iter().flatten().collect()
     }
 
     fn model_of(&self, template: &str) -> Option<String> {
@@ -225,7 +284,7 @@ impl Engine {
     }
 
     /// Renders template `name` for `node`.
-    pub fn render(&self, name: &str, node: &Arc<RenderNode>) -> Result<String, Diagnostic> {
+    pub(crate) fn render(&self, name: &str, node: &Arc<RenderNode>) -> Result<String, Diagnostic> {
         let context = Value::from_object(NodeContext(node.clone()));
         let rendered = match self.node_sources.get(name) {
             Some(source) => self.env.render_named_str(name, source, context),
@@ -238,7 +297,7 @@ impl Engine {
     }
 
     /// Evaluates a Jinja expression (a test argument such as `ref('customers')`) for `node`.
-    pub fn eval_expression(
+    pub(crate) fn eval_expression(
         &self,
         expression: &str,
         node: &Arc<RenderNode>,
@@ -266,7 +325,7 @@ impl Engine {
             })
     }
 
-    pub fn render_str(
+    pub(crate) fn render_str(
         &self,
         text: &str,
         node: &Arc<RenderNode>,
@@ -277,12 +336,12 @@ impl Engine {
             .map_err(|err| self.diagnose(&err, Some(&node.name)).in_file(file))
     }
 
-    pub fn test_kwargs(pairs: Vec<(String, Value)>) -> Value {
+    pub(crate) fn test_kwargs(pairs: Vec<(String, Value)>) -> Value {
         Value::from(Kwargs::from_iter(pairs))
     }
 
     /// Turns a template error into a diagnostic at the innermost place it happened.
-    pub fn diagnose(&self, err: &minijinja::Error, model: Option<&str>) -> Diagnostic {
+    pub(crate) fn diagnose(&self, err: &minijinja::Error, model: Option<&str>) -> Diagnostic {
         let mut help = None;
         let mut verbatim = false;
         let mut source = std::error::Error::source(err);
@@ -302,6 +361,22 @@ impl Engine {
             source = cause.source();
         }
         let detail = err.detail().unwrap_or_default();
+        // `pkg.macro(...)` where `pkg` is nothing known: a package that is not installed.
+        if let Some((method, name)) = undefined_namespace(detail) {
+            help.get_or_insert_with(|| {
+                format!(
+                    "install package '{name}' (packages.yml, then `mdwc deps`), or fix the name"
+                )
+            });
+            let mut diagnostic = Diagnostic::new(format!(
+                "`{name}.{method}`: there is no package or macro namespace named '{name}'"
+            ));
+            if let Some(model) = model {
+                diagnostic = diagnostic.model(model);
+            }
+            diagnostic.help = help;
+            return self.located(err, diagnostic);
+        }
         let message = if verbatim {
             detail.to_string()
         } else {
@@ -314,10 +389,22 @@ impl Engine {
                     )
                 }
                 ErrorKind::UnknownMethod => format!("unknown method: {detail}"),
+                ErrorKind::UndefinedError if detail.is_empty() => {
+                    "a value is undefined here (a name that is not defined, or an attribute it does not have)".to_string()
+                }
                 ErrorKind::UndefinedError => format!("undefined value: {detail}"),
                 ErrorKind::TooManyArguments => format!("too many arguments: {detail}"),
                 ErrorKind::MissingArgument => format!("missing argument: {detail}"),
+                ErrorKind::InvalidOperation
+                    if detail.contains("operator on unsupported types plain object") =>
+                {
+                    help.get_or_insert_with(|| "mdwc cannot add or subtract modules.datetime values (date - timedelta) yet: compute the date in SQL, or pass it with --vars".into());
+                    detail.to_string()
+                }
                 ErrorKind::InvalidOperation if !detail.is_empty() => detail.to_string(),
+                ErrorKind::TemplateNotFound => format!(
+                    "{{% include %}}, {{% extends %}} and {{% import %}} are not supported ({detail})"
+                ),
                 kind if detail.is_empty() => kind.to_string(),
                 kind => format!("{kind}: {detail}"),
             }
@@ -328,6 +415,7 @@ impl Engine {
                     ErrorKind::SyntaxError => "check that every {% if %}, {% for %}, {% macro %} and {% set %}…{% endset %} has its end tag and every {{ is closed by }}",
                     ErrorKind::UnknownFunction => "define the macro in macros/*.sql, or fix its name",
                     ErrorKind::UndefinedError => "check the variable or attribute name",
+                    ErrorKind::TemplateNotFound => "dbt models and macros cannot load other templates: call a macro from macros/ instead",
                     _ => "fix the template at this position",
                 }
                 .to_string(),
@@ -338,6 +426,11 @@ impl Engine {
             diagnostic = diagnostic.model(model);
         }
         diagnostic.help = help;
+        self.located(err, diagnostic)
+    }
+
+    /// `diagnostic` at the place in the user's file where `err` happened.
+    fn located(&self, err: &minijinja::Error, mut diagnostic: Diagnostic) -> Diagnostic {
         if let Some(name) = err.name()
             && let Some(origin) = self.origins.get(name)
         {
@@ -354,4 +447,12 @@ impl Engine {
         }
         diagnostic
     }
+}
+
+/// `(method, name)` from minijinja's "undefined has no method named m (`name` is undefined)".
+fn undefined_namespace(detail: &str) -> Option<(&str, &str)> {
+    let rest = detail.strip_prefix("undefined has no method named ")?;
+    let (method, rest) = rest.split_once(" (`")?;
+    let (name, _) = rest.split_once("` is undefined")?;
+    Some((method, name))
 }

@@ -10,22 +10,22 @@ use minijinja::value::{Enumerator, Kwargs, Object, ObjectRepr, from_args};
 use minijinja::{Error, ErrorKind, State, Value};
 
 /// Locks a mutex even if a panic elsewhere poisoned it: the data (template values) stays valid.
-pub fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Start and end of the marker an unresolved relation renders as during the parse phase.
-pub const RELATION_START: char = '\u{3}';
-pub const RELATION_END: char = '\u{4}';
+pub(crate) const RELATION_START: char = '\u{3}';
+pub(crate) const RELATION_END: char = '\u{4}';
 
 /// A ref (or `this`) met while parsing, before relation names are known. Written straight into
 /// the output it becomes a marker that is replaced once names are known, so the parse render can
 /// serve as the compiled SQL. Any other use (an attribute, string concatenation, a method) sets
 /// `observed`, and the node is rendered again with resolved relations.
 #[derive(Debug, Clone)]
-pub struct Placeholder {
+pub(crate) struct Placeholder {
     /// The ref-ed node's name; empty for `this`.
     pub name: String,
     pub observed: Arc<AtomicBool>,
@@ -33,32 +33,96 @@ pub struct Placeholder {
 
 /// A relation as dbt-athena renders it: `"catalog"."schema"."table"`.
 #[derive(Debug, Clone)]
-pub struct Relation {
+pub(crate) struct Relation {
     pub database: String,
     pub schema: String,
     pub identifier: String,
     /// `table` or `view`, for `relation.is_table` / `is_view`.
     pub kind: &'static str,
+    /// Which parts are quoted (dbt's quote policy: the project's `quoting:`, then the node's).
+    pub quoting: Quoting,
     include_database: bool,
     include_schema: bool,
     placeholder: Option<Placeholder>,
 }
 
+/// dbt's quote policy: which parts of a relation name are written in double quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Quoting {
+    pub database: bool,
+    pub schema: bool,
+    pub identifier: bool,
+}
+
+impl Default for Quoting {
+    /// dbt-athena quotes every part.
+    fn default() -> Self {
+        Quoting {
+            database: true,
+            schema: true,
+            identifier: true,
+        }
+    }
+}
+
+impl Quoting {
+    /// This policy with the `quoting:` mapping's booleans applied over it.
+    pub(crate) fn with(mut self, overrides: Option<&serde_json::Value>) -> Quoting {
+        if let Some(serde_json::Value::Object(map)) = overrides {
+            for (key, value) in map {
+                let Some(on) = value.as_bool() else { continue };
+                match key.as_str() {
+                    "database" => self.database = on,
+                    "schema" => self.schema = on,
+                    "identifier" => self.identifier = on,
+                    _ => {}
+                }
+            }
+        }
+        self
+    }
+}
+
 impl Relation {
-    pub fn new(database: &str, schema: &str, identifier: &str, kind: &'static str) -> Relation {
+    pub(crate) fn new(
+        database: &str,
+        schema: &str,
+        identifier: &str,
+        kind: &'static str,
+    ) -> Relation {
         Relation {
             database: database.to_string(),
             schema: schema.to_string(),
             identifier: identifier.to_string(),
             kind,
+            quoting: Quoting::default(),
             include_database: true,
             include_schema: true,
             placeholder: None,
         }
     }
 
+    /// How dbt renders a ref to an ephemeral model: the name of the CTE that inlines it.
+    pub(crate) fn ephemeral(named: &Relation) -> Relation {
+        let identifier = format!("__dbt__cte__{}", named.identifier);
+        let mut relation = Relation::new(&named.database, &named.schema, &identifier, "cte");
+        relation.include_database = false;
+        relation.include_schema = false;
+        relation.quoting.identifier = false;
+        relation
+    }
+
+    pub(crate) fn is_ephemeral(&self) -> bool {
+        self.kind == "cte"
+    }
+
+    pub(crate) fn quoted(mut self, quoting: Quoting) -> Relation {
+        self.quoting = quoting;
+        self
+    }
+
     /// A parse-phase stand-in for a node whose relation is not named yet.
-    pub fn placeholder(mut self, name: &str, observed: Arc<AtomicBool>) -> Relation {
+    pub(crate) fn placeholder(mut self, name: &str, observed: Arc<AtomicBool>) -> Relation {
         self.placeholder = Some(Placeholder {
             name: name.to_string(),
             observed,
@@ -67,7 +131,7 @@ impl Relation {
     }
 
     /// The marker written for a placeholder emitted directly into the output.
-    pub fn marker(&self) -> Option<String> {
+    pub(crate) fn marker(&self) -> Option<String> {
         self.placeholder
             .as_ref()
             .map(|p| format!("{RELATION_START}{}{RELATION_END}", p.name))
@@ -79,35 +143,70 @@ impl Relation {
         }
     }
 
-    pub fn rendered(&self) -> String {
+    pub(crate) fn rendered(&self) -> String {
+        let part = |text: &str, quoted: bool| {
+            if quoted {
+                format!("\"{text}\"")
+            } else {
+                text.to_string()
+            }
+        };
         let mut parts = Vec::with_capacity(3);
         if self.include_database {
-            parts.push(format!("\"{}\"", self.database));
+            parts.push(part(&self.database, self.quoting.database));
         }
         if self.include_schema {
-            parts.push(format!("\"{}\"", self.schema));
+            parts.push(part(&self.schema, self.quoting.schema));
         }
-        parts.push(format!("\"{}\"", self.identifier));
+        parts.push(part(&self.identifier, self.quoting.identifier));
         parts.join(".")
     }
 }
 
+/// The keys a relation shows as a mapping (dbt's relations are dataclasses that macros test
+/// with `is mapping` and `relation.get('metadata')`).
+const RELATION_KEYS: &[&str] = &["path", "type", "metadata", "quote_policy", "include_policy"];
+
 impl Object for Relation {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
+        ObjectRepr::Map
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         self.observe();
+        let policy = |database, schema, identifier| {
+            crate::values::map_value([
+                ("database", Value::from(database)),
+                ("schema", Value::from(schema)),
+                ("identifier", Value::from(identifier)),
+            ])
+        };
         Some(match key.as_str()? {
             "database" => Value::from(self.database.as_str()),
             "schema" => Value::from(self.schema.as_str()),
             "identifier" | "name" | "table" => Value::from(self.identifier.as_str()),
             "is_table" => Value::from(self.kind == "table"),
             "is_view" => Value::from(self.kind == "view"),
+            "is_cte" => Value::from(self.is_ephemeral()),
             "type" => Value::from(self.kind),
+            "path" => crate::values::map_value([
+                ("database", Value::from(self.database.as_str())),
+                ("schema", Value::from(self.schema.as_str())),
+                ("identifier", Value::from(self.identifier.as_str())),
+            ]),
+            "metadata" => crate::values::map_value([("type", Value::from("AthenaRelation"))]),
+            "quote_policy" => policy(
+                self.quoting.database,
+                self.quoting.schema,
+                self.quoting.identifier,
+            ),
+            "include_policy" => policy(self.include_database, self.include_schema, true),
             _ => return None,
         })
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(RELATION_KEYS)
     }
 
     fn call_method(
@@ -119,6 +218,43 @@ impl Object for Relation {
         self.observe();
         match method {
             "render" => Ok(Value::from(self.rendered())),
+            "quote" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut relation = (**self).clone();
+                for (key, slot) in [
+                    ("database", &mut relation.quoting.database),
+                    ("schema", &mut relation.quoting.schema),
+                    ("identifier", &mut relation.quoting.identifier),
+                ] {
+                    if let Some(on) = kwargs.get::<Option<bool>>(key)? {
+                        *slot = on;
+                    }
+                }
+                kwargs.assert_all_used()?;
+                Ok(Value::from_object(relation))
+            }
+            "incorporate" => {
+                let (kwargs,): (Kwargs,) = from_args(args)?;
+                let mut relation = (**self).clone();
+                if let Some(path) = kwargs.get::<Option<Value>>("path")? {
+                    for (key, slot) in [
+                        ("database", &mut relation.database),
+                        ("schema", &mut relation.schema),
+                        ("identifier", &mut relation.identifier),
+                    ] {
+                        if let Ok(value) = path.get_attr(key)
+                            && !value.is_undefined()
+                        {
+                            *slot = value.to_string();
+                        }
+                    }
+                }
+                if let Some(kind) = kwargs.get::<Option<String>>("type")? {
+                    relation.kind = if kind == "view" { "view" } else { "table" };
+                }
+                kwargs.assert_all_used()?;
+                Ok(Value::from_object(relation))
+            }
             "include" => {
                 let (kwargs,): (Kwargs,) = from_args(args)?;
                 let mut relation = (**self).clone();
@@ -148,7 +284,7 @@ impl Object for Relation {
 
 /// Replaces relation markers in a parse-phase render. `None` when a marker is malformed or
 /// names an unknown node (the text was taken apart): the node must be rendered again.
-pub fn replace_relations(
+pub(crate) fn replace_relations(
     text: &str,
     mut resolve: impl FnMut(&str) -> Option<String>,
 ) -> Option<String> {
@@ -182,7 +318,7 @@ pub fn replace_relations(
 /// A list created by a literal (`[]`, `[a, b]`) in a template. Unlike minijinja's own lists it
 /// can be changed in place, as dbt macros do with `{% do cols.append(c) %}`.
 #[derive(Debug, Default)]
-pub struct MutableList(pub Mutex<Vec<Value>>);
+pub(crate) struct MutableList(pub Mutex<Vec<Value>>);
 
 impl Object for MutableList {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
@@ -282,7 +418,7 @@ fn clamp_index(index: i64, len: usize) -> usize {
 /// A dict created by a literal (`{}`, `{'a': 1}`) in a template, mutable in place like a
 /// Python dict (`update`, `pop`, `setdefault`), keeping insertion order as Python does.
 #[derive(Debug, Default)]
-pub struct MutableDict(pub Mutex<Vec<(Value, Value)>>);
+pub(crate) struct MutableDict(pub Mutex<Vec<(Value, Value)>>);
 
 impl MutableDict {
     fn set(entries: &mut Vec<(Value, Value)>, key: Value, value: Value) {
@@ -374,14 +510,24 @@ impl Object for MutableDict {
 }
 
 /// `__mdw_list([...])`: the rewritten form of a list literal.
-pub fn make_list(items: Value) -> Result<Value, Error> {
+pub(crate) fn make_list(items: Value) -> Result<Value, Error> {
     Ok(Value::from_object(MutableList(Mutex::new(
         items.try_iter()?.collect(),
     ))))
 }
 
+/// A mutable list holding `items`.
+pub(crate) fn make_list_from(items: Vec<Value>) -> Value {
+    Value::from_object(MutableList(Mutex::new(items)))
+}
+
+/// A mutable dict holding `entries`, in their order.
+pub(crate) fn make_dict_from(entries: Vec<(Value, Value)>) -> Value {
+    Value::from_object(MutableDict(Mutex::new(entries)))
+}
+
 /// `__mdw_dict({...})`: the rewritten form of a dict literal.
-pub fn make_dict(map: Value) -> Result<Value, Error> {
+pub(crate) fn make_dict(map: Value) -> Result<Value, Error> {
     let mut entries = Vec::new();
     for key in map.try_iter()? {
         let value = map.get_item(&key)?;
@@ -392,15 +538,15 @@ pub fn make_dict(map: Value) -> Result<Value, Error> {
 
 /// Start and end of the marker a deferred var renders as while a model renders; emit turns it
 /// into `${var.<name>}`. Control characters never occur in SQL, so the marker cannot collide.
-pub const DEFERRED_START: char = '\u{1}';
-pub const DEFERRED_END: char = '\u{2}';
+pub(crate) const DEFERRED_START: char = '\u{1}';
+pub(crate) const DEFERRED_END: char = '\u{2}';
 
-pub fn deferred_marker(name: &str) -> String {
+pub(crate) fn deferred_marker(name: &str) -> String {
     format!("{DEFERRED_START}{name}{DEFERRED_END}")
 }
 
 /// Replaces every deferred-var marker in `text` with `replace(name)`.
-pub fn replace_deferred(text: &str, mut replace: impl FnMut(&str) -> String) -> String {
+pub(crate) fn replace_deferred(text: &str, mut replace: impl FnMut(&str) -> String) -> String {
     if !text.contains(DEFERRED_START) {
         return text.to_string();
     }
@@ -422,28 +568,6 @@ pub fn replace_deferred(text: &str, mut replace: impl FnMut(&str) -> String) -> 
     }
     out.push_str(rest);
     out
-}
-
-/// A var deferred to Terraform, as the template sees it: it renders as a marker, and behaves like
-/// its default value in tests (`if`), so the render is the same as with the value inlined.
-#[derive(Debug)]
-pub struct DeferredVar {
-    pub name: String,
-    pub value: Value,
-}
-
-impl Object for DeferredVar {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
-
-    fn is_true(self: &Arc<Self>) -> bool {
-        self.value.is_true()
-    }
-
-    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&deferred_marker(&self.name))
-    }
 }
 
 #[cfg(test)]

@@ -9,14 +9,14 @@
 
 /// Text inserted into a template, to map error columns back to the user's file.
 #[derive(Debug, Default, Clone)]
-pub struct SourceMap {
+pub(crate) struct SourceMap {
     /// `(offset in the template where the insertion starts, inserted length)`, ascending.
     pub inserts: Vec<(usize, usize)>,
 }
 
 impl SourceMap {
     /// 1-based column in the user's file of `offset` in the template text.
-    pub fn column(&self, template: &str, offset: usize) -> usize {
+    pub(crate) fn column(&self, template: &str, offset: usize) -> usize {
         let mut offset = offset.min(template.len());
         while offset > 0 && !template.is_char_boundary(offset) {
             offset -= 1;
@@ -33,8 +33,11 @@ impl SourceMap {
     }
 }
 
-pub const LIST_FN: &str = "__mdw_list";
-pub const DICT_FN: &str = "__mdw_dict";
+pub(crate) const LIST_FN: &str = "__mdw_list";
+pub(crate) const DICT_FN: &str = "__mdw_dict";
+/// `f(**kwargs)` (which minijinja cannot parse) becomes `f(__mdw_splat=kwargs)`; macros
+/// unpack it.
+pub(crate) const SPLAT_KWARG: &str = "__mdw_splat";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Prev {
@@ -57,7 +60,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Rewrites list and dict literals inside `{{ }}` and `{% %}` to mutable constructors.
-pub fn wrap_literals(source: &str, map: &mut SourceMap) -> String {
+pub(crate) fn wrap_literals(source: &str, map: &mut SourceMap) -> String {
     let bytes = source.as_bytes();
     let mut out = String::with_capacity(source.len() + 16);
     let mut copied = 0;
@@ -131,6 +134,18 @@ pub fn wrap_literals(source: &str, map: &mut SourceMap) -> String {
                 b'(' => {
                     stack.push(Open::Paren);
                     prev = Prev::Operator;
+                }
+                b'*' if bytes.get(j + 1) == Some(&b'*')
+                    && prev == Prev::Operator
+                    && stack.last() == Some(&Open::Paren) =>
+                {
+                    out.push_str(&source[copied..j]);
+                    copied = j + 2;
+                    let splat = format!("{SPLAT_KWARG}=");
+                    map.inserts.push((out.len(), splat.len() - 2));
+                    out.push_str(&splat);
+                    j += 2;
+                    continue;
                 }
                 b'[' => {
                     if prev == Prev::Operator {
@@ -213,17 +228,22 @@ fn find_end_raw(source: &str, from: usize) -> usize {
 
 /// One `{% macro %}` (or `{% test %}`, which defines macro `test_<name>`) of a macro file.
 #[derive(Debug, Clone)]
-pub struct MacroBlock {
+pub(crate) struct MacroBlock {
     pub name: String,
     /// Template source: the block padded so its lines and columns match the file.
     pub template: String,
     pub map: SourceMap,
     pub line: usize,
+    /// The declared parameters, and the Jinja2 extras the body reads: `varargs` and `kwargs`
+    /// (appended as parameters, since minijinja has neither) and `caller`.
+    pub params: Vec<String>,
+    pub varargs: bool,
+    pub kwargs: bool,
 }
 
 /// Splits a macro file into its macro blocks. Text between blocks is ignored, as in dbt.
 /// An unclosed block runs to the end of the file, so minijinja reports the missing end tag.
-pub fn split_macros(source: &str) -> Vec<MacroBlock> {
+pub(crate) fn split_macros(source: &str) -> Vec<MacroBlock> {
     let mut blocks = Vec::new();
     let mut at = 0;
     while let Some(open) = find(source, at, "{%") {
@@ -261,9 +281,8 @@ pub fn split_macros(source: &str) -> Vec<MacroBlock> {
         if word == "materialization" {
             continue; // custom materializations are run by the provider, not rendered here
         }
-        let Some(name) = macro_name(&source[open + 2..block_end], word) else {
-            continue;
-        };
+        // A block without a name keeps an empty one: the engine reports it.
+        let name = macro_name(&source[open + 2..block_end], word).unwrap_or_default();
         let before = &source[..open];
         let line = before.matches('\n').count() + 1;
         let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
@@ -273,11 +292,12 @@ pub fn split_macros(source: &str) -> Vec<MacroBlock> {
         template.extend(std::iter::repeat_n('\n', line - 1));
         template.extend(std::iter::repeat_n(' ', column));
         let mut map = SourceMap::default();
-        let body = if word == "test" {
+        let mut body = if word == "test" {
             rename_test_block(text, &mut map, template.len())
         } else {
             text.to_string()
         };
+        let (params, varargs, kwargs) = add_jinja2_extras(&mut body, &mut map, template.len());
         template.push_str(&body);
         let mut wrapped_map = SourceMap::default();
         let wrapped = wrap_literals(&template, &mut wrapped_map);
@@ -292,7 +312,7 @@ pub fn split_macros(source: &str) -> Vec<MacroBlock> {
             wrapped_map.inserts.push((offset + shift, len));
         }
         wrapped_map.inserts.sort_unstable();
-        let name = if word == "test" {
+        let name = if word == "test" && !name.is_empty() {
             format!("test_{name}")
         } else {
             name
@@ -302,9 +322,101 @@ pub fn split_macros(source: &str) -> Vec<MacroBlock> {
             template: wrapped,
             map: wrapped_map,
             line,
+            params,
+            varargs,
+            kwargs,
         });
     }
     blocks
+}
+
+/// Reads a macro block's signature and, when the body reads Jinja2's `varargs` or `kwargs`
+/// (which minijinja does not provide), appends them as parameters: the caller then passes the
+/// extra arguments in them. Returns the declared parameters and which extras were added.
+fn add_jinja2_extras(
+    block: &mut String,
+    map: &mut SourceMap,
+    base: usize,
+) -> (Vec<String>, bool, bool) {
+    let Some((params, close)) = signature(block) else {
+        return (Vec::new(), false, false);
+    };
+    let tag_end = find(block, close, "%}").map_or(block.len(), |end| end + 2);
+    let body = &block[tag_end..];
+    let wants = |word: &str| contains_word(body, word) && !params.iter().any(|p| p == word);
+    let (varargs, kwargs) = (wants("varargs"), wants("kwargs"));
+    let mut extra = String::new();
+    for (wanted, name) in [(varargs, "varargs"), (kwargs, "kwargs")] {
+        if wanted {
+            if !params.is_empty() || !extra.is_empty() {
+                extra.push_str(", ");
+            }
+            // With a default, as they may follow parameters that have one; callers always
+            // pass them.
+            extra.push_str(name);
+            extra.push_str("=none");
+        }
+    }
+    if !extra.is_empty() {
+        map.inserts.push((base + close, extra.len()));
+        block.insert_str(close, &extra);
+    }
+    (params, varargs, kwargs)
+}
+
+/// The parameter names of the block's opening tag and the offset of its closing `)`.
+fn signature(block: &str) -> Option<(Vec<String>, usize)> {
+    let tag_end = find(block, 2, "%}")?;
+    let open = block[..tag_end].find('(')?;
+    let bytes = block.as_bytes();
+    let mut depth = 0usize;
+    let mut params = Vec::new();
+    let mut start = open + 1;
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' => {
+                i = skip_string(bytes, i);
+                continue;
+            }
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' if depth == 0 => {
+                let last = block[start..i].trim();
+                if !last.is_empty() {
+                    params.push(param_name(last));
+                }
+                return Some((params, i));
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                params.push(param_name(block[start..i].trim()));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn param_name(param: &str) -> String {
+    param
+        .split('=')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Whether `word` occurs in `text` as an identifier (not part of a longer name or attribute).
+fn contains_word(text: &str, word: &str) -> bool {
+    let bytes = text.as_bytes();
+    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    text.match_indices(word).any(|(at, _)| {
+        let before = at.checked_sub(1).map(|i| bytes[i]);
+        let after = bytes.get(at + word.len()).copied();
+        !before.is_some_and(|b| is_ident(b) || b == b'.') && !after.is_some_and(is_ident)
+    })
 }
 
 fn macro_name(after_open: &str, word: &str) -> Option<String> {
@@ -359,6 +471,10 @@ mod tests {
             wrap("{% raw %}{{ [1] }}{% endraw %}"),
             "{% raw %}{{ [1] }}{% endraw %}"
         );
+        assert_eq!(
+            wrap("{{ f(a, **kwargs) }} {{ 2 ** 3 }}"),
+            "{{ f(a, __mdw_splat=kwargs) }} {{ 2 ** 3 }}"
+        );
     }
 
     #[test]
@@ -384,5 +500,23 @@ mod tests {
             "{:?}",
             blocks[1].template
         );
+        assert_eq!(blocks[1].params, ["model", "column_name"]);
+    }
+
+    #[test]
+    fn jinja2_varargs_and_kwargs_become_parameters() {
+        let file = "{% macro m(a, b={'x': (1, 2)}) %}{{ kwargs.c }}{{ varargs }}{% endmacro %}";
+        let block = &split_macros(file)[0];
+        assert_eq!(block.params, ["a", "b"]);
+        assert!(block.varargs && block.kwargs);
+        assert!(
+            block.template.starts_with(
+                "{% macro m(a, b=__mdw_dict({'x': (1, 2)}), varargs=none, kwargs=none) %}"
+            ),
+            "{}",
+            block.template
+        );
+        let plain = &split_macros("{% macro n() %}{{ x.kwargs }}{% endmacro %}")[0];
+        assert!(!plain.kwargs && plain.params.is_empty());
     }
 }

@@ -1,0 +1,354 @@
+//! Config values checked against the types dbt-core (and dbt-athena, where mdw uses the value)
+//! gives them, and against what mdw can build: a value of the wrong type is an error where it
+//! is written, never coerced; a feature mdw does not support is named.
+
+use std::collections::HashSet;
+
+use serde_json::Value as Json;
+
+use crate::project::{SourceFile, type_name};
+
+/// Which node a config belongs to: dbt types some keys per resource type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    Model,
+    Seed,
+    Test,
+}
+
+/// A rejected config value: what is wrong and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    pub message: String,
+    pub help: String,
+}
+
+fn invalid(message: impl Into<String>, help: impl Into<String>) -> Invalid {
+    Invalid {
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+/// The materializations mdw builds, and the strategies its incremental models run.
+pub(crate) const MATERIALIZATIONS: [&str; 4] = ["table", "view", "incremental", "ephemeral"];
+const STRATEGIES: [&str; 4] = ["append", "merge", "insert_overwrite", "microbatch"];
+const SCHEMA_CHANGES: [&str; 4] = ["ignore", "fail", "append_new_columns", "sync_all_columns"];
+
+/// Knows the project's custom materializations, to name them in errors.
+#[derive(Debug, Default)]
+pub(crate) struct Checker {
+    custom_materializations: HashSet<String>,
+}
+
+impl Checker {
+    pub(crate) fn new(macro_files: &[SourceFile]) -> Checker {
+        let mut custom_materializations = HashSet::new();
+        for file in macro_files {
+            let mut rest = file.text.as_str();
+            while let Some(at) = rest.find("materialization") {
+                let after = &rest[at + "materialization".len()..];
+                let before = rest[..at].trim_end_matches([' ', '-', '+']);
+                if before.ends_with("{%") {
+                    let name: String = after
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    custom_materializations.insert(name);
+                }
+                rest = after;
+            }
+        }
+        Checker {
+            custom_materializations,
+        }
+    }
+
+    /// Checks one config value as written (`key` normalized). Values that are still Jinja
+    /// templates are checked once rendered.
+    pub(crate) fn check(&self, kind: NodeKind, key: &str, value: &Json) -> Result<(), Invalid> {
+        if value
+            .as_str()
+            .is_some_and(|s| s.contains("{{") || s.contains("{%"))
+        {
+            return Ok(());
+        }
+        check_type(kind, key, value)?;
+        let text = value.as_str().unwrap_or_default();
+        match key {
+            "materialized" if kind == NodeKind::Model => {
+                if MATERIALIZATIONS.contains(&text) {
+                    Ok(())
+                } else if self.custom_materializations.contains(text) {
+                    Err(invalid(
+                        format!("custom materialization '{text}' is not supported"),
+                        "mdw builds models as table, view or incremental Iceberg tables; use one of those",
+                    ))
+                } else {
+                    Err(invalid(
+                        format!("unknown materialization '{text}'"),
+                        "use materialized='table', 'view' or 'incremental'",
+                    ))
+                }
+            }
+            "incremental_strategy" if !STRATEGIES.contains(&text) && !value.is_null() => {
+                Err(invalid(
+                    format!("unknown incremental_strategy '{text}'"),
+                    "use incremental_strategy='append' or 'merge'",
+                ))
+            }
+            "on_schema_change" if !SCHEMA_CHANGES.contains(&text) && !value.is_null() => {
+                Err(invalid(
+                    format!("unknown on_schema_change '{text}'"),
+                    "use 'ignore', 'fail', 'append_new_columns' or 'sync_all_columns'",
+                ))
+            }
+            "on_configuration_change"
+                if !["apply", "continue", "fail"].contains(&text) && !value.is_null() =>
+            {
+                Err(invalid(
+                    format!("unknown on_configuration_change '{text}'"),
+                    "use 'apply', 'continue' or 'fail'",
+                ))
+            }
+            "on_destroy" if !["drop", "retain"].contains(&text) && !value.is_null() => {
+                Err(invalid(
+                    format!("unknown on_destroy '{text}'"),
+                    "use 'drop' or 'retain'",
+                ))
+            }
+            "table_type" if !["iceberg", "hive"].contains(&text.to_lowercase().as_str()) => {
+                Err(invalid(
+                    format!("unknown table_type '{text}'"),
+                    "mdw builds Iceberg tables: use table_type='iceberg'",
+                ))
+            }
+            "severity" if kind == NodeKind::Test => {
+                if ["warn", "error"].contains(&text.to_lowercase().as_str()) {
+                    Ok(())
+                } else {
+                    Err(invalid(
+                        format!("severity '{text}' is neither 'warn' nor 'error'"),
+                        "use severity: warn or severity: error",
+                    ))
+                }
+            }
+            "pre-hook" | "post-hook" if !is_empty(value) => Err(invalid(
+                format!("{key} is not supported yet"),
+                "mdw's engines do not run hooks yet: remove the hook, or run it outside mdw",
+            )),
+            "lf_tags_config" | "lf_grants" | "lf_inherited_tags"
+                if !is_empty(value) && value.get("enabled") != Some(&Json::Bool(false)) =>
+            {
+                Err(invalid(
+                    format!("{key} (Lake Formation) is not supported"),
+                    "mdw does not apply Lake Formation tags or grants: remove the config, or manage them outside mdw",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks what only a model's merged config decides: its materialization's settings. Returns
+/// the key to blame with the problem.
+pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, Invalid)> {
+    let text = |key: &str| config.get(key).and_then(Json::as_str).unwrap_or_default();
+    if !text("sql_header").trim().is_empty() {
+        return Err((
+            "sql_header",
+            invalid(
+                "sql_header (set_sql_header) is not supported yet",
+                "mdw's engines run a model as one statement and cannot run a header before it: move the header's statements into the model, or keep this model in dbt",
+            ),
+        ));
+    }
+    let materialized = text("materialized");
+    if !matches!(materialized, "table" | "incremental") {
+        return Ok(());
+    }
+    if text("table_type").eq_ignore_ascii_case("hive") {
+        return Err((
+            "table_type",
+            invalid(
+                "table_type 'hive' is not supported: mdw builds Iceberg tables",
+                "set table_type='iceberg' (in dbt_project.yml: +table_type: iceberg)",
+            ),
+        ));
+    }
+    let format = text("format");
+    if !format.is_empty() && !format.eq_ignore_ascii_case("parquet") {
+        return Err((
+            "format",
+            invalid(
+                format!("format '{format}' is not supported: mdw writes Iceberg tables as Parquet"),
+                "remove the format config, or set format='parquet'",
+            ),
+        ));
+    }
+    if materialized != "incremental" {
+        return Ok(());
+    }
+    match config.get("incremental_strategy").and_then(Json::as_str) {
+        Some("insert_overwrite") => Err((
+            "incremental_strategy",
+            invalid(
+                "incremental_strategy 'insert_overwrite' does not apply to Iceberg tables",
+                "use incremental_strategy='merge' with a unique_key, or 'append'",
+            ),
+        )),
+        Some("microbatch") => Err((
+            "incremental_strategy",
+            invalid(
+                "incremental_strategy 'microbatch' is not supported yet",
+                "mdw's engines do not run batches yet: use 'append' or 'merge', or keep this model in dbt",
+            ),
+        )),
+        Some("merge") if super::as_string_list(config.get("unique_key")).is_empty() => Err((
+            "incremental_strategy",
+            invalid(
+                "incremental_strategy 'merge' needs a unique_key",
+                "add unique_key='id' (or a list of columns) to the model's config",
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_empty(value: &Json) -> bool {
+    match value {
+        Json::Null => true,
+        Json::String(s) => s.trim().is_empty(),
+        Json::Array(items) => items.is_empty(),
+        Json::Object(map) => map.is_empty(),
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Type {
+    Bool,
+    Str,
+    /// A string or a list of strings.
+    StrOrList,
+    List,
+    Map,
+    Int,
+}
+
+/// The declared type of a config key, and whether null is allowed.
+fn declared(kind: NodeKind, key: &str) -> Option<(Type, bool)> {
+    Some(match key {
+        "enabled" => (Type::Bool, false),
+        "full_refresh" | "store_failures" | "quote_columns" => (Type::Bool, true),
+        "materialized" if kind != NodeKind::Test => (Type::Str, false),
+        "alias"
+        | "schema"
+        | "database"
+        | "group"
+        | "incremental_strategy"
+        | "on_schema_change"
+        | "on_configuration_change"
+        | "external_location"
+        | "where"
+        | "store_failures_as"
+        | "table_type"
+        | "format"
+        | "on_destroy"
+        | "write_compression"
+        | "s3_data_naming"
+        | "s3_data_dir" => (Type::Str, true),
+        "delimiter" | "fail_calc" | "warn_if" | "error_if" | "severity" => (Type::Str, false),
+        "tags" | "unique_key" => (Type::StrOrList, true),
+        "partitioned_by"
+        | "packages"
+        | "incremental_predicates"
+        | "merge_update_columns"
+        | "merge_exclude_columns" => (Type::List, true),
+        "meta" | "persist_docs" | "quoting" | "column_types" | "grants" | "docs" | "contract"
+        | "table_properties" => (Type::Map, true),
+        "limit" => (Type::Int, true),
+        _ => return None,
+    })
+}
+
+fn check_type(kind: NodeKind, key: &str, value: &Json) -> Result<(), Invalid> {
+    let Some((expected, nullable)) = declared(kind, key) else {
+        return Ok(());
+    };
+    let ok = match (expected, value) {
+        (_, Json::Null) => nullable,
+        (Type::Bool, Json::Bool(_))
+        | (Type::Str, Json::String(_))
+        | (Type::StrOrList, Json::String(_))
+        | (Type::Map, Json::Object(_)) => true,
+        (Type::Int, Json::Number(n)) => n.is_i64() || n.is_u64(),
+        (Type::StrOrList | Type::List, Json::Array(items)) => items.iter().all(Json::is_string),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let (what, example) = match expected {
+        Type::Bool => ("a boolean (true or false)", format!("{key}: true")),
+        Type::Str => ("a string", format!("{key}: '...'")),
+        Type::StrOrList => (
+            "a string or a list of strings",
+            format!("{key}: ['a', 'b']"),
+        ),
+        Type::List => ("a list of strings", format!("{key}: ['a', 'b']")),
+        Type::Map => ("a mapping", format!("{key}: {{'name': 'value'}}")),
+        Type::Int => ("an integer", format!("{key}: 10")),
+    };
+    Err(invalid(
+        format!("config '{key}' must be {what}, not {}", describe(value)),
+        format!("write it as {example}"),
+    ))
+}
+
+fn describe(value: &Json) -> String {
+    match value {
+        Json::String(s) => format!("the string '{s}'"),
+        Json::Array(items) if items.iter().any(|i| !i.is_string()) => {
+            "a list that holds something other than strings".to_string()
+        }
+        other => format!("{} ({other})", type_name(other)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dbt_types_are_enforced() {
+        let checker = Checker::default();
+        let check = |key: &str, value: Json| checker.check(NodeKind::Model, key, &value);
+        assert!(check("materialized", json!(123)).is_err());
+        assert!(check("enabled", json!("yes please")).is_err());
+        assert!(check("table_properties", json!(["a"])).is_err());
+        assert!(check("tags", json!({"a": 1})).is_err());
+        assert!(check("materialized", json!("tabel")).is_err());
+        assert!(check("pre-hook", json!("grant select")).is_err());
+        assert!(check("enabled", json!("{{ var('x') }}")).is_ok());
+        assert!(check("tags", json!("a")).is_ok() && check("tags", json!(["a"])).is_ok());
+        assert!(check("my_custom_key", json!([1, {"x": 2}])).is_ok());
+        assert!(check("pre-hook", json!([])).is_ok());
+        let severity = |s: &str| checker.check(NodeKind::Test, "severity", &json!(s));
+        assert!(severity("WARN").is_ok() && severity("fatal").is_err());
+    }
+
+    #[test]
+    fn custom_materializations_are_named() {
+        let files = [SourceFile {
+            path: "macros/m.sql".into(),
+            text: "{%- materialization my_mat, adapter='athena' %}{% endmaterialization %}".into(),
+        }];
+        let err = Checker::new(&files)
+            .check(NodeKind::Model, "materialized", &json!("my_mat"))
+            .unwrap_err();
+        assert!(err.message.contains("custom materialization 'my_mat'"));
+    }
+}

@@ -1,0 +1,180 @@
+//! What the tests that run dbt-core share: finding dbt and moto, a moto server on a free
+//! loopback port, copying projects, and comparing SQL.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::collections::BTreeSet;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const INSTALL: &str = "install them with the pinned versions (see the script for why they are pinned):\n  export PATH=\"$(scripts/test-tools.sh):$PATH\"   # from the repository root";
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+pub fn find_dbt() -> PathBuf {
+    if let Some(path) = std::env::var_os("MDW_DBT") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "MDW_DBT={} is not a file; {INSTALL}",
+            path.display()
+        );
+        return path;
+    }
+    on_path("dbt").unwrap_or_else(|| {
+        panic!("dbt-core is not installed (no MDW_DBT, no dbt on PATH); {INSTALL}")
+    })
+}
+
+pub fn find_moto(dbt: &Path) -> PathBuf {
+    on_path("moto_server")
+        .or_else(|| {
+            dbt.parent()
+                .map(|bin| bin.join("moto_server"))
+                .filter(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("moto_server is not installed (not on PATH, not beside dbt); {INSTALL}")
+        })
+}
+
+/// A moto server on a free loopback port, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start(program: &Path) -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map(|addr| addr.port())
+            .expect("a free loopback port");
+        let child = Command::new(program)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {}: {err}", program.display()));
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on port {port} within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        moto
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn copy_project(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create temp project");
+    for entry in std::fs::read_dir(from).expect("read project").flatten() {
+        let name = entry.file_name();
+        if name == "target" || name == "logs" {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.path().is_dir() {
+            copy_project(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy project file");
+        }
+    }
+}
+
+pub fn files_under(root: &Path) -> BTreeSet<PathBuf> {
+    let mut out = BTreeSet::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if let Ok(relative) = path.strip_prefix(root) {
+                out.insert(relative.to_path_buf());
+            }
+        }
+    }
+    out
+}
+
+/// SQL tokens with whitespace ignored; parentheses and commas stand alone so `( 'a'` and `('a'`
+/// compare equal.
+pub fn tokens(sql: &str) -> Vec<String> {
+    sql.replace('(', " ( ")
+        .replace(')', " ) ")
+        .replace(',', " , ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn run(mut command: Command, what: &str) {
+    let output = command
+        .output()
+        .unwrap_or_else(|err| panic!("cannot run {what}: {err}"));
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A `dbt compile` command for `project`, talking to moto on `moto_port`.
+pub fn dbt_compile(dbt: &Path, project: &Path, profiles_dir: &Path, moto_port: u16) -> Command {
+    let mut command = Command::new(dbt);
+    command
+        .arg("compile")
+        .arg("--project-dir")
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(profiles_dir)
+        .current_dir(project)
+        .env_remove("DBT_PROFILES_DIR")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{moto_port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        .env("DBT_USE_COLORS", "false");
+    command
+}
+
+/// Creates Athena workgroup `name` on moto: dbt-athena runs queries (`run_query`, statements
+/// in macros) while compiling, and moto refuses them for a workgroup it does not know.
+pub fn create_workgroup(moto_port: u16, name: &str) {
+    use std::io::{Read, Write};
+    let body = format!(
+        "{{\"Name\":\"{name}\",\"Configuration\":{{\"ResultConfiguration\":{{\"OutputLocation\":\"s3://mdw-work-zone/results/\"}}}}}}"
+    );
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{moto_port}\r\nX-Amz-Target: AmazonAthena.CreateWorkGroup\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-west-2/athena/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", moto_port)).expect("connect to moto");
+    stream.write_all(request.as_bytes()).expect("send to moto");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    assert!(
+        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
+        "moto did not create workgroup {name}: {response}"
+    );
+}

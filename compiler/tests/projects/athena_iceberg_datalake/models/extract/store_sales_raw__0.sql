@@ -1,0 +1,3 @@
+-- depends_on: {{ ref('store_sales_source') }}
+
+{{ insert_into() }}

@@ -1,0 +1,2 @@
+SELECT *
+FROM {{ source('tpcds','store_sales') }}

@@ -1,0 +1,1 @@
+{{ dbt_date_integration_tests.get_test_dates() }}

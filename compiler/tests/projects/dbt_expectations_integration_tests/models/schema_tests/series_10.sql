@@ -1,0 +1,1 @@
+{{ dbt_date.generate_series(upper_bound=10) }}
