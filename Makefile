@@ -27,7 +27,7 @@ tools:
 
 # The crates `lint` holds to `cargo fmt --check` and `cargo clippy -D warnings`; the others join
 # as they are brought up to the workspace lints.
-LINTED := -p tfplugin -p terraform-provider-mdw -p mdw-acceptance -p mdw-engine -p mdw-engine-aws \
+LINTED := -p tfplugin -p terraform-provider-mdw -p mdw-acceptance -p mdw-engine -p mdw-engine-aws -p mdwc \
 	-p mdw-engine-embedded -p mdw-engine-athena -p mdw-sql-trino
 
 ## lint: rustfmt and clippy (workspace lints, warnings are errors)

@@ -18,7 +18,7 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-pub fn find_dbt() -> PathBuf {
+pub(crate) fn find_dbt() -> PathBuf {
     if let Some(path) = std::env::var_os("MDW_DBT") {
         let path = PathBuf::from(path);
         assert!(
@@ -33,7 +33,7 @@ pub fn find_dbt() -> PathBuf {
     })
 }
 
-pub fn find_moto(dbt: &Path) -> PathBuf {
+pub(crate) fn find_moto(dbt: &Path) -> PathBuf {
     on_path("moto_server")
         .or_else(|| {
             dbt.parent()
@@ -46,13 +46,13 @@ pub fn find_moto(dbt: &Path) -> PathBuf {
 }
 
 /// A moto server on a free loopback port, stopped when dropped.
-pub struct Moto {
+pub(crate) struct Moto {
     child: Child,
     pub port: u16,
 }
 
 impl Moto {
-    pub fn start(program: &Path) -> Moto {
+    pub(crate) fn start(program: &Path) -> Moto {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map(|addr| addr.port())
@@ -83,7 +83,7 @@ impl Drop for Moto {
     }
 }
 
-pub fn copy_project(from: &Path, to: &Path) {
+pub(crate) fn copy_project(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create temp project");
     for entry in std::fs::read_dir(from).expect("read project").flatten() {
         let name = entry.file_name();
@@ -99,7 +99,7 @@ pub fn copy_project(from: &Path, to: &Path) {
     }
 }
 
-pub fn files_under(root: &Path) -> BTreeSet<PathBuf> {
+pub(crate) fn files_under(root: &Path) -> BTreeSet<PathBuf> {
     let mut out = BTreeSet::new();
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -117,7 +117,7 @@ pub fn files_under(root: &Path) -> BTreeSet<PathBuf> {
 
 /// SQL tokens with whitespace ignored; parentheses and commas stand alone so `( 'a'` and `('a'`
 /// compare equal.
-pub fn tokens(sql: &str) -> Vec<String> {
+pub(crate) fn tokens(sql: &str) -> Vec<String> {
     sql.replace('(', " ( ")
         .replace(')', " ) ")
         .replace(',', " , ")
@@ -126,7 +126,7 @@ pub fn tokens(sql: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn run(mut command: Command, what: &str) {
+pub(crate) fn run(mut command: Command, what: &str) {
     let output = command
         .output()
         .unwrap_or_else(|err| panic!("cannot run {what}: {err}"));
@@ -139,7 +139,12 @@ pub fn run(mut command: Command, what: &str) {
 }
 
 /// A `dbt compile` command for `project`, talking to moto on `moto_port`.
-pub fn dbt_compile(dbt: &Path, project: &Path, profiles_dir: &Path, moto_port: u16) -> Command {
+pub(crate) fn dbt_compile(
+    dbt: &Path,
+    project: &Path,
+    profiles_dir: &Path,
+    moto_port: u16,
+) -> Command {
     let mut command = Command::new(dbt);
     command
         .arg("compile")
@@ -160,7 +165,7 @@ pub fn dbt_compile(dbt: &Path, project: &Path, profiles_dir: &Path, moto_port: u
 
 /// Creates Athena workgroup `name` on moto: dbt-athena runs queries (`run_query`, statements
 /// in macros) while compiling, and moto refuses them for a workgroup it does not know.
-pub fn create_workgroup(moto_port: u16, name: &str) {
+pub(crate) fn create_workgroup(moto_port: u16, name: &str) {
     use std::io::{Read, Write};
     let body = format!(
         "{{\"Name\":\"{name}\",\"Configuration\":{{\"ResultConfiguration\":{{\"OutputLocation\":\"s3://mdw-work-zone/results/\"}}}}}}"
