@@ -25,15 +25,10 @@ install: build
 tools:
 	@scripts/test-tools.sh >/dev/null
 
-# The crates `lint` holds to `cargo fmt --check` and `cargo clippy -D warnings`; the others join
-# as they are brought up to the workspace lints.
-LINTED := -p tfplugin -p terraform-provider-mdw -p mdw-acceptance -p mdw-engine -p mdw-engine-aws -p mdwc \
-	-p mdw-engine-embedded -p mdw-engine-athena -p mdw-sql-trino
-
-## lint: rustfmt and clippy (workspace lints, warnings are errors)
+## lint: rustfmt and clippy on every crate (workspace lints, warnings are errors)
 lint:
-	cargo fmt --check $(LINTED)
-	cargo clippy $(LINTED) --all-targets -- -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
 
 ## test: lint, then every test, including the acceptance tests (real terraform + moto)
 test: tools lint

@@ -753,3 +753,36 @@ fn a_missing_workgroup_is_named_with_what_to_do() {
     );
     assert!(athena.glue_tables().is_empty());
 }
+
+#[test]
+fn a_plan_with_nothing_to_change_sends_no_query() {
+    let athena = Athena::start();
+    let workspace = Workspace::new();
+    let resources = format!(
+        "{}{}",
+        model("orders", "select 1 as id", ""),
+        r#"
+resource "mdw_data_test" "not_null_orders_id" {
+  name     = "not_null_orders_id"
+  sql      = "select * from mart.orders where id is null"
+  upstream = { "model.orders" = mdw_iceberg_model.orders.build_id }
+}
+"#
+    );
+    workspace.write_config(&athena.config(&resources));
+    workspace.init();
+    let built = athena.statements_of(|| {
+        workspace.apply();
+    });
+    // The build, then the test's verdict query (moto answers it with no rows: a pass).
+    assert!(
+        built.iter().any(|s| s.contains("as should_error")),
+        "{built:#?}"
+    );
+    // Refresh and plan read Glue and state only: Athena is not asked anything.
+    let planned = athena.statements_of(|| {
+        workspace.assert_plan_empty(&[]);
+        workspace.assert_plan_empty(&["-refresh-only"]);
+    });
+    assert!(planned.is_empty(), "{planned:#?}");
+}

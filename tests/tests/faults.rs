@@ -357,6 +357,8 @@ where
 
 #[test]
 fn two_models_whose_names_fold_to_one_table_are_refused() {
+    // Glue folds names to lower case: `A` and `a` would be one table. A name not written as
+    // Glue stores it is refused at validate, before anything runs.
     let root = Root::new();
     root.write(&format!(
         "{}{}",
@@ -366,8 +368,31 @@ fn two_models_whose_names_fold_to_one_table_are_refused() {
     root.workspace.init();
     let refused = root.workspace.try_apply();
     assert_ne!(refused.code, 0, "{refused}");
+    assert!(
+        refused.combined().contains("not written as Glue stores it"),
+        "{refused}"
+    );
+    assert!(!root.warehouse.join("mdw").exists());
+
+    // A model and a seed of one root naming the same table: different owners, so the second
+    // is refused rather than replacing the first.
+    root.workspace.write_file("a.csv", "id\n9\n");
+    root.write(&format!(
+        "{}{}",
+        table("a", "table", "select 1 as id"),
+        r#"
+resource "mdw_seed" "a" {
+  database       = "mdw"
+  name           = "a"
+  path           = "a.csv"
+  content_sha256 = filesha256("a.csv")
+  lineage        = mdw_lineage.this.id
+  depends_on     = [mdw_iceberg_model.a]
+}
+"#
+    ));
+    let refused = root.workspace.try_apply();
+    assert_ne!(refused.code, 0, "{refused}");
     assert!(refused.combined().contains("mdw.a"), "{refused}");
-    // Whichever was built first is intact.
-    let rows = ids(&root.warehouse, "a");
-    assert!(rows == ["1"] || rows == ["2"], "{rows:?}");
+    assert_eq!(ids(&root.warehouse, "a"), ["1"]);
 }

@@ -28,8 +28,8 @@ mod view;
 
 use async_trait::async_trait;
 use mdw_engine::{
-    BuildId, BuildOutcome, DropRelation, Engine, EngineError, IncrementalBuild, QueryResult,
-    RelationInfo, SeedLoad, TableBuild, ViewDefinition, normalize_identifier,
+    BuildId, BuildOutcome, ColumnInfo, DropRelation, Engine, EngineError, IncrementalBuild,
+    QueryResult, RelationInfo, SeedLoad, TableBuild, ViewDefinition, normalize_identifier,
 };
 use tokio::sync::watch;
 
@@ -313,6 +313,24 @@ impl Engine for AthenaEngine {
 
     async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError> {
         self.load(seed).await
+    }
+
+    async fn describe_query(&self, sql_text: &str) -> Result<Vec<ColumnInfo>, EngineError> {
+        if !mdw_engine::checks::is_read_only_query(sql_text) {
+            return Err(EngineError::InvalidInput(
+                "only read-only queries can be described".to_string(),
+            ));
+        }
+        Ok(self
+            .query_columns("describing a query", sql_text)
+            .await?
+            .into_iter()
+            .map(|(name, data_type)| ColumnInfo {
+                name,
+                data_type,
+                comment: None,
+            })
+            .collect())
     }
 
     async fn query(&self, sql_text: &str, max_rows: usize) -> Result<QueryResult, EngineError> {

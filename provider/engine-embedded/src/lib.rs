@@ -40,8 +40,8 @@ use iceberg_catalog_sql::{
 };
 use iceberg_storage_opendal::OpenDalResolvingStorageFactory;
 use mdw_engine::{
-    BuildOutcome, DropRelation, Engine, EngineError, IncrementalBuild, QueryResult, RelationInfo,
-    SeedLoad, TableBuild, ViewDefinition, normalize_identifier,
+    BuildOutcome, ColumnInfo, DropRelation, Engine, EngineError, IncrementalBuild, QueryResult,
+    RelationInfo, SeedLoad, TableBuild, ViewDefinition, normalize_identifier,
 };
 
 use crate::errors::catalog_error;
@@ -349,6 +349,10 @@ impl Engine for EmbeddedEngine {
                     .join("; "),
             )
         })
+    }
+
+    async fn describe_query(&self, sql: &str) -> Result<Vec<ColumnInfo>, EngineError> {
+        query::describe(&self.inner, sql).await
     }
 
     async fn query(&self, sql: &str, max_rows: usize) -> Result<QueryResult, EngineError> {

@@ -7,11 +7,12 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::sql::parser::{DFParser, Statement};
 use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use futures::StreamExt;
-use mdw_engine::{EngineError, QueryResult};
+use mdw_engine::{ColumnInfo, EngineError, QueryResult};
 
 use crate::Inner;
 use crate::errors::sql_error;
 use crate::session::new_session;
+use crate::types::columns_of_arrow;
 use crate::write::read_only_sql;
 
 /// Unqualified names in ad-hoc queries resolve here (like Athena's `default` database).
@@ -22,6 +23,18 @@ const DEFAULT_DATABASE: &str = "default";
 const FORMAT: FormatOptions<'static> = FormatOptions::new()
     .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
     .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f %:z"));
+
+/// The columns of a read-only query, from its plan (no data read).
+pub(crate) async fn describe(
+    inner: &Arc<Inner>,
+    sql: &str,
+) -> Result<Vec<ColumnInfo>, EngineError> {
+    let context = "describing a query";
+    ensure_query(sql, context)?;
+    let ctx = new_session(inner, DEFAULT_DATABASE);
+    let df = read_only_sql(&ctx, sql, context).await?;
+    columns_of_arrow(df.schema().as_arrow(), &BTreeMap::new())
+}
 
 pub(crate) async fn run(
     inner: &Arc<Inner>,

@@ -287,6 +287,9 @@ pub trait Engine: Send + Sync {
     /// Loads a CSV file into a fresh table and swaps it in (same safety as `build_table`).
     async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError>;
 
+    /// The columns a read-only query returns (names and Athena types), without reading data.
+    async fn describe_query(&self, sql: &str) -> Result<Vec<ColumnInfo>, EngineError>;
+
     /// Runs a read-only query; anything that is not a query is rejected.
     async fn query(&self, sql: &str, max_rows: usize) -> Result<QueryResult, EngineError>;
 

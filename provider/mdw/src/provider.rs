@@ -24,6 +24,7 @@ use crate::models::lineage::Lineage;
 use crate::models::query::Query;
 use crate::models::seed::Seed;
 use crate::models::source::Source;
+use crate::models::unit_test::UnitTest;
 use crate::s3::lake_bucket::LakeBucket;
 use crate::s3::state_backend::StateBackend;
 use crate::tags::validate_tag_keys;
@@ -175,6 +176,7 @@ impl tfplugin::Provider for MdwProvider {
             Arc::new(Seed),
             Arc::new(Lineage),
             Arc::new(DataTest),
+            Arc::new(UnitTest),
         ]
     }
 

@@ -290,8 +290,11 @@ impl DataTest {
         if let Some((database, name)) = test.audit_relation() {
             self.store_failures(client, &test, &database, &name).await?;
         }
-        let failing = verdict.should_error || verdict.should_warn;
-        if failing {
+        // dbt: with severity error, error_if decides a failure; otherwise (or when error_if
+        // does not hold) warn_if decides a warning. With severity warn, error_if is not read.
+        let fails = verdict.should_error && test.severity_level() == "error";
+        let warns = !fails && verdict.should_warn;
+        if fails || warns {
             let samples = engine
                 .query(
                     &format!(
@@ -312,7 +315,7 @@ impl DataTest {
                 test.described(),
                 test.severity_level()
             );
-            if verdict.should_error && test.severity_level() == "error" {
+            if fails {
                 return Err(Diagnostic::error(
                     summary,
                     format!(
@@ -324,7 +327,7 @@ impl DataTest {
             tfplugin::warn(Diagnostic::warning(summary, detail));
         }
         let state = DataTestModel {
-            status: Maybe::Known(if failing { "warn" } else { "pass" }.to_string()),
+            status: Maybe::Known(if warns { "warn" } else { "pass" }.to_string()),
             failures: Maybe::Known(verdict.failures),
             run_id: Maybe::Known(BuildId::new().to_string()),
             ..test

@@ -353,15 +353,16 @@ fn cross_checks(config: &Value) -> Diagnostics {
                 "Set unique_key to the column(s) that identify a row, e.g. unique_key = [\"order_id\"].".into(),
             );
         }
-    } else if set(ModelModel::merge_update_columns) || set(ModelModel::merge_exclude_columns) {
-        if known_materialization && materialized == "incremental" {
-            error(
-                ModelModel::incremental_strategy,
-                "Merge columns need incremental_strategy = \"merge\"",
-                "merge_update_columns and merge_exclude_columns only apply to the merge strategy."
-                    .into(),
-            );
-        }
+    } else if (set(ModelModel::merge_update_columns) || set(ModelModel::merge_exclude_columns))
+        && known_materialization
+        && materialized == "incremental"
+    {
+        error(
+            ModelModel::incremental_strategy,
+            "Merge columns need incremental_strategy = \"merge\"",
+            "merge_update_columns and merge_exclude_columns only apply to the merge strategy."
+                .into(),
+        );
     }
     if set(ModelModel::merge_update_columns) && set(ModelModel::merge_exclude_columns) {
         error(

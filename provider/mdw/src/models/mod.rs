@@ -10,4 +10,5 @@ pub(crate) mod query;
 pub(crate) mod seed;
 pub(crate) mod source;
 mod sql_text;
+pub(crate) mod unit_test;
 mod validators;

@@ -107,8 +107,7 @@ fn schema() -> Schema {
 
 /// The seed file must exist at plan, and be the file `content_sha256` was computed from (a hash
 /// of another file would load one thing and record another).
-fn check_file(planned: &SeedModel) -> Result<(), Diagnostics> {
-    let path = &planned.path;
+fn check_file(path: &str, expected: &str) -> Result<(), Diagnostics> {
     let content = std::fs::read(path).map_err(|e| {
         Diagnostic::error(
             format!("Seed file {path} cannot be read"),
@@ -120,7 +119,7 @@ fn check_file(planned: &SeedModel) -> Result<(), Diagnostics> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let expected = planned.content_sha256.trim();
+    let expected = expected.trim();
     if !actual.eq_ignore_ascii_case(expected) {
         return Err(Diagnostic::error(
             "content_sha256 is not the hash of the seed file",
@@ -212,13 +211,11 @@ impl Resource<Client> for Seed {
     }
 
     async fn plan(&self, _client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
-        if change.planned.get(SeedModel::path).is_wholly_known()
-            && change
-                .planned
-                .get(SeedModel::content_sha256)
-                .is_wholly_known()
-        {
-            check_file(&from_value(&change.planned)?)?;
+        if let (Some(path), Some(expected)) = (
+            change.planned.get(SeedModel::path).as_str(),
+            change.planned.get(SeedModel::content_sha256).as_str(),
+        ) {
+            check_file(path, expected)?;
         }
         let loads = change.is_create() || LOAD_INPUTS.iter().any(|a| change.changes(a));
         if loads {
