@@ -102,11 +102,29 @@ pub fn check_model_sql(sql: &str) -> Result<(), String> {
 
 /// A read-only query (`data.mdw_query`): like a model's SQL, or `show` / `describe`.
 pub fn is_read_only_query(sql: &str) -> bool {
+    check_read_only_query(sql).is_ok()
+}
+
+/// Why `sql` is not one read-only query, naming what it starts with.
+pub fn check_read_only_query(sql: &str) -> Result<(), String> {
     let word = first_word(sql);
-    matches!(
+    if word.is_empty() {
+        return Err("the query is empty (or only comments)".to_string());
+    }
+    if !matches!(
         word.as_str(),
         "select" | "with" | "values" | "table" | "show" | "describe"
-    ) && !several_statements(sql)
+    ) {
+        return Err(format!(
+            "the query starts with {}: only one read-only query (SELECT, WITH … SELECT, VALUES, \
+             SHOW, DESCRIBE) runs here; statements that change anything are refused",
+            word.to_ascii_uppercase()
+        ));
+    }
+    if several_statements(sql) {
+        return Err("the text holds more than one statement: give one query".to_string());
+    }
+    Ok(())
 }
 
 /// `external_location`: an absolute location — `s3://bucket/prefix`, `file:///dir` or `/dir`.

@@ -30,12 +30,9 @@ fn validate_max_rows(value: &Value) -> Result<(), String> {
 }
 
 fn validate_sql(value: &Value) -> Result<(), String> {
-    match value.as_str() {
-        Some(sql) if !mdw_engine::checks::is_read_only_query(sql) => Err(
-            "mdw_query runs one read-only query (SELECT, WITH … SELECT, VALUES, SHOW, DESCRIBE); statements that change anything are refused.".to_string(),
-        ),
-        _ => Ok(()),
-    }
+    value
+        .as_str()
+        .map_or(Ok(()), mdw_engine::checks::check_read_only_query)
 }
 
 tfplugin::model! {

@@ -26,6 +26,9 @@ const TYPE_NAME: &str = "mdw_seed";
 
 fn validate_column_types(value: &Value) -> Result<(), String> {
     for (column, ty) in value.string_map() {
+        if column.trim().is_empty() {
+            return Err("column_types names a column with an empty name.".to_string());
+        }
         ty.parse::<SqlType>()
             .map_err(|e| format!("column {column:?}: {e}"))?;
     }
@@ -34,6 +37,10 @@ fn validate_column_types(value: &Value) -> Result<(), String> {
 
 fn validate_delimiter(value: &Value) -> Result<(), String> {
     match value.as_str() {
+        Some("\"" | "\n" | "\r") => Err(
+            "the delimiter cannot be a quote or a line break; use e.g. \",\", \";\" or \"|\"."
+                .to_string(),
+        ),
         Some(d) if d.chars().count() == 1 => Ok(()),
         _ => Err("delimiter must be exactly one character, e.g. \",\" or \";\".".to_string()),
     }
@@ -131,6 +138,68 @@ fn check_file(path: &str, expected: &str) -> Result<(), Diagnostics> {
     Ok(())
 }
 
+/// The file's header, checked at plan: it names every column once, and `column_types` names
+/// only columns it has (a typo would silently leave the type out).
+fn check_header(
+    path: &str,
+    delimiter: u8,
+    column_types: &BTreeMap<String, String>,
+) -> Result<(), Diagnostics> {
+    let at_path = |summary: &str, detail: String| -> Diagnostics {
+        Diagnostic::error(summary, detail)
+            .at_attribute(SeedModel::path)
+            .into()
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_path(path)
+        .map_err(|e| at_path("Seed file cannot be read", format!("{path}: {e}")))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| at_path("Seed file has no readable header", format!("{path}: {e}")))?
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    if header.iter().all(String::is_empty) {
+        return Err(at_path(
+            "Seed file is empty",
+            format!(
+                "{path} has no header line, so the table would have no columns; the first line must name the columns."
+            ),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for column in &header {
+        if column.is_empty() {
+            return Err(at_path(
+                "Seed file has a column without a name",
+                format!("{path}: every column of the header line needs a name."),
+            ));
+        }
+        if !seen.insert(column) {
+            return Err(at_path(
+                "Seed file names a column twice",
+                format!(
+                    "{path}: the header names {column:?} more than once; a table has one column of a name."
+                ),
+            ));
+        }
+    }
+    let unknown: Vec<&String> = column_types
+        .keys()
+        .filter(|c| !seen.contains(&c.trim().to_ascii_lowercase()))
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Diagnostic::error(
+            "column_types names columns the seed file does not have",
+            format!("{unknown:?} are not in the header of {path} ({header:?}); fix the names, or the types would not be applied."),
+        )
+        .at_attribute(SeedModel::column_types)
+        .into());
+    }
+    Ok(())
+}
+
 /// The column types as typed values, lower-cased column names.
 fn column_types(planned: &SeedModel) -> Result<BTreeMap<String, SqlType>, Diagnostic> {
     planned
@@ -216,6 +285,16 @@ impl Resource<Client> for Seed {
             change.planned.get(SeedModel::content_sha256).as_str(),
         ) {
             check_file(path, expected)?;
+            let delimiter = change
+                .planned
+                .get(SeedModel::delimiter)
+                .as_str()
+                .and_then(|d| d.bytes().next())
+                .unwrap_or(b',');
+            let column_types = change.planned.get(SeedModel::column_types);
+            if column_types.is_wholly_known() {
+                check_header(path, delimiter, &column_types.string_map())?;
+            }
         }
         let loads = change.is_create() || LOAD_INPUTS.iter().any(|a| change.changes(a));
         if loads {
