@@ -103,6 +103,7 @@ const TEST_CONFIG_KEYS: &[&str] = &[
     "warn_if",
     "error_if",
     "store_failures",
+    "store_failures_as",
     "limit",
     "meta",
     "alias",

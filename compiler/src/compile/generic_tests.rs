@@ -94,6 +94,13 @@ impl Compiler {
         let mut tests = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (name, test) in built {
+            // `enabled: false` (in the yml or dbt_project.yml): dbt neither compiles nor runs it.
+            if test
+                .as_ref()
+                .is_ok_and(|test| !super::enabled(&test.config))
+            {
+                continue;
+            }
             let count = seen.entry(name.clone()).or_insert(0);
             *count += 1;
             let key = match *count {
@@ -435,11 +442,17 @@ impl Compiler {
             .render_checked(&test.name, GENERIC_TEST_TEMPLATE, &make, None)
             .map_err(|d| located(d, &test.spec))?;
         let yml_dir = test.spec.file.clone();
+        let audit_schema = self
+            .audit_schema(&renderable, &test.config)
+            .map_err(|d| located(d, &test.spec))?;
         Ok(CompiledTest {
             name: test.name.clone(),
             key: test.key.clone(),
             compiled_path: format!("{yml_dir}/{}.sql", test.name),
             file: test.spec.file.clone(),
+            line: Some(test.spec.location().line),
+            attached_node: Some(test.depends_on_owner.clone()),
+            audit_schema,
             depends_on: test.depends_on.clone(),
             config: test.config.clone(),
             sql,

@@ -89,7 +89,7 @@ pub(crate) struct CompiledSource {
 }
 
 /// A node a test reads.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum NodeRef {
     Model(String),
     Seed(String),
@@ -107,6 +107,13 @@ pub struct CompiledTest {
     pub compiled_path: String,
     /// The yml or SQL file that defines it.
     pub(crate) file: String,
+    /// The line of its definition in a yml (`None` for a singular test: the whole file).
+    pub(crate) line: Option<usize>,
+    /// dbt's `attached_node`: the node a generic test tests (`None` for singular tests).
+    pub(crate) attached_node: Option<NodeRef>,
+    /// Where its failing rows are stored (dbt's `generate_schema_name` of the test's `schema`,
+    /// `dbt_test__audit` unless configured), when it stores them.
+    pub(crate) audit_schema: Option<String>,
     pub(crate) depends_on: Vec<NodeRef>,
     pub(crate) config: Config,
     pub sql: String,
@@ -477,6 +484,32 @@ fn source_relation(table: &SourceTable, target: &Target, project: &Project) -> R
 
 fn enabled(config: &Config) -> bool {
     !matches!(config.get("enabled"), Some(Json::Bool(false)))
+}
+
+/// Whether a test keeps its failing rows, as dbt-core's `TestConfig` decides: a
+/// `store_failures_as` overrides `store_failures` (`ephemeral` stores nothing).
+pub(crate) fn stores_failures(config: &Config) -> bool {
+    match config::as_str(config, "store_failures_as") {
+        Some(kind) => kind != "ephemeral",
+        None => matches!(config.get("store_failures"), Some(Json::Bool(true))),
+    }
+}
+
+impl Compiler {
+    /// The schema a test stores its failing rows in: dbt names it like any node's schema,
+    /// `generate_schema_name` of the test's `schema` config, which defaults to
+    /// `dbt_test__audit` (so `<target schema>_dbt_test__audit` under dbt's own macro).
+    fn audit_schema(&self, r: &Renderable, config: &Config) -> Result<Option<String>, Diagnostic> {
+        if !stores_failures(config) {
+            return Ok(None);
+        }
+        let mut config = config.clone();
+        config
+            .entry("schema".to_string())
+            .or_insert_with(|| Json::String("dbt_test__audit".to_string()));
+        let relation = self.name_relation(r, &config, "table")?;
+        Ok(Some(relation.schema))
+    }
 }
 
 fn source_id(project: &str, source: &str, table: &str) -> String {

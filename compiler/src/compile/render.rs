@@ -222,11 +222,21 @@ impl Compiler {
                 }
                 depends_on.sort();
                 depends_on.dedup();
+                let audit_schema = match self.audit_schema(r, &p.config) {
+                    Ok(schema) => schema,
+                    Err(error) => {
+                        self.fail(Some(&r.unique_id(&project)), error.node("test", &r.name));
+                        continue;
+                    }
+                };
                 tests.push(CompiledTest {
                     name: r.name.clone(),
                     key: r.name.clone(),
                     compiled_path: r.file.path.clone(),
                     file: r.file.path.clone(),
+                    line: None,
+                    attached_node: None,
+                    audit_schema,
                     depends_on,
                     config: p.config.clone(),
                     sql: full.sql,

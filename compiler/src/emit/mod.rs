@@ -1,6 +1,8 @@
 //! Writing the compile results: `target/compiled/<project>/**.sql` (where dbt writes them) and
 //! the Terraform module (`--out`).
 
+mod build_order;
+mod data_tests;
 pub(crate) mod files;
 pub(crate) mod lineage;
 pub mod terraform;

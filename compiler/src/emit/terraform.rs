@@ -1,8 +1,9 @@
 //! Terraform JSON for the compiled project, per docs/model-resources.md: one
 //! `mdw_iceberg_model` per model, `mdw_glue_database` per schema, `mdw_seed` per seed,
-//! `data.mdw_source` per source table, a `check` block per data test, and `variable` blocks for
-//! deferred vars. Every string that comes from the project is escaped for Terraform's template
-//! engine (`${` → `$${`, `%{` → `%%{`); deferred vars become `${var.<name>}`.
+//! `data.mdw_source` per source table, `mdw_data_test` per data test, `mdw_unit_test` per unit
+//! test, one `mdw_lineage` owning them, and `variable` blocks for deferred vars. Every string
+//! that comes from the project is escaped for Terraform's template engine (`${` → `$${`,
+//! `%{` → `%%{`); deferred vars become `${var.<name>}`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -10,6 +11,8 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde_json::{Map, Value as Json, json};
 
+use super::build_order::{self, ModelReads, TestReads};
+use super::data_tests;
 use super::files::{GENERATED_MARKER, relative_path};
 use crate::compile::{Compiled, CompiledModel, CompiledTest, NodeRef};
 use crate::config::{self, Config};
@@ -58,13 +61,13 @@ fn file_json(origin: &str, body: Map<String, Json>) -> String {
     text
 }
 
-fn string_list(value: Option<&Json>) -> Option<Json> {
+pub(super) fn string_list(value: Option<&Json>) -> Option<Json> {
     let items = config::as_string_list(value);
     (!items.is_empty())
         .then(|| Json::Array(items.iter().map(|s| Json::String(tf_string(s))).collect()))
 }
 
-fn string_map(value: Option<&Json>) -> Option<Json> {
+pub(super) fn string_map(value: Option<&Json>) -> Option<Json> {
     let Some(Json::Object(map)) = value else {
         return None;
     };
@@ -87,6 +90,33 @@ fn reference(node: &NodeRef) -> String {
         NodeRef::Model(name) => format!("mdw_iceberg_model.{}", resource_name(name)),
         NodeRef::Seed(name) => format!("mdw_seed.{}", resource_name(name)),
         NodeRef::Source(s, t) => format!("data.mdw_source.{}", source_resource_name(s, t)),
+    }
+}
+
+/// The module's `mdw_lineage` id, which every model, seed and data test is owned by.
+pub(super) const LINEAGE_ID: &str = "${mdw_lineage.this.id}";
+/// Every test's `run_trigger`: `terraform apply -var data_test_run=…` runs them all again.
+pub(super) const RUN_TRIGGER: &str = "${var.data_test_run}";
+
+/// A node's key in `upstream` maps: `model.<resource name>` (a model version's is
+/// `model.<model>_v<v>`), `seed.<name>`, `source.<source>.<table>`.
+pub(super) fn upstream_key(node: &NodeRef) -> String {
+    match node {
+        NodeRef::Model(name) => format!("model.{}", resource_name(name)),
+        NodeRef::Seed(name) => format!("seed.{name}"),
+        NodeRef::Source(s, t) => format!("source.{s}.{t}"),
+    }
+}
+
+/// What changes when a node is rebuilt: a model's or seed's `build_id`; a source's
+/// `snapshot_id`, which is null for a table with no snapshot (then "").
+pub(super) fn build_expression(node: &NodeRef) -> String {
+    match node {
+        NodeRef::Source(..) => {
+            let snapshot = format!("{}.snapshot_id", reference(node));
+            format!("${{{snapshot} == null ? \"\" : {snapshot}}}")
+        }
+        _ => format!("${{{}.build_id}}", reference(node)),
     }
 }
 
@@ -121,12 +151,15 @@ pub(crate) fn visit(
         .chain(compiled.seeds.iter().map(|s| s.relation.schema.clone()))
         .collect();
 
+    let waits = waits_for(compiled, &seeds);
+    let no_waits = Vec::new();
     let model_files: Result<Vec<String>> = compiled
         .models
         .par_iter()
         .filter(|model| !model.ephemeral)
         .map(|model| {
-            let resource = model_resource(model, &seeds)?;
+            let waits = waits.get(model.name.as_str()).unwrap_or(&no_waits);
+            let resource = model_resource(model, &seeds, waits)?;
             let mut body = Map::new();
             body.insert(
                 "resource".into(),
@@ -166,6 +199,7 @@ pub(crate) fn visit(
             json!([database_address(&seed.relation.schema)]),
         );
         resource.insert("name".into(), json!(tf_string(&seed.relation.identifier)));
+        resource.insert("lineage".into(), json!(LINEAGE_ID));
         resource.insert("path".into(), json!(path));
         resource.insert(
             "content_sha256".into(),
@@ -260,22 +294,19 @@ pub(crate) fn visit(
         ));
     }
 
-    if !compiled.tests.is_empty() {
-        let mut checks = Map::new();
-        let mut queries = Map::new();
-        for test in &compiled.tests {
-            let (query, check) = check_block(test);
-            queries.insert(resource_name(&test.key), query);
-            checks.insert(resource_name(&test.key), check);
-        }
-        let mut body = Map::new();
-        body.insert("data".into(), json!({"mdw_query": queries}));
-        body.insert("check".into(), Json::Object(checks));
-        files.push((
-            "tests.tf.json".to_string(),
-            file_json("the project's data tests", body),
-        ));
-    }
+    files.push((
+        "lineage.tf.json".to_string(),
+        file_json(
+            "the project",
+            json!({"resource": {"mdw_lineage": {"this": {
+                "description": tf_string(&format!("dbt project {}", compiled.project.name)),
+            }}}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        ),
+    ));
+    files.push(("tests.tf.json".to_string(), tests_file(compiled)));
 
     if !compiled.deferred_vars.is_empty() {
         let mut variables = Map::new();
@@ -316,7 +347,106 @@ fn model_error(model: &CompiledModel, message: String, help: &str) -> Diagnostic
         .help(help)
 }
 
-fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<String, Json>> {
+/// The data tests a model's resource waits for (`dbt build`'s order; see
+/// [`build_order`]): the error-severity tests of what it reads, by model name.
+fn waits_for(compiled: &Compiled, seeds: &BTreeSet<&str>) -> BTreeMap<String, Vec<String>> {
+    let reads: Vec<(NodeRef, Vec<NodeRef>)> = compiled
+        .models
+        .iter()
+        .filter(|model| !model.ephemeral)
+        .map(|model| {
+            let nodes = model
+                .refs
+                .iter()
+                .map(|name| read_node(name, seeds))
+                .chain(
+                    model
+                        .sources
+                        .iter()
+                        .map(|(s, t)| NodeRef::Source(s.clone(), t.clone())),
+                )
+                .collect();
+            (NodeRef::Model(model.name.clone()), nodes)
+        })
+        .collect();
+    let models: Vec<ModelReads> = reads
+        .iter()
+        .map(|(model, nodes)| ModelReads {
+            model: model.clone(),
+            reads: nodes,
+        })
+        .collect();
+    let addresses: Vec<(String, &CompiledTest)> = compiled
+        .tests
+        .iter()
+        .filter(|test| data_tests::is_error(test))
+        .map(|test| (data_tests::address(test), test))
+        .collect();
+    let tests: Vec<TestReads> = addresses
+        .iter()
+        .map(|(address, test)| TestReads {
+            key: address,
+            reads: &test.depends_on,
+        })
+        .collect();
+    build_order::blocking_tests(&models, &tests)
+        .into_iter()
+        .filter_map(|(node, keys)| match node {
+            NodeRef::Model(name) => Some((name, keys)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A ref-ed name as the node it is: a seed or a model.
+fn read_node(name: &str, seeds: &BTreeSet<&str>) -> NodeRef {
+    if seeds.contains(name) {
+        NodeRef::Seed(name.to_string())
+    } else {
+        NodeRef::Model(name.to_string())
+    }
+}
+
+/// `tests.tf.json`: a `mdw_data_test` per data test, the `data_test_run` variable every test's
+/// `run_trigger` holds, and the `data_tests` output (test name → status).
+fn tests_file(compiled: &Compiled) -> String {
+    let mut resources = Map::new();
+    let mut statuses = Map::new();
+    for test in &compiled.tests {
+        let name = resource_name(&test.key);
+        statuses.insert(
+            test.key.clone(),
+            json!(format!("${{mdw_data_test.{name}.status}}")),
+        );
+        resources.insert(name, Json::Object(data_tests::resource(test)));
+    }
+    let mut body = Map::new();
+    body.insert(
+        "variable".into(),
+        json!({"data_test_run": {
+            "type": "string",
+            "default": "",
+            "description": "Any new value (e.g. a timestamp) runs every data and unit test again without rebuilding a model.",
+        }}),
+    );
+    if !resources.is_empty() {
+        body.insert("resource".into(), json!({"mdw_data_test": resources}));
+    }
+    body.insert(
+        "output".into(),
+        json!({"data_tests": {
+            "description": "Each data test's status after the apply: pass or warn.",
+            "value": statuses,
+        }}),
+    );
+    file_json("the project's data tests", body)
+}
+
+fn model_resource(
+    model: &CompiledModel,
+    seeds: &BTreeSet<&str>,
+    waits: &[String],
+) -> Result<Map<String, Json>> {
     let config: &Config = &model.config;
     let materialized = config::as_str(config, "materialized").unwrap_or("view");
     match materialized {
@@ -331,11 +461,11 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
     }
     let mut resource = Map::new();
     resource.insert("database".into(), json!(tf_string(&model.relation.schema)));
-    resource.insert(
-        "depends_on".into(),
-        json!([database_address(&model.relation.schema)]),
-    );
+    let mut depends_on = vec![database_address(&model.relation.schema)];
+    depends_on.extend(waits.iter().cloned());
+    resource.insert("depends_on".into(), json!(depends_on));
     resource.insert("name".into(), json!(tf_string(&model.relation.identifier)));
+    resource.insert("lineage".into(), json!(LINEAGE_ID));
     resource.insert("materialized".into(), json!(materialized));
     resource.insert("sql".into(), json!(tf_string(&model.sql_with_markers)));
     if materialized == "incremental"
@@ -434,22 +564,16 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
     }
     let mut upstream = Map::new();
     for name in &model.refs {
-        let node = if seeds.contains(name.as_str()) {
-            NodeRef::Seed(name.clone())
-        } else {
-            NodeRef::Model(name.clone())
-        };
-        let (key, attribute) = match &node {
-            NodeRef::Seed(_) => (format!("seed.{name}"), "build_id"),
-            // A model version's key is its resource name: `model.dim_customers_v2`.
-            _ => (format!("model.{}", resource_name(name)), "build_id"),
-        };
-        upstream.insert(key, json!(format!("${{{}.{attribute}}}", reference(&node))));
+        let node = read_node(name, seeds);
+        upstream.insert(
+            upstream_key(&node),
+            json!(format!("${{{}.build_id}}", reference(&node))),
+        );
     }
     for (source, table) in &model.sources {
         let node = NodeRef::Source(source.clone(), table.clone());
         upstream.insert(
-            format!("source.{source}.{table}"),
+            upstream_key(&node),
             json!(format!("${{{}.snapshot_id}}", reference(&node))),
         );
     }
@@ -457,48 +581,4 @@ fn model_resource(model: &CompiledModel, seeds: &BTreeSet<&str>) -> Result<Map<S
         resource.insert("upstream".into(), Json::Object(upstream));
     }
     Ok(resource)
-}
-
-/// A data test as a `data "mdw_query"` counting failing rows, read after the nodes it tests, and
-/// a Terraform `check` asserting the count is zero (a failing test is a warning, as in
-/// `dbt build --warn-error` off). The query is a module-level data source, not one scoped in the
-/// check: Terraform re-reads scoped ones on every apply, so a plan would never be empty.
-fn check_block(test: &CompiledTest) -> (Json, Json) {
-    let name = resource_name(&test.key);
-    let fail_calc = config::as_str(&test.config, "fail_calc").unwrap_or("count(*)");
-    let sql = format!(
-        "select {fail_calc} as failures from (\n{}\n) dbt_internal_test",
-        test.sql_with_markers.trim()
-    );
-    // The query names the build of every node it tests instead of `depends_on`: Terraform then
-    // re-reads it during apply exactly when one of them is rebuilt, and during plan otherwise —
-    // a check data source with `depends_on` is re-read on every plan, which is never empty.
-    let builds: Vec<String> = test
-        .depends_on
-        .iter()
-        .map(|n| match n {
-            NodeRef::Source(..) => {
-                let snapshot = format!("{}.snapshot_id", reference(n));
-                format!("${{{snapshot} == null ? \"\" : {snapshot}}}")
-            }
-            _ => format!("${{{}.build_id}}", reference(n)),
-        })
-        .collect();
-    let sql_text = if builds.is_empty() {
-        tf_string(&sql)
-    } else {
-        format!("-- mdw builds: {}\n{}", builds.join(" "), tf_string(&sql))
-    };
-    let severity = config::as_str(&test.config, "severity")
-        .unwrap_or("error")
-        .to_lowercase();
-    let failures = format!("data.mdw_query.{name}.rows[0].failures");
-    let query = json!({"sql": sql_text});
-    let check = json!({
-        "assert": [{
-            "condition": format!("${{tonumber(lookup({}, \"failures\", \"0\")) == 0}}", failures.trim_end_matches(".failures")),
-            "error_message": format!("dbt test {} ({}, severity {severity}) found ${{{failures}}} failing rows.", tf_string(&test.name), tf_string(&test.file)),
-        }],
-    });
-    (query, check)
 }
