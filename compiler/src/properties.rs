@@ -14,6 +14,9 @@ use crate::error::{Diagnostic, Location, Result};
 use crate::project::{SourceFile, type_name};
 use crate::yaml::{self, Step};
 
+mod unit_tests;
+pub(crate) use unit_tests::{Fixture, UnitTestSpec, csv_rows};
+
 /// One table of a `sources:` entry.
 #[derive(Debug, Clone)]
 pub(crate) struct SourceTable {
@@ -92,6 +95,8 @@ pub(crate) struct Properties {
     pub sources: Vec<SourceTable>,
     pub models: BTreeMap<String, NodeProperties>,
     pub seeds: BTreeMap<String, NodeProperties>,
+    /// dbt 1.8+ unit tests, in file order.
+    pub unit_tests: Vec<UnitTestSpec>,
 }
 
 /// Test properties that are configs rather than arguments of the test macro.
@@ -144,6 +149,7 @@ fn without_file(mut properties: Properties, file: &str) -> Properties {
     properties.sources.retain(|t| t.location.file != file);
     properties.models.retain(|_, p| p.file != file);
     properties.seeds.retain(|_, p| p.file != file);
+    properties.unit_tests.retain(|t| t.location.file != file);
     properties
 }
 
@@ -174,6 +180,9 @@ fn parse_file(
         for (index, source) in reader.list(sources, &path)?.iter().enumerate() {
             reader.source(source, &step(&path, Step::Index(index)), &mut out.sources)?;
         }
+    }
+    if let Some(unit_tests) = doc.get("unit_tests") {
+        reader.unit_tests(unit_tests, &mut out.unit_tests)?;
     }
     for (key, kind, target) in [
         ("models", NodeKind::Model, &mut out.models),

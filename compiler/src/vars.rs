@@ -58,6 +58,14 @@ impl Vars {
         Vars { project, cli }
     }
 
+    /// These vars with `overrides` bound as `--vars` binds (a unit test's `overrides: vars:`).
+    pub(crate) fn with_overrides(&self, overrides: &serde_json::Map<String, Json>) -> Vars {
+        let mut vars = self.clone();
+        vars.cli
+            .extend(overrides.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars
+    }
+
     pub(crate) fn binding(&self, name: &str) -> VarBinding {
         if let Some(value) = self.cli.get(name) {
             return VarBinding::Inline(value.clone());

@@ -16,6 +16,7 @@ mod nodes;
 mod parse;
 mod relations;
 mod render;
+mod unit_tests;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
@@ -120,6 +121,37 @@ pub struct CompiledTest {
     pub(crate) sql_with_markers: String,
 }
 
+/// A dbt unit test, ready for `mdw_unit_test`.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledUnitTest {
+    pub(crate) name: String,
+    /// The tested model's (compiled) name.
+    pub(crate) model: String,
+    /// `path:line` of its definition.
+    pub(crate) source_file: String,
+    /// The model rendered with the overrides, each given input as `"__mdw_given_<i>"`.
+    pub(crate) sql_with_markers: String,
+    pub(crate) given: Vec<CompiledGiven>,
+    pub(crate) expect: CompiledExpect,
+}
+
+/// One given input of a unit test.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledGiven {
+    pub(crate) node: NodeRef,
+    /// The real input's relation, whose columns type the rows (`None` for `format: sql`).
+    pub(crate) relation: Option<String>,
+    pub(crate) rows_json: Option<String>,
+    pub(crate) fixture_sql: Option<String>,
+}
+
+/// A unit test's expected rows.
+#[derive(Debug, Clone)]
+pub(crate) enum CompiledExpect {
+    RowsJson(String),
+    Sql(String),
+}
+
 /// The compiled project.
 #[derive(Debug)]
 pub struct Compiled {
@@ -128,6 +160,7 @@ pub struct Compiled {
     pub(crate) seeds: Vec<CompiledSeed>,
     pub(crate) sources: Vec<CompiledSource>,
     pub tests: Vec<CompiledTest>,
+    pub(crate) unit_tests: Vec<CompiledUnitTest>,
     /// Deferred vars some node used, with their defaults.
     pub(crate) deferred_vars: BTreeMap<String, Json>,
     pub(crate) graph: Graph,
@@ -440,7 +473,9 @@ impl Compiler {
         self.timings.mark("compile phase (models)");
         let generic_rendered = self.render_generic_tests(&generic, &relations.resolved);
         self.timings.mark("compile phase (generic tests)");
-        let nodes = self.assemble(
+        let (unit_tests, unit_deferred) = self.unit_tests(&renderables, &parsed, &relations);
+        self.timings.mark("compile phase (unit tests)");
+        let mut nodes = self.assemble(
             graph,
             relations,
             &renderables,
@@ -449,6 +484,17 @@ impl Compiler {
             generic_rendered,
         );
         drop(renderables);
+        // A unit test of a model left out (it or its upstream failed) is left out too.
+        let built: HashSet<&str> = nodes.models.iter().map(|m| m.name.as_str()).collect();
+        let unit_tests: Vec<CompiledUnitTest> = unit_tests
+            .into_iter()
+            .filter(|t| built.contains(t.model.as_str()))
+            .collect();
+        for name in unit_deferred {
+            if let crate::vars::VarBinding::Deferred(value) = self.shared.vars.binding(&name) {
+                nodes.deferred_vars.insert(name, value);
+            }
+        }
         Partial {
             errors: std::mem::take(&mut *lock(&self.errors)),
             compiled: Some(Compiled {
@@ -457,6 +503,7 @@ impl Compiler {
                 seeds: nodes.seeds,
                 sources: nodes.sources,
                 tests: nodes.tests,
+                unit_tests,
                 deferred_vars: nodes.deferred_vars,
                 graph: nodes.graph,
                 manifest: std::sync::Arc::unwrap_or_clone(manifest),

@@ -36,7 +36,7 @@ const STRATEGIES: [&str; 4] = ["append", "merge", "insert_overwrite", "microbatc
 const SCHEMA_CHANGES: [&str; 4] = ["ignore", "fail", "append_new_columns", "sync_all_columns"];
 
 /// Knows the project's custom materializations, to name them in errors.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Checker {
     custom_materializations: HashSet<String>,
 }

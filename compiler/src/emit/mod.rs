@@ -6,6 +6,7 @@ mod data_tests;
 pub(crate) mod files;
 pub(crate) mod lineage;
 pub mod terraform;
+mod unit_tests;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -12,8 +12,8 @@ use rayon::prelude::*;
 use serde_json::{Map, Value as Json, json};
 
 use super::build_order::{self, ModelReads, TestReads};
-use super::data_tests;
 use super::files::{GENERATED_MARKER, relative_path};
+use super::{data_tests, unit_tests};
 use crate::compile::{Compiled, CompiledModel, CompiledTest, NodeRef};
 use crate::config::{self, Config};
 use crate::error::{Diagnostic, Location, Result};
@@ -307,6 +307,24 @@ pub(crate) fn visit(
         ),
     ));
     files.push(("tests.tf.json".to_string(), tests_file(compiled)));
+    if !compiled.unit_tests.is_empty() {
+        let resources: Map<String, Json> = compiled
+            .unit_tests
+            .iter()
+            .map(|test| {
+                (
+                    unit_tests::key(test),
+                    Json::Object(unit_tests::resource(test)),
+                )
+            })
+            .collect();
+        let mut body = Map::new();
+        body.insert("resource".into(), json!({"mdw_unit_test": resources}));
+        files.push((
+            "unit_tests.tf.json".to_string(),
+            file_json("the project's unit tests", body),
+        ));
+    }
 
     if !compiled.deferred_vars.is_empty() {
         let mut variables = Map::new();
@@ -389,13 +407,21 @@ fn waits_for(compiled: &Compiled, seeds: &BTreeSet<&str>) -> BTreeMap<String, Ve
             reads: &test.depends_on,
         })
         .collect();
-    build_order::blocking_tests(&models, &tests)
+    let mut waits: BTreeMap<String, Vec<String>> = build_order::blocking_tests(&models, &tests)
         .into_iter()
         .filter_map(|(node, keys)| match node {
             NodeRef::Model(name) => Some((name, keys)),
             _ => None,
         })
-        .collect()
+        .collect();
+    // `dbt build` runs a model's unit tests before it builds the model.
+    for test in &compiled.unit_tests {
+        waits
+            .entry(test.model.clone())
+            .or_default()
+            .push(unit_tests::address(test));
+    }
+    waits
 }
 
 /// A ref-ed name as the node it is: a seed or a model.

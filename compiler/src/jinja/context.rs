@@ -60,7 +60,7 @@ pub(crate) struct Shared {
 }
 
 /// Where every ref-able node and source lives, known after the parse phase.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Resolved {
     pub nodes: HashMap<String, Relation>,
     pub sources: HashMap<(String, String), Relation>,

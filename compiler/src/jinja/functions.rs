@@ -66,8 +66,17 @@ pub(crate) fn dbt_return(value: Option<Value>) -> Result<Value, Error> {
     .with_source(ReturnSignal(value.unwrap_or_else(|| Value::from(())))))
 }
 
+/// The context entry holding a unit test's `overrides: env_vars:` (a mapping).
+pub(crate) const ENV_OVERRIDES: &str = "__mdw_env_overrides";
+
 /// `env_var('X', default)`. Missing without a default is an error, as in dbt.
-pub(crate) fn env_var(name: String, default: Option<Value>) -> Result<Value, Error> {
+pub(crate) fn env_var(state: &State, name: String, default: Option<Value>) -> Result<Value, Error> {
+    if let Some(overrides) = state.lookup(ENV_OVERRIDES)
+        && let Ok(value) = overrides.get_item(&Value::from(name.as_str()))
+        && !value.is_undefined()
+    {
+        return Ok(Value::from(value.to_string()));
+    }
     match std::env::var(&name) {
         Ok(value) => Ok(Value::from(value)),
         Err(_) => match default {
@@ -115,8 +124,11 @@ pub(crate) fn is_incremental(state: &State) -> bool {
         .is_some_and(|flag| flag.is_true())
 }
 
-pub(crate) fn should_store_failures() -> bool {
-    false
+/// dbt's `should_store_failures()`: the test's `store_failures` config, as `TestConfig`
+/// settles it with `store_failures_as` (dbt's `not_null` then selects every column).
+pub(crate) fn should_store_failures(state: &State) -> bool {
+    super::context::current_node(state)
+        .is_some_and(|node| crate::compile::stores_failures(&super::objects::lock(&node.config)))
 }
 
 /// The `exceptions` namespace.

@@ -112,6 +112,15 @@ impl Relation {
         relation
     }
 
+    /// A unit test's stand-in for its `i`-th given input: the quoted name `"__mdw_given_<i>"`
+    /// of the CTE the provider fills with the fixture rows.
+    pub(crate) fn given(index: usize) -> Relation {
+        let mut relation = Relation::new("", "", &format!("__mdw_given_{index}"), "cte");
+        relation.include_database = false;
+        relation.include_schema = false;
+        relation
+    }
+
     pub(crate) fn is_ephemeral(&self) -> bool {
         self.kind == "cte"
     }
