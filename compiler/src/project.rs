@@ -58,6 +58,8 @@ pub(crate) struct Project {
     pub macros: Vec<SourceFile>,
     pub seeds: Vec<SeedFile>,
     pub singular_tests: Vec<SourceFile>,
+    /// Unit test fixture files (`<test path>/fixtures/**/*.csv|sql`), found by file stem.
+    pub fixtures: Vec<SourceFile>,
 }
 
 pub(crate) const PROJECT_FILE: &str = "dbt_project.yml";
@@ -275,8 +277,16 @@ impl Project {
             );
         }
         let mut test_files = Vec::new();
+        let mut fixture_files = Vec::new();
         for root in &test_paths {
             for path in list_files(dir, root)? {
+                // `tests/fixtures/` holds unit test fixture files (`.csv`, `.sql`), as in dbt.
+                if path.starts_with(&format!("{root}/fixtures/")) {
+                    if path.ends_with(".csv") || path.ends_with(".sql") {
+                        fixture_files.push(path);
+                    }
+                    continue;
+                }
                 if !path.ends_with(".sql") {
                     continue;
                 }
@@ -340,6 +350,7 @@ impl Project {
             macros: read_all(dir, macro_files)?,
             seeds,
             singular_tests: read_all(dir, test_files)?,
+            fixtures: read_all(dir, fixture_files)?,
             file_text: text,
         })
     }

@@ -251,7 +251,8 @@ impl Compiler {
 
         let mut given = Vec::new();
         for (input, spec_given) in inputs.iter().zip(&spec.given) {
-            let (relation, rows_json, fixture_sql) = match &spec_given.fixture {
+            let fixture = self.fixture_file(spec, &spec_given.fixture)?;
+            let (relation, rows_json, fixture_sql) = match &fixture {
                 Fixture::Sql(sql) => (None, None, Some(sql.clone())),
                 fixture => {
                     if relation_is_cte(&input.relation) {
@@ -286,10 +287,10 @@ impl Compiler {
                 fixture_sql,
             });
         }
-        let expect = match &spec.expect {
-            Fixture::Rows(rows) => CompiledExpect::RowsJson(rows_text(rows)),
-            Fixture::Sql(sql) => CompiledExpect::Sql(sql.clone()),
-            Fixture::SeedFile => CompiledExpect::RowsJson("[]".to_string()),
+        let expect = match self.fixture_file(spec, &spec.expect)? {
+            Fixture::Rows(rows) => CompiledExpect::RowsJson(rows_text(&rows)),
+            Fixture::Sql(sql) => CompiledExpect::Sql(sql),
+            Fixture::SeedFile | Fixture::File { .. } => CompiledExpect::RowsJson("[]".to_string()),
         };
         Ok(Some((
             CompiledUnitTest {
@@ -367,6 +368,52 @@ impl Compiler {
                 "write `input: ref('model_name')` or `input: source('src', 'table')`",
             )),
         }
+    }
+
+    /// A `fixture:` file read into rows (csv) or a query (sql); other fixtures as they are.
+    fn fixture_file(&self, spec: &UnitTestSpec, fixture: &Fixture) -> Result<Fixture> {
+        let Fixture::File {
+            name,
+            extension,
+            location,
+        } = fixture
+        else {
+            return Ok(fixture.clone());
+        };
+        let file = self.project.fixtures.iter().find(|f| {
+            std::path::Path::new(&f.path)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                == Some(name)
+                && f.path.ends_with(&format!(".{extension}"))
+        });
+        let Some(file) = file else {
+            let folders: Vec<String> = self
+                .project
+                .test_paths
+                .iter()
+                .map(|p| format!("{p}/fixtures/"))
+                .collect();
+            return Err(Diagnostic::new(format!(
+                "file not found for fixture '{name}' of unit test '{}'",
+                spec.name
+            ))
+            .at(location.clone())
+            .help(format!(
+                "add {name}.{extension} under {}",
+                folders.join(" or ")
+            )));
+        };
+        if *extension == "sql" {
+            return Ok(Fixture::Sql(file.text.clone()));
+        }
+        crate::properties::csv_rows(&file.text)
+            .map(Fixture::Rows)
+            .map_err(|err| {
+                Diagnostic::new(format!("fixture {} is not valid CSV: {err}", file.path))
+                    .at(Location::new(&file.path, 1, 1))
+                    .help("write a header line, then one line per row")
+            })
     }
 
     /// `format: dict` without rows on a seed input: the seed's own rows, as dbt reads them.

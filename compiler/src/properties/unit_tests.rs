@@ -46,6 +46,12 @@ pub(crate) enum Fixture {
     Sql(String),
     /// `format: dict` without rows on a seed input: dbt reads the seed's CSV file.
     SeedFile,
+    /// `fixture: <name>`: the file `<test path>/fixtures/**/<name>.<extension>`.
+    File {
+        name: String,
+        extension: &'static str,
+        location: Location,
+    },
 }
 
 impl Reader<'_> {
@@ -211,13 +217,6 @@ impl Reader<'_> {
         is_input: bool,
     ) -> Result<Fixture> {
         let location = || self.locate(path);
-        if node.get("fixture").is_some() {
-            return Err(Diagnostic::new(format!(
-                "unit test '{test}': fixture files (`fixture:`) are not supported by mdwc"
-            ))
-            .at(self.locate(&step(path, Step::key("fixture"))))
-            .help("write the rows inline under `rows:` (format dict, csv or sql)"));
-        }
         let format = match node.get("format") {
             None | Some(Json::Null) => "dict",
             Some(Json::String(format)) => format.as_str(),
@@ -231,6 +230,21 @@ impl Reader<'_> {
             }
         };
         let rows = node.get("rows").filter(|r| !r.is_null());
+        if let Some(fixture) = node.get("fixture").filter(|f| !f.is_null()) {
+            let at = self.locate(&step(path, Step::key("fixture")));
+            return match (format, fixture) {
+                ("csv" | "sql", Json::String(name)) => Ok(Fixture::File {
+                    name: name.clone(),
+                    extension: if format == "csv" { "csv" } else { "sql" },
+                    location: at,
+                }),
+                _ => Err(Diagnostic::new(format!(
+                    "unit test '{test}' has {what} rows or fixtures which do not match format {format}"
+                ))
+                .at(at)
+                .help("a fixture file is named by a string and needs `format: csv` or `format: sql`")),
+            };
+        }
         let mismatch = |expected: &str| {
             Diagnostic::new(format!(
                 "unit test '{test}' has {what} rows which do not match format {format}"
