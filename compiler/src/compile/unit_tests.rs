@@ -121,6 +121,34 @@ impl Compiler {
                 "unit-test the models that read it, or materialize it as a view",
             ));
         }
+        // dbt's rules for a model that calls is_incremental(): the test says which build it
+        // checks, and the incremental one needs `input: this` (not supported here).
+        if r.file.text.contains("is_incremental(") {
+            let flag = spec
+                .macros
+                .iter()
+                .find(|(macro_name, _, _)| macro_name == "is_incremental");
+            match flag {
+                Some((_, Json::Bool(false), _)) => {}
+                Some((_, Json::Bool(true), at)) => {
+                    return Err(Diagnostic::new(format!(
+                        "unit test '{name}' for incremental model '{}' must have a 'this' input, and `input: this` is not supported by mdwc",
+                        spec.model
+                    ))
+                    .at(at.clone())
+                    .help("test the full build: `is_incremental: false`"));
+                }
+                _ => {
+                    return Err(error(
+                        format!(
+                            "boolean override for 'is_incremental' must be provided for unit test '{name}' in model '{}'",
+                            spec.model
+                        ),
+                        "add `overrides: {macros: {is_incremental: false}}` (mdwc tests the full build only)",
+                    ));
+                }
+            }
+        }
         let resolved = &relations.resolved;
 
         // The inputs, each resolved to the node it stands for.
