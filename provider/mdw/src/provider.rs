@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tfplugin::{
-    Attribute, DataSource, Diagnostic, Diagnostics, Nesting, Resource, Schema, StopSignal, Value,
-    validators,
+    DataSource, Diagnostic, Diagnostics, Maybe, Model, Resource, Schema, StopSignal, Value,
+    from_value,
 };
 
 use crate::athena::workgroup::AthenaWorkgroup;
@@ -27,28 +27,63 @@ use crate::models::source::Source;
 use crate::models::unit_test::UnitTest;
 use crate::s3::lake_bucket::LakeBucket;
 use crate::s3::state_backend::StateBackend;
-use crate::tags::validate_tag_keys;
+use crate::tags::{Tags, validate_tags};
 
 /// Where state and tables live unless the configuration says otherwise (the seed's region).
 const DEFAULT_REGION: &str = "us-west-2";
 
-/// The services whose endpoints can be overridden, e.g. to point at moto or LocalStack.
-const ENDPOINT_SERVICES: &[&str] = &["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
+tfplugin::model! {
+    /// The provider block, but for the engines' settings (`engines::settings_attributes`). A
+    /// value not known while configuring counts as unset.
+    pub(crate) struct ProviderModel {
+        /// AWS region. Defaults to `AWS_REGION`/`AWS_DEFAULT_REGION`, then `us-west-2`.
+        #[tf(validate = validate_region)]
+        pub(crate) region: Maybe<String>,
+        /// Named profile from the shared AWS config (default: `AWS_PROFILE`).
+        #[tf()]
+        pub(crate) profile: Maybe<String>,
+        /// Attempts per AWS call on throttling and transient errors (default 3).
+        #[tf(validate = validate_max_retries)]
+        pub(crate) max_retries: Maybe<i64>,
+        /// Per-service endpoint overrides, for a local AWS emulator such as moto or LocalStack.
+        #[tf()]
+        pub(crate) endpoints: Maybe<Endpoints>,
+        /// Tags added to every taggable resource; a resource's own `tags` win on conflict.
+        #[tf(validate = validate_tags)]
+        pub(crate) default_tags: Maybe<Tags>,
+        #[tf(describe = &engines::engine_description(), validate = engines::validate_engine_name)]
+        pub(crate) engine: Maybe<String>,
+        /// Catalog name in the models' three-part relation names
+        /// (`"awsdatacatalog"."mdw"."t"`). Default `awsdatacatalog`.
+        #[tf()]
+        pub(crate) catalog: Maybe<String>,
+    }
+}
+
+fn validate_region(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(region) if !is_region_name(region) => Err(format!(
+            "{region:?} is not an AWS region name such as \"{DEFAULT_REGION}\"."
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_region_name(region: &str) -> bool {
+    !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn validate_max_retries(value: &Value) -> Result<(), String> {
+    match value.as_i64() {
+        Some(n) if (1..=25).contains(&n) => Ok(()),
+        _ => Err("max_retries must be a whole number from 1 to 25.".to_string()),
+    }
+}
 
 pub(crate) struct MdwProvider;
-
-fn endpoint_attributes() -> Vec<Attribute> {
-    ENDPOINT_SERVICES
-        .iter()
-        .map(|service| {
-            Attribute::string(service)
-                .describe(&format!(
-                    "URL of the {service} API, e.g. `http://127.0.0.1:4566` for a local emulator."
-                ))
-                .validate(validators::url(&["http", "https"]))
-        })
-        .collect()
-}
 
 #[async_trait]
 impl tfplugin::Provider for MdwProvider {
@@ -62,30 +97,10 @@ impl tfplugin::Provider for MdwProvider {
         Schema::new(
             "Runs an AWS Athena + Iceberg warehouse as code. Credentials come from the standard AWS chain \
              (environment, shared config and SSO profiles, instance role); none are stored in state.",
-            [
-                Attribute::string("region").describe(&format!(
-                    "AWS region. Defaults to `AWS_REGION`/`AWS_DEFAULT_REGION`, then `{DEFAULT_REGION}`."
-                )),
-                Attribute::string("profile").describe("Named profile from the shared AWS config (default: `AWS_PROFILE`)."),
-                Attribute::number("max_retries")
-                    .describe("Attempts per AWS call on throttling and transient errors (default 3).")
-                    .validate(|v| match v.as_i64() {
-                        Some(n) if (1..=25).contains(&n) => Ok(()),
-                        _ => Err("max_retries must be a whole number from 1 to 25.".to_string()),
-                    }),
-                Attribute::nested("endpoints", Nesting::Single, endpoint_attributes())
-                    .describe("Per-service endpoint overrides, for a local AWS emulator such as moto or LocalStack."),
-                Attribute::string_map("default_tags")
-                    .describe("Tags added to every taggable resource; a resource's own `tags` win on conflict.")
-                    .validate(validate_tag_keys),
-                engines::engine_attribute(),
-                Attribute::string("catalog").describe(
-                    "Catalog name in the models' three-part relation names (`\"awsdatacatalog\".\"mdw\".\"t\"`). Default `awsdatacatalog`.",
-                ),
-                            ]
-            .into_iter()
-            .chain(engines::settings_attributes())
-            .collect(),
+            ProviderModel::attributes()
+                .into_iter()
+                .chain(engines::settings_attributes())
+                .collect(),
         )
     }
 
@@ -95,10 +110,10 @@ impl tfplugin::Provider for MdwProvider {
     }
 
     async fn configure(&self, config: &Value, stop: StopSignal) -> Result<Client, Diagnostics> {
-        let region = config
-            .get("region")
-            .as_str()
-            .map(str::to_string)
+        let model: ProviderModel = from_value(config)?;
+        let region = model
+            .region
+            .into_known()
             .or_else(|| std::env::var("AWS_REGION").ok().filter(|r| !r.is_empty()))
             .or_else(|| {
                 std::env::var("AWS_DEFAULT_REGION")
@@ -106,46 +121,29 @@ impl tfplugin::Provider for MdwProvider {
                     .filter(|r| !r.is_empty())
             })
             .unwrap_or_else(|| DEFAULT_REGION.to_string());
-        if region.is_empty()
-            || !region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
+        if !is_region_name(&region) {
             return Err(Diagnostic::error(
                 "Invalid region",
-                format!("{region:?} is not an AWS region name such as \"us-west-2\"."),
+                format!("{region:?} is not an AWS region name such as \"{DEFAULT_REGION}\"."),
             )
-            .at_attribute("region")
+            .at_attribute(ProviderModel::region)
             .into());
         }
-        let endpoints = Endpoints(
-            ENDPOINT_SERVICES
-                .iter()
-                .filter_map(|s| {
-                    config
-                        .get("endpoints")
-                        .get(s)
-                        .as_str()
-                        .map(|url| (s.to_string(), url.to_string()))
-                })
-                .collect(),
-        );
-        let max_attempts = config.get("max_retries").as_i64().map_or(3, |n| n as u32);
+        let max_attempts = model.max_retries.into_known().map_or(3, |n| n as u32);
         let aws = AwsClients::load(
             region,
-            config.get("profile").as_str(),
-            endpoints,
+            model.profile.known().map(String::as_str),
+            model.endpoints.into_known().unwrap_or_default(),
             max_attempts,
         )
         .await;
-        let catalog = config
-            .get("catalog")
-            .as_str()
-            .unwrap_or(mdw_engine::DEFAULT_CATALOG_NAME)
-            .to_string();
-        if let Err(e) = mdw_engine::normalize_identifier("catalog", &catalog) {
+        let catalog = model
+            .catalog
+            .into_known()
+            .unwrap_or_else(|| mdw_engine::DEFAULT_CATALOG_NAME.to_string());
+        if let Err(e) = mdw_engine::normalize_identifier(ProviderModel::catalog, &catalog) {
             return Err(Diagnostic::error("Invalid catalog", e.to_string())
-                .at_attribute("catalog")
+                .at_attribute(ProviderModel::catalog)
                 .into());
         }
         let context = EngineContext {
@@ -154,10 +152,11 @@ impl tfplugin::Provider for MdwProvider {
             catalog: &catalog,
             stop: &stop,
         };
-        let engines = engines::configure(config.get("engine").as_str(), &context)?;
+        let engines = engines::configure(model.engine.known().map(String::as_str), &context)?;
+        engines.check().await?;
         Ok(Client::new(
             aws,
-            config.get("default_tags").string_map(),
+            model.default_tags.into_known().unwrap_or_default(),
             engines,
         ))
     }

@@ -4,9 +4,25 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use tfplugin::{Attribute, Diagnostic, Maybe, PlanChange, Value};
+use serde::Deserialize;
+use tfplugin::{Diagnostic, Maybe, PlanChange, Value, from_value};
 
 pub(crate) type Tags = BTreeMap<String, String>;
+
+/// AWS's limits on a tag, the same in every service that tags (IAM, S3, Glue, Athena, DynamoDB).
+const MAX_KEY_CHARS: usize = 128;
+const MAX_VALUE_CHARS: usize = 256;
+const RESERVED_PREFIX: &str = "aws:";
+
+tfplugin::model! {
+    /// The two tag attributes of every taggable resource, for a model to flatten in.
+    pub(crate) struct Tagging {
+        #[tf(describe = TAGS, validate = validate_tags)]
+        pub(crate) tags: Option<Tags>,
+        #[tf(computed, describe = TAGS_ALL)]
+        pub(crate) tags_all: Maybe<Tags>,
+    }
+}
 
 /// An AWS object whose tags are changed key by key (TagResource / UntagResource and their
 /// per-service spellings). `update_tags` does the diff; the object only says how to call AWS.
@@ -60,78 +76,58 @@ pub(crate) fn own_tags(
     (!own.is_empty() || configured.is_some()).then_some(own)
 }
 
-/// Turns the object's tags from `prior`'s `tags_all` into `planned`'s.
-pub(crate) async fn update_tags(
-    target: &impl Taggable,
-    prior: &Value,
-    planned: &Value,
-) -> Result<(), Diagnostic> {
-    let (removed, changed) = diff(
-        &prior.get("tags_all").string_map(),
-        &planned.get("tags_all").string_map(),
-    );
-    if !removed.is_empty() {
-        target.untag(removed).await?;
-    }
-    if !changed.is_empty() {
-        target.tag(&changed).await?;
+/// Tags AWS accepts: keys of at most 128 characters outside the reserved `aws:` prefix, values
+/// of at most 256.
+pub(crate) fn validate_tags(value: &Value) -> Result<(), String> {
+    let Some(tags) = value.as_map() else {
+        return Ok(());
+    };
+    for (key, value) in tags {
+        if key.to_ascii_lowercase().starts_with(RESERVED_PREFIX) {
+            return Err(format!(
+                "tag key {key:?} uses the prefix \"{RESERVED_PREFIX}\", which AWS reserves for itself; choose another key."
+            ));
+        }
+        let chars = key.chars().count();
+        if chars == 0 || chars > MAX_KEY_CHARS {
+            return Err(format!(
+                "tag key {key:?} has {chars} characters; AWS allows 1 to {MAX_KEY_CHARS}: shorten it."
+            ));
+        }
+        let chars = value.as_str().map_or(0, |v| v.chars().count());
+        if chars > MAX_VALUE_CHARS {
+            return Err(format!(
+                "the value of tag {key:?} has {chars} characters; AWS allows at most {MAX_VALUE_CHARS}: shorten it."
+            ));
+        }
     }
     Ok(())
 }
 
-/// The two attributes every taggable resource has, in schema order.
-pub(crate) fn attributes() -> [Attribute; 2] {
-    [
-        Attribute::string_map("tags")
-            .describe(TAGS)
-            .validate(validate_tag_keys),
-        Attribute::string_map("tags_all")
-            .computed()
-            .describe(TAGS_ALL),
-    ]
-}
-
-/// Writes `tags` and `tags_all` of a state from the tags the object carries.
-pub(crate) fn flatten(state: &mut Value, remote: &Tags, prior: &Value, default_tags: &Tags) {
-    state.set(
-        "tags",
-        split_remote_tags(remote, prior.get("tags"), default_tags),
-    );
-    state.set("tags_all", Value::from(remote.clone()));
-}
-
-/// Tag keys the user may set: AWS reserves `aws:`.
-pub(crate) fn validate_tag_keys(value: &Value) -> Result<(), String> {
-    match value.as_map().and_then(|m| {
-        m.keys()
-            .find(|k| k.to_ascii_lowercase().starts_with("aws:"))
-    }) {
-        Some(key) => Err(format!(
-            "tag key {key:?} uses the prefix \"aws:\", which AWS reserves for itself; choose another key."
-        )),
-        None => Ok(()),
-    }
-}
-
 /// Plans `tags_all` as `default_tags` overlaid with the resource's `tags`.
 pub(crate) fn plan_tags_all(default_tags: &Tags, change: &mut PlanChange<'_>) {
-    let tags = change.planned.get("tags");
-    let tags_all = if tags.is_wholly_known() {
-        let mut all = default_tags.clone();
-        all.extend(tags.string_map());
-        Value::from(all)
-    } else {
-        Value::unknown()
+    /// The planned `tags`, which may not be known yet.
+    #[derive(Deserialize)]
+    struct Planned {
+        #[serde(default)]
+        tags: Maybe<Tags>,
+    }
+    let tags_all = match from_value::<Planned>(&change.planned).map(|p| p.tags) {
+        Ok(Maybe::Known(tags)) => {
+            let mut all = default_tags.clone();
+            all.extend(tags);
+            Maybe::Known(all)
+        }
+        Ok(Maybe::Null) => Maybe::Known(default_tags.clone()),
+        _ => Maybe::Unknown,
     };
-    change.planned.set("tags_all", tags_all);
-}
-
-/// Splits the tags an object carries into what belongs in `tags`: keys the configuration set,
-/// and anything that is not a default tag with its default value (so a tag added out of band
-/// shows up as drift).
-pub(crate) fn split_remote_tags(remote: &Tags, prior_tags: &Value, default_tags: &Tags) -> Value {
-    let configured = (!prior_tags.is_null()).then(|| prior_tags.string_map());
-    own_tags(remote, configured.as_ref(), default_tags).map_or(Value::Null, Value::from)
+    change.planned.set(
+        Tagging::tags_all,
+        match tags_all {
+            Maybe::Known(all) => Value::from(all),
+            _ => Value::unknown(),
+        },
+    );
 }
 
 /// Keys to remove and pairs to set to turn `from` into `to`.
@@ -169,13 +165,28 @@ mod tests {
             ("owner", "me"),
             ("team", "x"),
         ]);
-        let prior = Value::from(tags(&[("owner", "me")]));
-        let split = split_remote_tags(&remote, &prior, &defaults);
+        let prior = tags(&[("owner", "me")]);
         assert_eq!(
-            split.string_map(),
-            tags(&[("owner", "me"), ("project", "other"), ("team", "x")])
+            own_tags(&remote, Some(&prior), &defaults),
+            Some(tags(&[
+                ("owner", "me"),
+                ("project", "other"),
+                ("team", "x")
+            ]))
         );
-        assert!(split_remote_tags(&tags(&[("env", "dev")]), &Value::Null, &defaults).is_null());
+        assert_eq!(own_tags(&tags(&[("env", "dev")]), None, &defaults), None);
+    }
+
+    #[test]
+    fn tags_follow_aws_limits() {
+        let check = |pairs: &[(&str, &str)]| validate_tags(&Value::from(tags(pairs)));
+        assert!(check(&[("team", "data")]).is_ok());
+        assert!(check(&[("AWS:owner", "x")]).unwrap_err().contains("aws:"));
+        let long_key = "k".repeat(129);
+        assert!(check(&[(&long_key, "x")]).unwrap_err().contains("128"));
+        let long_value = "v".repeat(257);
+        assert!(check(&[("team", &long_value)]).unwrap_err().contains("256"));
+        assert!(check(&[(&"k".repeat(128), &"v".repeat(256))]).is_ok());
     }
 
     #[test]

@@ -250,7 +250,52 @@ fn validate_attributes(
     for attr in attrs {
         let value = object.get(&attr.name);
         let path = at.clone().attribute(&attr.name);
+        // Terraform passes a value set for a computed-only attribute on without a word; the
+        // provider would then overwrite it.
+        if attr.computed && !attr.optional && !value.is_null() {
+            diags.push(
+                Diagnostic::error(
+                    format!("{path} cannot be set"),
+                    format!(
+                        "{} is read-only: the provider computes it. Remove it from the configuration.",
+                        attr.name
+                    ),
+                )
+                .at(path.clone()),
+            );
+            continue;
+        }
+        // Terraform reports a required attribute left out, but not one set to null (a
+        // variable left unset): the provider must.
+        if attr.required && value.is_null() {
+            diags.push(
+                Diagnostic::error(
+                    format!("Missing value for {path}"),
+                    format!(
+                        "{} is required but null here (a variable left unset?); give it a value.",
+                        attr.name
+                    ),
+                )
+                .at(path.clone()),
+            );
+            continue;
+        }
         if value.is_null() || value.is_unknown() {
+            continue;
+        }
+        if let AttributeKind::Typed(Type::List(_) | Type::Set(_) | Type::Map(_)) = &attr.kind
+            && let Some(place) = null_element(value)
+        {
+            diags.push(
+                Diagnostic::error(
+                    format!("Null element in {path}"),
+                    format!(
+                        "{} holds null at {place} (a variable left unset?); remove it or give it a value.",
+                        attr.name
+                    ),
+                )
+                .at(path.clone()),
+            );
             continue;
         }
         for check in &attr.validators {
@@ -277,6 +322,21 @@ fn validate_attributes(
                 _ => {}
             }
         }
+    }
+}
+
+/// Where a collection holds null: `element 1`, `key "id"`.
+fn null_element(collection: &Value) -> Option<String> {
+    match collection {
+        Value::List(items) => items
+            .iter()
+            .position(Value::is_null)
+            .map(|i| format!("element {i}")),
+        Value::Map(entries) => entries
+            .iter()
+            .find(|(_, v)| v.is_null())
+            .map(|(k, _)| format!("key {k:?}")),
+        _ => None,
     }
 }
 
@@ -346,5 +406,61 @@ pub mod validators {
             .map(|s| format!("{s:?}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema() -> Schema {
+        Schema::new(
+            "test",
+            vec![
+                Attribute::string("sql").required(),
+                Attribute::string_list("keys"),
+                Attribute::string_map("types"),
+                Attribute::string("id").computed(),
+            ],
+        )
+    }
+
+    fn paths(diags: &Diagnostics) -> Vec<String> {
+        diags
+            .0
+            .iter()
+            .map(|d| d.path.as_ref().map(ToString::to_string).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn a_null_required_value_is_refused_at_its_attribute() {
+        let config = Value::object([("sql", Value::Null)]);
+        assert_eq!(paths(&schema().validate(&config)), ["sql"]);
+        let unknown = Value::object([("sql", Value::unknown())]);
+        assert!(schema().validate(&unknown).is_empty());
+    }
+
+    #[test]
+    fn computed_only_attributes_cannot_be_set() {
+        let config = Value::object([("sql", Value::from("x")), ("id", Value::from("mine"))]);
+        assert_eq!(paths(&schema().validate(&config)), ["id"]);
+        let unset = Value::object([("sql", Value::from("x")), ("id", Value::Null)]);
+        assert!(schema().validate(&unset).is_empty());
+    }
+
+    #[test]
+    fn null_elements_of_collections_are_refused() {
+        let config = Value::object([
+            ("sql", Value::from("select 1")),
+            ("keys", Value::List(vec![Value::from("a"), Value::Null])),
+            (
+                "types",
+                Value::Map([("id".to_string(), Value::Null)].into_iter().collect()),
+            ),
+        ]);
+        let diags = schema().validate(&config);
+        assert_eq!(paths(&diags), ["keys", "types"], "{diags}");
+        assert!(diags.0[0].detail.contains("element 1"), "{diags}");
     }
 }

@@ -353,19 +353,31 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             &self.provider_schema.ty(),
             "provider configuration",
         );
+        // Configuring may warn (a check it could not make) and still succeed.
+        let mut warnings = Diagnostics::new();
         let result = match config {
             Ok(config) if !config.is_wholly_known() => Err(Diagnostic::error(
                 "Provider configuration is not known until apply",
                 format!("The {} provider block refers to values that are only known after apply. Use values known at plan time (variables, locals, literals).", self.provider.type_name()),
             )
             .into()),
-            Ok(config) => self.provider.configure(&config, self.stop.clone()).await.map(|client| {
-                *self.client.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(client));
-            }),
+            Ok(config) => {
+                let (configured, raised) = crate::warnings::collecting(
+                    self.provider.configure(&config, self.stop.clone()),
+                )
+                .await;
+                warnings = raised;
+                configured.map(|client| {
+                    *self.client.write().unwrap_or_else(|e| e.into_inner()) =
+                        Some(Arc::new(client));
+                })
+            }
             Err(d) => Err(d),
         };
+        let mut diagnostics = diagnostics_of(&result);
+        diagnostics.extend(warnings.to_proto());
         Ok(Response::new(pb::configure_provider::Response {
-            diagnostics: diagnostics_of(&result),
+            diagnostics,
         }))
     }
 

@@ -1,20 +1,38 @@
 //! One SDK configuration and the service clients built from it on first use, each with its
 //! endpoint override.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use aws_config::BehaviorVersion;
 use aws_config::Region;
 use aws_config::retry::RetryConfig;
+use tfplugin::{Maybe, validators};
 
-/// Endpoint overrides by service name (`glue` → `http://127.0.0.1:4566`).
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Endpoints(pub(crate) BTreeMap<String, String>);
-
-impl Endpoints {
-    pub(crate) fn get(&self, service: &str) -> Option<&str> {
-        self.0.get(service).map(String::as_str)
+tfplugin::model! {
+    /// Per-service endpoint overrides, e.g. to point at moto or LocalStack: the provider
+    /// block's `endpoints`. An unknown value counts as none.
+    pub(crate) struct Endpoints {
+        /// URL of the s3 API, e.g. `http://127.0.0.1:4566` for a local emulator.
+        #[tf(validate = validators::url(&["http", "https"]))]
+        pub(crate) s3: Maybe<String>,
+        /// URL of the glue API, e.g. `http://127.0.0.1:4566` for a local emulator.
+        #[tf(validate = validators::url(&["http", "https"]))]
+        pub(crate) glue: Maybe<String>,
+        /// URL of the athena API, e.g. `http://127.0.0.1:4566` for a local emulator.
+        #[tf(validate = validators::url(&["http", "https"]))]
+        pub(crate) athena: Maybe<String>,
+        /// URL of the dynamodb API, e.g. `http://127.0.0.1:4566` for a local emulator.
+        #[tf(validate = validators::url(&["http", "https"]))]
+        pub(crate) dynamodb: Maybe<String>,
+        /// URL of the iam API, e.g. `http://127.0.0.1:4566` for a local emulator.
+        #[tf(validate = validators::url(&["http", "https"]))]
+        pub(crate) iam: Maybe<String>,
+        /// URL of the sts API, e.g. `http://127.0.0.1:4566` for a local emulator.
+        #[tf(validate = validators::url(&["http", "https"]))]
+        pub(crate) sts: Maybe<String>,
+        /// URL of the kms API, e.g. `http://127.0.0.1:4566` for a local emulator.
+        #[tf(validate = validators::url(&["http", "https"]))]
+        pub(crate) kms: Maybe<String>,
     }
 }
 
@@ -35,11 +53,11 @@ pub(crate) struct AwsClients {
 
 /// A lazily built client of one service, honouring its endpoint override.
 macro_rules! service_client {
-    ($method:ident, $krate:ident, $service:literal $(, $extra:ident($arg:expr))*) => {
+    ($method:ident, $krate:ident $(, $extra:ident($arg:expr))*) => {
         pub(crate) fn $method(&self) -> &$krate::Client {
             self.$method.get_or_init(|| {
                 let mut config = $krate::config::Builder::from(&self.sdk);
-                if let Some(url) = self.endpoints.get($service) {
+                if let Some(url) = self.endpoints.$method.known() {
                     config = config.endpoint_url(url);
                 }
                 $(config = config.$extra($arg);)*
@@ -79,17 +97,17 @@ impl AwsClients {
         }
     }
 
-    service_client!(athena, aws_sdk_athena, "athena");
-    service_client!(dynamodb, aws_sdk_dynamodb, "dynamodb");
-    service_client!(glue, aws_sdk_glue, "glue");
-    service_client!(iam, aws_sdk_iam, "iam");
-    service_client!(kms, aws_sdk_kms, "kms");
-    service_client!(sts, aws_sdk_sts, "sts");
+    service_client!(athena, aws_sdk_athena);
+    service_client!(dynamodb, aws_sdk_dynamodb);
+    service_client!(glue, aws_sdk_glue);
+    service_client!(iam, aws_sdk_iam);
+    service_client!(kms, aws_sdk_kms);
+    service_client!(sts, aws_sdk_sts);
 
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
         self.s3.get_or_init(|| {
             let mut config = aws_sdk_s3::config::Builder::from(&self.sdk);
-            if let Some(url) = self.endpoints.get("s3") {
+            if let Some(url) = self.endpoints.s3.known() {
                 // Emulators (moto, LocalStack) serve buckets by path, not by virtual host.
                 config = config.endpoint_url(url).force_path_style(true);
             }
@@ -97,9 +115,9 @@ impl AwsClients {
         })
     }
 
-    /// The endpoint override of `service`, if any.
-    pub(crate) fn endpoint(&self, service: &str) -> Option<&str> {
-        self.endpoints.get(service)
+    /// The endpoint overrides.
+    pub(crate) fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// The credential chain, for code that signs its own requests (the embedded engine's S3

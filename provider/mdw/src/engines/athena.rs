@@ -5,10 +5,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use mdw_engine::Engine;
 use mdw_engine_athena::{AthenaEngine, AthenaSettings};
-use tfplugin::{Attribute, Diagnostic, Nesting};
+use tfplugin::{Attribute, Diagnostic, Maybe, Model, from_value};
 
 use super::{EngineContext, EngineFactory, Registration};
 use crate::aws::s3_location::validate_s3_location;
+use crate::aws::{aws_error, names};
 
 /// The workgroup every AWS account has.
 const DEFAULT_WORKGROUP: &str = "primary";
@@ -20,38 +21,49 @@ pub(super) const REGISTRATION: Registration = Registration {
     configure,
 };
 
+tfplugin::model! {
+    /// The provider block's `athena = { … }`.
+    pub(crate) struct AthenaBlock {
+        /// `s3://` prefix for query results, used when the workgroup does not enforce its own.
+        #[tf(validate = validate_s3_location)]
+        pub(crate) output_location: Maybe<String>,
+        /// `s3://` root of the models' tables (`<root>/<database>/<name>/<build id>`). Default:
+        /// the Glue database's location.
+        #[tf(validate = validate_s3_location)]
+        pub(crate) data_location: Maybe<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The provider-block settings of the Athena engine.
+    pub(crate) struct AthenaConfig {
+        /// Athena workgroup the models run in (engine `athena`). Default `primary`. A workgroup
+        /// that enforces its configuration keeps its own result location.
+        #[tf(validate = names::athena_workgroup_name)]
+        pub(crate) workgroup: Maybe<String>,
+        /// Settings of the Athena engine.
+        #[tf()]
+        pub(crate) athena: Maybe<AthenaBlock>,
+    }
+}
+
 fn settings() -> Vec<Attribute> {
-    vec![
-        Attribute::string("workgroup").describe(&format!(
-            "Athena workgroup the models run in (engine `athena`). Default `{DEFAULT_WORKGROUP}`. A workgroup that enforces its configuration keeps its own result location."
-        )),
-        Attribute::nested(
-            "athena",
-            Nesting::Single,
-            vec![
-                Attribute::string("output_location")
-                    .describe("`s3://` prefix for query results, used when the workgroup does not enforce its own.")
-                    .validate(validate_s3_location),
-                Attribute::string("data_location")
-                    .describe("`s3://` root of the models' tables (`<root>/<database>/<name>/<build id>`). Default: the Glue database's location.")
-                    .validate(validate_s3_location),
-            ],
-        )
-        .describe("Settings of the Athena engine."),
-    ]
+    AthenaConfig::attributes()
 }
 
 fn configure(context: &EngineContext<'_>) -> Result<Box<dyn EngineFactory>, Diagnostic> {
-    let config = context.config;
-    let string = |v: &tfplugin::Value| v.as_str().map(str::to_string);
+    let config: AthenaConfig = from_value(context.config)?;
+    let block = config.athena.into_known().unwrap_or_default();
     let aws = context.aws;
     Ok(Box::new(Athena {
         settings: AthenaSettings {
-            workgroup: string(config.get("workgroup"))
+            workgroup: config
+                .workgroup
+                .into_known()
                 .unwrap_or_else(|| DEFAULT_WORKGROUP.to_string()),
             catalog: context.catalog.to_string(),
-            output_location: string(config.get("athena").get("output_location")),
-            data_location: string(config.get("athena").get("data_location")),
+            output_location: block.output_location.into_known(),
+            data_location: block.data_location.into_known(),
         },
         athena: aws.athena().clone(),
         glue: aws.glue().clone(),
@@ -69,8 +81,49 @@ struct Athena {
     stop: tokio::sync::watch::Receiver<bool>,
 }
 
+/// The error of a workgroup that does not exist, on the provider's `workgroup`.
+fn missing_workgroup(name: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("Athena workgroup {name:?} does not exist"),
+        format!(
+            "The athena engine runs the models in it. Create it (mdw_athena_workgroup, applied before the models) \
+             or set workgroup in the provider block to an existing one (default {DEFAULT_WORKGROUP:?})."
+        ),
+    )
+    .at_attribute(AthenaConfig::workgroup)
+}
+
 #[async_trait]
 impl EngineFactory for Athena {
+    async fn check(&self) -> Result<(), Diagnostic> {
+        let name = &self.settings.workgroup;
+        match self.athena.get_work_group().work_group(name).send().await {
+            Ok(out) if out.work_group().is_some_and(|g| !g.name().is_empty()) => Ok(()),
+            Ok(_) => Err(missing_workgroup(name)),
+            // What Athena answers for a workgroup it does not have (the name is valid).
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_invalid_request_exception()) =>
+            {
+                Err(missing_workgroup(name))
+            }
+            Err(e) => {
+                let reason = aws_error(&format!("reading Athena workgroup {name:?}"), &e);
+                tfplugin::warn(
+                    Diagnostic::warning(
+                        format!("Could not check that Athena workgroup {name:?} exists"),
+                        format!(
+                            "{}. The first model built will find out; check the credentials' athena:GetWorkGroup permission.",
+                            reason.detail
+                        ),
+                    )
+                    .at_attribute(AthenaConfig::workgroup),
+                );
+                Ok(())
+            }
+        }
+    }
+
     async fn open(&self, _catalog: &str) -> Result<Arc<dyn Engine>, Diagnostic> {
         AthenaEngine::open(
             self.athena.clone(),

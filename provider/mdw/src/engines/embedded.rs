@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use mdw_engine::Engine;
 use mdw_engine_embedded::{CatalogConfig, EmbeddedEngine, GlueSettings, StaticCredentials};
-use tfplugin::{Attribute, Diagnostic, Nesting};
+use tfplugin::{Attribute, Diagnostic, Maybe, Model, from_value};
 
 use super::{EngineContext, EngineFactory, Registration};
 
@@ -23,34 +23,44 @@ pub(super) const REGISTRATION: Registration = Registration {
     configure,
 };
 
+tfplugin::model! {
+    /// The provider block's `embedded = { … }`.
+    pub(crate) struct EmbeddedBlock {
+        /// Directory of the local catalog and tables, relative to the root module (default
+        /// `.mdw/warehouse`); or an `s3://bucket/prefix` location: then the tables are written to
+        /// S3 and registered in Glue, where Athena reads them.
+        #[tf(validate = |v| v.as_str().map_or(Ok(()), mdw_engine::checks::check_warehouse))]
+        pub(crate) warehouse: Maybe<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The provider-block settings of the embedded engine.
+    pub(crate) struct EmbeddedConfig {
+        /// Settings of the embedded engine.
+        #[tf()]
+        pub(crate) embedded: Maybe<EmbeddedBlock>,
+    }
+}
+
 fn settings() -> Vec<Attribute> {
-    vec![
-        Attribute::nested(
-            "embedded",
-            Nesting::Single,
-            vec![Attribute::string("warehouse").describe(&format!(
-                "Directory of the local catalog and tables, relative to the root module (default `{DEFAULT_WAREHOUSE_DIR}`); or an `s3://bucket/prefix` location: then the tables are written to S3 and registered in Glue, where Athena reads them."
-            )).validate(|v| v.as_str().map_or(Ok(()), mdw_engine::checks::check_warehouse))],
-        )
-        .describe("Settings of the embedded engine."),
-    ]
+    EmbeddedConfig::attributes()
 }
 
 fn configure(context: &EngineContext<'_>) -> Result<Box<dyn EngineFactory>, Diagnostic> {
-    let warehouse = context
-        .config
-        .get("embedded")
-        .get("warehouse")
-        .as_str()
-        .unwrap_or(DEFAULT_WAREHOUSE_DIR)
-        .to_string();
+    let config: EmbeddedConfig = from_value(context.config)?;
+    let warehouse = config
+        .embedded
+        .into_known()
+        .and_then(|block| block.warehouse.into_known())
+        .unwrap_or_else(|| DEFAULT_WAREHOUSE_DIR.to_string());
     let aws = context.aws;
     Ok(if warehouse.starts_with("s3://") {
         Box::new(OnGlue {
             warehouse,
             region: aws.region.clone(),
-            glue_endpoint: aws.endpoint("glue").map(str::to_string),
-            s3_endpoint: aws.endpoint("s3").map(str::to_string),
+            glue_endpoint: aws.endpoints().glue.known().cloned(),
+            s3_endpoint: aws.endpoints().s3.known().cloned(),
             credentials: aws.credentials_provider(),
             glue: aws.glue().clone(),
             s3: aws.s3().clone(),

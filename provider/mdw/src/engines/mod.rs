@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use mdw_engine::{Engine, EngineError};
-use tfplugin::{Attribute, Diagnostic, Diagnostics, StopSignal, Value};
+use tfplugin::{Attribute, Diagnostic, Diagnostics, Maybe, StopSignal, Value, from_value};
 use tokio::sync::OnceCell;
 
 use crate::aws::AwsClients;
@@ -33,6 +33,13 @@ pub(crate) struct EngineContext<'a> {
 #[async_trait]
 pub(crate) trait EngineFactory: Send + Sync {
     async fn open(&self, catalog: &str) -> Result<Arc<dyn Engine>, Diagnostic>;
+
+    /// Checks at configure what a plan can know is wrong with the settings (the Athena
+    /// workgroup does not exist), with the setting's path; a check that cannot run (no
+    /// credentials, access denied) warns and passes.
+    async fn check(&self) -> Result<(), Diagnostic> {
+        Ok(())
+    }
 }
 
 /// One engine of the registry.
@@ -47,9 +54,9 @@ pub(crate) struct Registration {
     pub(crate) configure: fn(&EngineContext<'_>) -> Result<Box<dyn EngineFactory>, Diagnostic>,
 }
 
-/// The provider's `engine` attribute: its description lists the registered engines, its
-/// validator accepts exactly them.
-pub(crate) fn engine_attribute() -> Attribute {
+/// The description of the provider's `engine` attribute: the registered engines (its
+/// validator, `validate_engine_name`, accepts exactly them).
+pub(crate) fn engine_description() -> String {
     let names: Vec<String> = REGISTRY.iter().map(|r| format!("`{}`", r.name)).collect();
     let summaries: Vec<String> = REGISTRY
         .iter()
@@ -59,16 +66,14 @@ pub(crate) fn engine_attribute() -> Attribute {
             format!("`{}`{default}: {}", r.name, r.summary)
         })
         .collect();
-    Attribute::string("engine")
-        .describe(&format!(
-            "What builds the models, one of {}. {}.",
-            names.join(", "),
-            summaries.join("; ")
-        ))
-        .validate(validate_engine_name)
+    format!(
+        "What builds the models, one of {}. {}.",
+        names.join(", "),
+        summaries.join("; ")
+    )
 }
 
-fn validate_engine_name(value: &Value) -> Result<(), String> {
+pub(crate) fn validate_engine_name(value: &Value) -> Result<(), String> {
     match value.as_str() {
         Some(name) if REGISTRY.iter().all(|r| r.name != name) => {
             let names: Vec<&str> = REGISTRY.iter().map(|r| r.name).collect();
@@ -83,12 +88,18 @@ fn validate_engine_name(value: &Value) -> Result<(), String> {
 
 /// Settings of a registered engine other than the one in use are errors: it would ignore them.
 pub(crate) fn validate_settings(config: &Value) -> Diagnostics {
-    let mut diags = Diagnostics::new();
-    let engine = config.get("engine");
-    if engine.is_unknown() {
-        return diags;
+    /// The provider block's `engine`, which may not be known yet.
+    #[derive(serde::Deserialize)]
+    struct InUse {
+        #[serde(default)]
+        engine: Maybe<String>,
     }
-    let in_use = engine.as_str().unwrap_or(REGISTRY[0].name);
+    let mut diags = Diagnostics::new();
+    let in_use = match from_value::<InUse>(config).map(|c| c.engine) {
+        Ok(Maybe::Known(name)) => name,
+        Ok(Maybe::Null) => REGISTRY[0].name.to_string(),
+        _ => return diags,
+    };
     for registration in REGISTRY.iter().filter(|r| r.name != in_use) {
         for attribute in (registration.settings)() {
             if !config.get(&attribute.name).is_null() {
@@ -151,6 +162,11 @@ impl Engines {
         &self.catalog
     }
 
+    /// The engine's own check of its settings (`EngineFactory::check`).
+    pub(crate) async fn check(&self) -> Result<(), Diagnostic> {
+        self.factory.check().await
+    }
+
     pub(crate) async fn get(&self) -> Result<Arc<dyn Engine>, Diagnostic> {
         self.opened
             .get_or_try_init(|| self.factory.open(&self.catalog))
@@ -181,9 +197,9 @@ mod tests {
 
     #[test]
     fn the_engine_attribute_follows_the_registry() {
-        let attribute = engine_attribute();
+        let description = engine_description();
         for registration in REGISTRY {
-            assert!(attribute.description.contains(registration.name));
+            assert!(description.contains(registration.name));
             assert!(validate_engine_name(&Value::from(registration.name)).is_ok());
         }
         let err = validate_engine_name(&Value::from("spark")).unwrap_err();

@@ -9,6 +9,7 @@ use tfplugin::{
     Written, from_value, to_value,
 };
 
+use crate::aws::s3_location::validate_s3_location;
 use crate::aws::{aws_error, found, names, removed};
 use crate::client::Client;
 use crate::tags::{self, Taggable, Tags};
@@ -29,7 +30,7 @@ tfplugin::model! {
         #[tf()]
         pub(crate) description: Option<String>,
         /// Default location of the database's tables, e.g. `s3://mdw-warehouse/mdw/`.
-        #[tf()]
+        #[tf(validate = validate_s3_location)]
         pub(crate) location_uri: Option<String>,
         /// Key/value parameters stored on the database.
         #[tf()]
@@ -44,7 +45,7 @@ tfplugin::model! {
         /// The AWS account id owning the catalog.
         #[tf(computed)]
         pub(crate) catalog_id: Maybe<String>,
-        #[tf(describe = tags::TAGS, validate = tags::validate_tag_keys)]
+        #[tf(describe = tags::TAGS, validate = tags::validate_tags)]
         pub(crate) tags: Option<Tags>,
         #[tf(computed, describe = tags::TAGS_ALL)]
         pub(crate) tags_all: Maybe<Tags>,

@@ -1,7 +1,7 @@
 //! `mdw_airbyte_ec2_role`: the role and instance profile of an EC2 instance running Airbyte —
 //! write to the raw prefix, and register tables in one Glue database if asked.
 
-use tfplugin::{Attribute, Diagnostic, Value};
+use tfplugin::{Diagnostic, Maybe};
 
 use crate::aws::names;
 use crate::aws::s3_location::{S3Url, validate_s3_url};
@@ -9,7 +9,21 @@ use crate::iam::policy::Trust;
 use crate::iam::policy::actions::*;
 use crate::iam::policy::grants::*;
 use crate::iam::policy::{ParsedPolicy, Policy, Scope, Statement};
-use crate::iam::principal::{self, Principal, kms_key_arns};
+use crate::iam::principal::{self, KMS_KEY_ARNS, Principal, empty_list, validate_kms_key_arns};
+
+tfplugin::model! {
+    /// The input attributes of `mdw_airbyte_ec2_role`.
+    pub(crate) struct AirbyteEc2Config {
+        /// Where Airbyte writes, e.g. `s3://mdw-raw/airbyte/`.
+        #[tf(required, validate = validate_s3_url)]
+        pub(crate) raw_location: Maybe<String>,
+        /// A Glue database Airbyte creates and updates tables in (S3 Glue destination).
+        #[tf(validate = names::glue_database_name)]
+        pub(crate) raw_database: Maybe<String>,
+        #[tf(default = empty_list(), describe = KMS_KEY_ARNS, validate = validate_kms_key_arns)]
+        pub(crate) kms_key_arns: Maybe<Vec<String>>,
+    }
+}
 
 /// The inputs of the Airbyte role's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,26 +47,12 @@ fn ec2_service(partition: &str) -> &'static str {
 
 impl Principal for AirbyteEc2 {
     type Inputs = AirbyteEc2Inputs;
+    type Config = AirbyteEc2Config;
 
     const TYPE_NAME: &'static str = "mdw_airbyte_ec2_role";
     const DESCRIPTION: &'static str = "The role (and instance profile) of an EC2 instance running Airbyte: write to the raw \
          prefix, and register tables in one Glue database if asked. Trusted by EC2 only.";
     const INSTANCE_PROFILE: bool = true;
-
-    fn input_attributes() -> Vec<Attribute> {
-        vec![
-            Attribute::string("raw_location")
-                .required()
-                .describe("Where Airbyte writes, e.g. `s3://mdw-raw/airbyte/`.")
-                .validate(validate_s3_url),
-            Attribute::string("raw_database")
-                .describe(
-                    "A Glue database Airbyte creates and updates tables in (S3 Glue destination).",
-                )
-                .validate(names::glue_database_name),
-            kms_key_arns(),
-        ]
-    }
 
     /// EC2 assumes the Airbyte role; nothing to configure.
     fn fixed_trust(partition: &str) -> Option<Trust> {
@@ -62,18 +62,23 @@ impl Principal for AirbyteEc2 {
         })
     }
 
-    fn expand(values: &Value) -> Result<AirbyteEc2Inputs, Diagnostic> {
+    fn expand(c: &AirbyteEc2Config) -> Result<AirbyteEc2Inputs, Diagnostic> {
         Ok(AirbyteEc2Inputs {
-            raw_location: principal::required_location(values, "raw_location")?,
-            raw_database: principal::opt_string(values, "raw_database"),
-            kms_key_arns: values.get("kms_key_arns").string_list(),
+            raw_location: principal::required_location(
+                &c.raw_location,
+                AirbyteEc2Config::raw_location,
+            )?,
+            raw_database: principal::string(&c.raw_database),
+            kms_key_arns: principal::list(&c.kms_key_arns),
         })
     }
 
-    fn flatten(i: &AirbyteEc2Inputs, state: &mut Value) {
-        state.set("raw_location", principal::url(&i.raw_location));
-        state.set("raw_database", Value::opt_string(i.raw_database.clone()));
-        state.set("kms_key_arns", i.kms_key_arns.clone());
+    fn flatten(i: &AirbyteEc2Inputs) -> AirbyteEc2Config {
+        AirbyteEc2Config {
+            raw_location: principal::url(&i.raw_location),
+            raw_database: Maybe::from_option(i.raw_database.clone()),
+            kms_key_arns: Maybe::Known(i.kms_key_arns.clone()),
+        }
     }
 
     fn policy(inputs: &Self::Inputs, scope: &Scope) -> Policy {

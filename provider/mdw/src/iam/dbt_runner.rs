@@ -1,16 +1,41 @@
 //! `mdw_dbt_runner_role`: the role dbt (or any SQL client) runs models as — queries in one
 //! workgroup, the tables of its databases, read/write on exactly its prefixes.
 
-use tfplugin::{Attribute, Diagnostic, Value};
+use tfplugin::validators::each;
+use tfplugin::{Diagnostic, Diagnostics, Maybe};
 
 use crate::aws::names;
 use crate::aws::s3_location::{S3Url, validate_s3_url, validate_s3_url_list};
 use crate::iam::policy::actions::*;
 use crate::iam::policy::grants::*;
 use crate::iam::policy::{ParsedPolicy, Policy, Scope, Statement};
-use crate::iam::principal::{self, Principal, kms_key_arns, string_list};
-use tfplugin::Diagnostics;
-use tfplugin::validators::each;
+use crate::iam::principal::{self, KMS_KEY_ARNS, Principal, empty_list, validate_kms_key_arns};
+
+tfplugin::model! {
+    /// The input attributes of `mdw_dbt_runner_role`.
+    pub(crate) struct DbtRunnerConfig {
+        /// The Athena workgroup queries run in, e.g. `mdw_athena_workgroup.main.name`.
+        #[tf(required, validate = names::athena_workgroup_name)]
+        pub(crate) workgroup: Maybe<String>,
+        /// The workgroup's result location, e.g. `mdw_athena_workgroup.main.result_location`.
+        #[tf(required, validate = validate_s3_url)]
+        pub(crate) results_location: Maybe<String>,
+        /// Where the tables' data lives, e.g. `s3://mdw-warehouse/`.
+        #[tf(required, validate = validate_s3_url)]
+        pub(crate) warehouse_location: Maybe<String>,
+        /// Read-only locations of source data, e.g. `["s3://mdw-raw/airbyte/"]`.
+        #[tf(default = empty_list(), validate = validate_s3_url_list)]
+        pub(crate) source_locations: Maybe<Vec<String>>,
+        /// Glue databases whose tables dbt creates, replaces and drops.
+        #[tf(required, validate = each(names::glue_database_name))]
+        pub(crate) databases: Maybe<Vec<String>>,
+        /// Glue databases dbt only reads (sources).
+        #[tf(default = empty_list(), validate = each(names::glue_database_name))]
+        pub(crate) source_databases: Maybe<Vec<String>>,
+        #[tf(default = empty_list(), describe = KMS_KEY_ARNS, validate = validate_kms_key_arns)]
+        pub(crate) kms_key_arns: Maybe<Vec<String>>,
+    }
+}
 
 /// The inputs of the dbt runner's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,61 +54,44 @@ pub(crate) struct DbtRunner;
 
 impl Principal for DbtRunner {
     type Inputs = DbtRunnerInputs;
+    type Config = DbtRunnerConfig;
 
     const TYPE_NAME: &'static str = "mdw_dbt_runner_role";
     const DESCRIPTION: &'static str = "The role dbt (or any SQL client) runs models as: queries in one Athena workgroup, the \
          tables of the named Glue databases, read/write on exactly the query-result and warehouse \
          prefixes, read on the source prefixes. The policy is computed from these inputs.";
 
-    fn input_attributes() -> Vec<Attribute> {
-        vec![
-            Attribute::string("workgroup")
-                .required()
-                .describe("The Athena workgroup queries run in, e.g. `mdw_athena_workgroup.main.name`.")
-                .validate(names::athena_workgroup_name),
-            Attribute::string("results_location")
-                .required()
-                .describe("The workgroup's result location, e.g. `mdw_athena_workgroup.main.result_location`.")
-                .validate(validate_s3_url),
-            Attribute::string("warehouse_location")
-                .required()
-                .describe("Where the tables' data lives, e.g. `s3://mdw-warehouse/`.")
-                .validate(validate_s3_url),
-            string_list("source_locations")
-                .describe("Read-only locations of source data, e.g. `[\"s3://mdw-raw/airbyte/\"]`.")
-                .validate(validate_s3_url_list),
-            Attribute::string_list("databases")
-                .required()
-                .describe("Glue databases whose tables dbt creates, replaces and drops.")
-                .validate(each(names::glue_database_name)),
-            string_list("source_databases")
-                .describe("Glue databases dbt only reads (sources).")
-                .validate(each(names::glue_database_name)),
-            kms_key_arns(),
-        ]
-    }
-
-    fn expand(values: &Value) -> Result<DbtRunnerInputs, Diagnostic> {
-        let list = |attribute: &str| values.get(attribute).string_list();
+    fn expand(c: &DbtRunnerConfig) -> Result<DbtRunnerInputs, Diagnostic> {
         Ok(DbtRunnerInputs {
-            workgroup: principal::opt_string(values, "workgroup").unwrap_or_default(),
-            results_location: principal::required_location(values, "results_location")?,
-            warehouse_location: principal::required_location(values, "warehouse_location")?,
-            source_locations: principal::locations(values, "source_locations")?,
-            databases: list("databases"),
-            source_databases: list("source_databases"),
-            kms_key_arns: list("kms_key_arns"),
+            workgroup: principal::string(&c.workgroup).unwrap_or_default(),
+            results_location: principal::required_location(
+                &c.results_location,
+                DbtRunnerConfig::results_location,
+            )?,
+            warehouse_location: principal::required_location(
+                &c.warehouse_location,
+                DbtRunnerConfig::warehouse_location,
+            )?,
+            source_locations: principal::locations(
+                &c.source_locations,
+                DbtRunnerConfig::source_locations,
+            )?,
+            databases: principal::list(&c.databases),
+            source_databases: principal::list(&c.source_databases),
+            kms_key_arns: principal::list(&c.kms_key_arns),
         })
     }
 
-    fn flatten(i: &DbtRunnerInputs, state: &mut Value) {
-        state.set("workgroup", i.workgroup.as_str());
-        state.set("results_location", principal::url(&i.results_location));
-        state.set("warehouse_location", principal::url(&i.warehouse_location));
-        state.set("source_locations", principal::urls(&i.source_locations));
-        state.set("databases", i.databases.clone());
-        state.set("source_databases", i.source_databases.clone());
-        state.set("kms_key_arns", i.kms_key_arns.clone());
+    fn flatten(i: &DbtRunnerInputs) -> DbtRunnerConfig {
+        DbtRunnerConfig {
+            workgroup: Maybe::Known(i.workgroup.clone()),
+            results_location: principal::url(&i.results_location),
+            warehouse_location: principal::url(&i.warehouse_location),
+            source_locations: principal::urls(&i.source_locations),
+            databases: Maybe::Known(i.databases.clone()),
+            source_databases: Maybe::Known(i.source_databases.clone()),
+            kms_key_arns: Maybe::Known(i.kms_key_arns.clone()),
+        }
     }
 
     fn policy(inputs: &Self::Inputs, scope: &Scope) -> Policy {
@@ -149,19 +157,15 @@ impl Principal for DbtRunner {
     }
 
     /// The dbt runner needs a database to build in.
-    fn validate(config: &Value) -> Diagnostics {
+    fn validate(config: &DbtRunnerConfig) -> Diagnostics {
         let mut diags = Diagnostics::new();
-        if config
-            .get("databases")
-            .as_list()
-            .is_some_and(<[Value]>::is_empty)
-        {
+        if config.databases.known().is_some_and(Vec::is_empty) {
             diags.push(
                 Diagnostic::error(
                     "databases is empty",
                     "List the Glue databases dbt builds models in, e.g. databases = [mdw_glue_database.mdw.name].",
                 )
-                .at_attribute("databases"),
+                .at_attribute(DbtRunnerConfig::databases),
             );
         }
         diags

@@ -294,7 +294,7 @@ fn trust_policy_names_the_principals() {
         services: strings(&["ec2.amazonaws.com"]),
     };
     let parsed: serde_json::Value = serde_json::from_str(&ec2.to_json()).unwrap();
-    assert!(parsed["Statement"][0]["Principal"].get("AWS").is_none());
+    assert!(parsed["Statement"][0]["Principal"]["AWS"].is_null());
 }
 
 #[test]

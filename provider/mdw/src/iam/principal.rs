@@ -1,11 +1,14 @@
 //! What distinguishes one IAM role resource from another: the principal it is for. A principal
-//! names its resource type, declares the inputs its policy is computed from (schema and typed
-//! inputs), computes the policy, and reads the inputs back from a policy it wrote. The role's
-//! lifecycle (`role.rs`) is written once for all of them.
+//! names its resource type, declares the inputs its policy is computed from (a model, whose
+//! fields are the input attributes, and the typed inputs), computes the policy, and reads the
+//! inputs back from a policy it wrote. The role's lifecycle (`role/`) is written once for all
+//! of them.
 
 use std::fmt::Debug;
 
-use tfplugin::{Attribute, Diagnostic, Diagnostics, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tfplugin::{Diagnostic, Diagnostics, Maybe, Model, Value};
 
 use crate::aws::names::{self, KmsKey};
 use crate::aws::s3_location::S3Url;
@@ -14,6 +17,17 @@ use crate::iam::policy::{ParsedPolicy, Policy, Scope, Trust};
 pub(crate) trait Principal: Send + Sync + 'static {
     /// The typed inputs of the inline policy.
     type Inputs: Debug + Clone + PartialEq + Send + Sync;
+    /// The input attributes as configuration holds them (`tfplugin::model!`); every field a
+    /// `Maybe`, as a plan may not know them yet.
+    type Config: Model
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Clone
+        + PartialEq
+        + Default
+        + Send
+        + Sync;
 
     /// `mdw_dbt_runner_role`.
     const TYPE_NAME: &'static str;
@@ -21,55 +35,52 @@ pub(crate) trait Principal: Send + Sync + 'static {
     /// Whether the role also gets an instance profile named like it (for EC2).
     const INSTANCE_PROFILE: bool = false;
 
-    /// The attributes the inline policy is computed from, in schema order.
-    fn input_attributes() -> Vec<Attribute>;
-
     /// Who may assume the role when the configuration does not say (`None`: the configuration
     /// names trusted principals and services).
     fn fixed_trust(_partition: &str) -> Option<Trust> {
         None
     }
 
-    /// The inputs from values where every input attribute is known.
-    fn expand(values: &Value) -> Result<Self::Inputs, Diagnostic>;
+    /// The inputs from a configuration whose every input is known.
+    fn expand(config: &Self::Config) -> Result<Self::Inputs, Diagnostic>;
 
-    /// Writes inputs read back from a policy into state (after `terraform import`).
-    fn flatten(inputs: &Self::Inputs, state: &mut Value);
+    /// The input attributes of inputs read back from a policy (after `terraform import`).
+    fn flatten(inputs: &Self::Inputs) -> Self::Config;
 
     fn policy(inputs: &Self::Inputs, scope: &Scope) -> Policy;
 
     /// The inputs of a policy this provider wrote; `None` when it is not one.
     fn recover(policy: &ParsedPolicy) -> Option<Self::Inputs>;
 
-    /// Checks of the inputs beyond their attribute validators.
-    fn validate(_config: &Value) -> Diagnostics {
+    /// Checks of the inputs beyond their attribute validators; unknown values are skipped.
+    fn validate(_config: &Self::Config) -> Diagnostics {
         Diagnostics::new()
     }
 }
 
-/// The KMS keys a principal may use; every principal takes them.
-pub(crate) fn kms_key_arns() -> Attribute {
-    string_list("kms_key_arns")
-        .describe(
-            "KMS keys of SSE-KMS buckets or CSE-KMS results: encrypt, decrypt, generate data keys.",
-        )
-        .validate(tfplugin::validators::each(names::kms_key_arn(
-            KmsKey::KeyOnly,
-        )))
+/// The description of every principal's `kms_key_arns`.
+pub(crate) const KMS_KEY_ARNS: &str =
+    "KMS keys of SSE-KMS buckets or CSE-KMS results: encrypt, decrypt, generate data keys.";
+
+/// The validator of every principal's `kms_key_arns`.
+pub(crate) fn validate_kms_key_arns(value: &Value) -> Result<(), String> {
+    tfplugin::validators::each(names::kms_key_arn(KmsKey::KeyOnly))(value)
 }
 
-/// A list attribute defaulting to empty.
-pub(crate) fn string_list(name: &str) -> Attribute {
-    Attribute::string_list(name).default(Value::List(Vec::new()))
+/// The default of a list input: empty.
+pub(crate) fn empty_list() -> Value {
+    Value::List(Vec::new())
 }
 
-// ---- reading inputs out of values -----------------------------------------------------------
+// ---- reading inputs out of a configuration --------------------------------------------------
 
-/// An optional location attribute.
-pub(crate) fn location(values: &Value, attribute: &str) -> Result<Option<S3Url>, Diagnostic> {
-    values
-        .get(attribute)
-        .as_str()
+/// An optional location input; `attribute` names it in the error.
+pub(crate) fn location(
+    value: &Maybe<String>,
+    attribute: &str,
+) -> Result<Option<S3Url>, Diagnostic> {
+    value
+        .known()
         .map(|url| {
             S3Url::parse(url).map_err(|e| {
                 Diagnostic::error(format!("Invalid value for {attribute}"), e)
@@ -79,9 +90,12 @@ pub(crate) fn location(values: &Value, attribute: &str) -> Result<Option<S3Url>,
         .transpose()
 }
 
-/// A required location attribute.
-pub(crate) fn required_location(values: &Value, attribute: &str) -> Result<S3Url, Diagnostic> {
-    location(values, attribute)?.ok_or_else(|| {
+/// A required location input.
+pub(crate) fn required_location(
+    value: &Maybe<String>,
+    attribute: &str,
+) -> Result<S3Url, Diagnostic> {
+    location(value, attribute)?.ok_or_else(|| {
         Diagnostic::error(
             format!("{attribute} is required"),
             format!("Set {attribute}."),
@@ -91,10 +105,11 @@ pub(crate) fn required_location(values: &Value, attribute: &str) -> Result<S3Url
 }
 
 /// A list of locations.
-pub(crate) fn locations(values: &Value, attribute: &str) -> Result<Vec<S3Url>, Diagnostic> {
-    values
-        .get(attribute)
-        .string_list()
+pub(crate) fn locations(
+    value: &Maybe<Vec<String>>,
+    attribute: &str,
+) -> Result<Vec<S3Url>, Diagnostic> {
+    list(value)
         .iter()
         .map(|url| {
             S3Url::parse(url).map_err(|e| {
@@ -105,20 +120,26 @@ pub(crate) fn locations(values: &Value, attribute: &str) -> Result<Vec<S3Url>, D
         .collect()
 }
 
-pub(crate) fn opt_string(values: &Value, attribute: &str) -> Option<String> {
-    values.get(attribute).as_str().map(str::to_string)
+/// A list input; null reads as empty.
+pub(crate) fn list(value: &Maybe<Vec<String>>) -> Vec<String> {
+    value.known().cloned().unwrap_or_default()
 }
 
-// ---- writing inputs into state --------------------------------------------------------------
-
-pub(crate) fn url(location: &S3Url) -> Value {
-    Value::from(location.url())
+/// An optional string input.
+pub(crate) fn string(value: &Maybe<String>) -> Option<String> {
+    value.known().cloned()
 }
 
-pub(crate) fn opt_url(location: &Option<S3Url>) -> Value {
-    location.as_ref().map_or(Value::Null, url)
+// ---- writing inputs into a configuration ----------------------------------------------------
+
+pub(crate) fn url(location: &S3Url) -> Maybe<String> {
+    Maybe::Known(location.url())
 }
 
-pub(crate) fn urls(locations: &[S3Url]) -> Value {
-    Value::List(locations.iter().map(url).collect())
+pub(crate) fn opt_url(location: &Option<S3Url>) -> Maybe<String> {
+    Maybe::from_option(location.as_ref().map(S3Url::url))
+}
+
+pub(crate) fn urls(locations: &[S3Url]) -> Maybe<Vec<String>> {
+    Maybe::Known(locations.iter().map(S3Url::url).collect())
 }

@@ -1,7 +1,8 @@
 //! `mdw_terraform_operator_role`: the role `terraform apply` runs as — the state backend, the
 //! warehouse's buckets, workgroups, databases and roles, and the models' data.
 
-use tfplugin::{Attribute, Diagnostic, Value};
+use tfplugin::validators::each;
+use tfplugin::{Diagnostic, Maybe, Value};
 
 use crate::aws::names;
 use crate::aws::s3_location::{S3Url, validate_s3_url, validate_s3_url_list};
@@ -9,8 +10,49 @@ use crate::iam::policy::actions::*;
 use crate::iam::policy::grants::*;
 use crate::iam::policy::read::arn_name;
 use crate::iam::policy::{ParsedPolicy, Policy, Scope, Statement};
-use crate::iam::principal::{self, Principal, kms_key_arns, string_list};
-use tfplugin::validators::each;
+use crate::iam::principal::{self, KMS_KEY_ARNS, Principal, empty_list, validate_kms_key_arns};
+
+tfplugin::model! {
+    /// The input attributes of `mdw_terraform_operator_role`.
+    pub(crate) struct TerraformOperatorConfig {
+        /// The S3 bucket holding Terraform state, e.g. `mdw-terraform-remote-state`.
+        #[tf(required, validate = names::bucket_name)]
+        pub(crate) state_bucket: Maybe<String>,
+        /// The state object's key, as in the backend block, e.g. `mdw/terraform.tfstate`.
+        #[tf(required, validate = validate_state_key)]
+        pub(crate) state_key: Maybe<String>,
+        /// The DynamoDB lock table of the backend (`dynamodb_table`), if it uses one.
+        #[tf(validate = names::dynamodb_table_name)]
+        pub(crate) lock_table: Maybe<String>,
+        /// Buckets the operator manages (`mdw_lake_bucket`), including emptying them on destroy.
+        #[tf(default = empty_list(), validate = each(names::bucket_name))]
+        pub(crate) lake_buckets: Maybe<Vec<String>>,
+        /// Athena workgroups the operator manages and runs model queries in.
+        #[tf(default = empty_list(), validate = each(names::athena_workgroup_name))]
+        pub(crate) workgroups: Maybe<Vec<String>>,
+        /// Glue databases the operator manages, with their tables (models).
+        #[tf(default = empty_list(), validate = each(names::glue_database_name))]
+        pub(crate) databases: Maybe<Vec<String>>,
+        /// Query-result location the operator's model queries write to.
+        #[tf(validate = validate_s3_url)]
+        pub(crate) results_location: Maybe<String>,
+        /// Where model tables' data lives.
+        #[tf(validate = validate_s3_url)]
+        pub(crate) warehouse_location: Maybe<String>,
+        /// Read-only locations of source data.
+        #[tf(default = empty_list(), validate = validate_s3_url_list)]
+        pub(crate) source_locations: Maybe<Vec<String>>,
+        /// Glue databases the operator only reads (sources).
+        #[tf(default = empty_list(), validate = each(names::glue_database_name))]
+        pub(crate) source_databases: Maybe<Vec<String>>,
+        /// Lets the operator manage IAM roles and instance profiles whose names start with this,
+        /// e.g. `mdw-`. Unset: no IAM permissions.
+        #[tf(validate = names::iam_role_name_prefix)]
+        pub(crate) iam_role_name_prefix: Maybe<String>,
+        #[tf(default = empty_list(), describe = KMS_KEY_ARNS, validate = validate_kms_key_arns)]
+        pub(crate) kms_key_arns: Maybe<Vec<String>>,
+    }
+}
 
 /// The inputs of the operator's policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,90 +98,45 @@ fn validate_state_key(value: &Value) -> Result<(), String> {
 
 impl Principal for TerraformOperator {
     type Inputs = TerraformOperatorInputs;
+    type Config = TerraformOperatorConfig;
 
     const TYPE_NAME: &'static str = "mdw_terraform_operator_role";
     const DESCRIPTION: &'static str = "The role `terraform apply` runs as: the state backend (bucket key, lock file, lock table), \
          the warehouse's buckets, workgroups, databases and roles, and the models' data.";
 
-    fn input_attributes() -> Vec<Attribute> {
-        vec![
-            Attribute::string("state_bucket")
-                .required()
-                .describe("The S3 bucket holding Terraform state, e.g. `mdw-terraform-remote-state`.")
-                .validate(names::bucket_name),
-            Attribute::string("state_key")
-                .required()
-                .describe("The state object's key, as in the backend block, e.g. `mdw/terraform.tfstate`.")
-                .validate(validate_state_key),
-            Attribute::string("lock_table")
-                .describe("The DynamoDB lock table of the backend (`dynamodb_table`), if it uses one.")
-                .validate(names::dynamodb_table_name),
-            string_list("lake_buckets")
-                .describe("Buckets the operator manages (`mdw_lake_bucket`), including emptying them on destroy.")
-                .validate(each(names::bucket_name)),
-            string_list("workgroups")
-                .describe("Athena workgroups the operator manages and runs model queries in.")
-                .validate(each(names::athena_workgroup_name)),
-            string_list("databases")
-                .describe("Glue databases the operator manages, with their tables (models).")
-                .validate(each(names::glue_database_name)),
-            Attribute::string("results_location")
-                .describe("Query-result location the operator's model queries write to.")
-                .validate(validate_s3_url),
-            Attribute::string("warehouse_location")
-                .describe("Where model tables' data lives.")
-                .validate(validate_s3_url),
-            string_list("source_locations")
-                .describe("Read-only locations of source data.")
-                .validate(validate_s3_url_list),
-            string_list("source_databases")
-                .describe("Glue databases the operator only reads (sources).")
-                .validate(each(names::glue_database_name)),
-            Attribute::string("iam_role_name_prefix")
-                .describe("Lets the operator manage IAM roles and instance profiles whose names start with this, e.g. `mdw-`. Unset: no IAM permissions.")
-                .validate(names::iam_role_name_prefix),
-            kms_key_arns(),
-        ]
-    }
-
-    fn expand(values: &Value) -> Result<TerraformOperatorInputs, Diagnostic> {
-        let list = |attribute: &str| values.get(attribute).string_list();
-        let string = |attribute: &str| principal::opt_string(values, attribute);
+    fn expand(c: &TerraformOperatorConfig) -> Result<TerraformOperatorInputs, Diagnostic> {
+        type C = TerraformOperatorConfig;
         Ok(TerraformOperatorInputs {
-            state_bucket: string("state_bucket").unwrap_or_default(),
-            state_key: string("state_key").unwrap_or_default(),
-            lock_table: string("lock_table"),
-            lake_buckets: list("lake_buckets"),
-            workgroups: list("workgroups"),
-            databases: list("databases"),
-            results_location: principal::location(values, "results_location")?,
-            warehouse_location: principal::location(values, "warehouse_location")?,
-            source_locations: principal::locations(values, "source_locations")?,
-            source_databases: list("source_databases"),
-            iam_role_name_prefix: string("iam_role_name_prefix"),
-            kms_key_arns: list("kms_key_arns"),
+            state_bucket: principal::string(&c.state_bucket).unwrap_or_default(),
+            state_key: principal::string(&c.state_key).unwrap_or_default(),
+            lock_table: principal::string(&c.lock_table),
+            lake_buckets: principal::list(&c.lake_buckets),
+            workgroups: principal::list(&c.workgroups),
+            databases: principal::list(&c.databases),
+            results_location: principal::location(&c.results_location, C::results_location)?,
+            warehouse_location: principal::location(&c.warehouse_location, C::warehouse_location)?,
+            source_locations: principal::locations(&c.source_locations, C::source_locations)?,
+            source_databases: principal::list(&c.source_databases),
+            iam_role_name_prefix: principal::string(&c.iam_role_name_prefix),
+            kms_key_arns: principal::list(&c.kms_key_arns),
         })
     }
 
-    fn flatten(i: &TerraformOperatorInputs, state: &mut Value) {
-        state.set("state_bucket", i.state_bucket.as_str());
-        state.set("state_key", i.state_key.as_str());
-        state.set("lock_table", Value::opt_string(i.lock_table.clone()));
-        state.set("lake_buckets", i.lake_buckets.clone());
-        state.set("workgroups", i.workgroups.clone());
-        state.set("databases", i.databases.clone());
-        state.set("results_location", principal::opt_url(&i.results_location));
-        state.set(
-            "warehouse_location",
-            principal::opt_url(&i.warehouse_location),
-        );
-        state.set("source_locations", principal::urls(&i.source_locations));
-        state.set("source_databases", i.source_databases.clone());
-        state.set(
-            "iam_role_name_prefix",
-            Value::opt_string(i.iam_role_name_prefix.clone()),
-        );
-        state.set("kms_key_arns", i.kms_key_arns.clone());
+    fn flatten(i: &TerraformOperatorInputs) -> TerraformOperatorConfig {
+        TerraformOperatorConfig {
+            state_bucket: Maybe::Known(i.state_bucket.clone()),
+            state_key: Maybe::Known(i.state_key.clone()),
+            lock_table: Maybe::from_option(i.lock_table.clone()),
+            lake_buckets: Maybe::Known(i.lake_buckets.clone()),
+            workgroups: Maybe::Known(i.workgroups.clone()),
+            databases: Maybe::Known(i.databases.clone()),
+            results_location: principal::opt_url(&i.results_location),
+            warehouse_location: principal::opt_url(&i.warehouse_location),
+            source_locations: principal::urls(&i.source_locations),
+            source_databases: Maybe::Known(i.source_databases.clone()),
+            iam_role_name_prefix: Maybe::from_option(i.iam_role_name_prefix.clone()),
+            kms_key_arns: Maybe::Known(i.kms_key_arns.clone()),
+        }
     }
 
     fn policy(inputs: &Self::Inputs, scope: &Scope) -> Policy {

@@ -6,7 +6,10 @@
 //! recognise what an interrupted apply already built.
 
 use async_trait::async_trait;
-use tfplugin::{ApplyError, Attribute, Diagnostic, Diagnostics, Resource, Schema, Value};
+use tfplugin::{
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, Resource, Schema, Value, from_value,
+    to_value,
+};
 
 use crate::client::Client;
 
@@ -14,16 +17,23 @@ pub(crate) struct Lineage;
 
 const TYPE_NAME: &str = "mdw_lineage";
 
+tfplugin::model! {
+    /// The attributes of `mdw_lineage`.
+    pub(crate) struct LineageModel {
+        /// What this root is, for people.
+        #[tf()]
+        pub(crate) description: Option<String>,
+        /// A random id made at create and kept in state.
+        #[tf(computed)]
+        pub(crate) id: Maybe<String>,
+    }
+}
+
 fn schema() -> Schema {
     Schema::new(
         "The identity of this Terraform root for the relations its models and seeds own. \
          Create one per root and pass its id to every model and seed (mdwc does this).",
-        vec![
-            Attribute::string("description").describe("What this root is, for people."),
-            Attribute::string("id")
-                .computed()
-                .describe("A random id made at create and kept in state."),
-        ],
+        LineageModel::attributes(),
     )
 }
 
@@ -38,9 +48,9 @@ impl Resource<Client> for Lineage {
     }
 
     async fn create(&self, _client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        let mut state = planned.clone();
-        state.set("id", uuid::Uuid::new_v4().to_string());
-        Ok(state)
+        let mut state: LineageModel = from_value(planned)?;
+        state.id = Maybe::Known(uuid::Uuid::new_v4().to_string());
+        Ok(to_value(&state)?)
     }
 
     async fn read(&self, _client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
@@ -71,9 +81,9 @@ impl Resource<Client> for Lineage {
             )
             .into());
         }
-        Ok(Value::object([
-            ("id", Value::from(id)),
-            ("description", Value::Null),
-        ]))
+        Ok(to_value(&LineageModel {
+            description: None,
+            id: Maybe::Known(id.to_string()),
+        })?)
     }
 }

@@ -8,15 +8,45 @@
 //! another lineage — or another resource of this root naming the same table (a model and a
 //! seed, say) is refused. Without `lineage` the owner id is random, made at create.
 
+use std::collections::BTreeMap;
+
 use mdw_engine::Ownership;
 use sha2::{Digest, Sha256};
-use tfplugin::{PlanChange, Value};
+use tfplugin::{Maybe, PlanChange, Value, from_value, to_value};
 
-/// The attributes every owning resource has under these names (its model declares them).
-const OWNER_ID: &str = "owner_id";
-const LINEAGE: &str = "lineage";
-const DATABASE: &str = "database";
-const NAME: &str = "name";
+tfplugin::model! {
+    /// The attributes every owning resource has under these names (its own model declares
+    /// them, with their descriptions); read out of any of them.
+    pub(crate) struct Owned {
+        #[tf()]
+        pub(crate) owner_id: Maybe<String>,
+        #[tf()]
+        pub(crate) lineage: Maybe<String>,
+        #[tf()]
+        pub(crate) database: Maybe<String>,
+        #[tf()]
+        pub(crate) name: Maybe<String>,
+    }
+}
+
+impl Owned {
+    /// The owning attributes of a value (all null for a null value: a create's prior).
+    fn of(value: &Value) -> Owned {
+        from_value(value).unwrap_or_default()
+    }
+}
+
+tfplugin::model! {
+    /// What an incremental run's key is made of (the attributes of `mdw_iceberg_model`).
+    struct RunKeyParts {
+        #[tf()]
+        build_id: Maybe<String>,
+        #[tf()]
+        fingerprint: Maybe<String>,
+        #[tf()]
+        upstream: Maybe<BTreeMap<String, String>>,
+    }
+}
 
 /// What kind of resource owns a relation: part of the owner id, so two resources of one root
 /// that name the same table do not take each other's for their own.
@@ -42,12 +72,13 @@ pub(crate) fn owner_id(kind: OwnedKind, lineage: &str, database: &str, name: &st
     format!("{lineage}/{}/{database}.{name}", kind.as_str())
 }
 
-fn owner_id_of(kind: OwnedKind, lineage: &str, planned: &Value) -> String {
+fn owner_id_of(kind: OwnedKind, lineage: &str, planned: &Owned) -> String {
+    let text = |v: &Maybe<String>| v.known().cloned().unwrap_or_default();
     owner_id(
         kind,
         lineage,
-        planned.get(DATABASE).as_str().unwrap_or_default(),
-        planned.get(NAME).as_str().unwrap_or_default(),
+        &text(&planned.database),
+        &text(&planned.name),
     )
 }
 
@@ -56,27 +87,30 @@ fn owner_id_of(kind: OwnedKind, lineage: &str, planned: &Value) -> String {
 /// create). Without a build the prior one stays, also when it is null (state from before
 /// owner ids: the next build marks the relation), so upgrading the provider plans no change.
 pub(crate) fn plan_owner_id(kind: OwnedKind, change: &mut PlanChange<'_>, builds: bool) {
-    let prior = change.prior.get(OWNER_ID).clone();
-    let lineage = change.planned.get(LINEAGE).clone();
-    let planned = match lineage.as_str() {
+    let prior = Owned::of(change.prior).owner_id;
+    let planned = Owned::of(&change.planned);
+    let owner_id = match &planned.lineage {
         _ if !builds => prior,
-        Some(lineage) => Value::from(owner_id_of(kind, lineage, &change.planned)),
-        None if lineage.is_unknown() => Value::unknown(),
+        Maybe::Known(lineage) => Maybe::Known(owner_id_of(kind, lineage, &planned)),
+        Maybe::Unknown => Maybe::Unknown,
         // No lineage: the random id made at create stays for the resource's life.
-        None if !prior.is_null() => prior,
-        None => Value::unknown(),
+        Maybe::Null if !prior.is_null() => prior,
+        Maybe::Null => Maybe::Unknown,
     };
-    change.planned.set(OWNER_ID, planned);
+    let owner_id = match owner_id {
+        Maybe::Known(id) => Value::from(id),
+        Maybe::Null => Value::Null,
+        Maybe::Unknown => Value::unknown(),
+    };
+    change.planned.set(Owned::owner_id, owner_id);
 }
 
 /// The owner id an apply writes: as planned, or made now when the plan could not know it.
 pub(crate) fn applied_owner_id(kind: OwnedKind, planned: &Value) -> String {
-    match (
-        planned.get(OWNER_ID).as_str(),
-        planned.get(LINEAGE).as_str(),
-    ) {
-        (Some(id), _) => id.to_string(),
-        (None, Some(lineage)) => owner_id_of(kind, lineage, planned),
+    let planned = Owned::of(planned);
+    match (planned.owner_id.known(), planned.lineage.known()) {
+        (Some(id), _) => id.clone(),
+        (None, Some(lineage)) => owner_id_of(kind, lineage, &planned),
         (None, None) => uuid::Uuid::new_v4().to_string(),
     }
 }
@@ -87,8 +121,8 @@ pub(crate) fn applied_owner_id(kind: OwnedKind, planned: &Value) -> String {
 pub(crate) fn for_build(prior: &Value, owner_id: &str) -> Ownership {
     let mut ownership = Ownership::exclusive(owner_id);
     if !prior.is_null() {
-        match prior.get(OWNER_ID).as_str() {
-            Some(previous) if previous != owner_id => ownership.accept.push(previous.to_string()),
+        match Owned::of(prior).owner_id.known() {
+            Some(previous) if previous != owner_id => ownership.accept.push(previous.clone()),
             Some(_) => {}
             None => ownership.accept_unmarked = true,
         }
@@ -99,7 +133,7 @@ pub(crate) fn for_build(prior: &Value, owner_id: &str) -> Ownership {
 /// What a destroy may drop: the relation carrying the state's owner id (or, for state from
 /// before owner ids, an unmarked one).
 pub(crate) fn for_state(state: &Value) -> Ownership {
-    match state.get(OWNER_ID).as_str() {
+    match Owned::of(state).owner_id.known() {
         Some(owner) => Ownership::exclusive(owner),
         None => Ownership::default(),
     }
@@ -108,8 +142,8 @@ pub(crate) fn for_state(state: &Value) -> Ownership {
 /// True when the relation read back is still this resource's: its marker is the state's owner
 /// id (any relation counts for state from before owner ids).
 pub(crate) fn still_owned(state: &Value, marker: Option<&str>) -> bool {
-    match state.get(OWNER_ID).as_str() {
-        Some(owner) => marker == Some(owner),
+    match Owned::of(state).owner_id.known() {
+        Some(owner) => marker == Some(owner.as_str()),
         None => true,
     }
 }
@@ -120,12 +154,18 @@ pub(crate) fn still_owned(state: &Value, marker: Option<&str>) -> bool {
 /// reads back — after a run that committed unheard, the refreshed snapshot is already the new
 /// one.
 pub(crate) fn run_key(prior: &Value, planned: &Value, owner_id: &str) -> String {
+    let (prior, planned): (RunKeyParts, RunKeyParts) = (
+        from_value(prior).unwrap_or_default(),
+        from_value(planned).unwrap_or_default(),
+    );
+    // Each part as its value prints, as run keys have always been made.
+    let part = |v: Result<Value, _>| format!("{:?}", v.unwrap_or_default());
     let mut hasher = Sha256::new();
     for part in [
         owner_id.to_string(),
-        format!("{:?}", prior.get("build_id")),
-        format!("{:?}", planned.get("fingerprint")),
-        format!("{:?}", planned.get("upstream")),
+        part(to_value(&prior.build_id)),
+        part(to_value(&planned.fingerprint)),
+        part(to_value(&planned.upstream)),
     ] {
         hasher.update(part.as_bytes());
         hasher.update([0]);
@@ -142,15 +182,17 @@ pub(crate) fn run_key(prior: &Value, planned: &Value, owner_id: &str) -> String 
 mod tests {
     use super::*;
 
-    fn model(lineage: Option<&str>) -> Value {
-        let mut v = Value::object([
-            ("database", Value::from("mdw")),
-            ("name", Value::from("Orders")),
-        ]);
-        if let Some(lineage) = lineage {
-            v.set(LINEAGE, lineage);
+    fn owned(lineage: Option<&str>, owner_id: Option<&str>) -> Owned {
+        Owned {
+            owner_id: Maybe::from_option(owner_id.map(str::to_string)),
+            lineage: Maybe::from_option(lineage.map(str::to_string)),
+            database: Maybe::Known("mdw".into()),
+            name: Maybe::Known("Orders".into()),
         }
-        v
+    }
+
+    fn model(lineage: Option<&str>) -> Value {
+        to_value(&owned(lineage, None)).unwrap()
     }
 
     #[test]
@@ -169,8 +211,7 @@ mod tests {
 
     #[test]
     fn updates_accept_their_previous_owner_and_legacy_state() {
-        let mut prior = model(Some("old"));
-        prior.set(OWNER_ID, "old/model/mdw.Orders");
+        let prior = to_value(&owned(Some("old"), Some("old/model/mdw.Orders"))).unwrap();
         let ownership = for_build(&prior, "new/model/mdw.Orders");
         assert!(ownership.permits(Some("old/model/mdw.Orders")));
         assert!(ownership.permits(Some("new/model/mdw.Orders")));
@@ -182,13 +223,39 @@ mod tests {
 
     #[test]
     fn run_keys_change_with_each_planned_change_only() {
-        let mut prior = model(None);
-        prior.set("build_id", "b1");
-        let mut planned = prior.clone();
-        planned.set("fingerprint", "f");
+        let parts = |build_id: &str, fingerprint: Option<&str>| {
+            to_value(&RunKeyParts {
+                build_id: Maybe::Known(build_id.into()),
+                fingerprint: Maybe::from_option(fingerprint.map(str::to_string)),
+                upstream: Maybe::Null,
+            })
+            .unwrap()
+        };
+        let (prior, planned) = (parts("b1", None), parts("b1", Some("f")));
         let key = run_key(&prior, &planned, "o");
         assert_eq!(key, run_key(&prior, &planned, "o"));
-        prior.set("build_id", "b2");
-        assert_ne!(key, run_key(&prior, &planned, "o"));
+        // The key the provider has always made for these values.
+        assert_eq!(key, run_key_before_models(&prior, &planned, "o"));
+        assert_ne!(key, run_key(&parts("b2", None), &planned, "o"));
+    }
+
+    /// How `run_key` read its parts before they were typed.
+    fn run_key_before_models(prior: &Value, planned: &Value, owner_id: &str) -> String {
+        let mut hasher = Sha256::new();
+        for part in [
+            owner_id.to_string(),
+            format!("{:?}", prior.get(RunKeyParts::build_id)),
+            format!("{:?}", planned.get(RunKeyParts::fingerprint)),
+            format!("{:?}", planned.get(RunKeyParts::upstream)),
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        hasher
+            .finalize()
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 }

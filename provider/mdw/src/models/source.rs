@@ -9,6 +9,7 @@ use tfplugin::{
 use crate::client::Client;
 use crate::engines::engine_error;
 use crate::models::columns::{Column, columns};
+use crate::models::validators::validate_identifier;
 
 pub(crate) struct Source;
 
@@ -16,7 +17,7 @@ tfplugin::model! {
     /// The attributes of `data "mdw_source"`.
     pub(crate) struct SourceModel {
         /// The source's schema (Glue database).
-        #[tf(required)]
+        #[tf(required, validate = validate_identifier)]
         pub(crate) database: String,
         /// The table (dbt `identifier`, else the table's name).
         #[tf(required)]
@@ -62,7 +63,7 @@ impl DataSource<Client> for Source {
                 "Models read it, so they cannot be built. Check the source's schema and identifier in the \
                  dbt project's sources yml, that the loader (e.g. Airbyte) has run, or load it with mdw_seed.",
             )
-            .at_attribute("name")
+            .at_attribute(SourceModel::name)
             .into());
         };
         let state = SourceModel {

@@ -77,7 +77,7 @@ tfplugin::model! {
         /// Delete the workgroup with its named queries and query history.
         #[tf(default = false)]
         pub(crate) force_destroy: Maybe<bool>,
-        #[tf(describe = tags::TAGS, validate = tags::validate_tag_keys)]
+        #[tf(describe = tags::TAGS, validate = tags::validate_tags)]
         pub(crate) tags: Option<Tags>,
         /// `arn:aws:athena:REGION:ACCOUNT:workgroup/NAME`.
         #[tf(computed)]

@@ -10,17 +10,20 @@ use std::collections::BTreeSet;
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tfplugin::validators::each;
 use tfplugin::{
-    ApplyError, Attribute, Diagnostic, Diagnostics, PlanChange, Resource, Schema, Value, Written,
+    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
+    ValueError, Written, from_value, to_value,
 };
 
 use crate::aws::arn::account_of;
 use crate::aws::{aws_error, names, removed};
 use crate::client::Client;
 use crate::iam::policy::{self, ParsedPolicy, ROLE_INLINE_POLICY_LIMIT, Scope, Trust};
-use crate::iam::principal::{Principal, string_list};
-use crate::tags;
+use crate::iam::principal::{Principal, empty_list};
+use crate::tags::{self, Tagging};
 use remote::{INLINE_POLICY_NAME, InstanceProfileTags, Remote, RoleTags};
 
 const DEFAULT_MAX_SESSION_SECONDS: i64 = 3600;
@@ -36,94 +39,207 @@ impl<P: Principal> Role<P> {
 
 // ---- schema ---------------------------------------------------------------------------------
 
-fn schema<P: Principal>() -> Schema {
-    let mut attributes = vec![
-        Attribute::string("name")
-            .required()
-            .requires_replace()
-            .describe("Role name: 1–64 letters, digits and `+=,.@_-`. The Airbyte instance profile gets the same name.")
-            .validate(names::iam_role_name),
-        Attribute::string("description")
-            .describe("What the role is for; at most 1000 characters.")
-            .validate(|v| match v.as_str() {
-                Some(s) if s.chars().count() > 1000 => {
-                    Err("description must be at most 1000 characters.".to_string())
-                }
-                _ => Ok(()),
-            }),
+tfplugin::model! {
+    /// The attributes every role has before its principal's inputs.
+    pub(crate) struct RoleHead {
+        /// Role name: 1–64 letters, digits and `+=,.@_-`. The Airbyte instance profile gets the
+        /// same name.
+        #[tf(required, requires_replace, validate = names::iam_role_name)]
+        pub(crate) name: String,
+        /// What the role is for; at most 1000 characters.
+        #[tf(validate = validate_description)]
+        pub(crate) description: Option<String>,
         // No default on purpose: unset means IAM's own default (3600 s), and the state then
         // holds no number (Terraform 1.10/1.11 report a refresh-only plan of a resource with a
         // number attribute as a change even when nothing changed, hashicorp/terraform#36403).
-        Attribute::number("max_session_duration")
-            .describe("Longest session in seconds, 3600 to 43200. Unset: IAM's default, 3600.")
-            .validate(|v| match v.as_i64() {
-                Some(n) if (3600..=43200).contains(&n) => Ok(()),
-                _ => Err("max_session_duration must be a whole number of seconds from 3600 to 43200.".to_string()),
-            }),
-    ];
-    if P::fixed_trust("aws").is_none() {
-        attributes.push(
-            string_list("trusted_principal_arns")
-                .describe("IAM principals allowed to assume the role, e.g. a CI role `arn:aws:iam::123456789012:role/ci`, or `arn:aws:iam::123456789012:root` for an account.")
-                .validate(each(names::iam_principal_arn)),
-        );
-        attributes.push(
-            string_list("trusted_services")
-                .describe(
-                    "AWS services allowed to assume the role, e.g. `codebuild.amazonaws.com`.",
-                )
-                .validate(each(names::service_principal)),
-        );
+        /// Longest session in seconds, 3600 to 43200. Unset: IAM's default, 3600.
+        #[tf(validate = validate_max_session_duration)]
+        pub(crate) max_session_duration: Option<i64>,
     }
-    attributes.extend(P::input_attributes());
-    attributes.extend(tags::attributes());
-    attributes.extend([
-        Attribute::string("arn").computed().describe("The role's ARN."),
-        Attribute::string("assume_role_policy_json")
-            .computed()
-            .describe("The trust policy, computed from the trusted principals."),
-        Attribute::string("policy_json")
-            .computed()
-            .describe("The inline policy `mdw-least-privilege`, computed from the inputs; known at plan time."),
-    ]);
+}
+
+tfplugin::model! {
+    /// Who may assume a role whose principal does not decide it.
+    pub(crate) struct TrustModel {
+        /// IAM principals allowed to assume the role, e.g. a CI role
+        /// `arn:aws:iam::123456789012:role/ci`, or `arn:aws:iam::123456789012:root` for an account.
+        #[tf(default = empty_list(), validate = each(names::iam_principal_arn))]
+        pub(crate) trusted_principal_arns: Maybe<Vec<String>>,
+        /// AWS services allowed to assume the role, e.g. `codebuild.amazonaws.com`.
+        #[tf(default = empty_list(), validate = each(names::service_principal))]
+        pub(crate) trusted_services: Maybe<Vec<String>>,
+    }
+}
+
+tfplugin::model! {
+    /// What the provider computes for every role.
+    pub(crate) struct RoleComputed {
+        /// The role's ARN.
+        #[tf(computed)]
+        pub(crate) arn: Maybe<String>,
+        /// The trust policy, computed from the trusted principals.
+        #[tf(computed)]
+        pub(crate) assume_role_policy_json: Maybe<String>,
+        /// The inline policy `mdw-least-privilege`, computed from the inputs; known at plan time.
+        #[tf(computed)]
+        pub(crate) policy_json: Maybe<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The instance profile of a role for EC2.
+    pub(crate) struct InstanceProfile {
+        /// The ARN of the instance profile named like the role.
+        #[tf(computed)]
+        pub(crate) instance_profile_arn: Maybe<String>,
+        /// For `aws_instance.iam_instance_profile` (same as the role name).
+        #[tf(computed)]
+        pub(crate) instance_profile_name: Maybe<String>,
+    }
+}
+
+fn validate_description(value: &Value) -> Result<(), String> {
+    match value.as_str() {
+        Some(s) if s.chars().count() > 1000 => {
+            Err("description must be at most 1000 characters.".to_string())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn validate_max_session_duration(value: &Value) -> Result<(), String> {
+    match value.as_i64() {
+        Some(n) if (3600..=43200).contains(&n) => Ok(()),
+        _ => Err(
+            "max_session_duration must be a whole number of seconds from 3600 to 43200."
+                .to_string(),
+        ),
+    }
+}
+
+/// Whether the configuration names who may assume roles of `P`.
+fn configurable_trust<P: Principal>() -> bool {
+    P::fixed_trust("aws").is_none()
+}
+
+fn schema<P: Principal>() -> Schema {
+    let mut attributes = RoleHead::attributes();
+    if configurable_trust::<P>() {
+        attributes.extend(TrustModel::attributes());
+    }
+    attributes.extend(P::Config::attributes());
+    attributes.extend(Tagging::attributes());
+    attributes.extend(RoleComputed::attributes());
     if P::INSTANCE_PROFILE {
-        attributes.push(
-            Attribute::string("instance_profile_arn")
-                .computed()
-                .describe("The ARN of the instance profile named like the role."),
-        );
-        attributes.push(
-            Attribute::string("instance_profile_name")
-                .computed()
-                .describe("For `aws_instance.iam_instance_profile` (same as the role name)."),
-        );
+        attributes.extend(InstanceProfile::attributes());
     }
     Schema::new(P::DESCRIPTION, attributes)
+}
+
+// ---- the values of a role -------------------------------------------------------------------
+
+/// A role's values, group by group (the principal's inputs in the middle); a group its
+/// principal does not have stays at its default and is not written.
+struct RoleModel<P: Principal> {
+    head: RoleHead,
+    trust: TrustModel,
+    inputs: P::Config,
+    tagging: Tagging,
+    computed: RoleComputed,
+    instance_profile: InstanceProfile,
+}
+
+// By hand: a derive would ask the principal itself to be `Clone`.
+impl<P: Principal> Clone for RoleModel<P> {
+    fn clone(&self) -> Self {
+        RoleModel {
+            head: self.head.clone(),
+            trust: self.trust.clone(),
+            inputs: self.inputs.clone(),
+            tagging: self.tagging.clone(),
+            computed: self.computed.clone(),
+            instance_profile: self.instance_profile.clone(),
+        }
+    }
+}
+
+impl<P: Principal> RoleModel<P> {
+    /// Reads a state or a planned value at apply, where every configured value is known.
+    fn read(value: &Value) -> Result<Self, ValueError> {
+        Ok(RoleModel {
+            head: from_value(value)?,
+            trust: from_value(value)?,
+            inputs: from_value(value)?,
+            tagging: from_value(value)?,
+            computed: from_value(value)?,
+            instance_profile: from_value(value)?,
+        })
+    }
+
+    fn to_value(&self) -> Result<Value, ValueError> {
+        let mut value = Value::object::<String>([]);
+        write(&mut value, &self.head)?;
+        if configurable_trust::<P>() {
+            write(&mut value, &self.trust)?;
+        }
+        write(&mut value, &self.inputs)?;
+        write(&mut value, &self.tagging)?;
+        write(&mut value, &self.computed)?;
+        if P::INSTANCE_PROFILE {
+            write(&mut value, &self.instance_profile)?;
+        }
+        Ok(value)
+    }
+}
+
+/// Writes the attributes of one group into a role's value.
+fn write(value: &mut Value, group: &impl Serialize) -> Result<(), ValueError> {
+    if let Value::Map(attributes) = to_value(group)? {
+        for (name, attribute) in attributes {
+            value.set(&name, attribute);
+        }
+    }
+    Ok(())
+}
+
+/// One group of a value whose other attributes may not be known (a plan, a configuration).
+fn group<G: DeserializeOwned>(value: &Value) -> Result<G, Diagnostic> {
+    from_value(value).map_err(Diagnostic::from)
 }
 
 /// Checks across attributes: someone must be able to assume the role, lists hold no
 /// duplicates, and the principal's own checks.
 fn validate_config<P: Principal>(config: &Value) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    if P::fixed_trust("aws").is_none() {
-        let arns = config.get("trusted_principal_arns");
-        let services = config.get("trusted_services");
-        let empty = |v: &Value| v.is_null() || v.as_list().is_some_and(<[Value]>::is_empty);
-        if empty(arns) && empty(services) {
+    // A value of the wrong shape (a null in a list) is the attribute validators' to report.
+    let (Ok(trust), Ok(inputs)) = (group::<TrustModel>(config), group::<P::Config>(config)) else {
+        return diags;
+    };
+    if configurable_trust::<P>() {
+        let empty = |v: &Maybe<Vec<String>>| match v {
+            Maybe::Null => true,
+            Maybe::Known(items) => items.is_empty(),
+            Maybe::Unknown => false,
+        };
+        if empty(&trust.trusted_principal_arns) && empty(&trust.trusted_services) {
             diags.push(
                 Diagnostic::error(
                     format!("{} needs a principal that may assume it", P::TYPE_NAME),
                     "Set trusted_principal_arns (e.g. [\"arn:aws:iam::123456789012:role/ci\"]) or trusted_services \
                      (e.g. [\"codebuild.amazonaws.com\"]).",
                 )
-                .at_attribute("trusted_principal_arns"),
+                .at_attribute(TrustModel::trusted_principal_arns),
             );
         }
     }
-    for attribute in schema::<P>().attributes.iter().map(|a| a.name.as_str()) {
-        let Some(items) = config.get(attribute).as_list() else {
-            continue;
-        };
+    let lists = [to_value(&trust), to_value(&inputs)];
+    for (attribute, items) in lists
+        .iter()
+        .flatten()
+        .filter_map(Value::as_map)
+        .flatten()
+        .filter_map(|(name, value)| Some((name, value.as_list()?)))
+    {
         let mut seen = BTreeSet::new();
         if let Some(duplicate) = items
             .iter()
@@ -139,19 +255,17 @@ fn validate_config<P: Principal>(config: &Value) -> Diagnostics {
             );
         }
     }
-    diags.extend(P::validate(config));
+    diags.extend(P::validate(&inputs));
     diags
 }
 
 // ---- expand / flatten -----------------------------------------------------------------------
 
-/// The inputs from planned values; `None` while any of them is unknown.
-fn expand_inputs<P: Principal>(values: &Value) -> Result<Option<P::Inputs>, Diagnostic> {
-    let known = P::input_attributes()
-        .iter()
-        .all(|a| values.get(&a.name).is_wholly_known());
+/// The inputs; `None` while any of them is unknown.
+fn expand_inputs<P: Principal>(config: &P::Config) -> Result<Option<P::Inputs>, Diagnostic> {
+    let known = to_value(config).is_ok_and(|v| v.is_wholly_known());
     if known {
-        P::expand(values).map(Some)
+        P::expand(config).map(Some)
     } else {
         Ok(None)
     }
@@ -162,15 +276,17 @@ fn recover_inputs<P: Principal>(policy_json: &str) -> Option<P::Inputs> {
 }
 
 /// The trust policy's principals; `None` while unknown.
-fn expand_trust<P: Principal>(values: &Value, partition: &str) -> Option<Trust> {
+fn expand_trust<P: Principal>(trust: &TrustModel, partition: &str) -> Option<Trust> {
     if let Some(trust) = P::fixed_trust(partition) {
         return Some(trust);
     }
-    let arns = values.get("trusted_principal_arns");
-    let services = values.get("trusted_services");
-    (arns.is_wholly_known() && services.is_wholly_known()).then(|| Trust {
-        principal_arns: arns.string_list(),
-        services: services.string_list(),
+    let list = |v: &Maybe<Vec<String>>| match v {
+        Maybe::Unknown => None,
+        other => Some(other.known().cloned().unwrap_or_default()),
+    };
+    Some(Trust {
+        principal_arns: list(&trust.trusted_principal_arns)?,
+        services: list(&trust.trusted_services)?,
     })
 }
 
@@ -184,117 +300,121 @@ fn scope(client: &Client, account_id: &str) -> Scope {
 
 /// What to store for a document: the known text when IAM holds the same grants (IAM may
 /// reformat), else what IAM holds, so an out-of-band edit shows up as a change.
-fn document_state(remote: &str, candidates: &[Option<&str>]) -> Value {
+fn document_state(remote: &str, candidates: &[Option<&str>]) -> String {
     candidates
         .iter()
         .flatten()
         .find(|known| policy::equivalent(known, remote))
-        .map_or_else(|| Value::from(remote), |known| Value::from(*known))
+        .map_or_else(|| remote.to_string(), |known| known.to_string())
 }
 
 /// State from what IAM returned; inputs come from `prior`, or after an import from the
 /// policy itself.
-fn flatten<P: Principal>(client: &Client, remote: &Remote, prior: &Value) -> Value {
+fn flatten<P: Principal>(client: &Client, remote: &Remote, prior: &RoleModel<P>) -> RoleModel<P> {
     let role = &remote.role;
     let name = role.role_name();
     let mut state = prior.clone();
-    state.set("name", name);
-    state.set("arn", role.arn());
-    state.set(
-        "description",
-        Value::opt_string(role.description().filter(|d| !d.is_empty())),
-    );
-    state.set(
-        "max_session_duration",
-        match role
+    state.head = RoleHead {
+        name: name.to_string(),
+        description: role
+            .description()
+            .filter(|d| !d.is_empty())
+            .map(str::to_string),
+        max_session_duration: match role
             .max_session_duration()
             .map_or(DEFAULT_MAX_SESSION_SECONDS, i64::from)
         {
             // IAM's default, and the configuration left it unset: nothing to show.
-            DEFAULT_MAX_SESSION_SECONDS if prior.get("max_session_duration").is_null() => {
-                Value::Null
-            }
-            seconds => Value::from(seconds),
+            DEFAULT_MAX_SESSION_SECONDS if prior.head.max_session_duration.is_none() => None,
+            seconds => Some(seconds),
         },
-    );
+    };
+    state.computed.arn = Maybe::Known(role.arn().to_string());
     let remote_trust = role
         .assume_role_policy_document()
         .map(remote::decode_document);
-    let imported = P::input_attributes()
-        .iter()
-        .all(|a| prior.get(&a.name).is_null());
+    let imported = prior.inputs == P::Config::default();
     if imported {
         if let Some(inputs) = remote.policy.as_deref().and_then(recover_inputs::<P>) {
-            P::flatten(&inputs, &mut state);
+            state.inputs = P::flatten(&inputs);
         }
-        if P::fixed_trust("aws").is_none()
+        if configurable_trust::<P>()
             && let Some(trust) = remote_trust.as_deref().and_then(Trust::from_json)
         {
-            state.set("trusted_principal_arns", trust.principal_arns);
-            state.set("trusted_services", trust.services);
+            state.trust = TrustModel {
+                trusted_principal_arns: Maybe::Known(trust.principal_arns),
+                trusted_services: Maybe::Known(trust.services),
+            };
         }
     }
     let partition = client.partition();
-    let expected_trust = expand_trust::<P>(&state, partition).map(|t| t.to_json());
-    state.set(
-        "assume_role_policy_json",
-        remote_trust.as_deref().map_or(Value::Null, |doc| {
+    let expected_trust = expand_trust::<P>(&state.trust, partition).map(|t| t.to_json());
+    state.computed.assume_role_policy_json =
+        Maybe::from_option(remote_trust.as_deref().map(|doc| {
             document_state(
                 doc,
                 &[
-                    prior.get("assume_role_policy_json").as_str(),
+                    prior
+                        .computed
+                        .assume_role_policy_json
+                        .known()
+                        .map(String::as_str),
                     expected_trust.as_deref(),
                 ],
             )
-        }),
-    );
+        }));
     let expected_policy = account_of(role.arn()).and_then(|account| {
-        let inputs = expand_inputs::<P>(&state).ok().flatten()?;
+        let inputs = expand_inputs::<P>(&state.inputs).ok().flatten()?;
         Some(P::policy(&inputs, &scope(client, account)).to_json())
     });
-    state.set(
-        "policy_json",
-        remote.policy.as_deref().map_or(Value::Null, |doc| {
-            document_state(
-                doc,
-                &[
-                    prior.get("policy_json").as_str(),
-                    expected_policy.as_deref(),
-                ],
-            )
-        }),
-    );
-    tags::flatten(&mut state, &remote.tags, prior, &client.default_tags);
+    state.computed.policy_json = Maybe::from_option(remote.policy.as_deref().map(|doc| {
+        document_state(
+            doc,
+            &[
+                prior.computed.policy_json.known().map(String::as_str),
+                expected_policy.as_deref(),
+            ],
+        )
+    }));
+    state.tagging = Tagging {
+        tags: tags::own_tags(
+            &remote.tags,
+            prior.tagging.tags.as_ref(),
+            &client.default_tags,
+        ),
+        tags_all: Maybe::Known(remote.tags.clone()),
+    };
     if P::INSTANCE_PROFILE {
-        state.set(
-            "instance_profile_arn",
-            Value::opt_string(remote.instance_profile_arn.clone()),
-        );
-        state.set(
-            "instance_profile_name",
-            Value::opt_string(remote.instance_profile_arn.as_ref().map(|_| name)),
-        );
+        state.instance_profile = InstanceProfile {
+            instance_profile_arn: Maybe::from_option(remote.instance_profile_arn.clone()),
+            instance_profile_name: Maybe::from_option(
+                remote
+                    .instance_profile_arn
+                    .as_ref()
+                    .map(|_| name.to_string()),
+            ),
+        };
     }
     state
 }
 
-/// The trust and inline policy documents for `values`, computed now when the plan left
+/// The trust and inline policy documents for `role`, computed now when the plan left
 /// them unknown.
 async fn documents<P: Principal>(
     client: &Client,
-    values: &Value,
+    role: &RoleModel<P>,
 ) -> Result<(String, String), Diagnostic> {
-    let trust = match values.get("assume_role_policy_json").as_str() {
-        Some(doc) => doc.to_string(),
-        None => expand_trust::<P>(values, client.partition())
+    let trust = match role.computed.assume_role_policy_json.known() {
+        Some(doc) => doc.clone(),
+        None => expand_trust::<P>(&role.trust, client.partition())
             .map(|t| t.to_json())
             .ok_or_else(|| unknown_at_apply("trusted principals"))?,
     };
-    let policy = match values.get("policy_json").as_str() {
-        Some(doc) => doc.to_string(),
+    let policy = match role.computed.policy_json.known() {
+        Some(doc) => doc.clone(),
         None => {
-            let inputs =
-                expand_inputs::<P>(values)?.ok_or_else(|| unknown_at_apply("policy inputs"))?;
+            let inputs = expand_inputs::<P>(&role.inputs)?
+                .ok_or_else(|| unknown_at_apply("policy inputs"))?;
             let account = client.account_id().await?;
             P::policy(&inputs, &scope(client, &account)).to_json()
         }
@@ -307,6 +427,18 @@ fn unknown_at_apply(what: &str) -> Diagnostic {
         format!("The role's {what} are still unknown at apply"),
         "This is a bug in the mdw provider; please report it with the plan that showed it.",
     )
+}
+
+/// A document planned from a computed one: the prior text when equivalent (no spurious
+/// change), unknown when it cannot be computed yet.
+fn keep_equivalent(prior: &Maybe<String>, doc: Option<String>) -> Value {
+    match doc {
+        None => Value::unknown(),
+        Some(doc) => match prior.known() {
+            Some(known) if policy::equivalent(known, &doc) => Value::from(known),
+            _ => Value::from(doc),
+        },
+    }
 }
 
 // ---- create / read / update / delete / import -----------------------------------------------
@@ -327,22 +459,24 @@ impl<P: Principal> Resource<Client> for Role<P> {
 
     async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
         tags::plan_tags_all(&client.default_tags, change);
-        let keep_equivalent = |prior: &Value, attribute: &str, doc: Option<String>| match doc {
-            None => Value::unknown(),
-            Some(doc) => match prior.get(attribute).as_str() {
-                Some(known) if policy::equivalent(known, &doc) => Value::from(known),
-                _ => Value::from(doc),
-            },
+        let prior: RoleComputed = if change.is_create() {
+            RoleComputed::default()
+        } else {
+            group(change.prior)?
         };
-        let trust = expand_trust::<P>(&change.planned, client.partition()).map(|t| t.to_json());
-        let trust = keep_equivalent(change.prior, "assume_role_policy_json", trust);
-        change.planned.set("assume_role_policy_json", trust);
+        let trust = group::<TrustModel>(&change.planned)?;
+        let trust = expand_trust::<P>(&trust, client.partition()).map(|t| t.to_json());
+        change.planned.set(
+            RoleComputed::assume_role_policy_json,
+            keep_equivalent(&prior.assume_role_policy_json, trust),
+        );
 
-        let policy = match expand_inputs::<P>(&change.planned)? {
+        let inputs = group::<P::Config>(&change.planned)?;
+        let policy = match expand_inputs::<P>(&inputs)? {
             None => None,
             Some(inputs) => {
                 // An existing role's ARN names the account; only a new role costs an STS call.
-                let account = match change.prior.get("arn").as_str().and_then(account_of) {
+                let account = match prior.arn.known().and_then(|arn| account_of(arn)) {
                     Some(account) => account.to_string(),
                     None => client.account_id().await?,
                 };
@@ -363,38 +497,43 @@ impl<P: Principal> Resource<Client> for Role<P> {
                 Some(policy.to_json())
             }
         };
-        let policy = keep_equivalent(change.prior, "policy_json", policy);
-        change.planned.set("policy_json", policy);
+        change.planned.set(
+            RoleComputed::policy_json,
+            keep_equivalent(&prior.policy_json, policy),
+        );
 
         // The instance profile was deleted or emptied out of band: the update recreates it.
-        if P::INSTANCE_PROFILE
-            && !change.is_create()
-            && change.prior.get("instance_profile_arn").is_null()
-        {
-            change.planned.set("instance_profile_arn", Value::unknown());
-            change
-                .planned
-                .set("instance_profile_name", Value::unknown());
+        if P::INSTANCE_PROFILE && !change.is_create() {
+            let profile: InstanceProfile = group(change.prior)?;
+            if profile.instance_profile_arn.is_null() {
+                change
+                    .planned
+                    .set(InstanceProfile::instance_profile_arn, Value::unknown());
+                change
+                    .planned
+                    .set(InstanceProfile::instance_profile_name, Value::unknown());
+            }
         }
         Ok(())
     }
 
-    async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default().to_string();
+    async fn create(&self, client: &Client, planned_value: &Value) -> Result<Value, ApplyError> {
+        let planned = RoleModel::<P>::read(planned_value)?;
+        let name = planned.head.name.clone();
         let iam = client.aws.iam();
-        let (trust, policy) = documents::<P>(client, planned).await?;
-        let tags_all = planned.get("tags_all").string_map();
+        let (trust, policy) = documents::<P>(client, &planned).await?;
+        let tags_all = planned
+            .tagging
+            .tags_all
+            .known()
+            .cloned()
+            .unwrap_or_default();
         let result = iam
             .create_role()
             .role_name(&name)
             .assume_role_policy_document(&trust)
-            .set_description(planned.get("description").as_str().map(str::to_string))
-            .set_max_session_duration(
-                planned
-                    .get("max_session_duration")
-                    .as_i64()
-                    .map(|n| n as i32),
-            )
+            .set_description(planned.head.description.clone())
+            .set_max_session_duration(planned.head.max_session_duration.map(|n| n as i32))
             .set_tags(remote::iam_tags(&tags_all)?)
             .send()
             .await;
@@ -410,7 +549,7 @@ impl<P: Principal> Resource<Client> for Role<P> {
                         P::TYPE_NAME
                     ),
                 )
-                .at_attribute("name")
+                .at_attribute(RoleHead::name)
                 .into());
             }
             return Err(aws_error(&format!("creating IAM Role ({name})"), &e).into());
@@ -420,13 +559,10 @@ impl<P: Principal> Resource<Client> for Role<P> {
         let partial = |policy_put: bool| {
             let mut state = planned.clone();
             if !policy_put {
-                state.set("policy_json", Value::Null);
+                state.computed.policy_json = Maybe::Null;
             }
-            if P::INSTANCE_PROFILE {
-                state.set("instance_profile_arn", Value::Null);
-                state.set("instance_profile_name", Value::Null);
-            }
-            state
+            state.instance_profile = InstanceProfile::default();
+            state.to_value()
         };
         iam.put_role_policy()
             .role_name(&name)
@@ -435,28 +571,33 @@ impl<P: Principal> Resource<Client> for Role<P> {
             .send()
             .await
             .map_err(|e| {
-                ApplyError::from(aws_error(
+                let error = ApplyError::from(aws_error(
                     &format!("putting inline policy {INLINE_POLICY_NAME} on IAM Role ({name})"),
                     &e,
-                ))
-                .with_partial_state(partial(false))
+                ));
+                match partial(false) {
+                    Ok(state) => error.with_partial_state(state),
+                    Err(_) => error,
+                }
             })?;
+        let with_policy = partial(true)?;
         if P::INSTANCE_PROFILE {
             remote::ensure_instance_profile(client, &name, &tags_all)
                 .await
-                .map_err(|d| ApplyError::from(d).with_partial_state(partial(true)))?;
+                .map_err(|d| ApplyError::from(d).with_partial_state(with_policy.clone()))?;
         }
-        let created = self.read(client, planned).await;
+        let created = self.read(client, planned_value).await;
         tfplugin::read_back(
             created,
             &format!("IAM Role ({name})"),
             Written::Created,
-            &partial(true),
+            &with_policy,
         )
     }
 
     async fn read(&self, client: &Client, state: &Value) -> Result<Option<Value>, Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
+        let state = RoleModel::<P>::read(state)?;
+        let name = state.head.name.as_str();
         let Some(role) = remote::find_role(client, name).await? else {
             return Ok(None);
         };
@@ -470,19 +611,21 @@ impl<P: Principal> Resource<Client> for Role<P> {
             },
             role,
         };
-        Ok(Some(flatten::<P>(client, &remote, state)))
+        Ok(Some(flatten::<P>(client, &remote, &state).to_value()?))
     }
 
     async fn update(
         &self,
         client: &Client,
-        prior: &Value,
-        planned: &Value,
+        prior_value: &Value,
+        planned_value: &Value,
     ) -> Result<Value, ApplyError> {
-        let name = planned.get("name").as_str().unwrap_or_default();
+        let prior = RoleModel::<P>::read(prior_value)?;
+        let planned = RoleModel::<P>::read(planned_value)?;
+        let name = planned.head.name.as_str();
         let iam = client.aws.iam();
-        let (trust, policy) = documents::<P>(client, planned).await?;
-        if prior.get("assume_role_policy_json").as_str() != Some(trust.as_str()) {
+        let (trust, policy) = documents::<P>(client, &planned).await?;
+        if prior.computed.assume_role_policy_json.known() != Some(&trust) {
             iam.update_assume_role_policy()
                 .role_name(name)
                 .policy_document(&trust)
@@ -495,25 +638,25 @@ impl<P: Principal> Resource<Client> for Role<P> {
                     )
                 })?;
         }
-        if prior.get("description") != planned.get("description")
-            || prior.get("max_session_duration") != planned.get("max_session_duration")
+        if prior.head.description != planned.head.description
+            || prior.head.max_session_duration != planned.head.max_session_duration
         {
             iam.update_role()
                 .role_name(name)
                 // An empty description is how UpdateRole removes it.
-                .description(planned.get("description").as_str().unwrap_or_default())
+                .description(planned.head.description.as_deref().unwrap_or_default())
                 // Unset means IAM's default: put it back explicitly.
                 .max_session_duration(
                     planned
-                        .get("max_session_duration")
-                        .as_i64()
+                        .head
+                        .max_session_duration
                         .unwrap_or(DEFAULT_MAX_SESSION_SECONDS) as i32,
                 )
                 .send()
                 .await
                 .map_err(|e| aws_error(&format!("updating IAM Role ({name})"), &e))?;
         }
-        if prior.get("policy_json").as_str() != Some(policy.as_str()) {
+        if prior.computed.policy_json.known() != Some(&policy) {
             iam.put_role_policy()
                 .role_name(name)
                 .policy_name(INLINE_POLICY_NAME)
@@ -527,28 +670,31 @@ impl<P: Principal> Resource<Client> for Role<P> {
                     )
                 })?;
         }
-        tags::update_tags(&RoleTags { client, name }, prior, planned).await?;
+        let (prior_tags, planned_tags) = (&prior.tagging.tags_all, &planned.tagging.tags_all);
+        tags::update(&RoleTags { client, name }, prior_tags, planned_tags).await?;
         if P::INSTANCE_PROFILE {
-            if prior.get("instance_profile_arn").is_null() {
-                let tags_all = planned.get("tags_all").string_map();
+            if prior.instance_profile.instance_profile_arn.is_null() {
+                let tags_all = planned_tags.known().cloned().unwrap_or_default();
                 remote::ensure_instance_profile(client, name, &tags_all).await?;
             } else {
-                tags::update_tags(&InstanceProfileTags { client, name }, prior, planned).await?;
+                let target = InstanceProfileTags { client, name };
+                tags::update(&target, prior_tags, planned_tags).await?;
             }
         }
-        let updated = self.read(client, planned).await;
+        let updated = self.read(client, planned_value).await;
         tfplugin::read_back(
             updated,
             &format!("IAM Role ({name})"),
             Written::Updated,
-            planned,
+            planned_value,
         )
     }
 
     /// IAM refuses to delete a role that still has policies or sits in an instance profile
     /// (DeleteConflict): take all of those off first, whoever added them.
     async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
-        let name = state.get("name").as_str().unwrap_or_default();
+        let state: RoleHead = from_value(state)?;
+        let name = state.name.as_str();
         let iam = client.aws.iam();
         let profiles = match iam
             .list_instance_profiles_for_role()
@@ -666,7 +812,7 @@ impl<P: Principal> Resource<Client> for Role<P> {
         tfplugin::import_by_attribute(
             P::TYPE_NAME,
             id,
-            "name",
+            RoleHead::name,
             "the role name",
             names::iam_role_name,
             [],
@@ -678,7 +824,7 @@ impl<P: Principal> Resource<Client> for Role<P> {
 mod tests {
     use super::*;
     use crate::iam::airbyte_ec2::AirbyteEc2;
-    use crate::iam::dbt_runner::DbtRunner;
+    use crate::iam::dbt_runner::{DbtRunner, DbtRunnerConfig};
 
     #[test]
     fn list_validators_name_the_element() {
@@ -744,16 +890,20 @@ mod tests {
         assert!(validate_config::<AirbyteEc2>(&airbyte).is_empty());
     }
 
+    fn runner_inputs(config: &Value) -> DbtRunnerConfig {
+        from_value(config).expect("a runner configuration reads")
+    }
+
     #[test]
     fn inputs_are_unknown_until_every_one_is_known() {
-        let known = runner_config(&[]);
+        let known = runner_inputs(&runner_config(&[]));
         let Ok(Some(runner)) = expand_inputs::<DbtRunner>(&known) else {
             panic!("known inputs expand");
         };
         assert_eq!(runner.workgroup, "mdw");
         assert_eq!(runner.results_location.prefix, "results/");
         let later = runner_config(&[("databases", Value::List(vec![Value::unknown()]))]);
-        assert_eq!(expand_inputs::<DbtRunner>(&later), Ok(None));
+        assert_eq!(expand_inputs::<DbtRunner>(&runner_inputs(&later)), Ok(None));
     }
 
     #[test]
@@ -771,29 +921,22 @@ mod tests {
             ("source_databases", Value::from(vec!["raw".to_string()])),
             ("kms_key_arns", Value::List(Vec::new())),
         ]);
+        let config = runner_inputs(&config);
         let Ok(Some(inputs)) = expand_inputs::<DbtRunner>(&config) else {
             panic!("known inputs expand");
         };
         let json = DbtRunner::policy(&inputs, &scope).to_json();
         let recovered = recover_inputs::<DbtRunner>(&json).expect("our own policy reads back");
         assert_eq!(recovered, inputs);
-        let mut state = Value::object([("name", Value::from("mdw-dbt"))]);
-        DbtRunner::flatten(&recovered, &mut state);
-        for attribute in DbtRunner::input_attributes() {
-            let attribute = attribute.name.as_str();
-            assert_eq!(state.get(attribute), config.get(attribute), "{attribute}");
-        }
+        assert_eq!(DbtRunner::flatten(&recovered), config);
     }
 
     #[test]
     fn equivalent_documents_keep_the_known_text() {
         let known = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::b/*"]}]}"#;
         let reformatted = r#"{"Statement":{"Resource":"arn:aws:s3:::b/*","Action":"s3:GetObject","Effect":"Allow"},"Version":"2012-10-17"}"#;
-        assert_eq!(
-            document_state(reformatted, &[Some(known)]),
-            Value::from(known)
-        );
+        assert_eq!(document_state(reformatted, &[Some(known)]), known);
         let edited = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
-        assert_eq!(document_state(edited, &[Some(known)]), Value::from(edited));
+        assert_eq!(document_state(edited, &[Some(known)]), edited);
     }
 }

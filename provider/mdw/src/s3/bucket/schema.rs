@@ -78,7 +78,7 @@ tfplugin::model! {
         /// The bucket policy this resource owns (JSON), or null when it needs none.
         #[tf(computed)]
         pub(crate) policy: Maybe<String>,
-        #[tf(describe = tags::TAGS, validate = tags::validate_tag_keys)]
+        #[tf(describe = tags::TAGS, validate = tags::validate_tags)]
         pub(crate) tags: Option<Tags>,
         #[tf(computed, describe = tags::TAGS_ALL)]
         pub(crate) tags_all: Maybe<Tags>,

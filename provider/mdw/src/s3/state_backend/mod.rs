@@ -441,22 +441,22 @@ mod tests {
         ]);
         set_outputs(&mut value);
         assert_eq!(
-            value.get("bucket").as_str(),
+            value.get(StateBackendModel::bucket).as_str(),
             Some("mdw-terraform-remote-state")
         );
         assert_eq!(
-            value.get("dynamodb_table").as_str(),
+            value.get(StateBackendModel::dynamodb_table).as_str(),
             Some("mdw-terraform-locks")
         );
-        assert_eq!(value.get("encrypt").as_bool(), Some(true));
-        assert!(value.get("kms_key_id").is_null());
+        assert_eq!(value.get(StateBackendModel::encrypt).as_bool(), Some(true));
+        assert!(value.get(StateBackendModel::kms_key_id).is_null());
         assert_eq!(
-            value.get("backend_config").string_map()["dynamodb_table"],
+            value.get(StateBackendModel::backend_config).string_map()["dynamodb_table"],
             "mdw-terraform-locks"
         );
-        value.set("lock_table", Value::unknown());
+        value.set(StateBackendModel::lock_table, Value::unknown());
         set_outputs(&mut value);
-        assert!(value.get("backend_config").is_unknown());
+        assert!(value.get(StateBackendModel::backend_config).is_unknown());
     }
 
     #[test]
