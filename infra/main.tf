@@ -59,6 +59,7 @@ module "models" {
   source         = "./modules/models"
   glue_databases = true
   pdate          = var.pdate
+  data_test_run  = var.data_test_run
   # The engine writes into the warehouse bucket and runs in the workgroup.
   depends_on = [module.lake, module.athena]
 }

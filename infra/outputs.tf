@@ -17,3 +17,8 @@ output "databases" {
 output "dbt_runner_role_arn" {
   value = module.iam.dbt_runner_role_arn
 }
+
+output "data_tests" {
+  description = "Every data test's status (pass or warn) after the last apply; a failing error-severity test fails the apply instead."
+  value       = module.models.data_tests
+}

@@ -80,3 +80,9 @@ variable "pdate" {
   type        = string
   default     = "20261127"
 }
+
+variable "data_test_run" {
+  description = "Change it (e.g. -var data_test_run=$(date +%s)) to run every data and unit test again without rebuilding a model."
+  type        = string
+  default     = ""
+}

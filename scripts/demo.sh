@@ -44,5 +44,11 @@ if ! terraform apply -input=false -auto-approve -no-color > "$LOG" 2>&1; then
   exit 1
 fi
 grep -E "^(Apply complete|No changes)|(Creation|Modifications|Destruction) complete after" "$LOG" | sed 's/^/    /'
+# Tests run when what they read was rebuilt: warnings (warn severity) as Terraform shows them.
+grep -A3 "^Warning: Data test" "$LOG" | sed 's/^/    /' || true
+echo "==> data tests (terraform output data_tests)"
+STATUSES=$(terraform output -json data_tests | tr '{,}' '\n\n\n' | grep ':')
+echo "    $(grep -c '"pass"' <<<"$STATUSES") pass, $(grep -c '"warn"' <<<"$STATUSES") warn"
+grep '"warn"' <<<"$STATUSES" | sed 's/^/    /' || true
 echo "==> top store-days from the mart (terraform output top_store_days)"
 terraform output -no-color top_store_days

@@ -19,9 +19,21 @@ variable "pdate" {
   default     = "20261127"
 }
 
+variable "data_test_run" {
+  description = "Change it (terraform apply -var data_test_run=$(date +%s)) to run every test again without rebuilding a model."
+  type        = string
+  default     = ""
+}
+
 module "models" {
-  source = "./models"
-  pdate  = var.pdate
+  source        = "./models"
+  pdate         = var.pdate
+  data_test_run = var.data_test_run
+}
+
+output "data_tests" {
+  description = "Each data test's status after the last apply: pass or warn (an error fails the apply)."
+  value       = module.models.data_tests
 }
 
 data "mdw_query" "daily_store_sales" {

@@ -276,6 +276,80 @@ fn a_build_killed_at_each_catalog_write_converges_without_leftovers() {
     );
 }
 
+fn merged(sql: &str) -> String {
+    format!(
+        r#"
+resource "mdw_iceberg_model" "m" {{
+  database             = "mdw"
+  name                 = "m"
+  materialized         = "incremental"
+  incremental_strategy = "merge"
+  unique_key           = ["id"]
+  sql                  = "{sql}"
+  lineage              = mdw_lineage.this.id
+}}
+"#
+    )
+}
+
+/// `id=v` pairs of `mdw.m`, sorted.
+fn pairs(warehouse: &Path) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let engine = EmbeddedEngine::open(warehouse, "awsdatacatalog")
+            .await
+            .expect("opening the warehouse");
+        let result = engine
+            .query("select id, v from mdw.m order by id", 1000)
+            .await
+            .unwrap_or_else(|e| panic!("mdw.m must be readable: {e}"));
+        result
+            .rows
+            .iter()
+            .map(|r| {
+                let get = |c: &str| r[c].clone().unwrap_or_default();
+                format!("{}={}", get("id"), get("v"))
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn a_merge_killed_around_its_swap_is_applied_once() {
+    let root = Root::new();
+    root.write(&merged("select 1 as id, 1 as v"));
+    root.workspace.init();
+    root.converges();
+    assert_eq!(pairs(&root.warehouse), ["1=1"]);
+
+    // Killed before the swap: the table is as it was; the retry merges.
+    root.write(&merged(
+        "select 1 as id, 2 as v union all select 2 as id, 2 as v",
+    ));
+    root.killed_at("build.before_swap");
+    assert_eq!(pairs(&root.warehouse), ["1=1"]);
+    root.converges();
+    assert_eq!(pairs(&root.warehouse), ["1=2", "2=2"]);
+
+    // Killed after the swap, before Terraform heard: the retry finds its run committed.
+    root.write(&merged(
+        "select 2 as id, 3 as v union all select 3 as id, 3 as v",
+    ));
+    root.killed_at("build.after_swap");
+    assert_eq!(pairs(&root.warehouse), ["1=2", "2=3", "3=3"]);
+    root.converges();
+    assert_eq!(pairs(&root.warehouse), ["1=2", "2=3", "3=3"]);
+    assert_eq!(
+        build_dirs(&root.warehouse)["m"],
+        1,
+        "{:?}",
+        dirs_under(&root.warehouse)
+    );
+}
+
 #[test]
 fn a_second_root_cannot_take_over_a_table_of_the_first() {
     let first = Root::new();

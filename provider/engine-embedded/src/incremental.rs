@@ -33,7 +33,7 @@ use mdw_engine::{
 
 use crate::Inner;
 use crate::errors::{catalog_error, sql_error};
-use crate::janitor::sweep_appends;
+use crate::janitor::{sweep_appends, sweep_builds};
 use crate::session::new_session;
 use crate::types::{iceberg_schema, iceberg_type_of, normalize_schema};
 use crate::write::{
@@ -72,7 +72,21 @@ pub(crate) async fn run(
         // An earlier attempt of this very run committed, then the provider died before
         // Terraform heard of it: applying it again would add its rows twice.
         tracing::info!("{context}: run {key} is already committed; not applying it again");
-        let mut done = outcome(&table, BuildId::new().to_string(), 0, Vec::new());
+        // The provider died after the swap, before removing the build it replaced (a merge
+        // rebuilds the table): remove it now, as the build would have.
+        let location = table
+            .metadata()
+            .location()
+            .trim_end_matches('/')
+            .to_string();
+        let mut warnings = Vec::new();
+        if let Some((table_root, _)) = location.rsplit_once('/') {
+            warnings = sweep_builds(inner, table_root, &location, &BuildId::new()).await;
+        }
+        for warning in &warnings {
+            tracing::warn!("{context}: {warning}");
+        }
+        let mut done = outcome(&table, BuildId::new().to_string(), 0, warnings);
         done.replayed = true;
         return Ok(done);
     }

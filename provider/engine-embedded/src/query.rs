@@ -1,13 +1,11 @@
-//! Read-only queries (`data.mdw_query`): rows rendered as strings, NULL as a missing value.
+//! Read-only queries (`data.mdw_query`, data and unit tests): rows rendered as Athena renders
+//! them, NULL as a missing value.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::sql::parser::{DFParser, Statement};
-use datafusion::sql::sqlparser::ast::Statement as SqlStatement;
 use futures::StreamExt;
-use mdw_engine::{ColumnInfo, EngineError, QueryResult};
+use mdw_engine::{ColumnInfo, EngineError, QueryResult, checks};
 
 use crate::Inner;
 use crate::errors::sql_error;
@@ -17,12 +15,6 @@ use crate::write::read_only_sql;
 
 /// Unqualified names in ad-hoc queries resolve here (like Athena's `default` database).
 const DEFAULT_DATABASE: &str = "default";
-
-/// Rendering close to what Athena's console shows (`2024-01-31 10:00:00`), fraction only when
-/// there is one.
-const FORMAT: FormatOptions<'static> = FormatOptions::new()
-    .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
-    .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f %:z"));
 
 /// The columns of a read-only query, from its plan (no data read).
 pub(crate) async fn describe(
@@ -63,12 +55,6 @@ pub(crate) async fn run(
     let mut truncated = false;
     'batches: while let Some(batch) = stream.next().await {
         let batch = batch.map_err(|e| sql_error(context, e))?;
-        let formatters = batch
-            .columns()
-            .iter()
-            .map(|array| ArrayFormatter::try_new(array.as_ref(), &FORMAT))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| sql_error(context, e.into()))?;
         // Logical nulls: a NULL-typed column has no validity buffer but is all NULL.
         let nulls: Vec<_> = batch.columns().iter().map(|a| a.logical_nulls()).collect();
         for row in 0..batch.num_rows() {
@@ -77,11 +63,13 @@ pub(crate) async fn run(
                 break 'batches;
             }
             let mut values = BTreeMap::new();
-            for ((name, nulls), formatter) in columns.iter().zip(&nulls).zip(&formatters) {
+            for ((name, nulls), array) in columns.iter().zip(&nulls).zip(batch.columns()) {
+                // Athena's text for every type (`1.5E0` for a double, `2020-05-11 11:15:05.000`
+                // for a timestamp), as the Trino layer renders it.
                 let value = if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
                     None
                 } else {
-                    Some(formatter.value(row).to_string())
+                    mdw_sql_trino::render(array, row).map_err(|e| sql_error(context, e))?
                 };
                 values.insert(name.clone(), value);
             }
@@ -95,34 +83,9 @@ pub(crate) async fn run(
     })
 }
 
-/// Refuses anything but one query, with a message that says so (DataFusion's own refusal names
-/// its internal plan node, which reads oddly in a Terraform diagnostic).
+/// Refuses anything but one read-only query, naming what the text starts with. (The Trino layer
+/// parses it next: DataFusion's own parser would refuse Trino syntax such as lambdas.)
 fn ensure_query(sql: &str, context: &str) -> Result<(), EngineError> {
-    let statements = DFParser::parse_sql(sql).map_err(|e| sql_error(context, e))?;
-    let mut statements = statements.iter();
-    match (statements.next(), statements.next()) {
-        (Some(Statement::Statement(statement)), None)
-            if matches!(statement.as_ref(), SqlStatement::Query(_)) =>
-        {
-            Ok(())
-        }
-        (None, _) => Err(EngineError::InvalidInput(format!(
-            "{context}: the SQL is empty"
-        ))),
-        (Some(_), Some(_)) => Err(EngineError::InvalidInput(format!(
-            "{context}: only one statement is allowed"
-        ))),
-        (Some(other), None) => Err(EngineError::InvalidInput(format!(
-            "{context}: only read-only queries (SELECT, WITH, VALUES) are allowed, got: {}",
-            first_words(&other.to_string())
-        ))),
-    }
-}
-
-fn first_words(statement: &str) -> String {
-    statement
-        .split_whitespace()
-        .take(4)
-        .collect::<Vec<_>>()
-        .join(" ")
+    checks::check_read_only_query(sql)
+        .map_err(|e| EngineError::InvalidInput(format!("{context}: {e}")))
 }

@@ -82,11 +82,15 @@ struct Athena {
 }
 
 /// The error of a workgroup that does not exist, on the provider's `workgroup`.
+/// A warning, not an error: the root that runs the models often creates the workgroup in the
+/// same apply (infra/ does: mdw_athena_workgroup, then the models), and the provider is
+/// configured before that resource exists.
 fn missing_workgroup(name: &str) -> Diagnostic {
-    Diagnostic::error(
-        format!("Athena workgroup {name:?} does not exist"),
+    Diagnostic::warning(
+        format!("Athena workgroup {name:?} does not exist (yet)"),
         format!(
-            "The athena engine runs the models in it. Create it (mdw_athena_workgroup, applied before the models) \
+            "The athena engine runs the models in it. If this apply creates it (an mdw_athena_workgroup \
+             the models depend on), nothing is wrong. Otherwise every model build will fail: create it, \
              or set workgroup in the provider block to an existing one (default {DEFAULT_WORKGROUP:?})."
         ),
     )
@@ -99,13 +103,17 @@ impl EngineFactory for Athena {
         let name = &self.settings.workgroup;
         match self.athena.get_work_group().work_group(name).send().await {
             Ok(out) if out.work_group().is_some_and(|g| !g.name().is_empty()) => Ok(()),
-            Ok(_) => Err(missing_workgroup(name)),
+            Ok(_) => {
+                tfplugin::warn(missing_workgroup(name));
+                Ok(())
+            }
             // What Athena answers for a workgroup it does not have (the name is valid).
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|se| se.is_invalid_request_exception()) =>
             {
-                Err(missing_workgroup(name))
+                tfplugin::warn(missing_workgroup(name));
+                Ok(())
             }
             Err(e) => {
                 let reason = aws_error(&format!("reading Athena workgroup {name:?}"), &e);

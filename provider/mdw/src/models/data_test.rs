@@ -108,7 +108,7 @@ tfplugin::model! {
         /// `table` (default) or `view` (dbt's `store_failures_as`).
         #[tf(default = "table", validate = validate_store_as)]
         pub(crate) store_failures_as: Maybe<String>,
-        /// Where stored failures go; mdwc writes dbt-athena's `<schema>_dbt_test__audit`.
+        /// Where stored failures go; mdwc writes dbt's audit schema, `<target schema>_dbt_test__audit`.
         #[tf(validate = validate_identifier)]
         pub(crate) audit_database: Option<String>,
         /// The tested node, e.g. `model.stg_orders`, named in messages.

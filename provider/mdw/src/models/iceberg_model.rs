@@ -16,8 +16,8 @@ use mdw_engine::{
 };
 use sha2::{Digest, Sha256};
 use tfplugin::{
-    ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
-    from_value, to_value, validators,
+    ApplyError, AttributePath, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema,
+    Value, from_value, to_value, validators,
 };
 
 use crate::client::Client;
@@ -465,6 +465,24 @@ impl IcebergModel {
                     )
                     .at_attribute(attribute),
                 );
+            }
+        }
+        // A predicate is an expression, not a query: checked inside one, so a Trino function the
+        // engine cannot run is refused at plan rather than at the merge.
+        if let Some(predicates) = planned.get(ModelModel::incremental_predicates).as_list() {
+            for (i, predicate) in predicates.iter().enumerate() {
+                let Some(predicate) = predicate.as_str() else {
+                    continue;
+                };
+                if let Err(e) = engine.check_sql(&format!("select 1 from t where {predicate}")) {
+                    diags.push(
+                        Diagnostic::error(
+                            format!("Model {model}: an incremental predicate cannot run on this engine"),
+                            format!("{e}. Rewrite the predicate, or build the model with engine = \"athena\"."),
+                        )
+                        .at(AttributePath::root(ModelModel::incremental_predicates).index(i as i64)),
+                    );
+                }
             }
         }
         if diags.has_errors() {
