@@ -9,6 +9,7 @@ mod json;
 pub(crate) mod lambda;
 mod map;
 mod math;
+mod percentile;
 mod regexp;
 pub(crate) mod rows;
 mod string;
@@ -353,7 +354,9 @@ pub(crate) fn scalar_functions() -> Vec<ScalarUDF> {
 
 /// Every aggregate function of the layer.
 pub(crate) fn aggregate_functions() -> Vec<AggregateUDF> {
-    aggregate::functions()
+    let mut all = aggregate::functions();
+    all.push(percentile::function());
+    all
 }
 
 /// Names of the lambda functions (`transform(array, x -> ...)`), planned per call site.
