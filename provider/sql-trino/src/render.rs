@@ -76,7 +76,7 @@ fn text(array: &dyn Array, row: usize, style: Style) -> Result<Option<String>> {
                 }
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
-            timestamp_text(v, *unit, zone.as_deref(), precision_of(unit))?
+            timestamp_text(v, *unit, zone.as_deref(), precision_of(unit), style)?
         }
         DataType::Struct(_) if wrapped_timestamp(array.data_type()).is_some() => {
             let (p, _) = wrapped_timestamp(array.data_type()).expect("checked");
@@ -88,7 +88,7 @@ fn text(array: &dyn Array, row: usize, style: Style) -> Result<Option<String>> {
                 unreachable!("a precision struct holds a timestamp");
             };
             let v = crate::functions::timestamp_values(inner)?[row];
-            timestamp_text(v, *unit, zone.as_deref(), p)?
+            timestamp_text(v, *unit, zone.as_deref(), p, style)?
         }
         DataType::List(_) | DataType::LargeList(_) => {
             if style == Style::Cast {
@@ -188,12 +188,14 @@ pub(crate) fn date_text(days: i32) -> Result<String> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.fff]` with `digits` fraction digits (the precision; values are kept
-/// rounded to it), then the zone.
-pub(crate) fn timestamp_text(
+/// rounded to it), then the zone. A year past 9999 has a `+` in the cast's text, not in a
+/// result.
+fn timestamp_text(
     value: i64,
     unit: TimeUnit,
     zone: Option<&str>,
     digits: u8,
+    style: Style,
 ) -> Result<String> {
     let digits = usize::from(digits);
     let (seconds, nanos) = match unit {
@@ -215,6 +217,9 @@ pub(crate) fn timestamp_text(
         Some(name) => (zone_of(name)?.local(&utc), format!(" {name}")),
     };
     let mut out = local.format("%Y-%m-%d %H:%M:%S").to_string();
+    if style == Style::Result && out.starts_with('+') {
+        out.remove(0);
+    }
     if digits > 0 {
         let fraction = format!("{:09}", local.and_utc().timestamp_subsec_nanos());
         out.push('.');

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{
@@ -583,24 +583,23 @@ fn parse_text(text: &str, to: &TrinoType) -> Result<ScalarValue> {
             ScalarValue::Date32(Some(days_since_epoch(date)))
         }
         TrinoType::Timestamp(p) => {
-            let (naive, _, zone) = parse_timestamp_text(t).ok_or_else(bad)?;
-            if zone.is_some() {
+            let parts = parse_timestamp_parts(t).ok_or_else(bad)?;
+            if parts.zone.is_some() {
                 return Err(bad());
             }
-            let utc = naive.and_utc();
-            let value = precision_value(utc.timestamp(), utc.timestamp_subsec_nanos(), *p)
-                .ok_or_else(bad)?;
+            let seconds = parts.local.and_utc().timestamp();
+            let value = precision_value(seconds, parts.picos, *p).ok_or_else(bad)?;
             timestamp_scalar(value, unit_of(*p), None)
         }
         TrinoType::TimestampTz(p, column_zone) => {
-            let (naive, _, zone) = parse_timestamp_text(t).ok_or_else(bad)?;
-            let zone = zone.unwrap_or_else(|| "UTC".to_string());
+            let parts = parse_timestamp_parts(t).ok_or_else(bad)?;
+            let zone = parts.zone.unwrap_or_else(|| "UTC".to_string());
             if column_zone.as_deref().is_some_and(|c| c != zone) {
                 return Err(exec_err(format!(
                     "timestamps with different time zones in one column ({zone}) are not supported on the embedded engine"
                 )));
             }
-            let instant = zone_of(&zone)?.instant(&naive)?;
+            let instant = zone_of(&zone)?.instant(&parts.local)?;
             // Trino packs precisions up to 3 as epoch milliseconds in 52 bits (DateTimeEncoding)
             // and fails beyond them; finer precisions are kept to the nanosecond range (1677 to
             // 2262), which is within Trino's.
@@ -611,8 +610,7 @@ fn parse_text(text: &str, to: &TrinoType) -> Result<ScalarValue> {
             } else {
                 instant.timestamp_nanos_opt().ok_or_else(bad)?;
             }
-            let value = precision_value(instant.timestamp(), instant.timestamp_subsec_nanos(), *p)
-                .ok_or_else(bad)?;
+            let value = precision_value(instant.timestamp(), parts.picos, *p).ok_or_else(bad)?;
             timestamp_scalar(value, unit_of(*p), Some(zone))
         }
         _ => return Err(bad()),
@@ -640,14 +638,44 @@ fn java_parse_double(t: &str) -> Option<f64> {
 }
 
 /// `YYYY-MM-DD[ HH:MM[:SS[.f…]]][ zone]`: the wall-clock time, its fraction digits, and the
-/// zone when one is written (`UTC`, `+05:00`, `America/New_York`).
+/// zone when one is written (`UTC`, `+05:00`, `America/New_York`); up to 9 fraction digits.
 pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, Option<String>)> {
+    let parts = parse_timestamp_parts(text)?;
+    if parts.digits > 9 {
+        return None;
+    }
+    let nanos = u32::try_from(parts.picos / 1_000).ok()?;
+    let local = parts.local.with_nanosecond(nanos)?;
+    Some((local, parts.digits, parts.zone))
+}
+
+/// A timestamp as written: the wall-clock time to the second, the fraction in picoseconds
+/// (Trino reads up to 12 digits, and rounds from all of them), its digit count, the zone.
+pub(crate) struct TimestampParts {
+    pub local: NaiveDateTime,
+    pub picos: u64,
+    pub digits: usize,
+    pub zone: Option<String>,
+}
+
+pub(crate) fn parse_timestamp_parts(text: &str) -> Option<TimestampParts> {
     let t = text.trim();
     let (date_part, rest) = t.split_at(t.find([' ', 'T']).unwrap_or(t.len()));
-    let date = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?;
+    // Years past 9999 may be written without a sign; chrono wants one.
+    let year_digits = date_part.split('-').next().map_or(0, str::len);
+    let date = if year_digits > 4 && date_part.starts_with(|c: char| c.is_ascii_digit()) {
+        NaiveDate::parse_from_str(&format!("+{date_part}"), "%Y-%m-%d").ok()?
+    } else {
+        NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?
+    };
     let rest = rest.trim_start_matches([' ', 'T']);
     if rest.is_empty() {
-        return Some((date.and_time(NaiveTime::MIN), 0, None));
+        return Some(TimestampParts {
+            local: date.and_time(NaiveTime::MIN),
+            picos: 0,
+            digits: 0,
+            zone: None,
+        });
     }
     let time_end = rest
         .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
@@ -662,17 +690,17 @@ pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, 
         None => 0,
     };
     if fields.next().is_some()
-        || fraction.len() > 9
+        || fraction.len() > 12
         || !fraction.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
-    let nanos: u32 = if fraction.is_empty() {
+    let picos: u64 = if fraction.is_empty() {
         0
     } else {
-        format!("{fraction:0<9}").parse().ok()?
+        format!("{fraction:0<12}").parse().ok()?
     };
-    let time = NaiveTime::from_hms_nano_opt(h, m, s, nanos)?;
+    let time = NaiveTime::from_hms_opt(h, m, s)?;
     let zone = zone_part.trim();
     let zone = if zone.is_empty() {
         None
@@ -684,7 +712,12 @@ pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, 
             zone.to_string()
         })
     };
-    Some((date.and_time(time), fraction.len(), zone))
+    Some(TimestampParts {
+        local: date.and_time(time),
+        picos,
+        digits: fraction.len(),
+        zone,
+    })
 }
 
 pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
@@ -712,14 +745,14 @@ pub(crate) fn round_to_precision(nanos: i64, p: u8) -> i64 {
     rounded * (step / per_unit)
 }
 
-/// A timestamp of precision `p` (a value of its unit) from whole seconds and nanoseconds,
+/// A timestamp of precision `p` (a value of its unit) from whole seconds and picoseconds,
 /// rounded half up; `None` out of range. Kept apart from nanoseconds since the epoch, which
 /// end in 1677 and 2262.
-pub(crate) fn precision_value(seconds: i64, subsec_nanos: u32, p: u8) -> Option<i64> {
+pub(crate) fn precision_value(seconds: i64, picos: u64, p: u8) -> Option<i64> {
     let digits = crate::types::precision_of(&unit_of(p));
-    let step = 10i64.pow(u32::from(9 - p));
-    let nanos = i64::from(subsec_nanos);
-    let q = nanos / step + i64::from((nanos % step) * 2 >= step);
+    let step = 10i64.pow(u32::from(12 - p));
+    let picos = i64::try_from(picos).ok()?;
+    let q = picos / step + i64::from((picos % step) * 2 >= step);
     seconds
         .checked_mul(10i64.pow(u32::from(digits)))?
         .checked_add(q * 10i64.pow(u32::from(digits - p)))
