@@ -12,6 +12,7 @@ use datafusion::arrow::datatypes::{
 use datafusion::error::{DataFusionError, Result};
 
 use crate::datetime_util::zone_of;
+use crate::types::{precision_of, wrapped_timestamp};
 
 /// The value at `row` as Athena shows it in a result; `None` for SQL NULL.
 pub fn render(array: &ArrayRef, row: usize) -> Result<Option<String>> {
@@ -75,7 +76,19 @@ fn text(array: &dyn Array, row: usize, style: Style) -> Result<Option<String>> {
                 }
                 TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
             };
-            timestamp_text(v, *unit, zone.as_deref())?
+            timestamp_text(v, *unit, zone.as_deref(), precision_of(unit), style)?
+        }
+        DataType::Struct(_) if wrapped_timestamp(array.data_type()).is_some() => {
+            let (p, _) = wrapped_timestamp(array.data_type()).expect("checked");
+            let inner = array.as_struct().column(0);
+            if inner.is_null(row) {
+                return Ok(None);
+            }
+            let DataType::Timestamp(unit, zone) = inner.data_type() else {
+                unreachable!("a precision struct holds a timestamp");
+            };
+            let v = crate::functions::timestamp_values(inner)?[row];
+            timestamp_text(v, *unit, zone.as_deref(), p, style)?
         }
         DataType::List(_) | DataType::LargeList(_) => {
             if style == Style::Cast {
@@ -174,24 +187,27 @@ pub(crate) fn date_text(days: i32) -> Result<String> {
     Ok(date.format("%Y-%m-%d").to_string())
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.fff]` with as many fraction digits as the precision, then the zone.
-pub(crate) fn timestamp_text(value: i64, unit: TimeUnit, zone: Option<&str>) -> Result<String> {
-    let (seconds, nanos, digits) = match unit {
-        TimeUnit::Second => (value, 0, 0),
-        TimeUnit::Millisecond => (
-            value.div_euclid(1_000),
-            value.rem_euclid(1_000) * 1_000_000,
-            3,
-        ),
+/// `YYYY-MM-DD HH:MM:SS[.fff]` with `digits` fraction digits (the precision; values are kept
+/// rounded to it), then the zone. A year past 9999 has a `+` in the cast's text, not in a
+/// result.
+fn timestamp_text(
+    value: i64,
+    unit: TimeUnit,
+    zone: Option<&str>,
+    digits: u8,
+    style: Style,
+) -> Result<String> {
+    let digits = usize::from(digits);
+    let (seconds, nanos) = match unit {
+        TimeUnit::Second => (value, 0),
+        TimeUnit::Millisecond => (value.div_euclid(1_000), value.rem_euclid(1_000) * 1_000_000),
         TimeUnit::Microsecond => (
             value.div_euclid(1_000_000),
             value.rem_euclid(1_000_000) * 1_000,
-            6,
         ),
         TimeUnit::Nanosecond => (
             value.div_euclid(1_000_000_000),
             value.rem_euclid(1_000_000_000),
-            9,
         ),
     };
     let utc = DateTime::from_timestamp(seconds, nanos as u32)
@@ -201,6 +217,9 @@ pub(crate) fn timestamp_text(value: i64, unit: TimeUnit, zone: Option<&str>) -> 
         Some(name) => (zone_of(name)?.local(&utc), format!(" {name}")),
     };
     let mut out = local.format("%Y-%m-%d %H:%M:%S").to_string();
+    if style == Style::Result && out.starts_with('+') {
+        out.remove(0);
+    }
     if digits > 0 {
         let fraction = format!("{:09}", local.and_utc().timestamp_subsec_nanos());
         out.push('.');

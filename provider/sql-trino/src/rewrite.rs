@@ -302,11 +302,11 @@ fn typed_literal(expr: &Expr, typed: &TypedString) -> Result<Expr, TrinoSqlError
                 return Err(unsupported(expr, &format!("TIMESTAMP literal '{text}'")));
             };
             let p = precision.map(|p| p as usize).unwrap_or(digits);
-            if !matches!(p, 0 | 3 | 6 | 9) {
+            if p > 9 {
                 return Err(unsupported(
                     expr,
                     &format!(
-                        "timestamp({p}) (a literal with {digits} fraction digits; precisions 0, 3, 6 and 9 are supported)"
+                        "timestamp({p}) (a literal with {digits} fraction digits; Arrow keeps nanoseconds, precisions up to 9 are supported)"
                     ),
                 ));
             }

@@ -1,13 +1,18 @@
 //! Trino's type names and how they map onto Arrow types.
 //!
 //! Arrow has no per-value time zone and no timestamp precision, so the mapping is chosen so that
-//! every Trino type the layer accepts has exactly one Arrow type and back: `timestamp(p)` is
-//! only accepted for p = 0, 3, 6, 9 (the Arrow units), `json` is a `LargeUtf8` (no other path
-//! produces that type here), a `timestamp with time zone` carries one zone for its column.
+//! every Trino type the layer accepts has exactly one Arrow type and back: `timestamp(p)` for
+//! p = 0, 3, 6, 9 is the Arrow timestamp of that unit; the other precisions (1, 2, 4, 5, 7, 8)
+//! are a struct of one field named `__trino_timestamp(p)` holding the timestamp in the next
+//! finer unit, so that the precision is part of the type and no operation can lose it (one that
+//! does not know the struct fails instead of answering with other digits). `json` is a
+//! `LargeUtf8` (no other path produces that type here), a `timestamp with time zone` carries
+//! one zone for its column.
 
 use std::fmt;
 use std::sync::Arc;
 
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StructArray};
 use datafusion::arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 
 /// A Trino type the embedded engine can represent.
@@ -27,7 +32,7 @@ pub(crate) enum TrinoType {
     Varbinary,
     Json,
     Date,
-    /// Precision 0, 3, 6 or 9.
+    /// Precision 0 to 9.
     Timestamp(u8),
     /// Precision and zone (`UTC`, `+05:00`, `America/New_York`); `None` until a value fixes it.
     TimestampTz(u8, Option<String>),
@@ -53,11 +58,13 @@ impl TrinoType {
             TrinoType::Varbinary => DataType::Binary,
             TrinoType::Json => DataType::LargeUtf8,
             TrinoType::Date => DataType::Date32,
-            TrinoType::Timestamp(p) => DataType::Timestamp(unit_of(*p), None),
-            TrinoType::TimestampTz(p, zone) => DataType::Timestamp(
-                unit_of(*p),
-                Some(Arc::from(zone.as_deref().unwrap_or("UTC"))),
-            ),
+            TrinoType::Timestamp(_) | TrinoType::TimestampTz(..) => {
+                let storage = self.storage_arrow();
+                match self.precision() {
+                    Some(p @ (1 | 2 | 4 | 5 | 7 | 8)) => precision_struct(p, storage),
+                    _ => storage,
+                }
+            }
             TrinoType::Array(element) => {
                 DataType::List(Arc::new(Field::new("item", element.to_arrow(), true)))
             }
@@ -110,6 +117,16 @@ impl TrinoType {
                 ),
                 _ => return None,
             },
+            DataType::Struct(_) if wrapped_timestamp(data_type).is_some() => {
+                let (p, inner) = wrapped_timestamp(data_type)?;
+                match inner {
+                    DataType::Timestamp(_, None) => TrinoType::Timestamp(p),
+                    DataType::Timestamp(_, Some(zone)) => {
+                        TrinoType::TimestampTz(p, Some(zone.to_string()))
+                    }
+                    _ => return None,
+                }
+            }
             DataType::Struct(fields) => TrinoType::Row(
                 fields
                     .iter()
@@ -136,6 +153,27 @@ impl TrinoType {
         Ok(parsed)
     }
 
+    /// The Arrow type a timestamp's values are kept in (its unit, without the precision
+    /// wrapper); other types are their own storage.
+    pub(crate) fn storage_arrow(&self) -> DataType {
+        match self {
+            TrinoType::Timestamp(p) => DataType::Timestamp(unit_of(*p), None),
+            TrinoType::TimestampTz(p, zone) => DataType::Timestamp(
+                unit_of(*p),
+                Some(Arc::from(zone.as_deref().unwrap_or("UTC"))),
+            ),
+            other => other.to_arrow(),
+        }
+    }
+
+    /// The precision of a timestamp type.
+    pub(crate) fn precision(&self) -> Option<u8> {
+        match self {
+            TrinoType::Timestamp(p) | TrinoType::TimestampTz(p, _) => Some(*p),
+            _ => None,
+        }
+    }
+
     pub(crate) fn is_numeric(&self) -> bool {
         matches!(
             self,
@@ -157,6 +195,62 @@ pub(crate) fn unit_of(precision: u8) -> TimeUnit {
         4..=6 => TimeUnit::Microsecond,
         _ => TimeUnit::Nanosecond,
     }
+}
+
+const PRECISION_FIELD: &str = "__trino_timestamp";
+
+/// The struct that carries a timestamp of precision 1, 2, 4, 5, 7 or 8.
+fn precision_struct(p: u8, storage: DataType) -> DataType {
+    DataType::Struct(Fields::from(vec![Field::new(
+        format!("{PRECISION_FIELD}({p})"),
+        storage,
+        true,
+    )]))
+}
+
+/// The precision and the storage type of a timestamp kept in a precision struct.
+pub(crate) fn wrapped_timestamp(data_type: &DataType) -> Option<(u8, DataType)> {
+    let DataType::Struct(fields) = data_type else {
+        return None;
+    };
+    let [field] = fields.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let p: u8 = field
+        .name()
+        .strip_prefix(PRECISION_FIELD)?
+        .strip_prefix('(')?
+        .strip_suffix(')')?
+        .parse()
+        .ok()?;
+    matches!(field.data_type(), DataType::Timestamp(..)).then(|| (p, field.data_type().clone()))
+}
+
+/// The timestamp values of an array and their precision: a precision struct's field, or the
+/// array itself (precision of its unit).
+pub(crate) fn timestamp_storage(array: &ArrayRef) -> (ArrayRef, Option<u8>) {
+    match wrapped_timestamp(array.data_type()) {
+        Some((p, _)) => (array.as_struct().column(0).clone(), Some(p)),
+        None => {
+            let p = match array.data_type() {
+                DataType::Timestamp(unit, _) => Some(precision_of(unit)),
+                _ => None,
+            };
+            (array.clone(), p)
+        }
+    }
+}
+
+/// Wraps timestamp values (in the unit of `p`) in the type of precision `p`.
+pub(crate) fn with_precision(storage: ArrayRef, p: u8) -> ArrayRef {
+    if matches!(p, 0 | 3 | 6 | 9) {
+        return storage;
+    }
+    let DataType::Struct(fields) = precision_struct(p, storage.data_type().clone()) else {
+        unreachable!("precision_struct builds a struct");
+    };
+    let nulls = storage.logical_nulls();
+    Arc::new(StructArray::new(fields, vec![storage], nulls))
 }
 
 pub(crate) fn precision_of(unit: &TimeUnit) -> u8 {
@@ -347,9 +441,9 @@ impl TypeParser {
             "date" => TrinoType::Date,
             "timestamp" => {
                 let p = self.optional_length()?.unwrap_or(3);
-                if !matches!(p, 0 | 3 | 6 | 9) {
+                if p > 9 {
                     return Err(format!(
-                        "timestamp({p}) is not supported on the embedded engine (precisions 0, 3, 6 and 9 are)"
+                        "timestamp({p}) is not supported on the embedded engine (precisions up to 9 are: Arrow keeps nanoseconds)"
                     ));
                 }
                 if self.keyword("with") {
@@ -424,7 +518,13 @@ mod tests {
             TrinoType::parse("DECIMAL(10, 2)").unwrap().to_string(),
             "decimal(10,2)"
         );
-        assert!(TrinoType::parse("timestamp(2)").is_err());
+        assert!(TrinoType::parse("timestamp(12)").is_err());
+        let t = TrinoType::parse("timestamp(2) with time zone").unwrap();
+        assert_eq!(
+            TrinoType::from_arrow(&TrinoType::TimestampTz(2, Some("UTC".into())).to_arrow()),
+            Some(TrinoType::TimestampTz(2, Some("UTC".into())))
+        );
+        assert_eq!(t.precision(), Some(2));
         assert!(TrinoType::parse("array(integer").is_err());
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{
@@ -24,7 +24,7 @@ use super::rows::{self, str_at};
 use super::{Arg, Call, Func, args, exec_err, scalar_str};
 use crate::datetime_util::zone_of;
 use crate::render;
-use crate::types::{TrinoType, unit_of};
+use crate::types::{TrinoType, timestamp_storage, unit_of, with_precision};
 
 pub(super) fn functions() -> Vec<ScalarUDF> {
     use Arg::*;
@@ -89,8 +89,8 @@ fn cast_return(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<D
 /// The zone a `timestamp with time zone` result gets: the source's own, the zone written in a
 /// literal, else the session zone (UTC, as on Athena).
 fn zone_for(from: &DataType, scalars: &[Option<&ScalarValue>]) -> Result<String> {
-    if let DataType::Timestamp(_, Some(zone)) = from {
-        return Ok(zone.to_string());
+    if let Some(TrinoType::TimestampTz(_, Some(zone))) = TrinoType::from_arrow(from) {
+        return Ok(zone);
     }
     if let Some(text) = scalar_str(scalars, 0)
         && let Some((_, _, Some(zone))) = parse_timestamp_text(text)
@@ -192,16 +192,38 @@ fn cast_call(c: &Call, try_cast: bool) -> Result<ArrayRef> {
 /// Casts every value of `array` to `to` with Trino's rules; with `try_cast` a value that cannot
 /// be cast becomes NULL instead of failing the query.
 pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Result<ArrayRef> {
-    let target = to.to_arrow();
-    let from = array.data_type().clone();
-    if from == DataType::Null {
+    if array.data_type() == &DataType::Null {
         return Ok(datafusion::arrow::array::new_null_array(
-            &target,
+            &to.to_arrow(),
             array.len(),
         ));
     }
-    let source = TrinoType::from_arrow(&from)
-        .ok_or_else(|| exec_err(format!("no Trino type for {from}")))?;
+    let source = TrinoType::from_arrow(array.data_type())
+        .ok_or_else(|| exec_err(format!("no Trino type for {}", array.data_type())))?;
+    if source == *to {
+        return Ok(array.clone());
+    }
+    let out = cast_to_storage(array, &source, to, try_cast)?;
+    Ok(match to.precision() {
+        Some(p) => with_precision(out, p),
+        None => out,
+    })
+}
+
+/// The cast's values in the storage type of `to` (a timestamp's unit, without the precision
+/// wrapper).
+fn cast_to_storage(
+    original: &ArrayRef,
+    source: &TrinoType,
+    to: &TrinoType,
+    try_cast: bool,
+) -> Result<ArrayRef> {
+    let target = to.storage_arrow();
+    // Timestamps are read from their storage; their text (`cast_text`) from the original,
+    // which knows the precision.
+    let (array, _) = timestamp_storage(original);
+    let array = &array;
+    let from = array.data_type().clone();
     use TrinoType as T;
     let per_value = |f: &dyn Fn(usize) -> Result<Option<ScalarValue>>| -> Result<ArrayRef> {
         let null = ScalarValue::try_from(&target)?;
@@ -229,7 +251,6 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
         }
     };
     match (&source, to) {
-        (a, b) if a == b && from == target => Ok(array.clone()),
         (T::Varchar, T::Varchar) => Ok(arrow_cast(array, &target, false)?),
         (T::Varchar, T::BoundedVarchar(n)) => per_value(&|row| {
             let text = str_at(array, row).unwrap_or("");
@@ -248,7 +269,7 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
             })
         }),
         (_, T::Varchar | T::BoundedVarchar(_)) => per_value(&|row| {
-            let text = render::cast_text(array.as_ref(), row)?.unwrap_or_default();
+            let text = render::cast_text(original.as_ref(), row)?.unwrap_or_default();
             if let T::BoundedVarchar(n) = to
                 && text.chars().count() > *n as usize
             {
@@ -334,7 +355,7 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
                 int_scalar(v, &t)
             })
         }
-        (_, T::Decimal(p, s)) if source.is_numeric() || source == T::Boolean => {
+        (_, T::Decimal(p, s)) if source.is_numeric() || *source == T::Boolean => {
             let ints = arrow_cast(array, &DataType::Int64, false)?;
             let ints = ints.as_primitive::<Int64Type>();
             let (p, s) = (*p, *s);
@@ -345,16 +366,20 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
         }
         (T::Timestamp(_) | T::TimestampTz(..), T::Timestamp(p)) => {
             let local = timestamp_local_nanos(array)?;
-            let unit = unit_of(*p);
+            let (p, unit) = (*p, unit_of(*p));
             per_value(&|row| {
                 let nanos = local[row].ok_or_else(|| exec_err("timestamp out of range"))?;
-                Ok(Some(timestamp_scalar(round_nanos(nanos, unit), unit, None)))
+                Ok(Some(timestamp_scalar(
+                    round_to_precision(nanos, p),
+                    unit,
+                    None,
+                )))
             })
         }
         (T::Timestamp(_), T::TimestampTz(p, zone)) => {
             // A timestamp without zone is read in the session zone (UTC on Athena).
             let local = timestamp_local_nanos(array)?;
-            let unit = unit_of(*p);
+            let (p, unit) = (*p, unit_of(*p));
             let zone_name = zone.clone().unwrap_or_else(|| "UTC".into());
             let tz = zone_of(&zone_name)?;
             per_value(&|row| {
@@ -369,7 +394,7 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
                         .ok_or_else(|| exec_err("timestamp out of range"))?
                 };
                 Ok(Some(timestamp_scalar(
-                    round_nanos(utc_nanos, unit),
+                    round_to_precision(utc_nanos, p),
                     unit,
                     Some(zone_name.clone()),
                 )))
@@ -379,14 +404,14 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
             let DataType::Timestamp(from_unit, _) = &from else {
                 return Err(exec_err("not a timestamp"));
             };
-            let unit = unit_of(*p);
+            let (p, unit) = (*p, unit_of(*p));
             let zone = zone.clone();
             let values = timestamp_values(array)?;
             let from_unit = *from_unit;
             per_value(&|row| {
                 let nanos = to_nanos(values[row], from_unit)?;
                 Ok(Some(timestamp_scalar(
-                    round_nanos(nanos, unit),
+                    round_to_precision(nanos, p),
                     unit,
                     zone.clone(),
                 )))
@@ -403,7 +428,7 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
         }
         (T::Date, T::Timestamp(_)) => Ok(arrow_cast(array, &target, false)?),
         (T::Date, T::TimestampTz(p, zone)) => {
-            let as_local = arrow_cast(array, &TrinoType::Timestamp(*p).to_arrow(), false)?;
+            let as_local = arrow_cast(array, &TrinoType::Timestamp(*p).storage_arrow(), false)?;
             cast_array(
                 &as_local,
                 &TrinoType::TimestampTz(*p, zone.clone()),
@@ -421,7 +446,7 @@ pub(crate) fn cast_array(array: &ArrayRef, to: &TrinoType, try_cast: bool) -> Re
                 list.nulls().cloned(),
             )?))
         }
-        _ if supported(&from, to) => {
+        _ if supported(&source.to_arrow(), to) => {
             // Integer widening and narrowing (overflow is an error), integer ↔ double/real,
             // boolean ↔ integer: Arrow's casts give Trino's values for these.
             let out = arrow_cast(array, &target, try_cast)?;
@@ -558,26 +583,35 @@ fn parse_text(text: &str, to: &TrinoType) -> Result<ScalarValue> {
             ScalarValue::Date32(Some(days_since_epoch(date)))
         }
         TrinoType::Timestamp(p) => {
-            let (naive, _, zone) = parse_timestamp_text(t).ok_or_else(bad)?;
-            if zone.is_some() {
+            let parts = parse_timestamp_parts(t).ok_or_else(bad)?;
+            if parts.zone.is_some() {
                 return Err(bad());
             }
-            let unit = unit_of(*p);
-            let nanos = naive.and_utc().timestamp_nanos_opt().ok_or_else(bad)?;
-            timestamp_scalar(round_nanos(nanos, unit), unit, None)
+            let seconds = parts.local.and_utc().timestamp();
+            let value = precision_value(seconds, parts.picos, *p).ok_or_else(bad)?;
+            timestamp_scalar(value, unit_of(*p), None)
         }
         TrinoType::TimestampTz(p, column_zone) => {
-            let (naive, _, zone) = parse_timestamp_text(t).ok_or_else(bad)?;
-            let zone = zone.unwrap_or_else(|| "UTC".to_string());
+            let parts = parse_timestamp_parts(t).ok_or_else(bad)?;
+            let zone = parts.zone.unwrap_or_else(|| "UTC".to_string());
             if column_zone.as_deref().is_some_and(|c| c != zone) {
                 return Err(exec_err(format!(
                     "timestamps with different time zones in one column ({zone}) are not supported on the embedded engine"
                 )));
             }
-            let instant = zone_of(&zone)?.instant(&naive)?;
-            let unit = unit_of(*p);
-            let nanos = instant.timestamp_nanos_opt().ok_or_else(bad)?;
-            timestamp_scalar(round_nanos(nanos, unit), unit, Some(zone))
+            let instant = zone_of(&zone)?.instant(&parts.local)?;
+            // Trino packs precisions up to 3 as epoch milliseconds in 52 bits (DateTimeEncoding)
+            // and fails beyond them; finer precisions are kept to the nanosecond range (1677 to
+            // 2262), which is within Trino's.
+            if *p <= 3 {
+                if instant.timestamp_millis().unsigned_abs() >= 1 << 51 {
+                    return Err(bad());
+                }
+            } else {
+                instant.timestamp_nanos_opt().ok_or_else(bad)?;
+            }
+            let value = precision_value(instant.timestamp(), parts.picos, *p).ok_or_else(bad)?;
+            timestamp_scalar(value, unit_of(*p), Some(zone))
         }
         _ => return Err(bad()),
     })
@@ -604,14 +638,44 @@ fn java_parse_double(t: &str) -> Option<f64> {
 }
 
 /// `YYYY-MM-DD[ HH:MM[:SS[.f…]]][ zone]`: the wall-clock time, its fraction digits, and the
-/// zone when one is written (`UTC`, `+05:00`, `America/New_York`).
+/// zone when one is written (`UTC`, `+05:00`, `America/New_York`); up to 9 fraction digits.
 pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, Option<String>)> {
+    let parts = parse_timestamp_parts(text)?;
+    if parts.digits > 9 {
+        return None;
+    }
+    let nanos = u32::try_from(parts.picos / 1_000).ok()?;
+    let local = parts.local.with_nanosecond(nanos)?;
+    Some((local, parts.digits, parts.zone))
+}
+
+/// A timestamp as written: the wall-clock time to the second, the fraction in picoseconds
+/// (Trino reads up to 12 digits, and rounds from all of them), its digit count, the zone.
+pub(crate) struct TimestampParts {
+    pub local: NaiveDateTime,
+    pub picos: u64,
+    pub digits: usize,
+    pub zone: Option<String>,
+}
+
+pub(crate) fn parse_timestamp_parts(text: &str) -> Option<TimestampParts> {
     let t = text.trim();
     let (date_part, rest) = t.split_at(t.find([' ', 'T']).unwrap_or(t.len()));
-    let date = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?;
+    // Years past 9999 may be written without a sign; chrono wants one.
+    let year_digits = date_part.split('-').next().map_or(0, str::len);
+    let date = if year_digits > 4 && date_part.starts_with(|c: char| c.is_ascii_digit()) {
+        NaiveDate::parse_from_str(&format!("+{date_part}"), "%Y-%m-%d").ok()?
+    } else {
+        NaiveDate::parse_from_str(date_part, "%Y-%m-%d").ok()?
+    };
     let rest = rest.trim_start_matches([' ', 'T']);
     if rest.is_empty() {
-        return Some((date.and_time(NaiveTime::MIN), 0, None));
+        return Some(TimestampParts {
+            local: date.and_time(NaiveTime::MIN),
+            picos: 0,
+            digits: 0,
+            zone: None,
+        });
     }
     let time_end = rest
         .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
@@ -626,17 +690,17 @@ pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, 
         None => 0,
     };
     if fields.next().is_some()
-        || fraction.len() > 9
+        || fraction.len() > 12
         || !fraction.bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
-    let nanos: u32 = if fraction.is_empty() {
+    let picos: u64 = if fraction.is_empty() {
         0
     } else {
-        format!("{fraction:0<9}").parse().ok()?
+        format!("{fraction:0<12}").parse().ok()?
     };
-    let time = NaiveTime::from_hms_nano_opt(h, m, s, nanos)?;
+    let time = NaiveTime::from_hms_opt(h, m, s)?;
     let zone = zone_part.trim();
     let zone = if zone.is_empty() {
         None
@@ -648,7 +712,12 @@ pub(crate) fn parse_timestamp_text(text: &str) -> Option<(NaiveDateTime, usize, 
             zone.to_string()
         })
     };
-    Some((date.and_time(time), fraction.len(), zone))
+    Some(TimestampParts {
+        local: date.and_time(time),
+        picos,
+        digits: fraction.len(),
+        zone,
+    })
 }
 
 pub(crate) fn days_since_epoch(date: NaiveDate) -> i32 {
@@ -662,6 +731,31 @@ pub(crate) fn nanos_to_naive(nanos: i64) -> Result<NaiveDateTime> {
     )
     .map(|d| d.naive_utc())
     .ok_or_else(|| exec_err("timestamp out of range"))
+}
+
+/// Nanoseconds rounded half up to `p` fraction digits (as Trino rounds when precision is
+/// reduced), as a value of `p`'s unit.
+pub(crate) fn round_to_precision(nanos: i64, p: u8) -> i64 {
+    let unit = unit_of(p);
+    let step = 10i64.pow(u32::from(9 - p));
+    let per_unit = 10i64.pow(u32::from(9 - crate::types::precision_of(&unit)));
+    let q = nanos.div_euclid(step);
+    let r = nanos.rem_euclid(step);
+    let rounded = if r * 2 >= step { q + 1 } else { q };
+    rounded * (step / per_unit)
+}
+
+/// A timestamp of precision `p` (a value of its unit) from whole seconds and picoseconds,
+/// rounded half up; `None` out of range. Kept apart from nanoseconds since the epoch, which
+/// end in 1677 and 2262.
+pub(crate) fn precision_value(seconds: i64, picos: u64, p: u8) -> Option<i64> {
+    let digits = crate::types::precision_of(&unit_of(p));
+    let step = 10i64.pow(u32::from(12 - p));
+    let picos = i64::try_from(picos).ok()?;
+    let q = picos / step + i64::from((picos % step) * 2 >= step);
+    seconds
+        .checked_mul(10i64.pow(u32::from(digits)))?
+        .checked_add(q * 10i64.pow(u32::from(digits - p)))
 }
 
 /// Rounds nanoseconds to the unit, half up, as Trino does when precision is reduced.
@@ -698,8 +792,9 @@ pub(crate) fn timestamp_scalar(v: i64, unit: TimeUnit, zone: Option<String>) -> 
     }
 }
 
-/// Raw values of a timestamp array (NULLs read as 0; callers check validity).
+/// Raw values of a timestamp array, in its unit (NULLs read as 0; callers check validity).
 pub(crate) fn timestamp_values(array: &ArrayRef) -> Result<Vec<i64>> {
+    let (array, _) = timestamp_storage(array);
     Ok(match array.data_type() {
         DataType::Timestamp(TimeUnit::Second, _) => array
             .as_primitive::<TimestampSecondType>()
@@ -724,10 +819,11 @@ pub(crate) fn timestamp_values(array: &ArrayRef) -> Result<Vec<i64>> {
 /// Wall-clock nanoseconds since the epoch of each timestamp (in its zone for `with time
 /// zone`); `None` for NULL or out of range.
 pub(crate) fn timestamp_local_nanos(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
+    let (array, _) = timestamp_storage(array);
     let DataType::Timestamp(unit, zone) = array.data_type() else {
         return Err(exec_err("not a timestamp"));
     };
-    let values = timestamp_values(array)?;
+    let values = timestamp_values(&array)?;
     let tz = zone.as_deref().map(zone_of).transpose()?;
     Ok(values
         .iter()

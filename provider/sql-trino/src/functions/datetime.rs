@@ -14,7 +14,8 @@ use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ScalarUDF, Volatility};
 
 use super::cast::{
-    days_since_epoch, nanos_to_naive, round_nanos, timestamp_scalar, timestamp_values, to_nanos,
+    days_since_epoch, nanos_to_naive, round_nanos, round_to_precision, timestamp_scalar,
+    timestamp_values, to_nanos,
 };
 use super::rows::{self, f64_at, i64_at, str_at};
 use super::{Arg, Call, Func, args, args_opt, exec_err, ret_f64, ret_i64, ret_utf8, scalar_str};
@@ -203,13 +204,16 @@ struct Temporal {
 #[derive(Clone)]
 enum Kind {
     Date,
-    Timestamp(TimeUnit),
-    Zoned(TimeUnit, Zone, String),
+    /// Unit of the stored values, and the precision (fraction digits) of the type.
+    Timestamp(TimeUnit, u8),
+    Zoned(TimeUnit, u8, Zone, String),
 }
 
 impl Temporal {
     fn of(array: &ArrayRef) -> Result<Temporal> {
-        let (kind, values) = match array.data_type() {
+        let (storage, precision) = crate::types::timestamp_storage(array);
+        let p = precision.unwrap_or(0);
+        let (kind, values) = match storage.data_type() {
             DataType::Date32 => (
                 Kind::Date,
                 array
@@ -219,9 +223,11 @@ impl Temporal {
                     .map(|d| i64::from(*d))
                     .collect(),
             ),
-            DataType::Timestamp(unit, None) => (Kind::Timestamp(*unit), timestamp_values(array)?),
+            DataType::Timestamp(unit, None) => {
+                (Kind::Timestamp(*unit, p), timestamp_values(array)?)
+            }
             DataType::Timestamp(unit, Some(zone)) => (
-                Kind::Zoned(*unit, zone_of(zone)?, zone.to_string()),
+                Kind::Zoned(*unit, p, zone_of(zone)?, zone.to_string()),
                 timestamp_values(array)?,
             ),
             DataType::Null => (Kind::Date, vec![0; array.len()]),
@@ -247,8 +253,8 @@ impl Temporal {
         let v = self.values[row];
         Ok(Some(match &self.kind {
             Kind::Date => epoch_date(v)?.and_time(NaiveTime::MIN),
-            Kind::Timestamp(unit) => nanos_to_naive(to_nanos(v, *unit)?)?,
-            Kind::Zoned(unit, zone, _) => {
+            Kind::Timestamp(unit, _) => nanos_to_naive(to_nanos(v, *unit)?)?,
+            Kind::Zoned(unit, _, zone, _) => {
                 let utc = nanos_to_naive(to_nanos(v, *unit)?)?.and_utc();
                 zone.local(&utc)
             }
@@ -263,7 +269,7 @@ impl Temporal {
         let v = self.values[row];
         Ok(Some(match &self.kind {
             Kind::Date => v * 86_400_000_000_000,
-            Kind::Timestamp(unit) | Kind::Zoned(unit, _, _) => to_nanos(v, *unit)?,
+            Kind::Timestamp(unit, _) | Kind::Zoned(unit, _, _, _) => to_nanos(v, *unit)?,
         }))
     }
 
@@ -271,16 +277,16 @@ impl Temporal {
     fn value_at_local(&self, local: &NaiveDateTime) -> Result<ScalarValue> {
         Ok(match &self.kind {
             Kind::Date => ScalarValue::Date32(Some(days_since_epoch(local.date()))),
-            Kind::Timestamp(unit) => {
+            Kind::Timestamp(unit, p) => {
                 let nanos = naive_nanos(local)?;
-                timestamp_scalar(round_nanos(nanos, *unit), *unit, None)
+                timestamp_scalar(round_to_precision(nanos, *p), *unit, None)
             }
-            Kind::Zoned(unit, zone, name) => {
+            Kind::Zoned(unit, p, zone, name) => {
                 let nanos = zone
                     .instant(local)?
                     .timestamp_nanos_opt()
                     .ok_or_else(|| exec_err("timestamp out of range"))?;
-                timestamp_scalar(round_nanos(nanos, *unit), *unit, Some(name.clone()))
+                timestamp_scalar(round_to_precision(nanos, *p), *unit, Some(name.clone()))
             }
         })
     }
@@ -288,9 +294,11 @@ impl Temporal {
     fn value_at_instant(&self, nanos: i64) -> Result<ScalarValue> {
         Ok(match &self.kind {
             Kind::Date => ScalarValue::Date32(Some(nanos.div_euclid(86_400_000_000_000) as i32)),
-            Kind::Timestamp(unit) => timestamp_scalar(round_nanos(nanos, *unit), *unit, None),
-            Kind::Zoned(unit, _, name) => {
-                timestamp_scalar(round_nanos(nanos, *unit), *unit, Some(name.clone()))
+            Kind::Timestamp(unit, p) => {
+                timestamp_scalar(round_to_precision(nanos, *p), *unit, None)
+            }
+            Kind::Zoned(unit, p, _, name) => {
+                timestamp_scalar(round_to_precision(nanos, *p), *unit, Some(name.clone()))
             }
         })
     }
@@ -648,7 +656,10 @@ fn with_timezone(c: &Call) -> Result<ArrayRef> {
     let DataType::Timestamp(unit, Some(zone_name)) = c.ret else {
         return Err(exec_err("with_timezone returns a timestamp with time zone"));
     };
-    if matches!(c.arg(0).data_type(), DataType::Timestamp(_, Some(_))) {
+    if matches!(
+        TrinoType::from_arrow(c.arg(0).data_type()),
+        Some(TrinoType::TimestampTz(..))
+    ) {
         return Err(exec_err(
             "with_timezone takes a timestamp without time zone",
         ));
@@ -663,8 +674,12 @@ fn with_timezone(c: &Call) -> Result<ArrayRef> {
             .instant(&local)?
             .timestamp_nanos_opt()
             .ok_or_else(|| exec_err("timestamp out of range"))?;
+        let p = match t.kind {
+            Kind::Timestamp(_, p) | Kind::Zoned(_, p, _, _) => p,
+            Kind::Date => 0,
+        };
         Ok(Some(timestamp_scalar(
-            round_nanos(nanos, *unit),
+            round_to_precision(nanos, p),
             *unit,
             Some(zone_name.to_string()),
         )))
@@ -675,7 +690,7 @@ fn format_each(c: &Call, f: fn(&FormatInput, &str) -> Result<String>) -> Result<
     let t = Temporal::of(c.arg(0))?;
     let digits = match &t.kind {
         Kind::Date => 0,
-        Kind::Timestamp(u) | Kind::Zoned(u, _, _) => crate::types::precision_of(u),
+        Kind::Timestamp(_, p) | Kind::Zoned(_, p, _, _) => *p,
     };
     rows::utf8(c, |r| {
         let (Some(local), Some(pattern)) = (t.local(r)?, str_at(c.arg(1), r)) else {
@@ -689,7 +704,7 @@ fn format_each(c: &Call, f: fn(&FormatInput, &str) -> Result<String>) -> Result<
             local
         };
         let (zone_name, offset) = match &t.kind {
-            Kind::Zoned(_, zone, name) => {
+            Kind::Zoned(_, _, zone, name) => {
                 let utc = nanos_to_naive(t.instant_nanos(r)?.unwrap_or(0))?.and_utc();
                 (Some(name.clone()), zone.offset_seconds(&utc))
             }
@@ -1374,15 +1389,15 @@ fn to_iso8601(c: &Call) -> Result<ArrayRef> {
         };
         Ok(Some(match &t.kind {
             Kind::Date => local.format("%Y-%m-%d").to_string(),
-            Kind::Timestamp(unit) | Kind::Zoned(unit, _, _) => {
-                let digits = crate::types::precision_of(unit) as usize;
+            Kind::Timestamp(_, p) | Kind::Zoned(_, p, _, _) => {
+                let digits = usize::from(*p);
                 let mut s = local.format("%Y-%m-%dT%H:%M:%S").to_string();
                 if digits > 0 {
                     let fraction = format!("{:09}", local.nanosecond());
                     s.push('.');
                     s.push_str(&fraction[..digits]);
                 }
-                if let Kind::Zoned(_, zone, name) = &t.kind {
+                if let Kind::Zoned(_, _, zone, name) = &t.kind {
                     let utc = nanos_to_naive(t.instant_nanos(r)?.unwrap_or(0))?.and_utc();
                     let off = zone.offset_seconds(&utc);
                     if off == 0 && (name == "UTC" || name == "+00:00") {

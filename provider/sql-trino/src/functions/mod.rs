@@ -9,6 +9,7 @@ mod json;
 pub(crate) mod lambda;
 mod map;
 mod math;
+mod percentile;
 mod regexp;
 pub(crate) mod rows;
 mod string;
@@ -27,9 +28,10 @@ use datafusion::logical_expr::{
     Signature, Volatility,
 };
 
-use crate::types::TrinoType;
+use crate::dialect;
+use crate::types::{TrinoType, with_precision, wrapped_timestamp};
 
-pub(crate) use cast::{parse_target, parse_timestamp_text};
+pub(crate) use cast::{parse_target, parse_timestamp_text, timestamp_values};
 
 /// What an argument position accepts, and the type the value is converted to before the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,11 +163,21 @@ impl ScalarUDFImpl for Func {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        if let Some(p) = arg_types
+            .iter()
+            .find_map(|t| wrapped_timestamp(t).map(|(p, _)| p))
+            && precision_use(self.name) == PrecisionUse::Refused
+        {
+            return Err(DataFusionError::Plan(format!(
+                "{}() of a timestamp({p}) is not supported on the embedded engine (cast it to timestamp(3), (6) or (9) first)",
+                self.name
+            )));
+        }
         coerce(self.name, &self.args, arg_types)
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        (self.ret)(arg_types, &[])
+        self.result_type(arg_types, &[])
     }
 
     fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
@@ -174,7 +186,7 @@ impl ScalarUDFImpl for Func {
             .iter()
             .map(|f| f.data_type().clone())
             .collect();
-        let data_type = (self.ret)(&types, args.scalar_arguments)?;
+        let data_type = self.result_type(&types, args.scalar_arguments)?;
         Ok(Arc::new(Field::new(self.name, data_type, true)))
     }
 
@@ -189,17 +201,97 @@ impl ScalarUDFImpl for Func {
             .iter()
             .map(|a| a.to_array(rows))
             .collect::<Result<Vec<_>>>()?;
+        // A result of precision 1, 2, 4, 5, 7 or 8 is computed in its storage unit, then
+        // wrapped (casts build it themselves).
+        let ret = args.return_field.data_type();
+        let wrapped =
+            wrapped_timestamp(ret).filter(|_| precision_use(self.name) != PrecisionUse::Native);
         let call = Call {
             args: arrays,
             rows,
-            ret: args.return_field.data_type(),
+            ret: wrapped.as_ref().map(|(_, storage)| storage).unwrap_or(ret),
         };
         let out = (self.eval)(&call)?;
+        let out = match wrapped {
+            Some((p, _)) => with_precision(out, p),
+            None => out,
+        };
         if all_scalar {
             Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
         } else {
             Ok(ColumnarValue::Array(out))
         }
+    }
+}
+
+impl Func {
+    /// The result type; functions that read timestamps through their storage see the storage
+    /// types, and those that keep the precision return it.
+    fn result_type(
+        &self,
+        types: &[DataType],
+        scalars: &[Option<&ScalarValue>],
+    ) -> Result<DataType> {
+        let usage = precision_use(self.name);
+        if usage == PrecisionUse::Native {
+            return (self.ret)(types, scalars);
+        }
+        let precision = types
+            .iter()
+            .find_map(|t| wrapped_timestamp(t).map(|(p, _)| p));
+        let storage: Vec<DataType> = types
+            .iter()
+            .map(|t| {
+                wrapped_timestamp(t)
+                    .map(|(_, s)| s)
+                    .unwrap_or_else(|| t.clone())
+            })
+            .collect();
+        let ret = (self.ret)(&storage, scalars)?;
+        match (precision, usage, TrinoType::from_arrow(&ret)) {
+            (Some(p), PrecisionUse::Keeps, Some(TrinoType::Timestamp(_))) => {
+                Ok(TrinoType::Timestamp(p).to_arrow())
+            }
+            (Some(p), PrecisionUse::Keeps, Some(TrinoType::TimestampTz(_, zone))) => {
+                Ok(TrinoType::TimestampTz(p, zone).to_arrow())
+            }
+            (Some(p), _, Some(TrinoType::Timestamp(_) | TrinoType::TimestampTz(..))) => {
+                Err(DataFusionError::Plan(format!(
+                    "{}() of a timestamp({p}) is not supported on the embedded engine",
+                    self.name
+                )))
+            }
+            _ => Ok(ret),
+        }
+    }
+}
+
+/// How a function treats timestamps of precision 1, 2, 4, 5, 7 or 8 (kept in a precision
+/// struct, see `types.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrecisionUse {
+    /// Reads the precision struct itself (casts, `typeof`).
+    Native,
+    /// Reads the values and the precision through `Temporal`/`timestamp_storage`; its result
+    /// is not a timestamp.
+    Reads,
+    /// As `Reads`, and returns a timestamp of the argument's precision (as in Trino).
+    Keeps,
+    /// Anything else: refused when planned.
+    Refused,
+}
+
+fn precision_use(name: &str) -> PrecisionUse {
+    match name {
+        dialect::CAST | dialect::TRY_CAST | "typeof" => PrecisionUse::Native,
+        "date_add" | "date_trunc" | "at_timezone" | "with_timezone" => PrecisionUse::Keeps,
+        "date_diff" | "date_format" | "format_datetime" | "to_iso8601" | "to_unixtime"
+        | "last_day_of_month" | "date" | "year" | "quarter" | "month" | "week" | "week_of_year"
+        | "day" | "day_of_month" | "day_of_week" | "dow" | "day_of_year" | "doy"
+        | "year_of_week" | "yow" | "hour" | "minute" | "second" | "millisecond" => {
+            PrecisionUse::Reads
+        }
+        _ => PrecisionUse::Refused,
     }
 }
 
@@ -353,7 +445,9 @@ pub(crate) fn scalar_functions() -> Vec<ScalarUDF> {
 
 /// Every aggregate function of the layer.
 pub(crate) fn aggregate_functions() -> Vec<AggregateUDF> {
-    aggregate::functions()
+    let mut all = aggregate::functions();
+    all.push(percentile::function());
+    all
 }
 
 /// Names of the lambda functions (`transform(array, x -> ...)`), planned per call site.
