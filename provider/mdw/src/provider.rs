@@ -1,6 +1,7 @@
 //! The `provider "mdw"` block: region, credentials (the standard AWS chain), endpoint overrides
 //! for local emulators, default tags. Configuring builds AWS clients lazily and calls nothing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,7 +11,7 @@ use tfplugin::{
 };
 
 use crate::athena::workgroup::AthenaWorkgroup;
-use crate::aws::{AwsClients, Endpoints};
+use crate::aws::{AwsClients, Endpoints, validate_endpoints};
 use crate::client::Client;
 use crate::engines::{self, EngineContext};
 use crate::glue::database::GlueDatabase;
@@ -45,9 +46,11 @@ tfplugin::model! {
         /// Attempts per AWS call on throttling and transient errors (default 3).
         #[tf(validate = validate_max_retries)]
         pub(crate) max_retries: Maybe<i64>,
-        /// Per-service endpoint overrides, for a local AWS emulator such as moto or LocalStack.
-        #[tf()]
-        pub(crate) endpoints: Maybe<Endpoints>,
+        /// Per-service endpoint overrides, for a local AWS emulator such as moto or LocalStack:
+        /// keys among `s3`, `glue`, `athena`, `dynamodb`, `iam`, `sts`, `kms`, each an http(s) URL
+        /// (any other key is an error).
+        #[tf(validate = validate_endpoints)]
+        pub(crate) endpoints: Maybe<BTreeMap<String, String>>,
         /// Tags added to every taggable resource; a resource's own `tags` win on conflict.
         #[tf(validate = validate_tags)]
         pub(crate) default_tags: Maybe<Tags>,
@@ -133,7 +136,7 @@ impl tfplugin::Provider for MdwProvider {
         let aws = AwsClients::load(
             region,
             model.profile.known().map(String::as_str),
-            model.endpoints.into_known().unwrap_or_default(),
+            Endpoints::new(model.endpoints.into_known().unwrap_or_default()),
             max_attempts,
         )
         .await;

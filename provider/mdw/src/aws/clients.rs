@@ -1,39 +1,54 @@
 //! One SDK configuration and the service clients built from it on first use, each with its
 //! endpoint override.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use aws_config::BehaviorVersion;
 use aws_config::Region;
 use aws_config::retry::RetryConfig;
-use tfplugin::{Maybe, validators};
+use tfplugin::{Value, validators};
 
-tfplugin::model! {
-    /// Per-service endpoint overrides, e.g. to point at moto or LocalStack: the provider
-    /// block's `endpoints`. An unknown value counts as none.
-    pub(crate) struct Endpoints {
-        /// URL of the s3 API, e.g. `http://127.0.0.1:4566` for a local emulator.
-        #[tf(validate = validators::url(&["http", "https"]))]
-        pub(crate) s3: Maybe<String>,
-        /// URL of the glue API, e.g. `http://127.0.0.1:4566` for a local emulator.
-        #[tf(validate = validators::url(&["http", "https"]))]
-        pub(crate) glue: Maybe<String>,
-        /// URL of the athena API, e.g. `http://127.0.0.1:4566` for a local emulator.
-        #[tf(validate = validators::url(&["http", "https"]))]
-        pub(crate) athena: Maybe<String>,
-        /// URL of the dynamodb API, e.g. `http://127.0.0.1:4566` for a local emulator.
-        #[tf(validate = validators::url(&["http", "https"]))]
-        pub(crate) dynamodb: Maybe<String>,
-        /// URL of the iam API, e.g. `http://127.0.0.1:4566` for a local emulator.
-        #[tf(validate = validators::url(&["http", "https"]))]
-        pub(crate) iam: Maybe<String>,
-        /// URL of the sts API, e.g. `http://127.0.0.1:4566` for a local emulator.
-        #[tf(validate = validators::url(&["http", "https"]))]
-        pub(crate) sts: Maybe<String>,
-        /// URL of the kms API, e.g. `http://127.0.0.1:4566` for a local emulator.
-        #[tf(validate = validators::url(&["http", "https"]))]
-        pub(crate) kms: Maybe<String>,
+/// The services whose endpoint the provider block's `endpoints` may override.
+const SERVICES: [&str; 7] = ["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"];
+
+/// Per-service endpoint overrides, e.g. to point at moto or LocalStack: the provider block's
+/// `endpoints`. A map rather than an object on purpose: Terraform drops unknown keys of an
+/// object before the provider sees them, and a misspelt `s3x` would then send the requests to
+/// AWS itself; a map reaches the provider whole, so `validate_endpoints` can refuse it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Endpoints {
+    by_service: BTreeMap<String, String>,
+}
+
+impl Endpoints {
+    /// The overrides of a validated `endpoints` map (unknown values count as none).
+    pub(crate) fn new(by_service: BTreeMap<String, String>) -> Self {
+        Endpoints { by_service }
     }
+
+    pub(crate) fn get(&self, service: &str) -> Option<&str> {
+        self.by_service.get(service).map(String::as_str)
+    }
+}
+
+/// `endpoints`: only the services the provider calls, each an http(s) URL.
+pub(crate) fn validate_endpoints(value: &Value) -> Result<(), String> {
+    let Some(endpoints) = value.as_map() else {
+        return Ok(());
+    };
+    let url = validators::url(&["http", "https"]);
+    for (service, endpoint) in endpoints {
+        if !SERVICES.contains(&service.as_str()) {
+            return Err(format!(
+                "{service:?} is not a service the provider calls; the keys are {}. (A misspelt key \
+                 would otherwise send that service's requests to AWS itself.)",
+                SERVICES.join(", ")
+            ));
+        }
+        url(endpoint).map_err(|e| format!("endpoints[{service:?}]: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The AWS side of the provider's client: the region, the credential chain, one client per
@@ -57,7 +72,7 @@ macro_rules! service_client {
         pub(crate) fn $method(&self) -> &$krate::Client {
             self.$method.get_or_init(|| {
                 let mut config = $krate::config::Builder::from(&self.sdk);
-                if let Some(url) = self.endpoints.$method.known() {
+                if let Some(url) = self.endpoints.get(stringify!($method)) {
                     config = config.endpoint_url(url);
                 }
                 $(config = config.$extra($arg);)*
@@ -107,7 +122,7 @@ impl AwsClients {
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
         self.s3.get_or_init(|| {
             let mut config = aws_sdk_s3::config::Builder::from(&self.sdk);
-            if let Some(url) = self.endpoints.s3.known() {
+            if let Some(url) = self.endpoints.get("s3") {
                 // Emulators (moto, LocalStack) serve buckets by path, not by virtual host.
                 config = config.endpoint_url(url).force_path_style(true);
             }

@@ -7,5 +7,5 @@ pub(crate) mod error;
 pub(crate) mod names;
 pub(crate) mod s3_location;
 
-pub(crate) use clients::{AwsClients, Endpoints};
+pub(crate) use clients::{AwsClients, Endpoints, validate_endpoints};
 pub(crate) use error::{aws_error, found, removed};
