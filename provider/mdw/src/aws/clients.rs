@@ -27,7 +27,7 @@ impl Endpoints {
         Endpoints { by_service }
     }
 
-    pub(crate) fn get(&self, service: &str) -> Option<&str> {
+    pub(crate) fn url_of(&self, service: &str) -> Option<&str> {
         self.by_service.get(service).map(String::as_str)
     }
 }
@@ -72,7 +72,7 @@ macro_rules! service_client {
         pub(crate) fn $method(&self) -> &$krate::Client {
             self.$method.get_or_init(|| {
                 let mut config = $krate::config::Builder::from(&self.sdk);
-                if let Some(url) = self.endpoints.get(stringify!($method)) {
+                if let Some(url) = self.endpoints.url_of(stringify!($method)) {
                     config = config.endpoint_url(url);
                 }
                 $(config = config.$extra($arg);)*
@@ -122,7 +122,7 @@ impl AwsClients {
     pub(crate) fn s3(&self) -> &aws_sdk_s3::Client {
         self.s3.get_or_init(|| {
             let mut config = aws_sdk_s3::config::Builder::from(&self.sdk);
-            if let Some(url) = self.endpoints.get("s3") {
+            if let Some(url) = self.endpoints.url_of("s3") {
                 // Emulators (moto, LocalStack) serve buckets by path, not by virtual host.
                 config = config.endpoint_url(url).force_path_style(true);
             }

@@ -59,8 +59,8 @@ fn configure(context: &EngineContext<'_>) -> Result<Box<dyn EngineFactory>, Diag
         Box::new(OnGlue {
             warehouse,
             region: aws.region.clone(),
-            glue_endpoint: aws.endpoints().get("glue").map(str::to_string),
-            s3_endpoint: aws.endpoints().get("s3").map(str::to_string),
+            glue_endpoint: aws.endpoints().url_of("glue").map(str::to_string),
+            s3_endpoint: aws.endpoints().url_of("s3").map(str::to_string),
             credentials: aws.credentials_provider(),
             glue: aws.glue().clone(),
             s3: aws.s3().clone(),
