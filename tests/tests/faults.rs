@@ -73,10 +73,9 @@ resource "mdw_seed" "people" {
     .to_string()
 }
 
-/// Rows of `select * from mdw.<name>` as `id` values, sorted.
-fn ids(warehouse: &Path, name: &str) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+/// The rows of `sql` on the warehouse, read by a fresh engine (as another reader would).
+fn query(warehouse: &Path, sql: &str) -> Vec<BTreeMap<String, Option<String>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
@@ -84,16 +83,20 @@ fn ids(warehouse: &Path, name: &str) -> Vec<String> {
         let engine = EmbeddedEngine::open(warehouse, "awsdatacatalog")
             .await
             .expect("opening the warehouse");
-        let result = engine
-            .query(&format!("select id from mdw.{name} order by id"), 1000)
+        engine
+            .query(sql, 1000)
             .await
-            .unwrap_or_else(|e| panic!("mdw.{name} must be readable: {e}"));
-        result
+            .unwrap_or_else(|e| panic!("{sql} must be readable: {e}"))
             .rows
-            .iter()
-            .map(|r| r["id"].clone().unwrap_or_default())
-            .collect()
     })
+}
+
+/// Rows of `select * from mdw.<name>` as `id` values, sorted.
+fn ids(warehouse: &Path, name: &str) -> Vec<String> {
+    query(warehouse, &format!("select id from mdw.{name} order by id"))
+        .iter()
+        .map(|r| r["id"].clone().unwrap_or_default())
+        .collect()
 }
 
 /// Directories under `dir`, recursively, relative to it.
@@ -294,27 +297,13 @@ resource "mdw_iceberg_model" "m" {{
 
 /// `id=v` pairs of `mdw.m`, sorted.
 fn pairs(warehouse: &Path) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let engine = EmbeddedEngine::open(warehouse, "awsdatacatalog")
-            .await
-            .expect("opening the warehouse");
-        let result = engine
-            .query("select id, v from mdw.m order by id", 1000)
-            .await
-            .unwrap_or_else(|e| panic!("mdw.m must be readable: {e}"));
-        result
-            .rows
-            .iter()
-            .map(|r| {
-                let get = |c: &str| r[c].clone().unwrap_or_default();
-                format!("{}={}", get("id"), get("v"))
-            })
-            .collect()
-    })
+    query(warehouse, "select id, v from mdw.m order by id")
+        .iter()
+        .map(|r| {
+            let get = |c: &str| r[c].clone().unwrap_or_default();
+            format!("{}={}", get("id"), get("v"))
+        })
+        .collect()
 }
 
 #[test]

@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use mdw_engine::{RelationKind, ViewDefinition};
+use mdw_engine::{EngineError, RelationKind, ViewDefinition};
+use tempfile::TempDir;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builds_a_table_from_a_join_of_two_seeds_with_three_part_names() {

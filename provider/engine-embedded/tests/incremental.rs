@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use mdw_engine::{IncrementalBuild, IncrementalStrategy, OnSchemaChange};
+use mdw_engine::{EngineError, IncrementalBuild, IncrementalStrategy, OnSchemaChange};
+use tempfile::TempDir;
 
 fn incremental(sql: &str, strategy: IncrementalStrategy) -> IncrementalBuild {
     IncrementalBuild {

@@ -4,7 +4,6 @@
 //! acceptance suite's fault tests.)
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use mdw_engine::{
     DropRelation, Engine, EngineError, IncrementalBuild, Ownership, RelationKind, TableBuild,
@@ -13,19 +12,9 @@ use mdw_engine::{
 use mdw_engine_embedded::EmbeddedEngine;
 use tempfile::TempDir;
 
-async fn open(dir: &Path) -> EmbeddedEngine {
-    EmbeddedEngine::open(&dir.join("warehouse"), "awsdatacatalog")
-        .await
-        .expect("open the warehouse")
-}
+mod common;
 
-fn local(location: &str) -> PathBuf {
-    PathBuf::from(
-        location
-            .strip_prefix("file://")
-            .expect("a file:// location"),
-    )
-}
+use common::{local, open, subdirs};
 
 fn owned(owner: &str) -> Ownership {
     Ownership::exclusive(owner)
@@ -57,20 +46,6 @@ async fn count(engine: &EmbeddedEngine, relation: &str) -> String {
         .await
         .expect("count rows");
     result.rows[0]["n"].clone().expect("a count")
-}
-
-fn subdirs(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

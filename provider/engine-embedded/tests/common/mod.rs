@@ -7,11 +7,8 @@
 pub(crate) use std::collections::BTreeMap;
 pub(crate) use std::path::{Path, PathBuf};
 
-pub(crate) use mdw_engine::{
-    DropRelation, Engine, EngineError, PartitionField, SeedLoad, SqlType, TableBuild,
-};
+pub(crate) use mdw_engine::{DropRelation, Engine, PartitionField, SeedLoad, SqlType, TableBuild};
 pub(crate) use mdw_engine_embedded::EmbeddedEngine;
-pub(crate) use tempfile::TempDir;
 
 pub(crate) type Row = BTreeMap<String, Option<String>>;
 

@@ -21,6 +21,7 @@ use tfplugin::{
 use crate::client::Client;
 use crate::engines::engine_error;
 use crate::models::ownership::{self, OwnedKind};
+use crate::models::test_run;
 use crate::models::validators::{validate_identifier, validate_lineage, validate_sql};
 
 pub(crate) struct DataTest;
@@ -404,11 +405,7 @@ impl Resource<Client> for DataTest {
     }
 
     async fn plan(&self, _client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
-        if change.is_create() || RUN_INPUTS.iter().any(|a| change.changes(a)) {
-            for output in RUN_OUTPUTS {
-                change.planned.set(output, Value::unknown());
-            }
-        }
+        test_run::plan_run(change, &RUN_INPUTS, &RUN_OUTPUTS);
         Ok(())
     }
 
@@ -427,7 +424,7 @@ impl Resource<Client> for DataTest {
         _prior: &Value,
         planned: &Value,
     ) -> Result<Value, ApplyError> {
-        if planned.get(DataTestModel::run_id).is_unknown() {
+        if test_run::run_planned(planned, DataTestModel::run_id) {
             return self.run(client, planned).await;
         }
         Ok(planned.clone())

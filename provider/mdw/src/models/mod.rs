@@ -10,5 +10,6 @@ pub(crate) mod query;
 pub(crate) mod seed;
 pub(crate) mod source;
 mod sql_text;
+mod test_run;
 pub(crate) mod unit_test;
 mod validators;

@@ -19,6 +19,7 @@ use tfplugin::{
 
 use crate::client::Client;
 use crate::engines::engine_error;
+use crate::models::test_run;
 use crate::models::validators::validate_sql;
 
 pub(crate) struct UnitTest;
@@ -390,11 +391,7 @@ impl Resource<Client> for UnitTest {
     }
 
     async fn plan(&self, _client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
-        if change.is_create() || RUN_INPUTS.iter().any(|a| change.changes(a)) {
-            for output in RUN_OUTPUTS {
-                change.planned.set(output, Value::unknown());
-            }
-        }
+        test_run::plan_run(change, &RUN_INPUTS, &RUN_OUTPUTS);
         Ok(())
     }
 
@@ -413,7 +410,7 @@ impl Resource<Client> for UnitTest {
         _prior: &Value,
         planned: &Value,
     ) -> Result<Value, ApplyError> {
-        if planned.get(UnitTestModel::run_id).is_unknown() {
+        if test_run::run_planned(planned, UnitTestModel::run_id) {
             return self.run(client, planned).await;
         }
         Ok(planned.clone())
