@@ -158,3 +158,33 @@ async fn what_the_engine_cannot_answer_as_athena_is_refused_before_and_at_build(
     );
     assert!(engine.describe("mdw", "t").await.unwrap().is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approx_distinct_answers_only_where_athenas_estimate_is_exact() {
+    let dir = TempDir::new().unwrap();
+    let engine = engine(&dir).await;
+    // Small sets: Athena's HyperLogLog gives the exact count.
+    assert_eq!(
+        column(
+            &engine,
+            "SELECT approx_distinct(x) AS n FROM UNNEST(sequence(1, 100)) AS t(x)",
+            "n"
+        )
+        .await,
+        [Some("100".to_string())]
+    );
+    // Larger ones: Athena's answer is an estimate this engine does not reproduce.
+    let refused = engine
+        .query(
+            "SELECT approx_distinct(x) AS n FROM UNNEST(sequence(1, 5000)) AS t(x)",
+            100,
+        )
+        .await
+        .expect_err("an estimate the engine cannot reproduce is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("approx_distinct() over 5000 distinct values is not supported"),
+        "{refused}"
+    );
+}

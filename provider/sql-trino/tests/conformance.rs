@@ -199,7 +199,10 @@ fn docs_page(results: &[(Case, Outcome)]) -> String {
         "Models run on the embedded engine are written in Athena (Trino) SQL. The engine gives \
          Athena's result for what is listed here, and refuses everything else when the model is \
          planned (`terraform plan`), with the construct, its line and \"not supported on the \
-         embedded engine\" — it never returns a different answer.\n\n\
+         embedded engine\" — it never returns a different answer. Two approximate aggregates \
+         answer only where Athena's estimate is exact and otherwise fail when the model is built, \
+         saying why: `approx_percentile` (total weight up to 39 per group) and `approx_distinct` \
+         (up to 100 distinct values per group).\n\n\
          Conformance suite: {pass} of {} cases give Athena's value; the others are refused. Each \
          case cites the Trino documentation example or function test it comes from.\n",
         results.len()
