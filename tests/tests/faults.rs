@@ -437,8 +437,9 @@ fn two_models_whose_names_fold_to_one_table_are_refused() {
     );
     assert!(!root.warehouse.join("mdw").exists());
 
-    // A model and a seed of one root naming the same table: different owners, so the second
-    // is refused rather than replacing the first.
+    // A model and a seed of one root naming the same table: the plan refuses them, before
+    // either builds (the owner markers would refuse the second at apply; two roots on one
+    // warehouse meet only there: `a_second_root_cannot_take_over_a_table_of_the_first`).
     root.workspace.write_file("a.csv", "id\n9\n");
     root.write(&format!(
         "{}{}",
@@ -456,6 +457,9 @@ resource "mdw_seed" "a" {
     ));
     let refused = root.workspace.try_apply();
     assert_ne!(refused.code, 0, "{refused}");
-    assert!(refused.combined().contains("mdw.a"), "{refused}");
-    assert_eq!(ids(&root.warehouse, "a"), ["1"]);
+    assert!(
+        refused.combined().contains("Another resource builds mdw.a"),
+        "{refused}"
+    );
+    assert!(!root.warehouse.join("mdw").exists());
 }

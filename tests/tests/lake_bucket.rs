@@ -409,6 +409,26 @@ fn access_logs_go_to_a_logs_bucket_that_admits_only_log_delivery() {
     );
     workspace.assert_plan_empty(&[]);
 
+    // State written under schema version 0, where `logging` was an object with the default
+    // prefix planned into it, upgrades to a plan without changes.
+    let state_path = workspace.dir().join("terraform.tfstate");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).expect("state file"))
+            .expect("state JSON");
+    let mut downgraded = 0;
+    for resource in state["resources"].as_array_mut().expect("resources") {
+        for instance in resource["instances"].as_array_mut().expect("instances") {
+            if instance["attributes"]["name"] == data.as_str() {
+                instance["schema_version"] = json!(0);
+                instance["attributes"]["logging"]["target_prefix"] = json!(format!("{data}/"));
+                downgraded += 1;
+            }
+        }
+    }
+    assert_eq!(downgraded, 1, "{state:#}");
+    std::fs::write(&state_path, state.to_string()).expect("writing the state");
+    workspace.assert_plan_empty(&[]);
+
     // Logging turned off out of band shows up and comes back.
     aws.block_on(
         aws.s3()

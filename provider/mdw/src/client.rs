@@ -5,6 +5,7 @@ use tfplugin::Diagnostic;
 use tokio::sync::OnceCell;
 
 use crate::aws::{AwsClients, aws_error};
+use crate::claims::RelationClaims;
 use crate::engines::Engines;
 use crate::tags::Tags;
 
@@ -13,6 +14,8 @@ pub(crate) struct Client {
     pub(crate) default_tags: Tags,
     /// Builds the models; opened on first use.
     pub(crate) engines: Engines,
+    /// The relations the resources planned so far build.
+    pub(crate) claims: RelationClaims,
     account_id: OnceCell<String>,
 }
 
@@ -22,6 +25,7 @@ impl Client {
             aws,
             default_tags,
             engines,
+            claims: RelationClaims::default(),
             account_id: OnceCell::new(),
         }
     }

@@ -17,7 +17,7 @@ fn docs_dir() -> PathBuf {
 /// What kind of value an argument takes, when it is not a string.
 fn type_note(attribute: &Attribute) -> Option<&'static str> {
     match &attribute.kind {
-        AttributeKind::Nested(..) => Some("block"),
+        AttributeKind::Nested(..) => Some("object"),
         AttributeKind::Typed(Type::Bool) => Some("bool"),
         AttributeKind::Typed(Type::Number) => Some("number"),
         AttributeKind::Typed(Type::Map(_)) => Some("map"),

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 mod athena;
 mod aws;
+mod claims;
 mod client;
 #[cfg(test)]
 mod docs;

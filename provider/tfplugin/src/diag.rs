@@ -42,21 +42,43 @@ impl AttributePath {
         self
     }
 
+    /// The exact path, as replacement paths need it.
     pub fn to_proto(&self) -> pb::AttributePath {
-        use pb::attribute_path::step::Selector;
-        pb::AttributePath {
-            steps: self
-                .0
-                .iter()
-                .map(|step| pb::attribute_path::Step {
-                    selector: Some(match step {
-                        PathStep::Attribute(a) => Selector::AttributeName(a.clone()),
-                        PathStep::Key(k) => Selector::ElementKeyString(k.clone()),
-                        PathStep::Index(i) => Selector::ElementKeyInt(*i),
-                    }),
-                })
-                .collect(),
-        }
+        steps_to_proto(self.0.iter().cloned())
+    }
+
+    /// The path as Terraform can place it in the source of a diagnostic. Terraform walks the
+    /// steps after the first through nested *blocks* only, and this framework declares none, so
+    /// `embedded.warehouse` would land on the header of the enclosing block. It does look a
+    /// string key up inside the object written for an attribute (`embedded = { warehouse = … }`)
+    /// and an index inside a list, so the second step is sent as a key and deeper steps, which
+    /// it cannot place, are left out (the summary still names the whole path).
+    pub fn to_location_proto(&self) -> pb::AttributePath {
+        let located = self
+            .0
+            .iter()
+            .take(2)
+            .enumerate()
+            .map(|(i, step)| match step {
+                PathStep::Attribute(a) if i > 0 => PathStep::Key(a.clone()),
+                other => other.clone(),
+            });
+        steps_to_proto(located)
+    }
+}
+
+fn steps_to_proto(steps: impl Iterator<Item = PathStep>) -> pb::AttributePath {
+    use pb::attribute_path::step::Selector;
+    pb::AttributePath {
+        steps: steps
+            .map(|step| pb::attribute_path::Step {
+                selector: Some(match step {
+                    PathStep::Attribute(a) => Selector::AttributeName(a),
+                    PathStep::Key(k) => Selector::ElementKeyString(k),
+                    PathStep::Index(i) => Selector::ElementKeyInt(i),
+                }),
+            })
+            .collect(),
     }
 }
 
@@ -123,7 +145,7 @@ impl Diagnostic {
             },
             summary: self.summary.clone(),
             detail: self.detail.clone(),
-            attribute: self.path.as_ref().map(AttributePath::to_proto),
+            attribute: self.path.as_ref().map(AttributePath::to_location_proto),
         }
     }
 }
@@ -220,3 +242,35 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn located(path: &AttributePath) -> Vec<String> {
+        use pb::attribute_path::step::Selector;
+        path.to_location_proto()
+            .steps
+            .into_iter()
+            .map(|step| match step.selector {
+                Some(Selector::AttributeName(a)) => format!(".{a}"),
+                Some(Selector::ElementKeyString(k)) => format!("[{k:?}]"),
+                Some(Selector::ElementKeyInt(i)) => format!("[{i}]"),
+                None => String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn diagnostics_point_where_terraform_can_find_the_source() {
+        // Inside `embedded = { warehouse = … }`: a key of the object written for `embedded`.
+        let nested = AttributePath::root("embedded").attribute("warehouse");
+        assert_eq!(located(&nested), [".embedded", r#"["warehouse"]"#]);
+        // Deeper than Terraform can place: the element that holds it.
+        let deep = AttributePath::root("columns").index(2).attribute("name");
+        assert_eq!(located(&deep), [".columns", "[2]"]);
+        assert_eq!(located(&AttributePath::root("sql")), [".sql"]);
+        // Replacement paths stay exact.
+        assert_eq!(deep.to_proto().steps.len(), 3);
+    }
+}

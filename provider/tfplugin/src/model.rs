@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::schema::{Attribute, Nesting};
+use crate::schema::{Attribute, AttributeKind, Nesting};
 use crate::value::{Maybe, Type};
 
 /// A struct whose fields are the attributes of a schema (or of a nested object).
@@ -81,6 +81,23 @@ impl Field {
         check: impl Fn(&crate::Value) -> Result<(), String> + Send + Sync + 'static,
     ) -> Field {
         self.map(|a| a.validate(check))
+    }
+    /// Declares the field's model, whose attributes must all be strings, to Terraform as a
+    /// `map(string)` so that a misspelt key is refused instead of dropped ([`Nesting::Keyed`]).
+    pub fn keyed(self) -> Field {
+        self.map(|mut a| {
+            if let AttributeKind::Nested(Nesting::Single, inner) = a.kind {
+                assert!(
+                    inner.iter().all(
+                        |i| matches!(i.kind, AttributeKind::Typed(Type::String)) && !i.computed
+                    ),
+                    "keyed attribute {}: every attribute of its model must be a plain string",
+                    a.name
+                );
+                a.kind = AttributeKind::Nested(Nesting::Keyed, inner);
+            }
+            a
+        })
     }
     /// Splices in the attributes of the field's model.
     pub fn flatten(self) -> Field {

@@ -19,6 +19,12 @@ pub enum Nesting {
     List,
     Set,
     Map,
+    /// One object whose attributes are all strings, declared to Terraform as `map(string)`.
+    /// Terraform converts an object written for a nested attribute to its declared type and so
+    /// drops a misspelt key before the provider sees it (hashicorp/terraform#33570):
+    /// `logging = { target_prefx = … }` would be accepted without a word. A map arrives whole,
+    /// and validation refuses any key that is not one of the attributes.
+    Keyed,
 }
 
 #[derive(Clone)]
@@ -137,6 +143,7 @@ impl Attribute {
                     Nesting::List => Type::list(object),
                     Nesting::Set => Type::set(object),
                     Nesting::Map => Type::map(object),
+                    Nesting::Keyed => Type::map(Type::String),
                 }
             }
         }
@@ -145,6 +152,7 @@ impl Attribute {
     fn to_proto(&self) -> pb::schema::Attribute {
         let (ty, nested_type) = match &self.kind {
             AttributeKind::Typed(t) => (t.to_json_bytes(), None),
+            AttributeKind::Nested(Nesting::Keyed, _) => (self.ty().to_json_bytes(), None),
             AttributeKind::Nested(nesting, attrs) => (
                 Vec::new(),
                 Some(pb::schema::Object {
@@ -154,6 +162,7 @@ impl Attribute {
                         Nesting::List => pb::schema::object::NestingMode::List,
                         Nesting::Set => pb::schema::object::NestingMode::Set,
                         Nesting::Map => pb::schema::object::NestingMode::Map,
+                        Nesting::Keyed => unreachable!("declared as a map above"),
                     } as i32,
                     ..Default::default()
                 }),
@@ -309,6 +318,23 @@ fn validate_attributes(
         if let AttributeKind::Nested(nesting, inner) = &attr.kind {
             match (nesting, value) {
                 (Nesting::Single, _) => validate_attributes(inner, value, &path, diags),
+                (Nesting::Keyed, Value::Map(entries)) => {
+                    let names: Vec<&str> = inner.iter().map(|a| a.name.as_str()).collect();
+                    for key in entries.keys().filter(|k| !names.contains(&k.as_str())) {
+                        diags.push(
+                            Diagnostic::error(
+                                format!("Unsupported key {key:?} in {path}"),
+                                format!(
+                                    "{} takes the keys {}; check the spelling.",
+                                    attr.name,
+                                    validators::quoted_list(&names)
+                                ),
+                            )
+                            .at(path.clone().key(key)),
+                        );
+                    }
+                    validate_attributes(inner, value, &path, diags);
+                }
                 (Nesting::List | Nesting::Set, Value::List(items)) => {
                     for (i, item) in items.iter().enumerate() {
                         validate_attributes(inner, item, &path.clone().index(i as i64), diags);
@@ -447,6 +473,46 @@ mod tests {
         assert_eq!(paths(&schema().validate(&config)), ["id"]);
         let unset = Value::object([("sql", Value::from("x")), ("id", Value::Null)]);
         assert!(schema().validate(&unset).is_empty());
+    }
+
+    fn keyed() -> Schema {
+        let inner = vec![
+            Attribute::string("target_bucket").required(),
+            Attribute::string("target_prefix"),
+        ];
+        Schema::new(
+            "test",
+            vec![Attribute::nested("logging", Nesting::Keyed, inner)],
+        )
+    }
+
+    #[test]
+    fn a_keyed_object_is_a_string_map_that_refuses_unknown_keys() {
+        assert_eq!(
+            keyed().attribute("logging").unwrap().ty(),
+            Type::map(Type::String)
+        );
+        let logging = |entries: &[(&str, &str)]| {
+            Value::object([(
+                "logging",
+                Value::Map(
+                    entries
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+                        .collect(),
+                ),
+            )])
+        };
+        let good = logging(&[("target_bucket", "logs"), ("target_prefix", "raw/")]);
+        assert!(keyed().validate(&good).is_empty());
+        let typo = keyed().validate(&logging(&[
+            ("target_bucket", "logs"),
+            ("target_prefx", "raw/"),
+        ]));
+        assert_eq!(paths(&typo), [r#"logging["target_prefx"]"#], "{typo}");
+        assert!(typo.0[0].detail.contains("\"target_prefix\""), "{typo}");
+        let missing = keyed().validate(&logging(&[("target_prefix", "raw/")]));
+        assert_eq!(paths(&missing), ["logging.target_bucket"], "{missing}");
     }
 
     #[test]

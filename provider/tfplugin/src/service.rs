@@ -151,7 +151,7 @@ impl<P: Provider> ProviderService<P> {
         decoded.map_err(|e| {
         Diagnostic::error(
             format!("Invalid {what} from Terraform"),
-            format!("{e}. This Terraform version may not be supported; the {} provider supports Terraform 1.11–1.14 and OpenTofu.", self.provider.type_name()),
+            format!("{e}. This Terraform version may not be supported; the {} provider supports Terraform 1.11–1.16 and OpenTofu.", self.provider.type_name()),
         )
         .into()
     })

@@ -41,8 +41,8 @@ tfplugin::model! {
         /// that enforces its configuration keeps its own result location.
         #[tf(validate = names::athena_workgroup_name)]
         pub(crate) workgroup: Maybe<String>,
-        /// Settings of the Athena engine.
-        #[tf()]
+        /// Settings of the Athena engine (a misspelt key is an error).
+        #[tf(keyed)]
         pub(crate) athena: Maybe<AthenaBlock>,
     }
 }

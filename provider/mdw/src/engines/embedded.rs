@@ -37,8 +37,8 @@ tfplugin::model! {
 tfplugin::model! {
     /// The provider-block settings of the embedded engine.
     pub(crate) struct EmbeddedConfig {
-        /// Settings of the embedded engine.
-        #[tf()]
+        /// Settings of the embedded engine (a misspelt key is an error).
+        #[tf(keyed)]
         pub(crate) embedded: Maybe<EmbeddedBlock>,
     }
 }

@@ -533,6 +533,7 @@ impl Resource<Client> for IcebergModel {
         let rebuild = change.is_create()
             || change.changes(ModelModel::fingerprint)
             || change.changes(ModelModel::upstream);
+        ownership::claim_relation(&client.claims, TYPE_NAME, change)?;
         ownership::plan_owner_id(OwnedKind::Model, change, rebuild);
         if rebuild {
             for output in BUILD_OUTPUTS {

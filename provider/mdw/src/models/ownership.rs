@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 use mdw_engine::Ownership;
 use sha2::{Digest, Sha256};
-use tfplugin::{Maybe, PlanChange, Value, from_value, to_value};
+use tfplugin::{Diagnostic, Maybe, PlanChange, Value, from_value, to_value};
+
+use crate::claims::{Claimant, RelationClaims};
 
 tfplugin::model! {
     /// The attributes every owning resource has under these names (its own model declares
@@ -103,6 +105,40 @@ pub(crate) fn plan_owner_id(kind: OwnedKind, change: &mut PlanChange<'_>, builds
         Maybe::Unknown => Value::unknown(),
     };
     change.planned.set(Owned::owner_id, owner_id);
+}
+
+/// Claims the relation a planned model or seed builds for this plan, refusing one another
+/// resource of the plan builds already (see `crate::claims`).
+pub(crate) fn claim_relation(
+    claims: &RelationClaims,
+    type_name: &'static str,
+    change: &PlanChange<'_>,
+) -> Result<(), Diagnostic> {
+    let planned = Owned::of(&change.planned);
+    let (Some(database), Some(name)) = (planned.database.known(), planned.name.known()) else {
+        return Ok(());
+    };
+    let digest = Sha256::digest(format!("{:?}", change.config).as_bytes());
+    let claimant = Claimant {
+        type_name,
+        config_digest: digest.iter().map(|b| format!("{b:02x}")).collect(),
+    };
+    claims.claim(database, name, claimant).map_err(|earlier| {
+        let other = if earlier.type_name == type_name {
+            format!("another {type_name}")
+        } else {
+            format!("an {}", earlier.type_name)
+        };
+        Diagnostic::error(
+            format!("Another resource builds {database}.{name}"),
+            format!(
+                "{other} of this configuration builds table {database}.{name} too (Glue and \
+                 Athena compare names without case), so each apply would overwrite the other's \
+                 data. Give one of them another `name` or `database`."
+            ),
+        )
+        .at_attribute(Owned::name)
+    })
 }
 
 /// The owner id an apply writes: as planned, or made now when the plan could not know it.

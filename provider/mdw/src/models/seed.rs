@@ -279,7 +279,8 @@ impl Resource<Client> for Seed {
         schema()
     }
 
-    async fn plan(&self, _client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
+    async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
+        ownership::claim_relation(&client.claims, TYPE_NAME, change)?;
         if let (Some(path), Some(expected)) = (
             change.planned.get(SeedModel::path).as_str(),
             change.planned.get(SeedModel::content_sha256).as_str(),

@@ -35,7 +35,8 @@ tfplugin::model! {
         #[tf(required, validate = validators::one_of(PURPOSES))]
         pub(crate) purpose: Option<String>,
         /// Days after which current objects expire; 0 never. Default by purpose: query_results
-        /// 30, logs 365, warehouse and raw 0.
+        /// 30, logs 365, warehouse and raw 0 (a warehouse bucket must keep 0: expiring would
+        /// delete live Iceberg files).
         #[tf(optional_computed, validate = validate_days(0))]
         pub(crate) expiration_days: Maybe<i64>,
         /// Days after which overwritten or deleted versions are removed; 0 never. Default by
@@ -60,6 +61,7 @@ fn schema() -> Schema {
          bucket policy and tags. Never adopts an existing bucket: import it instead.",
         LakeBucketModel::attributes(),
     )
+    .with_version(bucket::SCHEMA_VERSION)
 }
 
 /// Lifecycle defaults of a purpose: (expiration_days, noncurrent_version_expiration_days).
@@ -92,11 +94,14 @@ fn validate(config: &Value) -> Diagnostics {
     let purpose = config.get(LakeBucketModel::purpose).as_str();
     if purpose == Some("warehouse") && expiration > 0 {
         diags.push(
-            Diagnostic::warning(
+            // An error, not a warning: the rule would delete table data no one asked to lose,
+            // weeks after the apply that set it.
+            Diagnostic::error(
                 "Expiring objects of a warehouse bucket deletes live table files",
                 "Iceberg tables reference their data files until Iceberg expires the snapshots \
                  (Athena: OPTIMIZE / VACUUM); an S3 expiration deletes them underneath and breaks the \
-                 tables. Leave expiration_days at 0 for purpose = \"warehouse\".",
+                 tables. Leave expiration_days at 0 for purpose = \"warehouse\" (a bucket of \
+                 disposable files is purpose = \"raw\" or \"query_results\").",
             )
             .at_attribute(LakeBucketModel::expiration_days),
         );
@@ -121,6 +126,7 @@ fn lifecycle_of(model: &LakeBucketModel) -> Option<LifecycleSettings> {
 
 fn settings_of(model: &LakeBucketModel) -> BucketSettings {
     BucketSettings::of(
+        &model.name,
         &model.hardening,
         model.versioning == Maybe::Known(true),
         lifecycle_of(model),
@@ -215,6 +221,14 @@ impl Resource<Client> for LakeBucket {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn upgrade_state(&self, from_version: i64, state: Value) -> Result<Value, Diagnostics> {
+        Ok(bucket::upgrade_state(
+            from_version,
+            state,
+            LakeBucketModel::name,
+        ))
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -402,14 +416,14 @@ mod tests {
     }
 
     #[test]
-    fn warehouse_expiration_warns_on_the_attribute() {
+    fn warehouse_expiration_is_refused_at_the_attribute() {
         let config = Value::object([
             ("purpose", Value::from("warehouse")),
             ("expiration_days", Value::from(30)),
         ]);
         let diags = validate(&config);
         assert_eq!(diags.0.len(), 1);
-        assert!(!diags.has_errors());
+        assert!(diags.has_errors());
         assert_eq!(
             diags.0[0].path,
             Some(tfplugin::AttributePath::root("expiration_days"))

@@ -15,7 +15,7 @@ mod write;
 
 pub(crate) use plan::plan_bucket;
 pub(crate) use read::{find_bucket, flatten_bucket};
-pub(crate) use schema::{Hardening, validate_days};
+pub(crate) use schema::{Hardening, SCHEMA_VERSION, upgrade_state, validate_days};
 pub(crate) use settings::{
     BucketSettings, LifecycleSettings, RemoteBucket, bucket_policy, policy_enforces_tls,
 };

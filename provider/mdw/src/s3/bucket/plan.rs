@@ -3,7 +3,7 @@
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use tfplugin::{Diagnostic, PlanChange, Value};
 
-use super::schema::{Hardening, Logging};
+use super::schema::Hardening;
 use super::{OBJECT_OWNERSHIP, SSE_KMS, SSE_S3};
 use crate::aws::aws_error;
 use crate::client::Client;
@@ -45,20 +45,6 @@ pub(crate) async fn plan_bucket(
             Err(()) => Value::unknown(),
         },
     );
-    let logging = planned.get(Hardening::logging);
-    let prefix_configured = !change
-        .config
-        .get(Hardening::logging)
-        .get(Logging::target_prefix)
-        .is_null();
-    if logging.as_map().is_some() && !prefix_configured {
-        let mut logging = logging.clone();
-        logging.set(
-            Logging::target_prefix,
-            name.map_or(Value::unknown(), |n| Value::from(format!("{n}/"))),
-        );
-        change.planned.set(Hardening::logging, logging);
-    }
     if let Some(arn) = kms.as_str()
         && (change.is_create() || change.prior.get(Hardening::kms_key_arn) != &kms)
     {

@@ -233,9 +233,15 @@ pub(crate) fn flatten_bucket(
         }
         (remote, _) => remote.clone(),
     });
+    // The default prefix stays unwritten, as configured, while S3 still has it.
+    let prefix_was_default = state
+        .logging
+        .as_ref()
+        .is_none_or(|logging| logging.target_prefix.is_none());
     state.logging = remote.logging.as_ref().map(|target| Logging {
         target_bucket: target.bucket.clone(),
-        target_prefix: Maybe::Known(target.prefix.clone()),
+        target_prefix: (!(prefix_was_default && target.prefix == format!("{name}/")))
+            .then(|| target.prefix.clone()),
     });
     state.tags = tags::own_tags(&remote.tags, state.tags.as_ref(), &client.default_tags);
     state.tags_all = Maybe::Known(remote.tags.clone());

@@ -1,5 +1,7 @@
 //! The attributes every hardened bucket has, after the resource's own.
 
+use std::collections::BTreeMap;
+
 use tfplugin::{Maybe, Value};
 
 use crate::aws::names::{self, KmsKey};
@@ -29,9 +31,47 @@ tfplugin::model! {
         #[tf(required, validate = names::bucket_name)]
         pub(crate) target_bucket: String,
         /// Key prefix of the log objects. Default: `<bucket name>/`.
-        #[tf(optional_computed)]
-        pub(crate) target_prefix: Maybe<String>,
+        #[tf()]
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub(crate) target_prefix: Option<String>,
     }
+}
+
+impl Logging {
+    /// The prefix the logs of bucket `bucket` go under: the configured one, else `<bucket>/`.
+    /// Not planned into state: `logging` is a map (see `#[tf(keyed)]`), which Terraform requires
+    /// to be planned exactly as configured.
+    pub(crate) fn prefix_for(&self, bucket: &str) -> String {
+        self.target_prefix
+            .clone()
+            .unwrap_or_else(|| format!("{bucket}/"))
+    }
+}
+
+/// Schema version of the hardened buckets: 1 since `logging` is a map with the default prefix
+/// left out (version 0 stored it as an object with the default prefix filled in).
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// Upgrades the state of a hardened bucket whose name is attribute `name_attribute` from an
+/// older schema: a
+/// logging prefix equal to the default is dropped, as version 1 plans it, so that a
+/// configuration leaving it out plans no change.
+pub(crate) fn upgrade_state(from_version: i64, mut state: Value, name_attribute: &str) -> Value {
+    if from_version < 1 {
+        let default = state.get(name_attribute).as_str().map(|n| format!("{n}/"));
+        let logging = state.get(Hardening::logging);
+        if let Some(entries) = logging.as_map()
+            && entries.get(Logging::target_prefix).and_then(Value::as_str) == default.as_deref()
+        {
+            let kept: BTreeMap<String, Value> = entries
+                .iter()
+                .filter(|(key, value)| key.as_str() != Logging::target_prefix && !value.is_null())
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect();
+            state.set(Hardening::logging, Value::Map(kept));
+        }
+    }
+    state
 }
 
 tfplugin::model! {
@@ -50,8 +90,8 @@ tfplugin::model! {
         /// are invisible).
         #[tf(default = 7, validate = validate_days(1))]
         pub(crate) abort_incomplete_multipart_upload_days: Maybe<i64>,
-        /// Server access logging. Unset: no access logs.
-        #[tf()]
+        /// Server access logging. Unset: no access logs. A misspelt key is an error.
+        #[tf(keyed)]
         pub(crate) logging: Option<Logging>,
         /// Delete every object version and delete marker on destroy. Default false: destroying a
         /// bucket that holds anything fails, says how many versions and delete markers it holds,
@@ -82,5 +122,34 @@ tfplugin::model! {
         pub(crate) tags: Option<Tags>,
         #[tf(computed, describe = tags::TAGS_ALL)]
         pub(crate) tags_all: Maybe<Tags>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(prefix: &str) -> Value {
+        Value::object([
+            ("name", Value::from("raw")),
+            (
+                Hardening::logging,
+                Value::object([
+                    (Logging::target_bucket, Value::from("logs")),
+                    (Logging::target_prefix, Value::from(prefix)),
+                ]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn version_0_states_lose_the_default_logging_prefix_only() {
+        let upgraded = upgrade_state(0, state("raw/"), "name");
+        assert_eq!(
+            upgraded.get(Hardening::logging),
+            &Value::object([(Logging::target_bucket, Value::from("logs"))])
+        );
+        assert_eq!(upgrade_state(0, state("custom/"), "name"), state("custom/"));
+        assert_eq!(upgrade_state(1, state("raw/"), "name"), state("raw/"));
     }
 }

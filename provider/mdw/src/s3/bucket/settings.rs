@@ -215,6 +215,7 @@ impl BucketSettings {
     /// The settings a resource model (planned or prior state) describes; `lifecycle` and
     /// `versioning` are the resource's own.
     pub(crate) fn of(
+        bucket: &str,
         hardening: &Hardening,
         versioning: bool,
         lifecycle: Option<LifecycleSettings>,
@@ -228,7 +229,7 @@ impl BucketSettings {
             lifecycle,
             logging: hardening.logging.as_ref().map(|logging| LoggingTarget {
                 bucket: logging.target_bucket.clone(),
-                prefix: logging.target_prefix.known().cloned().unwrap_or_default(),
+                prefix: logging.prefix_for(bucket),
             }),
             policy: hardening.policy.known().cloned(),
             tags: hardening.tags_all.known().cloned().unwrap_or_default(),
@@ -399,7 +400,7 @@ mod tests {
             ),
         ]);
         let hardening: Hardening = tfplugin::from_value(&value).unwrap();
-        let settings = BucketSettings::of(&hardening, true, None);
+        let settings = BucketSettings::of("b", &hardening, true, None);
         assert_eq!(
             settings.logging,
             Some(LoggingTarget {

@@ -91,6 +91,7 @@ fn schema() -> Schema {
          Never adopts an existing bucket or table: import instead.",
         StateBackendModel::attributes(),
     )
+    .with_version(bucket::SCHEMA_VERSION)
 }
 
 /// The settings of a `backend "s3"` block (all but `key`, which each root module picks).
@@ -131,6 +132,7 @@ fn lifecycle_of(model: &StateBackendModel) -> Option<LifecycleSettings> {
 
 fn settings_of(model: &StateBackendModel) -> BucketSettings {
     BucketSettings::of(
+        &model.name,
         &model.hardening,
         model.versioning == Maybe::Known(true),
         lifecycle_of(model),
@@ -221,6 +223,14 @@ impl Resource<Client> for StateBackend {
 
     fn schema(&self) -> Schema {
         schema()
+    }
+
+    fn upgrade_state(&self, from_version: i64, state: Value) -> Result<Value, Diagnostics> {
+        Ok(bucket::upgrade_state(
+            from_version,
+            state,
+            StateBackendModel::name,
+        ))
     }
 
     async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
