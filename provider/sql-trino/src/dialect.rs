@@ -65,6 +65,12 @@ impl Dialect for TrinoDialect {
         true
     }
 
+    // `EXTRACT(DAY_OF_WEEK FROM d)` and Trino's other long field names: they reach the
+    // rewrite as custom fields, which maps the ones it knows and refuses the rest.
+    fn allow_extract_custom(&self) -> bool {
+        true
+    }
+
     fn supports_left_associative_joins_without_parens(&self) -> bool {
         true
     }

@@ -132,6 +132,8 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
                 DateTimeField::Custom(ident) => match ident.value.to_ascii_lowercase().as_str() {
                     "year_of_week" | "yow" => "year_of_week",
                     "day_of_month" => "day",
+                    "day_of_week" => "day_of_week",
+                    "day_of_year" => "day_of_year",
                     _ => return Err(unsupported(expr, &format!("EXTRACT({field})"))),
                 },
                 _ => return Err(unsupported(expr, &format!("EXTRACT({field})"))),

@@ -346,4 +346,17 @@ fn check_points_at_refused_constructs() {
         errors[0]
     );
     assert!(mdw_sql_trino::check("select upper(name) from t where id > 1").is_ok());
+    // Trino's long field names parse; one Trino does not have is refused where it is written.
+    assert!(mdw_sql_trino::check("select extract(day_of_week from d) from t").is_ok());
+    let errors = mdw_sql_trino::check(
+        "select
+  extract(fortnight from d) from t",
+    )
+    .unwrap_err();
+    assert_eq!(errors[0].line, 2, "{}", errors[0]);
+    assert!(
+        errors[0].to_string().contains("EXTRACT(fortnight)"),
+        "{}",
+        errors[0]
+    );
 }

@@ -86,10 +86,97 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 map_scalar(&keys, &values, &kt, &vt).map(Some)
             })
         }),
+        Func::new("split_to_map", args(&[Str, Str, Str]), |_, _| Ok(map_type(&DataType::Utf8, &DataType::Utf8)), |c| {
+            rows::scalars(c, |r| {
+                let Some(entries) = split_entries(c, r)? else {
+                    return Ok(None);
+                };
+                let mut keys: Vec<ScalarValue> = Vec::new();
+                let mut values = Vec::new();
+                for (key, value) in entries {
+                    let key = ScalarValue::from(key);
+                    if keys.contains(&key) {
+                        return Err(exec_err(format!("Duplicate keys ({key}) are not allowed")));
+                    }
+                    keys.push(key);
+                    values.push(ScalarValue::from(value));
+                }
+                map_scalar(&keys, &values, &DataType::Utf8, &DataType::Utf8).map(Some)
+            })
+        }),
+        Func::new("split_to_multimap", args(&[Str, Str, Str]), |_, _| Ok(map_type(&DataType::Utf8, &list_of(&DataType::Utf8))), |c| {
+            rows::scalars(c, |r| {
+                let Some(entries) = split_entries(c, r)? else {
+                    return Ok(None);
+                };
+                // Keys in the order they first appear, each with its values in input order.
+                let mut keys: Vec<ScalarValue> = Vec::new();
+                let mut values: Vec<Vec<ScalarValue>> = Vec::new();
+                for (key, value) in entries {
+                    let key = ScalarValue::from(key);
+                    let at = match keys.iter().position(|k| *k == key) {
+                        Some(at) => at,
+                        None => {
+                            keys.push(key);
+                            values.push(Vec::new());
+                            keys.len() - 1
+                        }
+                    };
+                    values[at].push(ScalarValue::from(value));
+                }
+                let lists: Vec<ScalarValue> = values.iter().map(|v| make_list(v, &DataType::Utf8)).collect();
+                map_scalar(&keys, &lists, &DataType::Utf8, &list_of(&DataType::Utf8)).map(Some)
+            })
+        }),
     ]
     .into_iter()
     .map(Func::udf)
     .collect()
+}
+
+/// The `(key, value)` entries of `split_to_map(string, entry_delimiter, key_value_delimiter)`
+/// at `row`, as Trino splits them: each entry up to the next entry delimiter (a trailing one
+/// ends the string), the key-value delimiter exactly once in each; `None` when an argument is
+/// NULL.
+fn split_entries(c: &Call, row: usize) -> Result<Option<Vec<(String, String)>>> {
+    let (Some(text), Some(entry_delimiter), Some(kv_delimiter)) = (
+        rows::str_at(c.arg(0), row),
+        rows::str_at(c.arg(1), row),
+        rows::str_at(c.arg(2), row),
+    ) else {
+        return Ok(None);
+    };
+    if entry_delimiter.is_empty() {
+        return Err(exec_err("entryDelimiter is empty"));
+    }
+    if kv_delimiter.is_empty() {
+        return Err(exec_err("keyValueDelimiter is empty"));
+    }
+    if entry_delimiter == kv_delimiter {
+        return Err(exec_err(
+            "entryDelimiter and keyValueDelimiter must not be the same",
+        ));
+    }
+    let mut entries = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let end = text[start..]
+            .find(entry_delimiter)
+            .map_or(text.len(), |at| start + at);
+        let entry = &text[start..end];
+        let bad = || {
+            exec_err(format!(
+                "Key-value delimiter must appear exactly once in each entry. Bad input: '{entry}'"
+            ))
+        };
+        let (key, value) = entry.split_once(kv_delimiter).ok_or_else(bad)?;
+        if value.contains(kv_delimiter) {
+            return Err(bad());
+        }
+        entries.push((key.to_string(), value.to_string()));
+        start = end + entry_delimiter.len();
+    }
+    Ok(Some(entries))
 }
 
 fn check_keys(keys: &[ScalarValue]) -> Result<()> {
