@@ -129,6 +129,8 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
                 DateTimeField::Minute | DateTimeField::Minutes => "minute",
                 DateTimeField::Second | DateTimeField::Seconds => "second",
                 DateTimeField::Quarter => "quarter",
+                DateTimeField::TimezoneHour => "timezone_hour",
+                DateTimeField::TimezoneMinute => "timezone_minute",
                 DateTimeField::Custom(ident) => match ident.value.to_ascii_lowercase().as_str() {
                     "year_of_week" | "yow" => "year_of_week",
                     "day_of_month" => "day",

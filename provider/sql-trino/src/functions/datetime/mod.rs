@@ -194,7 +194,34 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
         "second" => |l| i64::from(l.second()),
         "millisecond" => |l| i64::from(l.nanosecond() / 1_000_000),
     );
+    // The zone's offset at the instant, hours and minutes each with the offset's sign
+    // (`-08:35` is -8 and -35), as Java's integer division gives them.
+    macro_rules! zone_field {
+        ($($name:literal => $f:expr),* $(,)?) => {
+            $(all.push(Func::new($name, args(&[Any]), |t, _| zone_field_type($name, &t[0]), |c| {
+                let t = Temporal::of(c.arg(0))?;
+                let f: fn(i32) -> i32 = $f;
+                rows::i64s(c, |r| Ok(t.offset_seconds(r)?.map(|s| i64::from(f(s)))))
+            }));)*
+        };
+    }
+    zone_field!(
+        "timezone_hour" => |s| s / 3600,
+        "timezone_minute" => |s| s / 60 % 60,
+    );
     all.into_iter().map(Func::udf).collect()
+}
+
+/// `timezone_hour`/`timezone_minute` take only a timestamp with time zone, as in Trino.
+fn zone_field_type(name: &str, t: &DataType) -> Result<DataType> {
+    let storage = crate::types::wrapped_timestamp(t).map_or(t.clone(), |(_, s)| s);
+    match storage {
+        DataType::Timestamp(_, Some(_)) => Ok(DataType::Int64),
+        _ => Err(DataFusionError::Plan(format!(
+            "{name}() takes a timestamp with time zone, not {}",
+            super::trino_name(t)
+        ))),
+    }
 }
 
 /// A date, timestamp or timestamp with time zone argument, read row by row.
@@ -262,6 +289,21 @@ impl Temporal {
                 zone.local(&utc)
             }
         }))
+    }
+
+    /// The zone's offset from UTC in seconds at the row's instant; `None` for NULL or a value
+    /// without a zone.
+    fn offset_seconds(&self, row: usize) -> Result<Option<i32>> {
+        if self.array.is_null(row) {
+            return Ok(None);
+        }
+        Ok(match &self.kind {
+            Kind::Zoned(unit, _, zone, _) => {
+                let utc = nanos_to_naive(to_nanos(self.values[row], *unit)?)?.and_utc();
+                Some(zone.offset_seconds(&utc))
+            }
+            Kind::Date | Kind::Timestamp(..) => None,
+        })
     }
 
     /// Nanoseconds since the epoch of the instant (wall clock read as UTC without a zone).
