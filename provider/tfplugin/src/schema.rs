@@ -150,23 +150,25 @@ impl Attribute {
     }
 
     fn to_proto(&self) -> pb::schema::Attribute {
+        use pb::schema::object::NestingMode;
+        let mode = |nesting: &Nesting| match nesting {
+            Nesting::Single => Some(NestingMode::Single),
+            Nesting::List => Some(NestingMode::List),
+            Nesting::Set => Some(NestingMode::Set),
+            Nesting::Map => Some(NestingMode::Map),
+            // Declared as the plain type `map(string)`.
+            Nesting::Keyed => None,
+        };
         let (ty, nested_type) = match &self.kind {
-            AttributeKind::Typed(t) => (t.to_json_bytes(), None),
-            AttributeKind::Nested(Nesting::Keyed, _) => (self.ty().to_json_bytes(), None),
-            AttributeKind::Nested(nesting, attrs) => (
+            AttributeKind::Nested(nesting, attrs) if let Some(mode) = mode(nesting) => (
                 Vec::new(),
                 Some(pb::schema::Object {
                     attributes: attrs.iter().map(Attribute::to_proto).collect(),
-                    nesting: match nesting {
-                        Nesting::Single => pb::schema::object::NestingMode::Single,
-                        Nesting::List => pb::schema::object::NestingMode::List,
-                        Nesting::Set => pb::schema::object::NestingMode::Set,
-                        Nesting::Map => pb::schema::object::NestingMode::Map,
-                        Nesting::Keyed => unreachable!("declared as a map above"),
-                    } as i32,
+                    nesting: mode as i32,
                     ..Default::default()
                 }),
             ),
+            _ => (self.ty().to_json_bytes(), None),
         };
         pb::schema::Attribute {
             name: self.name.clone(),
