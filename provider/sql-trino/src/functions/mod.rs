@@ -288,9 +288,8 @@ fn precision_use(name: &str) -> PrecisionUse {
         "date_diff" | "date_format" | "format_datetime" | "to_iso8601" | "to_unixtime"
         | "last_day_of_month" | "date" | "year" | "quarter" | "month" | "week" | "week_of_year"
         | "day" | "day_of_month" | "day_of_week" | "dow" | "day_of_year" | "doy"
-        | "year_of_week" | "yow" | "hour" | "minute" | "second" | "millisecond" => {
-            PrecisionUse::Reads
-        }
+        | "year_of_week" | "yow" | "hour" | "minute" | "second" | "millisecond"
+        | "timezone_hour" | "timezone_minute" => PrecisionUse::Reads,
         _ => PrecisionUse::Refused,
     }
 }
