@@ -2,7 +2,8 @@
 //! engine (`MDW_FAULT_POINT`: the process aborts there, as a killed process would), then:
 //! the data is readable, the next apply converges, the plan after it is empty, nothing is left
 //! behind, and no row is there twice. Plus two roots on one warehouse and two models whose
-//! names fold to the same table. (The Athena engine's kill points are in `athena_engine.rs`.)
+//! names fold to the same table, and a swap whose answer is lost after it committed. (The
+//! Athena engine's kill points are in `athena_engine.rs`.)
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -180,6 +181,48 @@ impl Root {
         self.workspace.apply();
         self.workspace.assert_plan_empty(&[]);
     }
+}
+
+#[test]
+fn a_swap_whose_answer_is_lost_keeps_the_table_it_committed() {
+    // The catalog write commits but its answer never arrives (a remote catalog's timeout): the
+    // build fails, and the location it wrote — now the table's — must not be removed as a
+    // failed build's leftovers.
+    let root = Root::new();
+    root.write(&table("t", "table", "select 1 as id"));
+    root.workspace.init();
+    root.converges();
+    root.write(&table("t", "table", "select 2 as id"));
+    root.workspace.arm_fault(Some("build.swap_answer_lost"));
+    let failed = root.workspace.try_apply();
+    root.workspace.arm_fault(None);
+    assert_ne!(failed.code, 0, "{failed}");
+    assert!(failed.combined().contains("was kept"), "{failed}");
+    assert_eq!(ids(&root.warehouse, "t"), ["2"]);
+    root.converges();
+    assert_eq!(ids(&root.warehouse, "t"), ["2"]);
+    assert_eq!(build_dirs(&root.warehouse)["t"], 1);
+
+    // The same for an append: its rows are in the table, they stay readable, and the retry
+    // (the same run) does not add them twice.
+    root.write(&format!(
+        "{}{}",
+        table("t", "table", "select 2 as id"),
+        events(1)
+    ));
+    root.converges();
+    root.write(&format!(
+        "{}{}",
+        table("t", "table", "select 2 as id"),
+        events(2)
+    ));
+    root.workspace.arm_fault(Some("append.swap_answer_lost"));
+    let failed = root.workspace.try_apply();
+    root.workspace.arm_fault(None);
+    assert_ne!(failed.code, 0, "{failed}");
+    assert_eq!(ids(&root.warehouse, "events"), ["1", "2"]);
+    root.converges();
+    assert_eq!(ids(&root.warehouse, "events"), ["1", "2"]);
 }
 
 #[test]

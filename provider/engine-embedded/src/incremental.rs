@@ -457,6 +457,12 @@ async fn append_in_place(
                 staged.metadata(),
             )
             .await?;
+        if fault::fails("append.swap_answer_lost") {
+            return Err(EngineError::Catalog {
+                context: context.to_string(),
+                message: "the catalog's answer to the swap was lost (fault injection)".into(),
+            });
+        }
         Ok(Some((staged, rows)))
     }
     .await;
@@ -476,9 +482,37 @@ async fn append_in_place(
             Ok(outcome(table, build_id.to_string(), 0, Vec::new()))
         }
         Err(error) => {
+            // A swap can fail after it committed (a lost answer): then the staged files are
+            // the table's now and stay (an unreferenced append directory is swept later).
+            if staged_may_be_current(inner, &staging, table).await {
+                tracing::warn!("{context}: the catalog may point at the staged append; kept");
+                return Err(error);
+            }
             discard_staged(inner, &staging, table, &data_dir).await;
             Err(error)
         }
+    }
+}
+
+/// False only when the catalog, read now, is known not to point at the staged metadata.
+async fn staged_may_be_current(inner: &Inner, staging: &MemoryCatalog, original: &Table) -> bool {
+    let staged = match staging.load_table(&staging_ident()).await {
+        Ok(staged) => staged,
+        // Nothing was staged, so nothing of it can be current.
+        Err(e) if e.kind() == ErrorKind::TableNotFound => return false,
+        Err(_) => return true,
+    };
+    let (database, name) = (
+        original.identifier().namespace().join("."),
+        original.identifier().name().to_string(),
+    );
+    match crate::write::find_relation(inner, &database, &name).await {
+        Ok(crate::write::Existing::Table(current)) => {
+            current.metadata_location().is_some()
+                && current.metadata_location() == staged.metadata_location()
+        }
+        Ok(_) => false,
+        Err(_) => true,
     }
 }
 

@@ -426,6 +426,16 @@ pub(crate) async fn build_fresh(
     let (staged, rows_written) = match attempt {
         Ok(done) => done,
         Err(error) => {
+            // A swap can fail after it committed (a lost answer, a timeout retried against a
+            // catalog that already moved): the fresh location may be the table now. Remove it
+            // only when the catalog is known to point elsewhere; otherwise it stays, and the
+            // janitor never removes a table's current location.
+            if !fresh_location_unreferenced(inner, &fresh, &location).await {
+                return Err(with_note(
+                    error,
+                    &format!("the catalog may already point at {location}; it was kept"),
+                ));
+            }
             // Nothing references the fresh location: remove it so no partial files remain.
             if let Err(cleanup) = inner.file_io.delete_prefix(&location).await {
                 return Err(with_note(
@@ -453,6 +463,17 @@ pub(crate) async fn build_fresh(
         rows_written,
         warnings,
     ))
+}
+
+/// True when the catalog, read now, does not point into `location` (a failed build's own).
+async fn fresh_location_unreferenced(inner: &Inner, fresh: &FreshTable, location: &str) -> bool {
+    match find_relation(inner, &fresh.database, &fresh.name).await {
+        Ok(Existing::Table(table)) => !table
+            .metadata_location()
+            .is_some_and(|current| current.starts_with(&format!("{location}/"))),
+        Ok(Existing::View(_) | Existing::Missing) => true,
+        Err(_) => false,
+    }
 }
 
 fn with_note(error: EngineError, note: &str) -> EngineError {
@@ -516,6 +537,12 @@ async fn write_and_swap(
             staged.metadata(),
         )
         .await?;
+    if fault::fails("build.swap_answer_lost") {
+        return Err(EngineError::Catalog {
+            context: context.to_string(),
+            message: "the catalog's answer to the swap was lost (fault injection)".into(),
+        });
+    }
     Ok((staged, rows))
 }
 

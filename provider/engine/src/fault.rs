@@ -3,6 +3,9 @@
 //! machine stops — between two catalog writes, with nothing cleaned up. The tests then check
 //! that the old data is readable and that the next apply converges.
 //!
+//! A point can also fail instead (`fails`): the call returns an error as if the catalog's answer
+//! had been lost after it committed — a remote catalog's timeout, a dropped connection.
+//!
 //! Unset (always, outside those tests) a point costs one atomic load.
 
 use std::sync::OnceLock;
@@ -22,4 +25,14 @@ pub fn point(name: &str) {
         eprintln!("{VARIABLE}={name}: aborting here (fault injection)");
         std::process::abort();
     }
+}
+
+/// True when `name` is the armed point: the caller then fails as if the answer to a write it
+/// made had been lost (the write itself stands).
+pub fn fails(name: &str) -> bool {
+    let armed = armed() == Some(name);
+    if armed {
+        eprintln!("{VARIABLE}={name}: failing here (fault injection)");
+    }
+    armed
 }
