@@ -240,7 +240,7 @@ pub(crate) fn flatten_bucket(
         .is_none_or(|logging| logging.target_prefix.is_none());
     state.logging = remote.logging.as_ref().map(|target| Logging {
         target_bucket: target.bucket.clone(),
-        target_prefix: (!(prefix_was_default && target.prefix == format!("{name}/")))
+        target_prefix: (!(prefix_was_default && target.prefix == Logging::default_prefix(name)))
             .then(|| target.prefix.clone()),
     });
     state.tags = tags::own_tags(&remote.tags, state.tags.as_ref(), &client.default_tags);

@@ -38,13 +38,18 @@ tfplugin::model! {
 }
 
 impl Logging {
+    /// Where the logs of bucket `bucket` go when `target_prefix` is left out.
+    pub(crate) fn default_prefix(bucket: &str) -> String {
+        format!("{bucket}/")
+    }
+
     /// The prefix the logs of bucket `bucket` go under: the configured one, else `<bucket>/`.
     /// Not planned into state: `logging` is a map (see `#[tf(keyed)]`), which Terraform requires
     /// to be planned exactly as configured.
     pub(crate) fn prefix_for(&self, bucket: &str) -> String {
         self.target_prefix
             .clone()
-            .unwrap_or_else(|| format!("{bucket}/"))
+            .unwrap_or_else(|| Logging::default_prefix(bucket))
     }
 }
 
@@ -58,7 +63,10 @@ pub(crate) const SCHEMA_VERSION: i64 = 1;
 /// configuration leaving it out plans no change.
 pub(crate) fn upgrade_state(from_version: i64, mut state: Value, name_attribute: &str) -> Value {
     if from_version < 1 {
-        let default = state.get(name_attribute).as_str().map(|n| format!("{n}/"));
+        let default = state
+            .get(name_attribute)
+            .as_str()
+            .map(Logging::default_prefix);
         let logging = state.get(Hardening::logging);
         if let Some(entries) = logging.as_map()
             && entries.get(Logging::target_prefix).and_then(Value::as_str) == default.as_deref()
