@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// What claimed a relation: the resource type and a digest of its configuration. Terraform
+/// What claimed a relation: the resource type and its configuration as planned. Terraform
 /// plans a resource once per walk; should it ever plan one twice, the same claim comes back and
 /// is not a conflict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Claimant {
     pub(crate) type_name: &'static str,
-    pub(crate) config_digest: String,
+    pub(crate) config: String,
 }
 
 #[derive(Debug, Default)]
@@ -50,10 +50,10 @@ impl RelationClaims {
 mod tests {
     use super::*;
 
-    fn claimant(type_name: &'static str, digest: &str) -> Claimant {
+    fn claimant(type_name: &'static str, config: &str) -> Claimant {
         Claimant {
             type_name,
-            config_digest: digest.to_string(),
+            config: config.to_string(),
         }
     }
 

@@ -118,10 +118,9 @@ pub(crate) fn claim_relation(
     let (Some(database), Some(name)) = (planned.database.known(), planned.name.known()) else {
         return Ok(());
     };
-    let digest = Sha256::digest(format!("{:?}", change.config).as_bytes());
     let claimant = Claimant {
         type_name,
-        config_digest: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        config: format!("{:?}", change.config),
     };
     claims.claim(database, name, claimant).map_err(|earlier| {
         let other = if earlier.type_name == type_name {
