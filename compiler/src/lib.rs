@@ -25,6 +25,7 @@ pub(crate) mod profile;
 pub(crate) mod project;
 pub(crate) mod properties;
 pub(crate) mod seeds;
+pub(crate) mod sql_columns;
 pub(crate) mod values;
 pub(crate) mod vars;
 pub(crate) mod yaml;

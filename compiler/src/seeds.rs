@@ -5,8 +5,9 @@
 use crate::error::{Diagnostic, Location, Result};
 use crate::project::{SeedFile, utf8};
 
-/// Checks `seed`'s content, read with `delimiter` (dbt's `delimiter` config, default `,`).
-pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<()> {
+/// Checks `seed`'s content, read with `delimiter` (dbt's `delimiter` config, default `,`), and
+/// returns its column names as the table has them (trimmed, lower case: Glue's names).
+pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<Vec<String>> {
     let bytes = std::fs::read(&seed.absolute)
         .map_err(|err| Diagnostic::new(format!("cannot read {}: {err}", seed.path)))?;
     let text = utf8(&seed.path, bytes)?;
@@ -22,6 +23,7 @@ pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<()> {
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
     let mut width = None;
+    let mut columns = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|err| {
             let line = err.position().map_or(1, |p| p.line());
@@ -41,6 +43,7 @@ pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<()> {
                     .at(at(line))
                     .help("name every column in the header line"));
                 }
+                columns.push(name.to_lowercase());
                 if !seen.insert(name.to_lowercase()) {
                     return Err(Diagnostic::new(format!(
                         "seed {} has column '{name}' twice (Athena column names are lower case)",
@@ -69,5 +72,5 @@ pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<()> {
             ));
         }
     }
-    Ok(())
+    Ok(columns)
 }

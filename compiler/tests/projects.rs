@@ -17,7 +17,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use common::{Moto, copy_project, create_workgroup, dbt_compile, files_under, find_dbt, find_moto};
+use common::{
+    Moto, copy_project, create_workgroup, dbt_compile, files_under, find_dbt, find_moto,
+    register_glue_table,
+};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
@@ -125,23 +128,47 @@ struct Tally {
     manifest: Vec<String>,
 }
 
-fn compare(name: &str, project: &Path, dbt: &Path, moto_port: u16, scratch: &Path) -> Tally {
+fn compare(name: &str, project: &Path, dbt: &Path, moto_program: &Path, scratch: &Path) -> Tally {
     let mdwc_dir = scratch.join(format!("{name}-mdwc"));
     prepare(project, &mdwc_dir);
+    let partial = mdwc::compile::compile_partial(&mdwc::compile::Options {
+        project_dir: mdwc_dir.clone(),
+        profiles_dir: Some(root().join("projects")),
+        target: None,
+        vars: None,
+    });
+    // dbt reads columns from Glue: it is shown the relations mdwc knows the columns of, as
+    // they would be once built (the names are checked against the engine's own tables by the
+    // acceptance tests). A moto of its own per project: the projects share a schema.
+    let known: Vec<(String, String, Vec<String>)> = partial
+        .compiled
+        .iter()
+        .flat_map(|c| &c.relation_columns)
+        .map(|r| (r.schema.clone(), r.identifier.clone(), r.columns.clone()))
+        .collect();
+    let known_json = serde_json::to_string(&known).expect("json");
+    let dbt_reference_with_tables = |dbt_dir: &Path| {
+        let moto = Moto::start(moto_program);
+        create_workgroup(moto.port, "mdw");
+        for (schema, table, columns) in &known {
+            register_glue_table(moto.port, schema, table, columns);
+        }
+        dbt_reference(dbt, dbt_dir, moto.port)
+    };
     let (reference, dbt_failed, dbt_manifest) = match std::env::var_os("MDWC_PROJECTS_DBT_CACHE") {
         Some(cache) => {
             let dbt_dir = PathBuf::from(cache).join(name);
             let saved = dbt_dir.join(".mdwc-dbt-reference.json");
-            match std::fs::read_to_string(&saved)
+            let cached: Option<(String, Reference)> = std::fs::read_to_string(&saved)
                 .ok()
-                .and_then(|text| serde_json::from_str(&text).ok())
-            {
-                Some(reference) => reference,
-                None => {
+                .and_then(|text| serde_json::from_str(&text).ok());
+            match cached {
+                Some((tables, reference)) if tables == known_json => reference,
+                _ => {
                     let _ = std::fs::remove_dir_all(&dbt_dir);
                     prepare(project, &dbt_dir);
-                    let reference = dbt_reference(dbt, &dbt_dir, moto_port);
-                    let json = serde_json::to_string(&reference).expect("json");
+                    let reference = dbt_reference_with_tables(&dbt_dir);
+                    let json = serde_json::to_string(&(&known_json, &reference)).expect("json");
                     std::fs::write(&saved, json).expect("save dbt's reference");
                     reference
                 }
@@ -150,16 +177,10 @@ fn compare(name: &str, project: &Path, dbt: &Path, moto_port: u16, scratch: &Pat
         None => {
             let dbt_dir = scratch.join(format!("{name}-dbt"));
             prepare(project, &dbt_dir);
-            dbt_reference(dbt, &dbt_dir, moto_port)
+            dbt_reference_with_tables(&dbt_dir)
         }
     };
 
-    let partial = mdwc::compile::compile_partial(&mdwc::compile::Options {
-        project_dir: mdwc_dir.clone(),
-        profiles_dir: Some(root().join("projects")),
-        target: None,
-        vars: None,
-    });
     // dbt gives tests whose arguments clean to the same text one compiled file (whichever it
     // compiles last): any of mdwc's tests of that path may match it.
     let mut ours: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -253,8 +274,7 @@ fn compare_manifests(name: &str, dbt: &serde_json::Value, ours: &serde_json::Val
 #[test]
 fn real_projects_compile_like_dbt_core() {
     let dbt = find_dbt();
-    let moto = Moto::start(&find_moto(&dbt));
-    create_workgroup(moto.port, "mdw");
+    let moto = find_moto(&dbt);
     let scratch = std::env::temp_dir().join(format!("mdwc-projects-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     let mut projects: Vec<PathBuf> = std::fs::read_dir(root().join("projects"))
@@ -281,7 +301,7 @@ fn real_projects_compile_like_dbt_core() {
                         .unwrap_or_default()
                         .to_string_lossy()
                         .into_owned();
-                    let tally = compare(&name, project, &dbt, moto.port, &scratch);
+                    let tally = compare(&name, project, &dbt, &moto, &scratch);
                     (name, tally)
                 })
                 .collect::<Vec<_>>()
@@ -293,7 +313,6 @@ fn real_projects_compile_like_dbt_core() {
         all
     });
     let _ = std::fs::remove_dir_all(&scratch);
-    drop(moto);
 
     let mut report = String::from(
         "project                                  dbt  identical  differing  failing  (dbt failed)\n",

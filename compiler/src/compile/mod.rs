@@ -152,9 +152,20 @@ pub(crate) enum CompiledExpect {
     Sql(String),
 }
 
+/// The columns mdwc knows a built relation to have (see `jinja::catalog`): names only.
+#[derive(Debug, Clone)]
+pub struct RelationColumns {
+    pub database: String,
+    pub schema: String,
+    pub identifier: String,
+    pub columns: Vec<String>,
+}
+
 /// The compiled project.
 #[derive(Debug)]
 pub struct Compiled {
+    /// The tables and views of the project whose columns are known from its files.
+    pub relation_columns: Vec<RelationColumns>,
     pub(crate) project: Project,
     pub models: Vec<CompiledModel>,
     pub(crate) seeds: Vec<CompiledSeed>,
@@ -377,6 +388,7 @@ impl Compiler {
             graph_source: std::sync::OnceLock::new(),
             graph: std::sync::OnceLock::new(),
             selected_resources: std::sync::OnceLock::new(),
+            columns: Default::default(),
         });
         let mut source_relations = Resolved::default();
         for table in &props.sources {
@@ -399,9 +411,14 @@ impl Compiler {
     }
 
     /// Records an error of node `unique_id` (or of the project, with `None`).
+    /// A node that failed only because it read the columns of a model that did not compile
+    /// is left out with that model, without an error of its own.
     fn fail(&self, unique_id: Option<&str>, diagnostic: Diagnostic) {
         if let Some(id) = unique_id {
             lock(&self.failed).insert(id.to_string());
+            if self.shared.columns.take_upstream_failed(id) {
+                return;
+            }
         }
         lock(&self.errors).push(diagnostic);
     }
@@ -495,9 +512,25 @@ impl Compiler {
                 nodes.deferred_vars.insert(name, value);
             }
         }
+        let relation_columns = nodes
+            .models
+            .iter()
+            .filter(|m| !m.ephemeral)
+            .map(|m| &m.relation)
+            .chain(nodes.seeds.iter().map(|s| &s.relation))
+            .filter_map(|relation| {
+                Some(RelationColumns {
+                    database: relation.database.clone(),
+                    schema: relation.schema.clone(),
+                    identifier: relation.identifier.clone(),
+                    columns: self.shared.columns.known(relation)?,
+                })
+            })
+            .collect();
         Partial {
             errors: std::mem::take(&mut *lock(&self.errors)),
             compiled: Some(Compiled {
+                relation_columns,
                 project: self.project,
                 models: nodes.models,
                 seeds: nodes.seeds,

@@ -12,6 +12,7 @@ use super::{CompiledSeed, CompiledSource, Compiler, enabled, model_name, source_
 use crate::config::{self, Config};
 use crate::error::{Diagnostic, Location, Result};
 use crate::jinja::NAMING_TEMPLATES;
+use crate::jinja::catalog::Columns;
 use crate::jinja::context::{NodeContext, Phase, RenderNode, Resolved, VarMode};
 use crate::jinja::objects::{DEFERRED_START, Relation};
 use crate::names::{self, Named};
@@ -152,9 +153,15 @@ impl Compiler {
             };
             let checked = seed_delimiter(&name, &seed.path, &config)
                 .and_then(|delimiter| crate::seeds::check(seed, delimiter))
-                .and_then(|()| self.name_relation(&renderable, &config, "table"));
+                .and_then(|columns| {
+                    let relation = self.name_relation(&renderable, &config, "table")?;
+                    Ok((relation, columns))
+                });
             match checked {
-                Ok(relation) => {
+                Ok((relation, columns)) => {
+                    self.shared
+                        .columns
+                        .set(&relation, "seed", &name, Columns::Known(columns));
                     resolved.nodes.insert(name.clone(), relation.clone());
                     out.push(CompiledSeed {
                         fqn: renderable.fqn.clone(),

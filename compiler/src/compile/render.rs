@@ -17,11 +17,13 @@ use super::{CompiledModel, CompiledTest, Compiler, NodeRef, enabled};
 use crate::config;
 use crate::error::{Diagnostic, Location, Result};
 use crate::graph::Graph;
+use crate::jinja::catalog::Columns;
 use crate::jinja::context::{Phase, RefCall, RenderNode, VarMode, probe_value};
 use crate::jinja::functions::INCREMENTAL_FLAG;
 use crate::jinja::objects::{
     DEFERRED_START, Relation, deferred_marker, lock, replace_deferred, replace_relations,
 };
+use crate::sql_columns::{self, Unresolved};
 use crate::values::json_scalar_text;
 use crate::vars::VarBinding;
 
@@ -42,6 +44,14 @@ pub(super) struct Assembled {
     pub graph: Graph,
 }
 
+/// How one node's compile render ended.
+enum Outcome {
+    /// Compiled, or not (disabled, or failed with its error recorded).
+    Done(Option<Rendered>),
+    /// It asked for the columns of a model not compiled yet (named): render it again later.
+    Waiting(String),
+}
+
 /// A model's or singular test's compile render: the full build and, for an incremental model,
 /// the run on an existing table.
 pub(super) struct Rendered {
@@ -51,84 +61,193 @@ pub(super) struct Rendered {
 
 impl Compiler {
     /// Renders every enabled node that parsed; `None` for the others and for failures.
+    ///
+    /// In waves: a node that asks for the columns of a model not compiled yet
+    /// (`adapter.get_columns_in_relation`) is rendered again once that model's columns are
+    /// known; a wave that compiles nothing new ends the waiting (a cycle through columns).
     pub(super) fn render_nodes(
         &self,
         renderables: &[Renderable],
         parsed: &[Option<Parsed>],
         relations: &Relations,
     ) -> Vec<Option<Rendered>> {
-        let resolved = &relations.resolved;
-        renderables
-            .par_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let p = parsed[i].as_ref()?;
-                let id = r.unique_id(&self.project.name);
-                if !enabled(&p.config) || self.has_failed(&id) {
-                    return None;
+        for (i, relation) in relations.models.iter().enumerate() {
+            if let (Some(relation), Some(_)) = (relation, &parsed[i]) {
+                let key = renderables[i].key();
+                self.shared
+                    .columns
+                    .set(relation, "model", &key, Columns::Waiting);
+            }
+        }
+        let mut results: Vec<Option<Rendered>> = renderables.iter().map(|_| None).collect();
+        let mut todo: Vec<usize> = (0..renderables.len()).collect();
+        loop {
+            let outcomes: Vec<(usize, Outcome)> = todo
+                .par_iter()
+                .map(|&i| (i, self.render_node(i, &renderables[i], parsed, relations)))
+                .collect();
+            let mut waiting = Vec::new();
+            let mut compiled = Vec::new();
+            for (i, outcome) in outcomes {
+                match outcome {
+                    Outcome::Done(rendered) => {
+                        if let Some(Some(relation)) = relations.models.get(i) {
+                            let key = renderables[i].key();
+                            match &rendered {
+                                Some(r) => compiled.push((relation, key, r.full.sql.clone())),
+                                None => self.shared.columns.set(
+                                    relation,
+                                    "model",
+                                    &key,
+                                    Columns::Failed,
+                                ),
+                            }
+                        }
+                        results[i] = rendered;
+                    }
+                    Outcome::Waiting(for_label) => waiting.push((i, for_label)),
                 }
-                let this = match relations.models.get(i) {
-                    Some(Some(relation)) => relation.clone(),
-                    _ => self.placeholder_relation(&r.name),
+            }
+            let progressed = !compiled.is_empty();
+            self.learn_columns(compiled);
+            if waiting.is_empty() {
+                break;
+            }
+            if !progressed {
+                for (i, for_label) in waiting {
+                    let r = &renderables[i];
+                    self.fail(
+                        Some(&r.unique_id(&self.project.name)),
+                        Diagnostic::new(format!(
+                            "adapter.get_columns_in_relation: the columns of {for_label} depend on this node's own columns"
+                        ))
+                        .node(r.resource_type, r.key())
+                        .at(Location::new(&r.file.path, 1, 1))
+                        .help("two nodes read each other's columns: name the columns in one of them"),
+                    );
+                }
+                break;
+            }
+            todo = waiting.into_iter().map(|(i, _)| i).collect();
+        }
+        self.shared.columns.settle();
+        results
+    }
+
+    /// The columns of the models compiled in one wave, from their SQL. A model reading another
+    /// of the same wave (an ephemeral model, say) is worked out after it.
+    fn learn_columns(&self, mut compiled: Vec<(&Relation, String, String)>) {
+        let catalog = &self.shared.columns;
+        while !compiled.is_empty() {
+            let before = compiled.len();
+            compiled.retain(|(relation, key, sql)| {
+                let lookup = |key: &[String]| catalog.lookup(key);
+                let columns = match sql_columns::output_columns(sql, &lookup) {
+                    Ok(columns) => Columns::Known(columns),
+                    Err(Unresolved::Waiting(_)) => return true,
+                    Err(Unresolved::Unknown(reason)) => Columns::Unknown(reason),
                 };
-                let parsed_refs: HashSet<String> =
-                    p.captured.refs.iter().map(RefCall::key).collect();
-                let make = |mode: VarMode| {
-                    let mut node = RenderNode {
-                        resolved: Some(resolved.clone()),
-                        parsed_refs: Some(parsed_refs.clone()),
-                        ..Arc::unwrap_or_clone(self.node(r, Phase::Compile, mode, this.clone()))
-                    };
-                    node.config = Mutex::new(p.config.clone());
+                catalog.set(relation, "model", key, columns);
+                false
+            });
+            if compiled.len() == before {
+                for (relation, key, _) in compiled.drain(..) {
+                    let reason = "it reads a model whose columns depend on its own".to_string();
+                    catalog.set(relation, "model", &key, Columns::Unknown(reason));
+                }
+            }
+        }
+    }
+
+    /// One node's compile render.
+    fn render_node(
+        &self,
+        i: usize,
+        r: &Renderable,
+        parsed: &[Option<Parsed>],
+        relations: &Relations,
+    ) -> Outcome {
+        let resolved = &relations.resolved;
+        let id = r.unique_id(&self.project.name);
+        // `Some(model)` when the render waits for that model's columns; `None` when it failed
+        // (its error recorded).
+        let failed = |error: Diagnostic| match self.shared.columns.take_waiting(&id) {
+            Some(label) => Some(label),
+            None => {
+                self.fail(Some(&id), error.node(r.resource_type, r.key()));
+                None
+            }
+        };
+        let done = (|| -> std::result::Result<Option<Rendered>, Option<String>> {
+            let Some(p) = parsed[i].as_ref() else {
+                return Ok(None);
+            };
+            if !enabled(&p.config) || self.has_failed(&id) {
+                return Ok(None);
+            }
+            let this = match relations.models.get(i) {
+                Some(Some(relation)) => relation.clone(),
+                _ => self.placeholder_relation(&r.name),
+            };
+            let parsed_refs: HashSet<String> = p.captured.refs.iter().map(RefCall::key).collect();
+            let make = |mode: VarMode| {
+                let mut node = RenderNode {
+                    resolved: Some(resolved.clone()),
+                    parsed_refs: Some(parsed_refs.clone()),
+                    ..Arc::unwrap_or_clone(self.node(r, Phase::Compile, mode, this.clone()))
+                };
+                node.config = Mutex::new(p.config.clone());
+                Ok(Arc::new(node))
+            };
+            // Most models only write refs into their SQL: then the parse render, with the
+            // relation markers replaced, is exactly what a second render would produce.
+            let reused = if p.observed {
+                None
+            } else {
+                replace_relations(&p.output, |name| {
+                    if name.is_empty() {
+                        Some(this.rendered())
+                    } else {
+                        resolved.nodes.get(name).map(Relation::rendered)
+                    }
+                })
+                .map(|sql| (sql, p.captured.deferred_vars.clone()))
+            };
+            let full = self
+                .render_checked(&r.name, &r.file.path, &make, reused)
+                .map_err(failed)?;
+            if r.is_model() && is_blank_sql(&full.sql) {
+                self.fail(
+                    Some(&id),
+                    Diagnostic::new(format!("model '{}' has no SQL", r.key()))
+                        .model(r.key())
+                        .at(Location::new(&r.file.path, 1, 1))
+                        .help("a model is one select statement; write it, or delete the file"),
+                );
+                return Ok(None);
+            }
+            let incremental = if r.is_model()
+                && config::as_str(&p.config, "materialized") == Some("incremental")
+            {
+                let make_incremental = |mode: VarMode| {
+                    let mut node = Arc::unwrap_or_clone(make(mode)?);
+                    node.extra.push((INCREMENTAL_FLAG, true.into()));
                     Ok(Arc::new(node))
                 };
-                // Most models only write refs into their SQL: then the parse render, with the
-                // relation markers replaced, is exactly what a second render would produce.
-                let reused = if p.observed {
-                    None
-                } else {
-                    replace_relations(&p.output, |name| {
-                        if name.is_empty() {
-                            Some(this.rendered())
-                        } else {
-                            resolved.nodes.get(name).map(Relation::rendered)
-                        }
-                    })
-                    .map(|sql| (sql, p.captured.deferred_vars.clone()))
-                };
-                let full = self
-                    .render_checked(&r.name, &r.file.path, &make, reused)
-                    .map_err(|error| self.fail(Some(&id), error.node(r.resource_type, r.key())))
-                    .ok()?;
-                if r.is_model() && is_blank_sql(&full.sql) {
-                    self.fail(
-                        Some(&id),
-                        Diagnostic::new(format!("model '{}' has no SQL", r.key()))
-                            .model(r.key())
-                            .at(Location::new(&r.file.path, 1, 1))
-                            .help("a model is one select statement; write it, or delete the file"),
-                    );
-                    return None;
-                }
-                let incremental = if r.is_model()
-                    && config::as_str(&p.config, "materialized") == Some("incremental")
-                {
-                    let make_incremental = |mode: VarMode| {
-                        let mut node = Arc::unwrap_or_clone(make(mode)?);
-                        node.extra.push((INCREMENTAL_FLAG, true.into()));
-                        Ok(Arc::new(node))
-                    };
-                    let rendered = self
-                        .render_checked(&r.name, &r.file.path, &make_incremental, None)
-                        .map_err(|error| self.fail(Some(&id), error.node(r.resource_type, r.key())))
-                        .ok()?;
-                    Some(rendered)
-                } else {
-                    None
-                };
-                Some(Rendered { full, incremental })
-            })
-            .collect()
+                let rendered = self
+                    .render_checked(&r.name, &r.file.path, &make_incremental, None)
+                    .map_err(failed)?;
+                Some(rendered)
+            } else {
+                None
+            };
+            Ok(Some(Rendered { full, incremental }))
+        })();
+        match done {
+            Ok(rendered) => Outcome::Done(rendered),
+            Err(Some(label)) => Outcome::Waiting(label),
+            Err(None) => Outcome::Done(None),
+        }
     }
 
     /// The compiled nodes: every node that compiled and whose upstream did too.

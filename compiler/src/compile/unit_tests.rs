@@ -247,6 +247,8 @@ impl Compiler {
             graph_source: self.shared.graph_source.clone(),
             graph: std::sync::OnceLock::new(),
             selected_resources: self.shared.selected_resources.clone(),
+            // A unit test's inputs are its given rows, not the project's relations.
+            columns: Default::default(),
         });
         let parsed_refs: HashSet<String> = p.captured.refs.iter().map(RefCall::key).collect();
         let make = |mode: VarMode| {

@@ -57,6 +57,8 @@ pub(crate) struct Shared {
     pub graph_source: std::sync::OnceLock<std::sync::Arc<crate::compile::manifest::Manifest>>,
     pub graph: std::sync::OnceLock<Value>,
     pub selected_resources: std::sync::OnceLock<Value>,
+    /// The columns of the project's relations, for `adapter.get_columns_in_relation`.
+    pub columns: super::catalog::StaticCatalog,
 }
 
 /// Where every ref-able node and source lives, known after the parse phase.
@@ -107,6 +109,8 @@ pub(crate) struct Captured {
     pub refs: Vec<RefCall>,
     pub sources: Vec<(String, String)>,
     pub deferred_vars: BTreeSet<String>,
+    /// Reads of a column type mdwc does not know (see [`super::catalog`]): each fails the render.
+    pub unknown_types: Vec<String>,
 }
 
 /// One render of one node (model, test, or a naming-macro call).

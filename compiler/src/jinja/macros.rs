@@ -397,9 +397,9 @@ impl Object for Adapter {
                 Ok(Value::from(format!("\"{identifier}\"")))
             }
             "type" => Ok(Value::from("athena")),
+            "get_columns_in_relation" => super::catalog::get_columns_in_relation(state, args),
             "get_relation"
             | "load_relation"
-            | "get_columns_in_relation"
             | "already_exists"
             | "list_relations_without_caching"
             | "get_relations_by_pattern" => {

@@ -1,6 +1,7 @@
 //! The Jinja engine: one minijinja environment holding every model, test and macro template,
 //! with dbt's context functions, and errors mapped back to the user's files.
 
+pub(crate) mod catalog;
 pub(crate) mod context;
 pub(crate) mod functions;
 pub(crate) mod globals;
@@ -22,6 +23,7 @@ use crate::project::SourceFile;
 use context::{NodeContext, RenderNode};
 use functions::{Help, RaisedByProject, ReturnSignal};
 use macros::{Adapter, INTERNAL, MacroEntry, MacroNamespace, MacroRegistry, Signature};
+use objects::lock;
 use rewrite::SourceMap;
 
 /// mdwc's own versions of the dbt-core, dbt-adapters and dbt-athena macros projects call.
@@ -100,6 +102,17 @@ impl Engine {
                     format!("cannot call {method}() on this value: it cannot be changed in place"),
                     "in-place changes work on lists and dicts created by a literal in a template ({% set xs = [] %}); build a new value otherwise",
                 ));
+            }
+            // Python's `list.index(x)` (dbt_expectations calls it on a `| list` result).
+            if method == "index" && value.kind() == minijinja::value::ValueKind::Seq {
+                let (needle,): (Value,) = minijinja::value::from_args(args)?;
+                return match value.try_iter()?.position(|item| item == needle) {
+                    Some(at) => Ok(Value::from(at)),
+                    None => Err(minijinja::Error::new(
+                        ErrorKind::InvalidOperation,
+                        format!("{needle} is not in list"),
+                    )),
+                };
             }
             minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
         });
@@ -293,7 +306,16 @@ impl Engine {
                 .get_template(name)
                 .and_then(|template| template.render(context)),
         };
-        rendered.map_err(|err| self.diagnose(&err, Some(&node.name)))
+        let rendered = rendered.map_err(|err| self.diagnose(&err, Some(&node.name)))?;
+        if let Some(read) = lock(&node.captured).unknown_types.first() {
+            return Err(Diagnostic::new(read.clone())
+                .model(&node.name)
+                .in_file(&node.file)
+                .help(
+                    "cast the column in SQL instead of reading its type, or keep this node in dbt",
+                ));
+        }
+        Ok(rendered)
     }
 
     /// Evaluates a Jinja expression (a test argument such as `ref('customers')`) for `node`.

@@ -170,20 +170,61 @@ pub(crate) fn dbt_compile(
 /// Creates Athena workgroup `name` on moto: dbt-athena runs queries (`run_query`, statements
 /// in macros) while compiling, and moto refuses them for a workgroup it does not know.
 pub(crate) fn create_workgroup(moto_port: u16, name: &str) {
-    use std::io::{Read, Write};
     let body = format!(
         "{{\"Name\":\"{name}\",\"Configuration\":{{\"ResultConfiguration\":{{\"OutputLocation\":\"s3://mdw-work-zone/results/\"}}}}}}"
     );
+    let response = aws_json_call(moto_port, "athena", "AmazonAthena.CreateWorkGroup", &body);
+    assert!(
+        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
+        "moto did not create workgroup {name}: {response}"
+    );
+}
+
+/// One JSON-protocol call to moto; the raw HTTP response.
+fn aws_json_call(moto_port: u16, service: &str, target: &str, body: &str) -> String {
+    use std::io::{Read, Write};
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{moto_port}\r\nX-Amz-Target: AmazonAthena.CreateWorkGroup\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-west-2/athena/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{moto_port}\r\nX-Amz-Target: {target}\r\nContent-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-west-2/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let mut stream = TcpStream::connect(("127.0.0.1", moto_port)).expect("connect to moto");
     stream.write_all(request.as_bytes()).expect("send to moto");
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
+    response
+}
+
+/// Registers a Glue table (database created as needed) with these column names, so that
+/// dbt-athena's `adapter.get_columns_in_relation` finds them as it would after a build. The
+/// type is a stand-in: mdwc knows names only and refuses to answer a column's type.
+pub(crate) fn register_glue_table(moto_port: u16, schema: &str, table: &str, columns: &[String]) {
+    let database = serde_json::json!({ "DatabaseInput": { "Name": schema } });
+    let _ = aws_json_call(
+        moto_port,
+        "glue",
+        "AWSGlue.CreateDatabase",
+        &database.to_string(),
+    );
+    let columns: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|name| serde_json::json!({ "Name": name, "Type": "string" }))
+        .collect();
+    let table_input = serde_json::json!({
+        "DatabaseName": schema,
+        "TableInput": {
+            "Name": table,
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": { "Columns": columns, "Location": format!("s3://mdw-warehouse/{schema}/{table}/") },
+        },
+    });
+    let response = aws_json_call(
+        moto_port,
+        "glue",
+        "AWSGlue.CreateTable",
+        &table_input.to_string(),
+    );
     assert!(
         response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
-        "moto did not create workgroup {name}: {response}"
+        "moto did not create Glue table {schema}.{table}: {response}"
     );
 }

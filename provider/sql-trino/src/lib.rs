@@ -129,7 +129,39 @@ pub async fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
                 "the session lacks the Trino layer: call mdw_sql_trino::configure".into(),
             )
         })?;
-    result_types::fix_aggregate_types(plan, &cast)
+    let plan = result_types::fix_aggregate_types(plan, &cast)?;
+    name_unnamed_outputs(plan)
+}
+
+/// Names the output columns the rewrite left unnamed (after a `*`) `_col<position>`, as Trino.
+fn name_unnamed_outputs(plan: LogicalPlan) -> Result<LogicalPlan> {
+    if matches!(plan, LogicalPlan::Dml(_) | LogicalPlan::Ddl(_))
+        || !plan
+            .schema()
+            .fields()
+            .iter()
+            .any(|f| f.name().starts_with(rewrite::UNNAMED))
+    {
+        return Ok(plan);
+    }
+    let exprs: Vec<datafusion::logical_expr::Expr> =
+        plan.schema()
+            .iter()
+            .enumerate()
+            .map(|(position, (qualifier, field))| {
+                let column = datafusion::logical_expr::Expr::Column(
+                    datafusion::common::Column::new(qualifier.cloned(), field.name()),
+                );
+                if field.name().starts_with(rewrite::UNNAMED) {
+                    column.alias(format!("_col{position}"))
+                } else {
+                    column
+                }
+            })
+            .collect();
+    datafusion::logical_expr::LogicalPlanBuilder::from(plan)
+        .project(exprs)?
+        .build()
 }
 
 /// Names of the functions the layer accepts (Trino's names), sorted.

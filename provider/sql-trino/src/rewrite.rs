@@ -14,9 +14,9 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::Spanned;
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, CeilFloorKind, DataType, DateTimeField, Expr, GroupByExpr,
-    LimitClause, OrderByKind, Query, SetExpr, Subscript, TimezoneInfo, TrimWhereField, TypedString,
-    Value, VisitMut, VisitorMut,
+    AccessExpr, BinaryOperator, CeilFloorKind, DataType, DateTimeField, Expr, GroupByExpr, Ident,
+    LimitClause, OrderByKind, Query, SelectItem, SetExpr, Subscript, TimezoneInfo, TrimWhereField,
+    TypedString, Value, VisitMut, VisitorMut,
 };
 
 use crate::ast::{call, function_name, plain_args, string};
@@ -74,6 +74,7 @@ impl VisitorMut for Rewriter {
                 mark_positional(item);
             }
         }
+        name_like_trino(&mut query.body);
         ControlFlow::Continue(())
     }
 
@@ -86,6 +87,51 @@ impl VisitorMut for Rewriter {
             Ok(None) => ControlFlow::Continue(()),
             Err(e) => ControlFlow::Break(e),
         }
+    }
+}
+
+/// A select item's name that [`crate::plan`] replaces with `_col<its output position>`, for
+/// items after a `*` (whose width only the planner knows).
+pub(crate) const UNNAMED: &str = "__mdw_unnamed_";
+
+/// Trino names a select item without an alias by its column (or field) when it is one, and
+/// `_col<output position>` otherwise; DataFusion would name it by the expression's text, so a
+/// table built from `select upper(name) from t` would get another column name than on Athena.
+fn name_like_trino(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            let mut after_wildcard = false;
+            for (position, item) in select.projection.iter_mut().enumerate() {
+                match item {
+                    SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
+                        after_wildcard = true;
+                    }
+                    SelectItem::UnnamedExpr(expr) if !is_column(expr) => {
+                        let alias = if after_wildcard {
+                            format!("{UNNAMED}{position}")
+                        } else {
+                            format!("_col{position}")
+                        };
+                        *item = SelectItem::ExprWithAlias {
+                            expr: expr.clone(),
+                            alias: Ident::new(alias),
+                        };
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // A set operation is named by its first query; the others keep their text.
+        SetExpr::SetOperation { left, .. } => name_like_trino(left),
+        _ => {}
+    }
+}
+
+fn is_column(expr: &Expr) -> bool {
+    match expr {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
+        Expr::Nested(inner) => is_column(inner),
+        _ => false,
     }
 }
 

@@ -1,0 +1,263 @@
+//! `adapter.get_columns_in_relation` without a warehouse, for the relations the project builds:
+//! a seed's columns are its header, a model's the output columns of its compiled SQL
+//! ([`crate::sql_columns`]). Nodes are compiled in waves: a node asking for the columns of a
+//! model not compiled yet waits for the next wave ([`StaticCatalog::take_waiting`]).
+//!
+//! Only the names are known. A macro that reads a column's type (`data_type`, `dtype`,
+//! `is_string()`, …) fails the node: guessing a type could turn a branch the other way.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use minijinja::value::{Object, from_args};
+use minijinja::{Error, State, Value};
+
+use super::context::{Phase, RenderNode, current_node};
+use super::functions::error_with_help;
+use super::objects::{Relation, lock, make_list_from};
+use crate::sql_columns::{Lookup, relation_key};
+
+/// What is known of one relation's columns.
+#[derive(Debug, Clone)]
+pub(crate) enum Columns {
+    /// A model not compiled yet.
+    Waiting,
+    Known(Vec<String>),
+    /// Not knowable without the warehouse, and why.
+    Unknown(String),
+    /// The model did not compile: whoever reads it is left out with it, without an error
+    /// of its own.
+    Failed,
+}
+
+#[derive(Debug)]
+struct Entry {
+    /// The name `ref()` finds it by.
+    ref_key: String,
+    /// `model 'x'` / `seed 'x'`, for messages.
+    label: String,
+    columns: Columns,
+}
+
+/// The columns of the project's relations, by [`relation_key`].
+#[derive(Debug, Default)]
+pub(crate) struct StaticCatalog {
+    entries: RwLock<HashMap<Vec<String>, Entry>>,
+    /// Node unique id → the relation it waits for.
+    waiting: Mutex<HashMap<String, String>>,
+    /// Nodes that read the columns of a model that did not compile.
+    upstream_failed: Mutex<std::collections::HashSet<String>>,
+}
+
+impl StaticCatalog {
+    /// Records the columns of node `ref_key` (a model's or seed's name), whose relation is
+    /// `relation`; `kind` is `model` or `seed`.
+    pub(crate) fn set(&self, relation: &Relation, kind: &str, ref_key: &str, columns: Columns) {
+        let key = relation_key(&relation.rendered());
+        let entry = Entry {
+            ref_key: ref_key.to_string(),
+            label: format!("{kind} '{ref_key}'"),
+            columns,
+        };
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, entry);
+    }
+
+    /// The entry for `key`: exactly, or the one relation whose name ends with it (a relation
+    /// made with `api.Relation.create` may leave the database out).
+    fn find<T>(&self, key: &[String], read: impl Fn(&Entry) -> T) -> Option<T> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = entries.get(key) {
+            return Some(read(entry));
+        }
+        let mut matching = entries
+            .iter()
+            .filter(|(k, _)| k.len() > key.len() && k.ends_with(key));
+        match (matching.next(), matching.next()) {
+            (Some((_, entry)), None) => Some(read(entry)),
+            _ => None,
+        }
+    }
+
+    /// What a model's SQL analysis learns of a relation it reads.
+    pub(crate) fn lookup(&self, key: &[String]) -> Lookup {
+        self.find(key, |entry| match &entry.columns {
+            Columns::Known(columns) => Lookup::Known(columns.clone()),
+            Columns::Waiting => Lookup::Waiting,
+            Columns::Unknown(reason) => Lookup::Unknown(format!(
+                "{} whose columns are not known: {reason}",
+                entry.label
+            )),
+            Columns::Failed => Lookup::Unknown(format!("{}, which did not compile", entry.label)),
+        })
+        .unwrap_or_else(|| Lookup::Unknown("whose columns only the warehouse knows".to_string()))
+    }
+
+    /// The relation node `unique_id` waited for in its last render, if it did.
+    pub(crate) fn take_waiting(&self, unique_id: &str) -> Option<String> {
+        lock(&self.waiting).remove(unique_id)
+    }
+
+    /// Whether node `unique_id` failed only because a model it reads did not compile.
+    pub(crate) fn take_upstream_failed(&self, unique_id: &str) -> bool {
+        lock(&self.upstream_failed).remove(unique_id)
+    }
+
+    /// After the last wave: what is still waiting never compiled.
+    pub(crate) fn settle(&self) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        for entry in entries.values_mut() {
+            if matches!(entry.columns, Columns::Waiting) {
+                entry.columns = Columns::Failed;
+            }
+        }
+    }
+
+    /// The columns of `relation`, when they are known.
+    pub(crate) fn known(&self, relation: &Relation) -> Option<Vec<String>> {
+        self.find(&relation_key(&relation.rendered()), |entry| {
+            match &entry.columns {
+                Columns::Known(columns) => Some(columns.clone()),
+                _ => None,
+            }
+        })
+        .flatten()
+    }
+}
+
+/// `adapter.get_columns_in_relation(relation)`.
+pub(crate) fn get_columns_in_relation(state: &State, args: &[Value]) -> Result<Value, Error> {
+    let Some(node) = current_node(state) else {
+        return Ok(Value::from(Vec::<Value>::new()));
+    };
+    // Compiling reads columns; parsing answers none, as dbt's parse context does.
+    node.observe();
+    if node.phase == Phase::Parse {
+        return Ok(Value::from(Vec::<Value>::new()));
+    }
+    let (relation,): (Value,) = from_args(args)?;
+    let Some(relation) = relation.downcast_object_ref::<Relation>() else {
+        return Err(error_with_help(
+            format!("adapter.get_columns_in_relation expects a relation, got {relation}"),
+            "pass ref('…'), source('…', '…') or a relation from api.Relation.create",
+        ));
+    };
+    let rendered = relation.rendered();
+    let catalog = &node.shared.columns;
+    let found = catalog.find(&relation_key(&rendered), |entry| {
+        (
+            entry.label.clone(),
+            entry.columns.clone(),
+            entry.ref_key.clone(),
+        )
+    });
+    match found {
+        // A list the macros can change (`cols.append(…)`, `cols.index(…)`), as dbt's.
+        Some((_, Columns::Known(columns), _)) => Ok(make_list_from(
+            columns
+                .into_iter()
+                .map(|name| {
+                    Value::from_object(Column {
+                        name,
+                        relation: rendered.clone(),
+                        node: node.clone(),
+                    })
+                })
+                .collect(),
+        )),
+        Some((label, Columns::Failed, ref_key)) => {
+            // Left out with that model only if it refs it (and so is downstream of it).
+            if node
+                .parsed_refs
+                .as_ref()
+                .is_none_or(|refs| refs.contains(&ref_key))
+            {
+                lock(&catalog.upstream_failed).insert(node.unique_id.clone());
+            }
+            Err(error_with_help(
+                format!("adapter.get_columns_in_relation({rendered}): {label} did not compile"),
+                "fix the errors of that model first",
+            ))
+        }
+        Some((label, Columns::Waiting, _)) => {
+            lock(&catalog.waiting).insert(node.unique_id.clone(), label.clone());
+            Err(error_with_help(
+                format!("adapter.get_columns_in_relation({rendered}) waits for {label} to compile"),
+                "this is an internal step of mdwc; if you see it, report it",
+            ))
+        }
+        Some((label, Columns::Unknown(reason), _)) => Err(error_with_help(
+            format!(
+                "adapter.get_columns_in_relation({rendered}): the columns of {label} are not known without a warehouse, because {reason}"
+            ),
+            "name the columns in that model's final select (a `*` must read only the project's models and seeds), or keep this node in dbt",
+        )),
+        None => Err(error_with_help(
+            format!(
+                "adapter.get_columns_in_relation({rendered}) reads the warehouse's catalog, which mdwc does not do yet"
+            ),
+            "mdwc knows the columns of the project's own models and seeds, not of sources or other tables: write the columns out, or keep this node in dbt",
+        )),
+    }
+}
+
+/// dbt's `Column` as `get_columns_in_relation` returns it, with only the name known.
+#[derive(Debug)]
+struct Column {
+    name: String,
+    relation: String,
+    node: Arc<RenderNode>,
+}
+
+impl Column {
+    fn type_unknown_message(&self, what: &str) -> String {
+        format!(
+            "{what} of column '{}' of {}: mdwc knows the names of the project's columns, not their types",
+            self.name, self.relation
+        )
+    }
+
+    fn type_unknown(&self, what: &str) -> Error {
+        error_with_help(
+            self.type_unknown_message(what),
+            "cast the column in SQL instead of reading its type, or keep this node in dbt",
+        )
+    }
+}
+
+impl Object for Column {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "name" | "column" => Some(Value::from(self.name.clone())),
+            "quoted" => Some(Value::from(format!("\"{}\"", self.name))),
+            what
+            @ ("data_type" | "dtype" | "char_size" | "numeric_precision" | "numeric_scale") => {
+                // An attribute cannot fail: the read is recorded and fails the render.
+                lock(&self.node.captured)
+                    .unknown_types
+                    .push(self.type_unknown_message(&format!("`{what}`")));
+                Some(Value::from(()))
+            }
+            _ => None,
+        }
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        Err(self.type_unknown(&format!("{method}()")))
+    }
+
+    /// dbt writes a column as `AthenaColumn(column=…, dtype=…, …)`: that needs the type.
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        lock(&self.node.captured)
+            .unknown_types
+            .push(self.type_unknown_message("writing out"));
+        write!(f, "AthenaColumn(column='{}')", self.name)
+    }
+}

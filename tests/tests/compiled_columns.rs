@@ -1,0 +1,177 @@
+//! The columns mdwc works out without a warehouse (`adapter.get_columns_in_relation`, so
+//! `dbt_utils.star`) against the tables the embedded engine really builds: a dbt project with
+//! the real dbt_utils package, compiled by mdwc and applied by terraform. If mdwc named a
+//! column the table does not have, the build fails; if it left one out or got the order
+//! wrong, the columns below differ.
+
+use std::path::Path;
+
+use mdw_acceptance::{Workspace, mdwc_binary};
+use serde_json::Value;
+
+const DBT_UTILS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../compiler/tests/packages/dbt_utils"
+);
+
+const ROOT: &str = r#"
+terraform {
+  required_providers {
+    mdw = { source = "mdw/mdw" }
+  }
+}
+
+provider "mdw" {
+  engine   = "embedded"
+  embedded = { warehouse = ".mdw/warehouse" }
+}
+
+module "models" {
+  source = "./models"
+}
+"#;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A project whose seed has upper-case headers (Glue's names are lower case), a model that
+/// selects `*` of it, one that adds expressions Trino names `_colN`, and models that ask
+/// dbt_utils for the columns of the others.
+fn project(dir: &Path) {
+    write(
+        dir,
+        "dbt_project.yml",
+        "name: cols\nversion: '1.0'\nprofile: cols\nmodels:\n  cols:\n    +materialized: table\n",
+    );
+    write(
+        dir,
+        "profiles.yml",
+        "cols:\n  target: dev\n  outputs:\n    dev:\n      type: athena\n      database: awsdatacatalog\n      schema: mdw\n      region_name: us-west-2\n      s3_staging_dir: s3://unused/\n",
+    );
+    write(
+        dir,
+        "packages.yml",
+        "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.3\n",
+    );
+    write(
+        dir,
+        "seeds/people.csv",
+        "ID,First_Name,last_name\n1,Ada,Lovelace\n2,Alan,Turing\n",
+    );
+    write(
+        dir,
+        "models/stg_people.sql",
+        "select * from {{ ref('people') }}\n",
+    );
+    write(
+        dir,
+        "models/wide.sql",
+        "with p as (select * from {{ ref('stg_people') }})\nselect p.*, upper(first_name), 1 as One from p\n",
+    );
+    write(
+        dir,
+        "models/star.sql",
+        "select {{ dbt_utils.star(from=ref('wide'), except=['one', 'ID']) }}\nfrom {{ ref('wide') }}\n",
+    );
+    write(
+        dir,
+        "models/star_prefixed.sql",
+        "select {{ dbt_utils.star(from=ref('star'), relation_alias='s', prefix='s_') }}\nfrom {{ ref('star') }} s\n",
+    );
+    copy_dir(Path::new(DBT_UTILS), &dir.join("dbt_packages/dbt_utils"));
+}
+
+/// Each built relation's column names, by table name, from the state.
+fn built_columns(state: &Value) -> Vec<(String, Vec<String>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![&state["values"]["root_module"]];
+    while let Some(module) = stack.pop() {
+        for resource in module["resources"].as_array().into_iter().flatten() {
+            let values = &resource["values"];
+            if let Some(columns) = values["columns"].as_array() {
+                let names = columns
+                    .iter()
+                    .filter_map(|c| c["name"].as_str().map(str::to_string))
+                    .collect();
+                found.push((
+                    values["name"].as_str().unwrap_or_default().to_string(),
+                    names,
+                ));
+            }
+        }
+        stack.extend(module["child_modules"].as_array().into_iter().flatten());
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn star_lists_the_columns_the_engine_builds() {
+    let workspace = Workspace::new();
+    let dbt = workspace.dir().join("dbt");
+    project(&dbt);
+    let compiled = std::process::Command::new(mdwc_binary())
+        .args(["compile", "--project-dir"])
+        .arg(&dbt)
+        .args(["--profiles-dir"])
+        .arg(&dbt)
+        .arg("--out")
+        .arg(workspace.dir().join("models"))
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&compiled.stdout).to_string()
+        + &String::from_utf8_lossy(&compiled.stderr);
+    assert!(compiled.status.success(), "mdwc compile failed:\n{summary}");
+    let star_sql =
+        std::fs::read_to_string(dbt.join("target/compiled/cols/models/star.sql")).unwrap();
+    assert!(
+        star_sql.contains(r#""first_name","#) && star_sql.contains(r#""_col3""#),
+        "{star_sql}"
+    );
+
+    workspace.write_config(ROOT);
+    workspace.init();
+    workspace.apply();
+    let columns = built_columns(&workspace.show_json());
+    let expected = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        columns,
+        vec![
+            (
+                "people".to_string(),
+                expected(&["id", "first_name", "last_name"])
+            ),
+            (
+                "star".to_string(),
+                expected(&["first_name", "last_name", "_col3"])
+            ),
+            (
+                "star_prefixed".to_string(),
+                expected(&["s_first_name", "s_last_name", "s__col3"])
+            ),
+            (
+                "stg_people".to_string(),
+                expected(&["id", "first_name", "last_name"])
+            ),
+            (
+                "wide".to_string(),
+                expected(&["id", "first_name", "last_name", "_col3", "one"])
+            ),
+        ],
+    );
+}
