@@ -1,7 +1,15 @@
-//! `mdw_data_test` per dbt data test (docs/resources/data_test.md): the compiled failing-rows
-//! query as dbt writes it to target/compiled, dbt's test configs where the project sets them
-//! (the provider holds dbt's defaults), and the builds of what the test reads in `upstream`, so
-//! the test runs at apply when one of them was rebuilt.
+//! dbt data tests as Terraform (docs/resources/data_test.md, docs/resources/iceberg_model.md):
+//! the compiled failing-rows query as dbt writes it to target/compiled, dbt's test configs where
+//! the project sets them (the provider holds dbt's defaults).
+//!
+//! A test that reads one model and nothing else runs inside that model's `mdw_iceberg_model`
+//! (`data_tests`): `dbt build` tests a model right after building it, and one resource per
+//! model instead of one per model and test is most of Terraform's time on large projects
+//! (bench/SCALE.md). Any other test — of a seed or source, or reading several nodes, such as
+//! `relationships` — is a `mdw_data_test` of its own, with the builds of what it reads in
+//! `upstream`, so it runs at apply when one of them was rebuilt.
+
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value as Json, json};
 
@@ -9,7 +17,7 @@ use super::terraform::{
     LINEAGE_ID, RUN_TRIGGER, build_expression, resource_name, string_list, string_map, tf_string,
     upstream_key,
 };
-use crate::compile::{CompiledTest, stores_failures};
+use crate::compile::{CompiledTest, NodeRef, stores_failures};
 use crate::config::{self, Config};
 use crate::values::json_scalar_text;
 
@@ -25,11 +33,19 @@ pub(crate) fn is_error(test: &CompiledTest) -> bool {
     severity(&test.config) != "warn"
 }
 
-/// The `mdw_data_test` resource of `test`.
-pub(crate) fn resource(test: &CompiledTest) -> Map<String, Json> {
+/// The model whose resource runs `test`: the one model it reads, when that model has a
+/// resource (`models` holds the names of those that do).
+pub(crate) fn held_by<'a>(test: &'a CompiledTest, models: &BTreeSet<&str>) -> Option<&'a str> {
+    match test.depends_on.as_slice() {
+        [NodeRef::Model(name)] if models.contains(name.as_str()) => Some(name),
+        _ => None,
+    }
+}
+
+/// `test` as an element of its model's `data_tests` (keyed by `test.key`).
+pub(crate) fn spec(test: &CompiledTest) -> Map<String, Json> {
     let config = &test.config;
     let mut out = Map::new();
-    out.insert("name".into(), json!(tf_string(&test.key)));
     out.insert("sql".into(), json!(tf_string(test.sql_with_markers.trim())));
     if config.contains_key("severity") {
         out.insert("severity".into(), json!(severity(config)));
@@ -51,12 +67,6 @@ pub(crate) fn resource(test: &CompiledTest) -> Map<String, Json> {
     if let Some(schema) = &test.audit_schema {
         out.insert("audit_database".into(), json!(tf_string(schema)));
     }
-    if let Some(node) = &test.attached_node {
-        out.insert(
-            "attached_node".into(),
-            json!(tf_string(&upstream_key(node))),
-        );
-    }
     let source_file = match test.line {
         Some(line) => format!("{}:{line}", test.file),
         None => test.file.clone(),
@@ -67,6 +77,20 @@ pub(crate) fn resource(test: &CompiledTest) -> Map<String, Json> {
     }
     if let Some(meta) = string_map(config.get("meta")) {
         out.insert("meta".into(), meta);
+    }
+    out
+}
+
+/// The `mdw_data_test` resource of a test no model holds.
+pub(crate) fn resource(test: &CompiledTest) -> Map<String, Json> {
+    let mut out = Map::new();
+    out.insert("name".into(), json!(tf_string(&test.key)));
+    out.extend(spec(test));
+    if let Some(node) = &test.attached_node {
+        out.insert(
+            "attached_node".into(),
+            json!(tf_string(&upstream_key(node))),
+        );
     }
     let upstream: Map<String, Json> = test
         .depends_on

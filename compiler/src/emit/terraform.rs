@@ -1,7 +1,7 @@
 //! Terraform JSON for the compiled project, per docs/model-resources.md: one
 //! `mdw_iceberg_model` per model, `mdw_glue_database` per schema, `mdw_seed` per seed,
-//! `data.mdw_source` per source table, `mdw_data_test` per data test, `mdw_unit_test` per unit
-//! test, one `mdw_lineage` owning them, and `variable` blocks for deferred vars. Every string
+//! `data.mdw_source` per source table, data tests (in their model's resource, or a
+//! `mdw_data_test` each; see `data_tests`), `mdw_unit_test` per unit test, one `mdw_lineage` owning them, and `variable` blocks for deferred vars. Every string
 //! that comes from the project is escaped for Terraform's template engine (`${` → `$${`,
 //! `%{` → `%%{`); deferred vars become `${var.<name>}`.
 
@@ -151,15 +151,18 @@ pub(crate) fn visit(
         .chain(compiled.seeds.iter().map(|s| s.relation.schema.clone()))
         .collect();
 
-    let waits = waits_for(compiled, &seeds);
+    let held = held_tests(compiled);
+    let waits = waits_for(compiled, &seeds, &held);
     let no_waits = Vec::new();
+    let no_tests = Vec::new();
     let model_files: Result<Vec<String>> = compiled
         .models
         .par_iter()
         .filter(|model| !model.ephemeral)
         .map(|model| {
             let waits = waits.get(model.name.as_str()).unwrap_or(&no_waits);
-            let resource = model_resource(model, &seeds, waits)?;
+            let tests = held.by_model.get(model.name.as_str()).unwrap_or(&no_tests);
+            let resource = model_resource(model, &seeds, waits, tests)?;
             let mut body = Map::new();
             body.insert(
                 "resource".into(),
@@ -306,7 +309,7 @@ pub(crate) fn visit(
             .unwrap_or_default(),
         ),
     ));
-    files.push(("tests.tf.json".to_string(), tests_file(compiled)));
+    files.push(("tests.tf.json".to_string(), tests_file(compiled, &held)));
     if !compiled.unit_tests.is_empty() {
         let resources: Map<String, Json> = compiled
             .unit_tests
@@ -365,9 +368,41 @@ fn model_error(model: &CompiledModel, message: String, help: &str) -> Diagnostic
         .help(help)
 }
 
+/// Which data tests run inside their model's resource ([`data_tests::held_by`]).
+struct HeldTests<'a> {
+    by_model: BTreeMap<&'a str, Vec<&'a CompiledTest>>,
+    /// The keys of all of them.
+    keys: BTreeSet<&'a str>,
+}
+
+fn held_tests(compiled: &Compiled) -> HeldTests<'_> {
+    let models: BTreeSet<&str> = compiled
+        .models
+        .iter()
+        .filter(|m| !m.ephemeral)
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut held = HeldTests {
+        by_model: BTreeMap::new(),
+        keys: BTreeSet::new(),
+    };
+    for test in &compiled.tests {
+        if let Some(model) = data_tests::held_by(test, &models) {
+            held.by_model.entry(model).or_default().push(test);
+            held.keys.insert(&test.key);
+        }
+    }
+    held
+}
+
 /// The data tests a model's resource waits for (`dbt build`'s order; see
-/// [`build_order`]): the error-severity tests of what it reads, by model name.
-fn waits_for(compiled: &Compiled, seeds: &BTreeSet<&str>) -> BTreeMap<String, Vec<String>> {
+/// [`build_order`]): the error-severity tests of what it reads, by model name. Tests a model's
+/// resource runs itself need no edge: whatever reads the model waits for its resource.
+fn waits_for(
+    compiled: &Compiled,
+    seeds: &BTreeSet<&str>,
+    held: &HeldTests,
+) -> BTreeMap<String, Vec<String>> {
     let reads: Vec<(NodeRef, Vec<NodeRef>)> = compiled
         .models
         .iter()
@@ -397,7 +432,7 @@ fn waits_for(compiled: &Compiled, seeds: &BTreeSet<&str>) -> BTreeMap<String, Ve
     let addresses: Vec<(String, &CompiledTest)> = compiled
         .tests
         .iter()
-        .filter(|test| data_tests::is_error(test))
+        .filter(|test| data_tests::is_error(test) && !held.keys.contains(test.key.as_str()))
         .map(|test| (data_tests::address(test), test))
         .collect();
     let tests: Vec<TestReads> = addresses
@@ -433,12 +468,27 @@ fn read_node(name: &str, seeds: &BTreeSet<&str>) -> NodeRef {
     }
 }
 
-/// `tests.tf.json`: a `mdw_data_test` per data test, the `data_test_run` variable every test's
-/// `run_trigger` holds, and the `data_tests` output (test name → status).
-fn tests_file(compiled: &Compiled) -> String {
+/// `tests.tf.json`: a `mdw_data_test` per data test no model holds, the `data_test_run`
+/// variable every test's run trigger holds, and the `data_tests` output (test name → status).
+fn tests_file(compiled: &Compiled, held: &HeldTests) -> String {
     let mut resources = Map::new();
     let mut statuses = Map::new();
+    for (model, tests) in &held.by_model {
+        for test in tests {
+            statuses.insert(
+                test.key.clone(),
+                json!(format!(
+                    "${{mdw_iceberg_model.{}.data_test_status[\"{}\"]}}",
+                    resource_name(model),
+                    tf_string(&test.key)
+                )),
+            );
+        }
+    }
     for test in &compiled.tests {
+        if held.keys.contains(test.key.as_str()) {
+            continue;
+        }
         let name = resource_name(&test.key);
         statuses.insert(
             test.key.clone(),
@@ -472,6 +522,7 @@ fn model_resource(
     model: &CompiledModel,
     seeds: &BTreeSet<&str>,
     waits: &[String],
+    tests: &[&CompiledTest],
 ) -> Result<Map<String, Json>> {
     let config: &Config = &model.config;
     let materialized = config::as_str(config, "materialized").unwrap_or("view");
@@ -605,6 +656,14 @@ fn model_resource(
     }
     if !upstream.is_empty() {
         resource.insert("upstream".into(), Json::Object(upstream));
+    }
+    if !tests.is_empty() {
+        let specs: Map<String, Json> = tests
+            .iter()
+            .map(|test| (tf_string(&test.key), Json::Object(data_tests::spec(test))))
+            .collect();
+        resource.insert("data_tests".into(), Json::Object(specs));
+        resource.insert("test_run_trigger".into(), json!(RUN_TRIGGER));
     }
     Ok(resource)
 }

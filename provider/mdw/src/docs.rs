@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use tfplugin::schema::AttributeKind;
-use tfplugin::{Attribute, Provider, Schema, Type, Value};
+use tfplugin::{Attribute, Nesting, Provider, Schema, Type, Value};
 
 use crate::provider::MdwProvider;
 
@@ -17,6 +17,7 @@ fn docs_dir() -> PathBuf {
 /// What kind of value an argument takes, when it is not a string.
 fn type_note(attribute: &Attribute) -> Option<&'static str> {
     match &attribute.kind {
+        AttributeKind::Nested(Nesting::Map, _) => Some("map of objects"),
         AttributeKind::Nested(..) => Some("object"),
         AttributeKind::Typed(Type::Bool) => Some("bool"),
         AttributeKind::Typed(Type::Number) => Some("number"),
@@ -61,8 +62,12 @@ fn argument_rows(attributes: &[Attribute], prefix: &str, rows: &mut Vec<String>)
             notes.join(", "),
             a.description.replace('|', "\\|")
         ));
-        if let AttributeKind::Nested(_, inner) = &a.kind {
-            argument_rows(inner, &format!("{name}."), rows);
+        match &a.kind {
+            AttributeKind::Nested(Nesting::Map, inner) => {
+                argument_rows(inner, &format!("{name}.<key>."), rows);
+            }
+            AttributeKind::Nested(_, inner) => argument_rows(inner, &format!("{name}."), rows),
+            AttributeKind::Typed(_) => {}
         }
     }
 }

@@ -149,6 +149,17 @@ impl<T: TfType> TfType for BTreeMap<String, T> {
     fn tf_type() -> Type {
         Type::map(T::tf_type())
     }
+    /// A map of models is a map-nested attribute (`name = { key = { … } }`): each element's
+    /// attributes keep their descriptions, optionality and validators, and Terraform fills an
+    /// element's omitted optional attributes with null instead of refusing the object.
+    fn attribute(name: &str) -> Attribute {
+        let inner = T::flattened();
+        if inner.is_empty() {
+            Attribute::typed(name, Self::tf_type())
+        } else {
+            Attribute::nested(name, Nesting::Map, inner)
+        }
+    }
 }
 
 /// Null is a value of every type: `Option` and `Maybe` take their content's attribute.

@@ -12,72 +12,23 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use mdw_engine::{BuildId, DropRelation, EngineError, Ownership, TableBuild, ViewDefinition};
+use mdw_engine::BuildId;
 use tfplugin::{
     ApplyError, Diagnostic, Diagnostics, Maybe, Model, PlanChange, Resource, Schema, Value,
-    from_value, to_value, validators,
+    from_value, to_value,
 };
 
 use crate::client::Client;
-use crate::engines::engine_error;
-use crate::models::ownership::{self, OwnedKind};
+use crate::models::data_test_run::{
+    Status, StoredFailures, TestDefinition, validate_condition, validate_fail_calc, validate_limit,
+    validate_severity, validate_store_as,
+};
 use crate::models::test_run;
 use crate::models::validators::{validate_identifier, validate_lineage, validate_sql};
 
 pub(crate) struct DataTest;
 
 const TYPE_NAME: &str = "mdw_data_test";
-const SEVERITIES: &[&str] = &["error", "warn"];
-const STORE_AS: &[&str] = &["table", "view"];
-/// Failing rows shown in an error, as dbt's `--store-failures` hint shows a few.
-const SAMPLE_ROWS: usize = 5;
-
-fn validate_severity(value: &Value) -> Result<(), String> {
-    validators::one_of(SEVERITIES)(value)
-}
-
-fn validate_store_as(value: &Value) -> Result<(), String> {
-    validators::one_of(STORE_AS)(value)
-}
-
-/// dbt's `warn_if` / `error_if`: a comparison operator and a number (`!= 0`, `>10`, `>= 5`).
-fn validate_condition(value: &Value) -> Result<(), String> {
-    let Some(condition) = value.as_str() else {
-        return Ok(());
-    };
-    let text = condition.trim();
-    let operator_len = ["!=", "<>", ">=", "<=", "==", "=", ">", "<"]
-        .iter()
-        .find(|op| text.starts_with(**op))
-        .map(|op| op.len());
-    let number = operator_len.map(|n| text[n..].trim());
-    match number {
-        Some(n) if !n.is_empty() && n.parse::<f64>().is_ok() => Ok(()),
-        _ => Err(format!(
-            "{condition:?} is not a condition on the failure count: write an operator and a number, e.g. \"!= 0\" or \">10\"."
-        )),
-    }
-}
-
-/// dbt's `fail_calc`: an aggregate over the failing rows (`count(*)`, `sum(n_records)`); it is
-/// put into SQL as written, so nothing that could end or add a statement.
-fn validate_fail_calc(value: &Value) -> Result<(), String> {
-    match value.as_str() {
-        Some(calc) if calc.trim().is_empty() || calc.contains(';') || calc.contains("--") => {
-            Err(format!(
-                "fail_calc {calc:?} must be one aggregate expression over the failing rows, e.g. \"count(*)\"."
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn validate_limit(value: &Value) -> Result<(), String> {
-    match value.as_i64() {
-        Some(n) if n < 1 => Err("limit must be a whole number ≥ 1.".to_string()),
-        _ => Ok(()),
-    }
-}
 
 tfplugin::model! {
     /// The attributes of `mdw_data_test`.
@@ -174,207 +125,57 @@ fn schema() -> Schema {
     )
 }
 
-/// What one run found.
-struct Verdict {
-    failures: String,
-    should_warn: bool,
-    should_error: bool,
-}
-
 impl DataTestModel {
-    fn text<'a>(value: &'a Maybe<String>, default: &'a str) -> &'a str {
-        value.known().map_or(default, String::as_str)
-    }
-
-    fn severity_level(&self) -> &str {
-        Self::text(&self.severity, "error")
-    }
-
-    fn stores_failures(&self) -> bool {
-        self.store_failures.known().copied().unwrap_or(false)
-    }
-
-    /// dbt-core's `get_test_sql`: the failure count and both conditions over the failing rows.
-    fn verdict_sql(&self) -> String {
-        let calc = Self::text(&self.fail_calc, "count(*)");
-        let limit = self
-            .limit
-            .map(|n| format!("\nlimit {n}"))
-            .unwrap_or_default();
-        format!(
-            "select\n  {calc} as failures,\n  {calc} {warn_if} as should_warn,\n  {calc} {error_if} as should_error\nfrom (\n{sql}{limit}\n) dbt_internal_test",
-            warn_if = Self::text(&self.warn_if, "!= 0"),
-            error_if = Self::text(&self.error_if, "!= 0"),
-            sql = self.sql.trim_end().trim_end_matches(';'),
-        )
-    }
-
-    /// Where the test is, for messages: `name (model.x, models/x.yml:12)`.
-    fn described(&self) -> String {
-        let place: Vec<&str> = [self.attached_node.as_deref(), self.source_file.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        if place.is_empty() {
-            self.name.clone()
-        } else {
-            format!("{} ({})", self.name, place.join(", "))
+    /// The test as it runs, dbt's defaults applied.
+    fn definition(&self) -> TestDefinition {
+        let text = |value: &Maybe<String>, default: &str| {
+            value.known().map_or(default, String::as_str).to_string()
+        };
+        let stored = match (self.store_failures.known(), &self.audit_database) {
+            (Some(true), Some(database)) => Some(StoredFailures::new(
+                self.lineage.as_deref(),
+                database,
+                &self.name,
+                text(&self.store_failures_as, "table") == "view",
+            )),
+            _ => None,
+        };
+        TestDefinition {
+            name: self.name.clone(),
+            sql: self.sql.clone(),
+            severity: text(&self.severity, "error"),
+            warn_if: text(&self.warn_if, "!= 0"),
+            error_if: text(&self.error_if, "!= 0"),
+            fail_calc: text(&self.fail_calc, "count(*)"),
+            limit: self.limit,
+            stored,
+            attached_node: self.attached_node.clone(),
+            source_file: self.source_file.clone(),
         }
     }
-
-    /// The stored failures' relation, when they are kept.
-    fn audit_relation(&self) -> Option<(String, String)> {
-        if !self.stores_failures() {
-            return None;
-        }
-        let database = self.audit_database.clone()?;
-        Some((database, self.name.to_ascii_lowercase()))
-    }
-
-    /// The owner of the stored failures: derived from the lineage (a retried run finds its own
-    /// relation), else from the test's name alone.
-    fn failures_owner(&self) -> Ownership {
-        let lineage = self.lineage.as_deref().unwrap_or("mdw_data_test");
-        let (database, name) = self.audit_relation().unwrap_or_default();
-        Ownership::exclusive(ownership::owner_id(
-            OwnedKind::TestFailures,
-            lineage,
-            &database,
-            &name,
-        ))
-    }
-}
-
-fn truthy(value: Option<&str>) -> bool {
-    matches!(
-        value.map(str::to_ascii_lowercase).as_deref(),
-        Some("true" | "1")
-    )
-}
-
-/// Up to `SAMPLE_ROWS` failing rows as a small text table.
-fn sample_table(result: &mdw_engine::QueryResult) -> String {
-    let mut lines = vec![result.columns.join(" | ")];
-    for row in &result.rows {
-        let cells: Vec<String> = result
-            .columns
-            .iter()
-            .map(|c| {
-                row.get(c)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_else(|| "NULL".to_string())
-            })
-            .collect();
-        lines.push(cells.join(" | "));
-    }
-    lines.join("\n")
 }
 
 impl DataTest {
     async fn run(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
         let test: DataTestModel = from_value(planned)?;
         let engine = client.engines.get().await?;
-        let doing = format!("running data test {}", test.described());
-        let verdict_sql = test.verdict_sql();
-        let result = engine
-            .query(&verdict_sql, 1)
+        let verdict = test
+            .definition()
+            .run(engine.as_ref())
             .await
-            .map_err(|e| engine_error(&doing, &e).at_attribute(DataTestModel::sql))?;
-        let row = result.rows.first().cloned().unwrap_or_default();
-        let value = |column: &str| row.get(column).cloned().flatten();
-        let verdict = Verdict {
-            failures: value("failures").unwrap_or_else(|| "0".to_string()),
-            should_warn: truthy(value("should_warn").as_deref()),
-            should_error: truthy(value("should_error").as_deref()),
-        };
-        if let Some((database, name)) = test.audit_relation() {
-            self.store_failures(client, &test, &database, &name).await?;
-        }
-        // dbt: with severity error, error_if decides a failure; otherwise (or when error_if
-        // does not hold) warn_if decides a warning. With severity warn, error_if is not read.
-        let fails = verdict.should_error && test.severity_level() == "error";
-        let warns = !fails && verdict.should_warn;
-        if fails || warns {
-            let samples = engine
-                .query(
-                    &format!(
-                        "select * from (\n{}\n) dbt_internal_sample limit {SAMPLE_ROWS}",
-                        test.sql.trim_end().trim_end_matches(';')
-                    ),
-                    SAMPLE_ROWS,
-                )
-                .await
-                .map(|r| sample_table(&r))
-                .unwrap_or_else(|e| format!("(the failing rows could not be read: {e})"));
-            let summary = format!(
-                "Data test {} failed: {} failing row(s)",
-                test.name, verdict.failures
-            );
-            let detail = format!(
-                "{}, severity {}.\nFailing rows (at most {SAMPLE_ROWS}):\n{samples}",
-                test.described(),
-                test.severity_level()
-            );
-            if fails {
-                return Err(Diagnostic::error(
-                    summary,
-                    format!(
-                        "{detail}\nWhat depends on the tested node is not built in this apply. Fix the data or the model and apply again: the test runs again."
-                    ),
-                )
-                .into());
-            }
-            tfplugin::warn(Diagnostic::warning(summary, detail));
+            .map_err(|d| d.at_attribute(DataTestModel::sql))?;
+        match (verdict.status, verdict.message) {
+            (Status::Fail, Some(message)) => return Err(message.into()),
+            (_, Some(message)) => tfplugin::warn(message),
+            (_, None) => {}
         }
         let state = DataTestModel {
-            status: Maybe::Known(if warns { "warn" } else { "pass" }.to_string()),
+            status: Maybe::Known(verdict.status.as_str().to_string()),
             failures: Maybe::Known(verdict.failures),
             run_id: Maybe::Known(BuildId::new().to_string()),
             ..test
         };
         Ok(to_value(&state)?)
-    }
-
-    /// Keeps the failing rows as a table (or view) named after the test, as dbt's
-    /// `store_failures` does; replaced on every run, owned by this test.
-    async fn store_failures(
-        &self,
-        client: &Client,
-        test: &DataTestModel,
-        database: &str,
-        name: &str,
-    ) -> Result<(), ApplyError> {
-        let engine = client.engines.get().await?;
-        let doing = format!("storing the failures of {} in {database}.{name}", test.name);
-        engine
-            .ensure_database(database)
-            .await
-            .map_err(|e| engine_error(&doing, &e))?;
-        let outcome = if DataTestModel::text(&test.store_failures_as, "table") == "view" {
-            engine
-                .create_view(&ViewDefinition {
-                    database: database.to_string(),
-                    name: name.to_string(),
-                    sql: test.sql.clone(),
-                    ownership: test.failures_owner(),
-                    ..ViewDefinition::default()
-                })
-                .await
-                .map(|_| ())
-        } else {
-            engine
-                .build_table(&TableBuild {
-                    database: database.to_string(),
-                    name: name.to_string(),
-                    sql: test.sql.clone(),
-                    ownership: test.failures_owner(),
-                    ..TableBuild::default()
-                })
-                .await
-                .map(|_| ())
-        };
-        outcome.map_err(|e| engine_error(&doing, &e).into())
     }
 }
 
@@ -432,25 +233,11 @@ impl Resource<Client> for DataTest {
 
     async fn delete(&self, client: &Client, state: &Value) -> Result<(), Diagnostics> {
         let test: DataTestModel = from_value(state)?;
-        let Some((database, name)) = test.audit_relation() else {
+        let Some(stored) = test.definition().stored else {
             return Ok(());
         };
         let engine = client.engines.get().await?;
-        let drop = DropRelation {
-            database,
-            name,
-            purge: true,
-            external_location: None,
-            ownership: test.failures_owner(),
-        };
-        match engine.drop_relation(&drop).await {
-            Ok(_) | Err(EngineError::NotOwned { .. }) => Ok(()),
-            Err(e) => Err(engine_error(
-                &format!("dropping the stored failures of {}", test.name),
-                &e,
-            )
-            .into()),
-        }
+        Ok(stored.drop(engine.as_ref(), &test.name).await?)
     }
 
     async fn import(&self, _client: &Client, id: &str) -> Result<Value, Diagnostics> {
@@ -459,34 +246,5 @@ impl Resource<Client> for DataTest {
             "A data test holds no remote object to adopt; apply the configuration, which runs it.",
         )
         .into())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn conditions_are_an_operator_and_a_number() {
-        for good in ["!= 0", ">10", ">= 5", "<> 0", "= 0"] {
-            assert!(validate_condition(&Value::from(good)).is_ok(), "{good}");
-        }
-        for bad in ["", "10", "!= x", "; drop table t", "!= 0; select 1"] {
-            assert!(validate_condition(&Value::from(bad)).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn the_verdict_query_is_dbts() {
-        let test = DataTestModel {
-            name: "not_null_t_id".into(),
-            sql: "select * from t where id is null;".into(),
-            limit: Some(10),
-            ..DataTestModel::default()
-        };
-        assert_eq!(
-            test.verdict_sql(),
-            "select\n  count(*) as failures,\n  count(*) != 0 as should_warn,\n  count(*) != 0 as should_error\nfrom (\nselect * from t where id is null\nlimit 10\n) dbt_internal_test"
-        );
     }
 }

@@ -6,6 +6,9 @@
 //! in-place update — the engine builds the new relation aside and swaps it in with one catalog
 //! write — never destroy-then-create, also when the materialization changes. Every relation
 //! carries this resource's owner marker; one carrying another is neither replaced nor dropped.
+//!
+//! The model's data tests (`data_tests`) run right after it builds, as `dbt build` runs them;
+//! see `model_tests`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +26,7 @@ use tfplugin::{
 use crate::client::Client;
 use crate::engines::engine_error;
 use crate::models::columns::{Column, columns};
+use crate::models::model_tests::{self, TestSpec};
 use crate::models::ownership::{self, OwnedKind};
 use crate::models::sql_text;
 use crate::models::validators::{
@@ -127,6 +131,12 @@ tfplugin::model! {
         /// `drop` deletes the table and its data on destroy; `retain` leaves both in place.
         #[tf(default = "drop", validate = validate_on_destroy)]
         pub(crate) on_destroy: Maybe<String>,
+        /// The model's dbt data tests by test name, run at apply right after the model builds (and when a test or `test_run_trigger` changes, or a test did not pass last time): an error-severity failure fails the apply, so nothing that reads the model is built in it.
+        #[tf()]
+        pub(crate) data_tests: Option<BTreeMap<String, TestSpec>>,
+        /// Any value; a change runs the data tests again without a rebuild (mdwc passes `var.data_test_run`).
+        #[tf()]
+        pub(crate) test_run_trigger: Option<String>,
         /// The root's `mdw_lineage` id: the owner id is then `<lineage>/model/<database>.<name>`, so a create retried after a crash recognises its own table and another root's is refused.
         #[tf(validate = validate_lineage)]
         pub(crate) lineage: Option<String>,
@@ -148,6 +158,9 @@ tfplugin::model! {
         /// Changes on every build; reference it from dependants.
         #[tf(computed)]
         pub(crate) build_id: Maybe<String>,
+        /// Each data test's verdict of its last run: `pass`, `warn`, `fail` or `error` (the query could not run).
+        #[tf(computed)]
+        pub(crate) data_test_status: Maybe<BTreeMap<String, String>>,
     }
 }
 
@@ -438,6 +451,62 @@ impl IcebergModel {
         })?)
     }
 
+    /// Runs the model's data tests when the plan asked for it (`built` is the model's state
+    /// after any build), and drops the stored failures of tests that no longer keep them.
+    ///
+    /// A failing test fails the apply. On update the new state — the new build, the verdicts —
+    /// is recorded with the error, so the next apply runs only the tests again. On create with
+    /// a lineage nothing is recorded: the retried create finds its own table by its owner id
+    /// and builds it again in place, where recording a failed create would make Terraform
+    /// taint it and drop the table before the retry. Without a lineage the table would then be
+    /// unreachable (its random owner id lost), so the state is recorded (and tainted).
+    async fn test(
+        &self,
+        client: &Client,
+        prior: &Value,
+        built: Value,
+    ) -> Result<Value, ApplyError> {
+        let model: ModelModel = from_value(&built)?;
+        let engine = client.engines.get().await?;
+        let prior_tests = if prior.is_null() {
+            model_tests::Tests::new()
+        } else {
+            model_tests::of(&from_value::<ModelModel>(prior)?.data_tests)
+        };
+        let tests = model_tests::of(&model.data_tests);
+        model_tests::drop_unstored(
+            engine.as_ref(),
+            &prior_tests,
+            &tests,
+            model.lineage.as_deref(),
+        )
+        .await?;
+        if !model_tests::planned_to_run(&built, ModelModel::data_test_status) {
+            return Ok(built);
+        }
+        let outcome = model_tests::run(
+            engine.as_ref(),
+            &tests,
+            ModelModel::data_tests,
+            &model.relation(),
+            model.lineage.as_deref(),
+        )
+        .await;
+        let failed = outcome.errors.has_errors();
+        let state = to_value(&ModelModel {
+            data_test_status: Maybe::Known(outcome.status),
+            ..model
+        })?;
+        if !failed {
+            return Ok(state);
+        }
+        let error = ApplyError::from(outcome.errors);
+        if prior.is_null() && built.get(ModelModel::lineage).as_str().is_some() {
+            return Err(error);
+        }
+        Err(error.with_partial_state(state))
+    }
+
     /// What can only be checked with the engine, before anything is built: the configured
     /// engine opens (on Athena: the workgroup exists and is enabled) and can run the SQL (the
     /// embedded engine refuses Athena SQL it cannot answer exactly).
@@ -510,7 +579,9 @@ impl Resource<Client> for IcebergModel {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        cross_checks(config)
+        let mut diags = cross_checks(config);
+        model_tests::validate(ModelModel::data_tests, config, &mut diags);
+        diags
     }
 
     async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
@@ -535,6 +606,13 @@ impl Resource<Client> for IcebergModel {
             || change.changes(ModelModel::upstream);
         ownership::claim_relation(&client.claims, TYPE_NAME, change)?;
         ownership::plan_owner_id(OwnedKind::Model, change, rebuild);
+        model_tests::plan(
+            change,
+            rebuild,
+            ModelModel::data_tests,
+            ModelModel::test_run_trigger,
+            ModelModel::data_test_status,
+        );
         if rebuild {
             for output in BUILD_OUTPUTS {
                 change.planned.set(output, Value::unknown());
@@ -545,7 +623,8 @@ impl Resource<Client> for IcebergModel {
     }
 
     async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {
-        self.build(client, &Value::Null, planned).await
+        let built = self.build(client, &Value::Null, planned).await?;
+        self.test(client, &Value::Null, built).await
     }
 
     async fn read(
@@ -586,12 +665,14 @@ impl Resource<Client> for IcebergModel {
         prior: &Value,
         planned: &Value,
     ) -> Result<Value, ApplyError> {
-        if planned.get(ModelModel::build_id).is_unknown() {
-            // A change of materialization (table ↔ view ↔ incremental) is a build like any
-            // other: the engine builds the new relation aside and swaps it in.
-            return self.build(client, prior, planned).await;
-        }
-        Ok(planned.clone())
+        // A change of materialization (table ↔ view ↔ incremental) is a build like any other:
+        // the engine builds the new relation aside and swaps it in.
+        let built = if planned.get(ModelModel::build_id).is_unknown() {
+            self.build(client, prior, planned).await?
+        } else {
+            planned.clone()
+        };
+        self.test(client, prior, built).await
     }
 
     async fn delete(&self, client: &Client, state_value: &Value) -> Result<(), Diagnostics> {
@@ -601,6 +682,13 @@ impl Resource<Client> for IcebergModel {
             return Ok(());
         }
         let engine = client.engines.get().await?;
+        model_tests::drop_unstored(
+            engine.as_ref(),
+            &model_tests::of(&state.data_tests),
+            &model_tests::Tests::new(),
+            state.lineage.as_deref(),
+        )
+        .await?;
         let drop = DropRelation {
             database: state.database.clone(),
             name: state.name.clone(),

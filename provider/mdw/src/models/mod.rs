@@ -3,8 +3,10 @@
 
 mod columns;
 pub(crate) mod data_test;
+mod data_test_run;
 pub(crate) mod iceberg_model;
 pub(crate) mod lineage;
+mod model_tests;
 mod ownership;
 pub(crate) mod query;
 pub(crate) mod seed;
