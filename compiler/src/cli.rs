@@ -37,6 +37,11 @@ pub enum Command {
         /// destroy those models).
         #[arg(long)]
         allow_empty: bool,
+        /// `folder`: one `mdw_model_group` per folder under the model paths instead of one
+        /// `mdw_iceberg_model` per model (for thousands of models; see bench/SCALE.md).
+        /// Switching either way drops no table.
+        #[arg(long = "group-by", value_enum, default_value = "none")]
+        group_by: GroupByArg,
     },
     /// Install the packages packages.yml requires into dbt_packages/, like `dbt deps`.
     Deps {
@@ -105,6 +110,21 @@ pub enum ResourceType {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GroupByArg {
+    None,
+    Folder,
+}
+
+impl From<GroupByArg> for emit::layout::GroupBy {
+    fn from(arg: GroupByArg) -> Self {
+        match arg {
+            GroupByArg::None => emit::layout::GroupBy::None,
+            GroupByArg::Folder => emit::layout::GroupBy::Folder,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LsOutput {
     Selector,
     Name,
@@ -143,6 +163,7 @@ pub fn run(cli: Cli) -> Result<(), Diagnostics> {
             selection,
             out,
             allow_empty,
+            group_by,
         } => {
             let started = Instant::now();
             let partial = !selection.select.is_empty() || !selection.exclude.is_empty();
@@ -167,7 +188,10 @@ pub fn run(cli: Cli) -> Result<(), Diagnostics> {
             let staged = match &out {
                 Some(out) => {
                     emit::check_not_emptied(&compiled, out, allow_empty)?;
-                    Some(emit::stage_terraform(&compiled, out)?)
+                    let options = emit::layout::EmitOptions {
+                        group_by: group_by.into(),
+                    };
+                    Some(emit::stage_terraform(&compiled, out, &options)?)
                 }
                 None => None,
             };

@@ -9,6 +9,8 @@ use mdwc::compile::{Options, compile};
 struct Case {
     vars: Option<String>,
     target: Option<String>,
+    /// `mdwc compile --group-by` (`folder`).
+    group_by: Option<String>,
     env: Vec<(String, String)>,
 }
 
@@ -30,6 +32,7 @@ fn read_case(dir: &Path) -> Case {
     Case {
         vars: text_of("vars"),
         target: text_of("target"),
+        group_by: text_of("group_by"),
         env,
     }
 }
@@ -61,7 +64,13 @@ fn run_case(dir: &Path) -> String {
         Ok(compiled) => compiled,
         Err(diagnostic) => return diagnostic.to_string(),
     };
-    let terraform = match mdwc::emit::terraform::render(&compiled, &dir.join("out")) {
+    let emit = mdwc::emit::layout::EmitOptions {
+        group_by: match case.group_by.as_deref().map(str::trim) {
+            Some("folder") => mdwc::emit::layout::GroupBy::Folder,
+            _ => mdwc::emit::layout::GroupBy::None,
+        },
+    };
+    let terraform = match mdwc::emit::terraform::render(&compiled, &dir.join("out"), &emit) {
         Ok(files) => files,
         Err(diagnostic) => return diagnostic.to_string(),
     };

@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value as Json, json};
 
+use super::layout::Layout;
 use super::terraform::{
     LINEAGE_ID, RUN_TRIGGER, build_expression, resource_name, string_list, string_map, tf_string,
     upstream_key,
@@ -82,7 +83,7 @@ pub(crate) fn spec(test: &CompiledTest) -> Map<String, Json> {
 }
 
 /// The `mdw_data_test` resource of a test no model holds.
-pub(crate) fn resource(test: &CompiledTest) -> Map<String, Json> {
+pub(crate) fn resource(test: &CompiledTest, layout: &Layout) -> Map<String, Json> {
     let mut out = Map::new();
     out.insert("name".into(), json!(tf_string(&test.key)));
     out.extend(spec(test));
@@ -95,7 +96,7 @@ pub(crate) fn resource(test: &CompiledTest) -> Map<String, Json> {
     let upstream: Map<String, Json> = test
         .depends_on
         .iter()
-        .map(|node| (upstream_key(node), json!(build_expression(node))))
+        .map(|node| (upstream_key(node), json!(build_expression(node, layout))))
         .collect();
     if !upstream.is_empty() {
         out.insert("upstream".into(), Json::Object(upstream));

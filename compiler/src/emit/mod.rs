@@ -4,6 +4,7 @@
 mod build_order;
 mod data_tests;
 pub(crate) mod files;
+pub mod layout;
 pub(crate) mod lineage;
 pub mod terraform;
 mod unit_tests;
@@ -79,7 +80,7 @@ pub(crate) fn check_not_emptied(
     }
     let earlier = files::generated_files(out_dir)
         .into_iter()
-        .filter(|name| name.starts_with("model_"))
+        .filter(|name| name.starts_with("model_") || name.starts_with("group_"))
         .count();
     if earlier == 0 {
         return Ok(());
@@ -116,7 +117,11 @@ impl Drop for Staged {
 }
 
 /// Builds the Terraform module for `out_dir` into a staging folder beside it.
-pub(crate) fn stage_terraform(compiled: &Compiled, out_dir: &Path) -> Result<Staged> {
+pub(crate) fn stage_terraform(
+    compiled: &Compiled,
+    out_dir: &Path,
+    options: &layout::EmitOptions,
+) -> Result<Staged> {
     let out_abs = files::absolute(out_dir);
     let parent = out_abs.parent().unwrap_or(&out_abs).to_path_buf();
     let leaf = out_abs
@@ -132,7 +137,7 @@ pub(crate) fn stage_terraform(compiled: &Compiled, out_dir: &Path) -> Result<Sta
         names: Vec::new(),
     };
     let target = staged.staging.clone();
-    staged.names = terraform::visit(compiled, &out_abs, &|name, content| {
+    staged.names = terraform::visit(compiled, &out_abs, options, &|name, content| {
         let path = target.join(name);
         std::fs::write(&path, content)
             .map_err(|err| Diagnostic::new(format!("cannot write {}: {err}", path.display())))

@@ -13,6 +13,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::build_order::{self, ModelReads, TestReads};
 use super::files::{GENERATED_MARKER, relative_path};
+use super::layout::{EmitOptions, Layout};
 use super::{data_tests, unit_tests};
 use crate::compile::{Compiled, CompiledModel, CompiledTest, NodeRef};
 use crate::config::{self, Config};
@@ -110,20 +111,25 @@ pub(super) fn upstream_key(node: &NodeRef) -> String {
 
 /// What changes when a node is rebuilt: a model's or seed's `build_id`; a source's
 /// `snapshot_id`, which is null for a table with no snapshot (then "").
-pub(super) fn build_expression(node: &NodeRef) -> String {
+pub(super) fn build_expression(node: &NodeRef, layout: &Layout) -> String {
     match node {
         NodeRef::Source(..) => {
             let snapshot = format!("{}.snapshot_id", reference(node));
             format!("${{{snapshot} == null ? \"\" : {snapshot}}}")
         }
-        _ => format!("${{{}.build_id}}", reference(node)),
+        NodeRef::Model(name) => format!("${{{}}}", layout.build_ref(name)),
+        NodeRef::Seed(_) => format!("${{{}.build_id}}", reference(node)),
     }
 }
 
 /// Builds every `*.tf.json` file: `(file name, content)`, sorted by name.
-pub fn render(compiled: &Compiled, out_dir: &Path) -> Result<Vec<(String, String)>> {
+pub fn render(
+    compiled: &Compiled,
+    out_dir: &Path,
+    options: &EmitOptions,
+) -> Result<Vec<(String, String)>> {
     let files = std::sync::Mutex::new(Vec::new());
-    visit(compiled, out_dir, &|name, content| {
+    visit(compiled, out_dir, options, &|name, content| {
         files
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -140,8 +146,10 @@ pub fn render(compiled: &Compiled, out_dir: &Path) -> Result<Vec<(String, String
 pub(crate) fn visit(
     compiled: &Compiled,
     out_dir: &Path,
+    options: &EmitOptions,
     sink: &(dyn Fn(&str, &str) -> Result<()> + Sync),
 ) -> Result<Vec<String>> {
+    let layout = Layout::new(compiled, options)?;
     let seeds: BTreeSet<&str> = compiled.seeds.iter().map(|s| s.name.as_str()).collect();
     let databases: BTreeSet<String> = compiled
         .models
@@ -155,26 +163,34 @@ pub(crate) fn visit(
     let waits = waits_for(compiled, &seeds, &held);
     let no_waits = Vec::new();
     let no_tests = Vec::new();
-    let model_files: Result<Vec<String>> = compiled
-        .models
-        .par_iter()
-        .filter(|model| !model.ephemeral)
-        .map(|model| {
-            let waits = waits.get(model.name.as_str()).unwrap_or(&no_waits);
-            let tests = held.by_model.get(model.name.as_str()).unwrap_or(&no_tests);
-            let resource = model_resource(model, &seeds, waits, tests)?;
-            let mut body = Map::new();
-            body.insert(
-                "resource".into(),
-                json!({"mdw_iceberg_model": {resource_name(&model.name): resource}}),
-            );
-            let name = format!("model_{}.tf.json", resource_name(&model.name));
-            sink(&name, &file_json(&model.file, body))?;
-            Ok(name)
-        })
-        .collect();
-    let mut names = model_files?;
     let mut files = Vec::new();
+    let mut names = if layout.grouped() {
+        files.extend(group_files(compiled, &layout, &seeds, &waits, &held)?);
+        Vec::new()
+    } else {
+        let model_files: Result<Vec<String>> = compiled
+            .models
+            .par_iter()
+            .filter(|model| !model.ephemeral)
+            .map(|model| {
+                let waits = waits.get(model.name.as_str()).unwrap_or(&no_waits);
+                let tests = held.by_model.get(model.name.as_str()).unwrap_or(&no_tests);
+                let resource = model_resource(model, &seeds, waits, tests, &layout, None)?;
+                let mut body = Map::new();
+                body.insert(
+                    "resource".into(),
+                    json!({"mdw_iceberg_model": {resource_name(&model.name): resource}}),
+                );
+                let name = format!("model_{}.tf.json", resource_name(&model.name));
+                sink(&name, &file_json(&model.file, body))?;
+                Ok(name)
+            })
+            .collect();
+        if let Some(file) = ungrouped_file(out_dir) {
+            files.push(file);
+        }
+        model_files?
+    };
 
     files.push((
         "versions.tf.json".to_string(),
@@ -309,7 +325,10 @@ pub(crate) fn visit(
             .unwrap_or_default(),
         ),
     ));
-    files.push(("tests.tf.json".to_string(), tests_file(compiled, &held)));
+    files.push((
+        "tests.tf.json".to_string(),
+        tests_file(compiled, &held, &layout),
+    ));
     if !compiled.unit_tests.is_empty() {
         let resources: Map<String, Json> = compiled
             .unit_tests
@@ -317,7 +336,7 @@ pub(crate) fn visit(
             .map(|test| {
                 (
                     unit_tests::key(test),
-                    Json::Object(unit_tests::resource(test)),
+                    Json::Object(unit_tests::resource(test, &layout)),
                 )
             })
             .collect();
@@ -354,6 +373,124 @@ pub(crate) fn visit(
         names.push(name);
     }
     Ok(names)
+}
+
+/// `group_<g>.tf.json` per group (`--group-by`): its `mdw_model_group`, and a `removed` block
+/// (`destroy = false`) per model for the `mdw_iceberg_model` address it had without groups, so
+/// switching to groups forgets those resources instead of dropping their tables (the group
+/// adopts the tables: the owner ids are the same).
+fn group_files(
+    compiled: &Compiled,
+    layout: &Layout,
+    seeds: &BTreeSet<&str>,
+    waits: &BTreeMap<String, Vec<String>>,
+    held: &HeldTests,
+) -> Result<Vec<(String, String)>> {
+    // What each test resource a model may wait for reads.
+    let mut test_reads: BTreeMap<String, Vec<NodeRef>> = BTreeMap::new();
+    for test in &compiled.tests {
+        test_reads.insert(data_tests::address(test), test.depends_on.clone());
+    }
+    for test in &compiled.unit_tests {
+        let reads = test.given.iter().map(|g| g.node.clone()).collect();
+        test_reads.insert(unit_tests::address(test), reads);
+    }
+    let models: BTreeMap<&str, &CompiledModel> = compiled
+        .models
+        .iter()
+        .map(|m| (m.name.as_str(), m))
+        .collect();
+    let no_tests = Vec::new();
+    let mut files = Vec::new();
+    for (group, names) in layout.groups() {
+        let mut elements = Map::new();
+        let mut depends_on = BTreeSet::new();
+        let mut removed = Vec::new();
+        for name in names {
+            let Some(model) = models.get(name) else {
+                continue;
+            };
+            let tests = held.by_model.get(name).unwrap_or(&no_tests);
+            let element = model_resource(model, seeds, &[], tests, layout, Some(group))?;
+            depends_on.insert(database_address(&model.relation.schema));
+            // A test that reads a model of this group cannot hold the group back: it waits
+            // for the group itself. Inside the group the model then does not wait for it.
+            for address in waits.get(name).into_iter().flatten() {
+                let reads_group = test_reads
+                    .get(address)
+                    .is_some_and(|reads| reads.iter().any(|n| layout.in_group(n, group)));
+                if !reads_group {
+                    depends_on.insert(address.clone());
+                }
+            }
+            elements.insert(name.to_string(), Json::Object(element));
+            removed.push(json!({
+                "from": format!("mdw_iceberg_model.{}", resource_name(name)),
+                "lifecycle": {"destroy": false},
+            }));
+        }
+        let mut body = Map::new();
+        body.insert(
+            "resource".into(),
+            json!({"mdw_model_group": {group: {"models": elements, "depends_on": depends_on}}}),
+        );
+        body.insert("removed".into(), Json::Array(removed));
+        body.insert(
+            "locals".into(),
+            json!({Layout::builds_local(group): format!("${{mdw_model_group.{group}.build_ids}}")}),
+        );
+        files.push((
+            format!("group_{group}.tf.json"),
+            file_json(&format!("the models of folder {group}"), body),
+        ));
+    }
+    Ok(files)
+}
+
+/// The file that forgets the groups of an earlier `--group-by` compile when compiling without
+/// it: a `removed` block (`destroy = false`) per group, so the `mdw_iceberg_model`s adopt the
+/// tables instead of the groups dropping them. The groups are read from the earlier module in
+/// `out_dir` (its `group_*.tf.json`, and this file itself, so a second compile before the
+/// apply keeps them).
+const UNGROUPED_FILE: &str = "removed_groups.tf.json";
+
+fn ungrouped_file(out_dir: &Path) -> Option<(String, String)> {
+    let mut groups = BTreeSet::new();
+    for name in super::files::generated_files(out_dir) {
+        let Ok(text) = std::fs::read_to_string(out_dir.join(&name)) else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_str::<Json>(&text) else {
+            continue;
+        };
+        if name.starts_with("group_") {
+            if let Some(Json::Object(declared)) = json.pointer("/resource/mdw_model_group") {
+                groups.extend(declared.keys().map(|g| format!("mdw_model_group.{g}")));
+            }
+        } else if name == UNGROUPED_FILE {
+            let earlier = json.get("removed").and_then(Json::as_array);
+            groups.extend(
+                earlier
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|block| block.get("from").and_then(Json::as_str))
+                    .map(str::to_string),
+            );
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let removed: Vec<Json> = groups
+        .iter()
+        .map(|from| json!({"from": from, "lifecycle": {"destroy": false}}))
+        .collect();
+    let mut body = Map::new();
+    body.insert("removed".into(), Json::Array(removed));
+    Some((
+        UNGROUPED_FILE.to_string(),
+        file_json("an earlier compile with --group-by", body),
+    ))
 }
 
 /// The (counted) database resource of a schema, for `depends_on`.
@@ -470,7 +607,7 @@ fn read_node(name: &str, seeds: &BTreeSet<&str>) -> NodeRef {
 
 /// `tests.tf.json`: a `mdw_data_test` per data test no model holds, the `data_test_run`
 /// variable every test's run trigger holds, and the `data_tests` output (test name → status).
-fn tests_file(compiled: &Compiled, held: &HeldTests) -> String {
+fn tests_file(compiled: &Compiled, held: &HeldTests, layout: &Layout) -> String {
     let mut resources = Map::new();
     let mut statuses = Map::new();
     for (model, tests) in &held.by_model {
@@ -478,9 +615,8 @@ fn tests_file(compiled: &Compiled, held: &HeldTests) -> String {
             statuses.insert(
                 test.key.clone(),
                 json!(format!(
-                    "${{mdw_iceberg_model.{}.data_test_status[\"{}\"]}}",
-                    resource_name(model),
-                    tf_string(&test.key)
+                    "${{{}}}",
+                    layout.test_status_ref(model, &tf_string(&test.key))
                 )),
             );
         }
@@ -494,8 +630,33 @@ fn tests_file(compiled: &Compiled, held: &HeldTests) -> String {
             test.key.clone(),
             json!(format!("${{mdw_data_test.{name}.status}}")),
         );
-        resources.insert(name, Json::Object(data_tests::resource(test)));
+        resources.insert(name, Json::Object(data_tests::resource(test, layout)));
     }
+    // Grouped: the groups' status maps merged with the others', one reference per group (each
+    // reference makes Terraform decode the whole group's state).
+    let statuses = if layout.grouped() {
+        let mut parts: Vec<String> = layout
+            .groups()
+            .keys()
+            .map(|group| format!("mdw_model_group.{group}.data_test_status"))
+            .collect();
+        let others: Vec<String> = compiled
+            .tests
+            .iter()
+            .filter(|test| !held.keys.contains(test.key.as_str()))
+            .map(|test| {
+                format!(
+                    "{} = mdw_data_test.{}.status",
+                    Json::String(tf_string(&test.key)),
+                    resource_name(&test.key)
+                )
+            })
+            .collect();
+        parts.push(format!("{{ {} }}", others.join(", ")));
+        json!(format!("${{merge({})}}", parts.join(", ")))
+    } else {
+        Json::Object(statuses)
+    };
     let mut body = Map::new();
     body.insert(
         "variable".into(),
@@ -518,11 +679,15 @@ fn tests_file(compiled: &Compiled, held: &HeldTests) -> String {
     file_json("the project's data tests", body)
 }
 
+/// The attributes of a model's resource, or of its element in `group`'s `models` (where the
+/// models of the group it reads are in `after`, not `upstream`, and it has no `depends_on`).
 fn model_resource(
     model: &CompiledModel,
     seeds: &BTreeSet<&str>,
     waits: &[String],
     tests: &[&CompiledTest],
+    layout: &Layout,
+    group: Option<&str>,
 ) -> Result<Map<String, Json>> {
     let config: &Config = &model.config;
     let materialized = config::as_str(config, "materialized").unwrap_or("view");
@@ -538,9 +703,11 @@ fn model_resource(
     }
     let mut resource = Map::new();
     resource.insert("database".into(), json!(tf_string(&model.relation.schema)));
-    let mut depends_on = vec![database_address(&model.relation.schema)];
-    depends_on.extend(waits.iter().cloned());
-    resource.insert("depends_on".into(), json!(depends_on));
+    if group.is_none() {
+        let mut depends_on = vec![database_address(&model.relation.schema)];
+        depends_on.extend(waits.iter().cloned());
+        resource.insert("depends_on".into(), json!(depends_on));
+    }
     resource.insert("name".into(), json!(tf_string(&model.relation.identifier)));
     resource.insert("lineage".into(), json!(LINEAGE_ID));
     resource.insert("materialized".into(), json!(materialized));
@@ -640,12 +807,16 @@ fn model_resource(
         resource.insert("model_tags".into(), tags);
     }
     let mut upstream = Map::new();
+    let mut after = Vec::new();
     for name in &model.refs {
         let node = read_node(name, seeds);
-        upstream.insert(
-            upstream_key(&node),
-            json!(format!("${{{}.build_id}}", reference(&node))),
-        );
+        if let Some(group) = group
+            && layout.in_group(&node, group)
+        {
+            after.push(json!(name));
+            continue;
+        }
+        upstream.insert(upstream_key(&node), json!(build_expression(&node, layout)));
     }
     for (source, table) in &model.sources {
         let node = NodeRef::Source(source.clone(), table.clone());
@@ -656,6 +827,9 @@ fn model_resource(
     }
     if !upstream.is_empty() {
         resource.insert("upstream".into(), Json::Object(upstream));
+    }
+    if !after.is_empty() {
+        resource.insert("after".into(), Json::Array(after));
     }
     if !tests.is_empty() {
         let specs: Map<String, Json> = tests

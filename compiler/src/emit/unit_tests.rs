@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
+use super::layout::Layout;
 use super::terraform::{RUN_TRIGGER, build_expression, resource_name, tf_string, upstream_key};
 use crate::compile::{CompiledExpect, CompiledUnitTest};
 
@@ -19,7 +20,7 @@ pub(crate) fn address(test: &CompiledUnitTest) -> String {
 }
 
 /// The `mdw_unit_test` resource of `test`.
-pub(crate) fn resource(test: &CompiledUnitTest) -> Map<String, Json> {
+pub(crate) fn resource(test: &CompiledUnitTest, layout: &Layout) -> Map<String, Json> {
     let mut out = Map::new();
     out.insert("name".into(), json!(tf_string(&test.name)));
     out.insert(
@@ -55,7 +56,7 @@ pub(crate) fn resource(test: &CompiledUnitTest) -> Map<String, Json> {
         .map(|given| {
             (
                 upstream_key(&given.node),
-                json!(build_expression(&given.node)),
+                json!(build_expression(&given.node, layout)),
             )
         })
         .collect();

@@ -86,14 +86,29 @@ fn attributes_table(schema: &Schema) -> String {
         "| name | description |".to_string(),
         "|---|---|".to_string(),
     ];
-    for a in schema.attributes.iter().filter(|a| !is_argument(a)) {
-        rows.push(format!(
-            "| `{}` | {} |",
-            a.name,
-            a.description.replace('|', "\\|")
-        ));
-    }
+    attribute_rows(&schema.attributes, "", &mut rows);
     rows.join("\n")
+}
+
+/// The computed attributes, also those inside nested arguments (`models.<key>.build_id`).
+fn attribute_rows(attributes: &[Attribute], prefix: &str, rows: &mut Vec<String>) {
+    for a in attributes {
+        let name = format!("{prefix}{}", a.name);
+        if !is_argument(a) {
+            rows.push(format!(
+                "| `{name}` | {} |",
+                a.description.replace('|', "\\|")
+            ));
+            continue;
+        }
+        match &a.kind {
+            AttributeKind::Nested(Nesting::Map, inner) => {
+                attribute_rows(inner, &format!("{name}.<key>."), rows);
+            }
+            AttributeKind::Nested(_, inner) => attribute_rows(inner, &format!("{name}."), rows),
+            AttributeKind::Typed(_) => {}
+        }
+    }
 }
 
 /// Puts `content` between `<!-- schema:NAME -->` and `<!-- /schema:NAME -->` in `text`.
@@ -161,7 +176,9 @@ fn docs_tables_match_the_schemas() {
             std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
         let generated = fill(&text, "arguments", &arguments_table(&schema))
             .and_then(|t| {
-                if schema.attributes.iter().any(|a| !is_argument(a)) {
+                let mut computed = Vec::new();
+                attribute_rows(&schema.attributes, "", &mut computed);
+                if !computed.is_empty() {
                     fill(&t, "attributes", &attributes_table(&schema))
                 } else {
                     Some(t)

@@ -22,6 +22,7 @@ use crate::iam::terraform_operator::TerraformOperator;
 use crate::models::data_test::DataTest;
 use crate::models::iceberg_model::IcebergModel;
 use crate::models::lineage::Lineage;
+use crate::models::model_group::ModelGroup;
 use crate::models::query::Query;
 use crate::models::seed::Seed;
 use crate::models::source::Source;
@@ -175,6 +176,7 @@ impl tfplugin::Provider for MdwProvider {
             Arc::new(Role::<AirbyteEc2>::new()),
             Arc::new(Role::<TerraformOperator>::new()),
             Arc::new(IcebergModel),
+            Arc::new(ModelGroup),
             Arc::new(Seed),
             Arc::new(Lineage),
             Arc::new(DataTest),

@@ -43,6 +43,29 @@ fn plan_attributes(attrs: &[Attribute], prior: &Value, config: &Value, proposed:
                         proposed.get(&attr.name),
                     )
                 }
+                // A map of objects: each element by the same rules, against the prior element
+                // of the same key (a new key has none).
+                AttributeKind::Nested(Nesting::Map, inner) => match configured {
+                    Value::Map(elements) => Value::Map(
+                        elements
+                            .iter()
+                            .map(|(key, element)| {
+                                let planned_element = if element.is_null() {
+                                    Value::Null
+                                } else {
+                                    plan_attributes(
+                                        inner,
+                                        prior.get(&attr.name).get(key),
+                                        element,
+                                        proposed.get(&attr.name).get(key),
+                                    )
+                                };
+                                (key.clone(), planned_element)
+                            })
+                            .collect(),
+                    ),
+                    _ => configured.clone(),
+                },
                 _ => configured.clone(),
             }
         };

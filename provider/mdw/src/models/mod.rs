@@ -6,6 +6,8 @@ pub(crate) mod data_test;
 mod data_test_run;
 pub(crate) mod iceberg_model;
 pub(crate) mod lineage;
+mod model;
+pub(crate) mod model_group;
 mod model_tests;
 mod ownership;
 pub(crate) mod query;

@@ -1,0 +1,757 @@
+//! One dbt model as the provider plans, builds, tests, reads and drops it: the attributes of
+//! `mdw_iceberg_model` (`ModelModel`) and what the resources holding models do with each —
+//! `mdw_iceberg_model` for its one model, `mdw_model_group` for each of its models — so both
+//! follow the same rules.
+//!
+//! A model rebuilds only when what it means changes: its SQL (comments and layout aside), its
+//! materialization settings, or an upstream model, seed or source (`upstream`). A rebuild is an
+//! in-place update — the engine builds the new relation aside and swaps it in with one catalog
+//! write — never destroy-then-create, also when the materialization changes. Every relation
+//! carries its owner marker; one carrying another is neither replaced nor dropped. The model's
+//! data tests (`data_tests`) run right after it builds, as `dbt build` runs them; see
+//! `model_tests`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mdw_engine::{
+    BuildOutcome, DropRelation, EngineError, IncrementalBuild, IncrementalStrategy, OnSchemaChange,
+    Ownership, PartitionField, RelationInfo, RelationKind, TableBuild, ViewDefinition,
+};
+use sha2::{Digest, Sha256};
+use tfplugin::{
+    ApplyError, AttributePath, Diagnostic, Diagnostics, Maybe, PlanChange, Value, from_value,
+    to_value, validators,
+};
+
+use crate::client::Client;
+use crate::engines::engine_error;
+use crate::models::columns::{Column, columns};
+use crate::models::model_tests::{self, TestSpec};
+use crate::models::ownership::{self, OwnedKind};
+use crate::models::sql_text;
+use crate::models::validators::{
+    validate_identifier, validate_lineage, validate_location, validate_properties, validate_sql,
+};
+
+const MATERIALIZATIONS: &[&str] = &["table", "view", "incremental"];
+const STRATEGIES: &[&str] = &["append", "merge"];
+const SCHEMA_CHANGES: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];
+const ON_DESTROY: &[&str] = &["drop", "retain"];
+
+fn validate_materialized(value: &Value) -> Result<(), String> {
+    validators::one_of(MATERIALIZATIONS)(value)
+}
+
+fn validate_strategy(value: &Value) -> Result<(), String> {
+    validators::one_of(STRATEGIES)(value)
+}
+
+fn validate_schema_change(value: &Value) -> Result<(), String> {
+    validators::one_of(SCHEMA_CHANGES)(value)
+}
+
+fn validate_on_destroy(value: &Value) -> Result<(), String> {
+    validators::one_of(ON_DESTROY)(value)
+}
+
+/// Each entry a valid transform, and no field twice (Iceberg refuses a spec that repeats one).
+fn validate_partitioning(value: &Value) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for entry in value.string_list() {
+        let field = entry.parse::<PartitionField>().map_err(|e| e.to_string())?;
+        if !seen.insert(field.to_string()) {
+            return Err(format!(
+                "partitioned_by lists {entry:?} twice; list each once."
+            ));
+        }
+    }
+    Ok(())
+}
+
+tfplugin::model! {
+    /// The attributes of `mdw_iceberg_model`.
+    pub(crate) struct ModelModel {
+        /// Glue database (dbt schema).
+        #[tf(required, requires_replace, validate = validate_identifier)]
+        pub(crate) database: String,
+        /// Table or view name (dbt alias), in lower case as Glue stores it.
+        #[tf(required, requires_replace, validate = validate_identifier)]
+        pub(crate) name: String,
+        /// The compiled SELECT. Relations are written `"catalog"."schema"."table"`. Comment and whitespace changes do not rebuild.
+        #[tf(required, validate = validate_sql)]
+        pub(crate) sql: String,
+        /// Incremental models: the query for runs on an existing table (dbt's `is_incremental()` true). Unset: `sql` every time.
+        #[tf(validate = validate_sql)]
+        pub(crate) incremental_sql: Option<String>,
+        /// `table` (default), `view` or `incremental`.
+        #[tf(default = "table", validate = validate_materialized)]
+        pub(crate) materialized: Maybe<String>,
+        /// `append` (default) or `merge` (needs `unique_key`).
+        #[tf(validate = validate_strategy)]
+        pub(crate) incremental_strategy: Option<String>,
+        /// Merge: the columns that identify a row.
+        #[tf()]
+        pub(crate) unique_key: Option<Vec<String>>,
+        /// Merge: extra conditions on the target rows a run may touch.
+        #[tf()]
+        pub(crate) incremental_predicates: Option<Vec<String>>,
+        /// Merge: update only these columns of matched rows.
+        #[tf()]
+        pub(crate) merge_update_columns: Option<Vec<String>>,
+        /// Merge: update every column of matched rows but these.
+        #[tf()]
+        pub(crate) merge_exclude_columns: Option<Vec<String>>,
+        /// Incremental runs whose columns differ from the table: `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.
+        #[tf(default = "ignore", validate = validate_schema_change)]
+        pub(crate) on_schema_change: Maybe<String>,
+        /// Iceberg transforms: `col`, `day(ts)`, `month(ts)`, `bucket(id, 16)`, `truncate(s, 4)` …
+        #[tf(validate = validate_partitioning)]
+        pub(crate) partitioned_by: Option<Vec<String>>,
+        /// Iceberg table properties; `format-version` may only be `"2"` (the table's format), keys starting with `mdw.` are the provider's own.
+        #[tf(validate = validate_properties)]
+        pub(crate) table_properties: Option<BTreeMap<String, String>>,
+        /// Root under which every build gets a fresh location: `s3://bucket/prefix` (or, on the embedded engine's local disk, an absolute directory).
+        #[tf(validate = validate_location)]
+        pub(crate) external_location: Option<String>,
+        /// The table comment (dbt's model description).
+        #[tf()]
+        pub(crate) description: Option<String>,
+        /// Column → comment (dbt's column descriptions).
+        #[tf()]
+        pub(crate) column_descriptions: Option<BTreeMap<String, String>>,
+        /// dbt tags; informational.
+        #[tf()]
+        pub(crate) model_tags: Option<Vec<String>>,
+        /// Build ids of the models, seeds and sources this model reads; a change rebuilds it, and the references order it after them.
+        #[tf()]
+        pub(crate) upstream: Option<BTreeMap<String, String>>,
+        /// `drop` deletes the table and its data on destroy; `retain` leaves both in place.
+        #[tf(default = "drop", validate = validate_on_destroy)]
+        pub(crate) on_destroy: Maybe<String>,
+        /// The model's dbt data tests by test name, run at apply right after the model builds (and when a test or `test_run_trigger` changes, or a test did not pass last time): an error-severity failure fails the apply, so nothing that reads the model is built in it.
+        #[tf()]
+        pub(crate) data_tests: Option<BTreeMap<String, TestSpec>>,
+        /// Any value; a change runs the data tests again without a rebuild (mdwc passes `var.data_test_run`).
+        #[tf()]
+        pub(crate) test_run_trigger: Option<String>,
+        /// The root's `mdw_lineage` id: the owner id is then `<lineage>/model/<database>.<name>`, so a create retried after a crash recognises its own table and another root's is refused.
+        #[tf(validate = validate_lineage)]
+        pub(crate) lineage: Option<String>,
+        /// The owner marker written on the table or view; a relation carrying another is never replaced or dropped.
+        #[tf(computed)]
+        pub(crate) owner_id: Maybe<String>,
+        /// Hash of the normalised SQL and build settings.
+        #[tf(computed)]
+        pub(crate) fingerprint: Maybe<String>,
+        /// The relation's columns: name, type, comment.
+        #[tf(computed)]
+        pub(crate) columns: Maybe<Vec<Column>>,
+        /// Where the current build's data lives.
+        #[tf(computed)]
+        pub(crate) data_location: Maybe<String>,
+        /// The table's current Iceberg snapshot (null for a view).
+        #[tf(computed)]
+        pub(crate) snapshot_id: Maybe<String>,
+        /// Changes on every build; reference it from dependants.
+        #[tf(computed)]
+        pub(crate) build_id: Maybe<String>,
+        /// Each data test's verdict of its last run: `pass`, `warn`, `fail` or `error` (the query could not run).
+        #[tf(computed)]
+        pub(crate) data_test_status: Maybe<BTreeMap<String, String>>,
+    }
+}
+
+/// Attributes whose change rebuilds the table (with the SQL and `upstream`). Tags, `lineage`
+/// and `on_destroy` only change state.
+const BUILD_INPUTS: [&str; 13] = [
+    ModelModel::incremental_sql,
+    ModelModel::materialized,
+    ModelModel::incremental_strategy,
+    ModelModel::unique_key,
+    ModelModel::incremental_predicates,
+    ModelModel::merge_update_columns,
+    ModelModel::merge_exclude_columns,
+    ModelModel::on_schema_change,
+    ModelModel::partitioned_by,
+    ModelModel::table_properties,
+    ModelModel::external_location,
+    ModelModel::description,
+    ModelModel::column_descriptions,
+];
+
+/// What a built relation reports; unknown in the plan whenever the model (re)builds.
+pub(crate) const BUILD_OUTPUTS: [&str; 4] = [
+    ModelModel::columns,
+    ModelModel::data_location,
+    ModelModel::snapshot_id,
+    ModelModel::build_id,
+];
+
+// ---- expand / flatten -----------------------------------------------------------------------
+
+impl ModelModel {
+    pub(crate) fn relation(&self) -> String {
+        format!("{}.{}", self.database, self.name)
+    }
+
+    fn materialization(&self) -> &str {
+        self.materialized.known().map_or("table", String::as_str)
+    }
+
+    fn partitions(&self) -> Result<Vec<PartitionField>, Diagnostic> {
+        self.partitioned_by
+            .iter()
+            .flatten()
+            .map(|p| {
+                p.parse::<PartitionField>().map_err(|e| {
+                    Diagnostic::error("Invalid partitioned_by entry", e.to_string())
+                        .at_attribute(ModelModel::partitioned_by)
+                })
+            })
+            .collect()
+    }
+
+    fn table_build(&self, ownership: Ownership) -> Result<TableBuild, Diagnostic> {
+        Ok(TableBuild {
+            database: self.database.clone(),
+            name: self.name.clone(),
+            sql: self.sql.clone(),
+            partitioned_by: self.partitions()?,
+            table_properties: self.table_properties.clone().unwrap_or_default(),
+            external_location: self.external_location.clone(),
+            description: self.description.clone(),
+            column_descriptions: self.column_descriptions.clone().unwrap_or_default(),
+            ownership,
+        })
+    }
+
+    fn incremental_build(
+        &self,
+        ownership: Ownership,
+        run_key: String,
+    ) -> Result<IncrementalBuild, Diagnostic> {
+        Ok(IncrementalBuild {
+            table: self.table_build(ownership)?,
+            incremental_sql: self.incremental_sql.clone(),
+            strategy: match self.incremental_strategy.as_deref() {
+                Some("merge") => IncrementalStrategy::Merge,
+                _ => IncrementalStrategy::Append,
+            },
+            unique_key: self.unique_key.clone().unwrap_or_default(),
+            incremental_predicates: self.incremental_predicates.clone().unwrap_or_default(),
+            merge_update_columns: self.merge_update_columns.clone().unwrap_or_default(),
+            merge_exclude_columns: self.merge_exclude_columns.clone().unwrap_or_default(),
+            on_schema_change: match self.on_schema_change.known().map(String::as_str) {
+                Some("fail") => OnSchemaChange::Fail,
+                Some("append_new_columns") => OnSchemaChange::AppendNewColumns,
+                Some("sync_all_columns") => OnSchemaChange::SyncAllColumns,
+                _ => OnSchemaChange::Ignore,
+            },
+            run_key: Some(run_key),
+        })
+    }
+
+    fn view(&self, ownership: Ownership) -> ViewDefinition {
+        ViewDefinition {
+            database: self.database.clone(),
+            name: self.name.clone(),
+            sql: self.sql.clone(),
+            description: self.description.clone(),
+            column_descriptions: self.column_descriptions.clone().unwrap_or_default(),
+            ownership,
+        }
+    }
+
+    fn with_outcome(self, outcome: &BuildOutcome) -> ModelModel {
+        ModelModel {
+            columns: Maybe::Known(columns(&outcome.columns)),
+            data_location: Maybe::Known(outcome.location.clone()),
+            snapshot_id: Maybe::from_option(outcome.snapshot_id.map(|s| s.to_string())),
+            build_id: Maybe::Known(outcome.build_id.clone()),
+            ..self
+        }
+    }
+
+    pub(crate) fn with_relation(self, info: &RelationInfo) -> ModelModel {
+        ModelModel {
+            columns: Maybe::Known(columns(&info.columns)),
+            data_location: Maybe::from_option(info.location.clone()),
+            snapshot_id: Maybe::from_option(info.snapshot_id.map(|s| s.to_string())),
+            ..self
+        }
+    }
+}
+
+/// Hash of what the model means: normalised SQL and every build setting. Unknown while any of
+/// them is. Hashed from the raw values as they always were, so a provider upgrade rebuilds
+/// nothing.
+fn fingerprint(planned: &Value) -> Value {
+    let inputs = std::iter::once(ModelModel::sql).chain(BUILD_INPUTS);
+    let mut hasher = Sha256::new();
+    for attribute in inputs {
+        let value = planned.get(attribute);
+        if !value.is_wholly_known() {
+            return Value::unknown();
+        }
+        // Models without it hash as they did before the attribute existed.
+        if attribute == ModelModel::incremental_sql && value.is_null() {
+            continue;
+        }
+        let text = if attribute == ModelModel::sql || attribute == ModelModel::incremental_sql {
+            sql_text::normalize(value.as_str().unwrap_or_default())
+        } else {
+            format!("{value:?}")
+        };
+        hasher.update(attribute.as_bytes());
+        hasher.update([0]);
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+    }
+    let digest = hasher.finalize();
+    Value::from(
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>(),
+    )
+}
+
+/// Checks across attributes (each attribute's own validator ran first); unknown values skip.
+pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let mut error = |attribute: &str, summary: &str, detail: String| {
+        diags.push(Diagnostic::error(summary, detail).at_attribute(attribute));
+    };
+    let materialized_value = config.get(ModelModel::materialized);
+    let materialized = materialized_value.as_str().unwrap_or("table");
+    let known_materialization = !materialized_value.is_unknown();
+    let set = |attribute: &str| !config.get(attribute).is_null();
+    if known_materialization && materialized != "incremental" {
+        for attribute in [
+            ModelModel::incremental_strategy,
+            ModelModel::incremental_sql,
+            ModelModel::unique_key,
+            ModelModel::incremental_predicates,
+            ModelModel::merge_update_columns,
+            ModelModel::merge_exclude_columns,
+        ] {
+            if set(attribute) {
+                error(
+                    attribute,
+                    &format!("{attribute} needs materialized = \"incremental\""),
+                    format!(
+                        "This model is materialized as {materialized:?}; remove {attribute} or make it incremental."
+                    ),
+                );
+            }
+        }
+    }
+    if config.get(ModelModel::incremental_strategy).as_str() == Some("merge") {
+        let keys = config.get(ModelModel::unique_key);
+        if keys.is_null() || keys.as_list().is_some_and(|k| k.is_empty()) {
+            error(
+                ModelModel::unique_key,
+                "The merge strategy needs unique_key",
+                "Set unique_key to the column(s) that identify a row, e.g. unique_key = [\"order_id\"].".into(),
+            );
+        }
+    } else if (set(ModelModel::merge_update_columns) || set(ModelModel::merge_exclude_columns))
+        && known_materialization
+        && materialized == "incremental"
+    {
+        error(
+            ModelModel::incremental_strategy,
+            "Merge columns need incremental_strategy = \"merge\"",
+            "merge_update_columns and merge_exclude_columns only apply to the merge strategy."
+                .into(),
+        );
+    }
+    if set(ModelModel::merge_update_columns) && set(ModelModel::merge_exclude_columns) {
+        error(
+            ModelModel::merge_exclude_columns,
+            "merge_update_columns and merge_exclude_columns are exclusive",
+            "Set one of them (dbt refuses both): the columns a match updates, or the ones it keeps.".into(),
+        );
+    }
+    if known_materialization && materialized == "view" && set(ModelModel::partitioned_by) {
+        error(
+            ModelModel::partitioned_by,
+            "A view cannot be partitioned",
+            "Remove partitioned_by, or materialize the model as a table.".into(),
+        );
+    }
+    diags
+}
+
+// ---- build / test ----------------------------------------------------------------------------
+
+/// Builds the model as planned (`prior` null on create). On failure the engine has left any
+/// existing relation as it was; a relation another owner marked is refused.
+pub(crate) async fn build(
+    client: &Client,
+    prior: &Value,
+    planned_value: &Value,
+) -> Result<Value, ApplyError> {
+    let planned: ModelModel = from_value(planned_value)?;
+    let engine = client.engines.get().await?;
+    let model = planned.relation();
+    let doing = format!("building model {model}");
+    let owner_id = ownership::applied_owner_id(OwnedKind::Model, planned_value);
+    let owner = ownership::for_build(prior, &owner_id);
+    let state = match planned.materialization() {
+        "view" => {
+            let info = engine
+                .create_view(&planned.view(owner))
+                .await
+                .map_err(|e| engine_error(&doing, &e))?;
+            ModelModel {
+                build_id: Maybe::Known(mdw_engine::BuildId::new().to_string()),
+                ..planned.with_relation(&info)
+            }
+        }
+        "incremental" => {
+            let run_key = ownership::run_key(prior, planned_value, &owner_id);
+            let outcome = engine
+                .incremental(&planned.incremental_build(owner, run_key)?)
+                .await
+                .map_err(|e| engine_error(&doing, &e))?;
+            if outcome.replayed {
+                tracing::info!(
+                    "model {model}: this run was committed by an earlier, interrupted apply; not applied again"
+                );
+            }
+            log_warnings(&model, &outcome);
+            planned.with_outcome(&outcome)
+        }
+        _ => {
+            let outcome = engine
+                .build_table(&planned.table_build(owner)?)
+                .await
+                .map_err(|e| engine_error(&doing, &e))?;
+            log_warnings(&model, &outcome);
+            planned.with_outcome(&outcome)
+        }
+    };
+    Ok(to_value(&ModelModel {
+        owner_id: Maybe::Known(owner_id),
+        ..state
+    })?)
+}
+
+/// A model's state after its data tests ran, and their failures (none when all passed).
+pub(crate) struct Tested {
+    pub(crate) state: Value,
+    pub(crate) failures: Diagnostics,
+}
+
+/// Runs the model's data tests when the plan asked for it (`built` is the model's state after
+/// any build), and drops the stored failures of tests that no longer keep them. The state
+/// records every verdict, failures included: the caller decides whether it is kept.
+pub(crate) async fn test(
+    client: &Client,
+    prior: &Value,
+    built: Value,
+) -> Result<Tested, ApplyError> {
+    let model: ModelModel = from_value(&built)?;
+    let engine = client.engines.get().await?;
+    let prior_tests = if prior.is_null() {
+        model_tests::Tests::new()
+    } else {
+        model_tests::of(&from_value::<ModelModel>(prior)?.data_tests)
+    };
+    let tests = model_tests::of(&model.data_tests);
+    model_tests::drop_unstored(
+        engine.as_ref(),
+        &prior_tests,
+        &tests,
+        model.lineage.as_deref(),
+    )
+    .await?;
+    if !model_tests::planned_to_run(&built, ModelModel::data_test_status) {
+        return Ok(Tested {
+            state: built,
+            failures: Diagnostics::new(),
+        });
+    }
+    let outcome = model_tests::run(
+        engine.as_ref(),
+        &tests,
+        ModelModel::data_tests,
+        &model.relation(),
+        model.lineage.as_deref(),
+    )
+    .await;
+    let state = to_value(&ModelModel {
+        data_test_status: Maybe::Known(outcome.status),
+        ..model
+    })?;
+    Ok(Tested {
+        state,
+        failures: outcome.errors,
+    })
+}
+
+/// What can only be checked with the engine, before anything is built: the configured
+/// engine opens (on Athena: the workgroup exists and is enabled) and can run the SQL (the
+/// embedded engine refuses Athena SQL it cannot answer exactly).
+async fn check_with_engine(client: &Client, planned: &Value) -> Result<(), Diagnostics> {
+    let engine = client.engines.get().await?;
+    let model = format!(
+        "{}.{}",
+        planned
+            .get(ModelModel::database)
+            .as_str()
+            .unwrap_or_default(),
+        planned.get(ModelModel::name).as_str().unwrap_or_default()
+    );
+    let mut diags = Diagnostics::new();
+    for attribute in [ModelModel::sql, ModelModel::incremental_sql] {
+        if let Some(sql) = planned.get(attribute).as_str()
+            && let Err(e) = engine.check_sql(sql)
+        {
+            diags.push(
+                Diagnostic::error(
+                    format!("Model {model} cannot run on this engine"),
+                    format!("{e}. Rewrite the model's SQL, or build it with engine = \"athena\"."),
+                )
+                .at_attribute(attribute),
+            );
+        }
+    }
+    // A predicate is an expression, not a query: checked inside one, so a Trino function the
+    // engine cannot run is refused at plan rather than at the merge.
+    if let Some(predicates) = planned.get(ModelModel::incremental_predicates).as_list() {
+        for (i, predicate) in predicates.iter().enumerate() {
+            let Some(predicate) = predicate.as_str() else {
+                continue;
+            };
+            if let Err(e) = engine.check_sql(&format!("select 1 from t where {predicate}")) {
+                diags.push(
+                    Diagnostic::error(
+                        format!("Model {model}: an incremental predicate cannot run on this engine"),
+                        format!("{e}. Rewrite the predicate, or build the model with engine = \"athena\"."),
+                    )
+                    .at(AttributePath::root(ModelModel::incremental_predicates).index(i as i64)),
+                );
+            }
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
+}
+fn log_warnings(model: &str, outcome: &BuildOutcome) {
+    for warning in &outcome.warnings {
+        tracing::warn!("model {model}: {warning}");
+    }
+}
+
+// ---- plan / apply / read / drop -------------------------------------------------------------
+
+/// Plans one model: its fingerprint, whether it (re)builds — created, its meaning or an
+/// upstream build changed, its relation is gone (`build_id` null), or `forced` (a model it
+/// reads rebuilds in the same resource) — its owner id and its tests; claims its relation for
+/// `type_name`. Checks the SQL with the engine when it builds.
+pub(crate) async fn plan(
+    client: &Client,
+    change: &mut PlanChange<'_>,
+    type_name: &'static str,
+    forced: bool,
+) -> Result<(), Diagnostics> {
+    if !change.is_create() {
+        // The same query laid out differently is the same model: keep the stored text, so
+        // the plan shows no change.
+        for attribute in [ModelModel::sql, ModelModel::incremental_sql] {
+            let (prior, planned) = (change.prior.get(attribute), change.planned.get(attribute));
+            if let (Some(a), Some(b)) = (prior.as_str(), planned.as_str())
+                && a != b
+                && sql_text::normalize(a) == sql_text::normalize(b)
+            {
+                let kept = a.to_string();
+                change.planned.set(attribute, kept);
+            }
+        }
+    }
+    let fingerprint = fingerprint(&change.planned);
+    change.planned.set(ModelModel::fingerprint, fingerprint);
+    let rebuild = forced
+        || change.is_create()
+        || change.prior.get(ModelModel::build_id).is_null()
+        || change.changes(ModelModel::fingerprint)
+        || change.changes(ModelModel::upstream);
+    ownership::claim_relation(&client.claims, type_name, change)?;
+    ownership::plan_owner_id(OwnedKind::Model, change, rebuild);
+    model_tests::plan(
+        change,
+        rebuild,
+        ModelModel::data_tests,
+        ModelModel::test_run_trigger,
+        ModelModel::data_test_status,
+    );
+    if rebuild {
+        for output in BUILD_OUTPUTS {
+            change.planned.set(output, Value::unknown());
+        }
+        check_with_engine(client, &change.planned).await?;
+    }
+    Ok(())
+}
+
+/// Whether the plan builds the model.
+pub(crate) fn builds(planned: &Value) -> bool {
+    planned.get(ModelModel::build_id).is_unknown()
+}
+
+/// Applies one planned model (`prior` null when new): builds it when planned — a change of
+/// materialization (table ↔ view ↔ incremental) is a build like any other, the new relation
+/// built aside and swapped in — then runs its tests when planned.
+pub(crate) async fn apply(
+    client: &Client,
+    prior: &Value,
+    planned: &Value,
+) -> Result<Tested, ApplyError> {
+    let built = if builds(planned) {
+        build(client, prior, planned).await?
+    } else {
+        planned.clone()
+    };
+    test(client, prior, built).await
+}
+
+/// The model as the catalog has it now, or `None` when its relation is gone, is not this
+/// model's (another owner's marker) or is of the other kind (a view for a table).
+pub(crate) async fn read(
+    client: &Client,
+    state_value: &Value,
+) -> Result<Option<Value>, Diagnostics> {
+    let state: ModelModel = from_value(state_value)?;
+    let engine = client.engines.get().await?;
+    let info = engine
+        .describe(&state.database, &state.name)
+        .await
+        .map_err(|e| engine_error(&format!("reading model {}", state.relation()), &e))?;
+    let expected_view = state.materialization() == "view";
+    Ok(match info {
+        // Someone else's relation under this name (another root built it, or it was dropped
+        // and recreated outside Terraform) is not this model: a build refuses to replace it
+        // and says how to adopt it.
+        Some(info) if !ownership::still_owned(state_value, info.owner.as_deref()) => {
+            tracing::warn!(
+                "{} now carries owner marker {:?}, not this model's",
+                state.relation(),
+                info.owner
+            );
+            None
+        }
+        // A view where a table should be (or the reverse) is not this model: plan a build.
+        Some(info) if (info.kind == RelationKind::View) == expected_view => {
+            Some(to_value(&state.with_relation(&info))?)
+        }
+        _ => None,
+    })
+}
+
+/// Drops the model's relation and its tests' stored failures (unless `on_destroy` is
+/// `retain`); a relation another owner holds now is left alone.
+pub(crate) async fn drop(client: &Client, state_value: &Value) -> Result<(), Diagnostics> {
+    let state: ModelModel = from_value(state_value)?;
+    if state.on_destroy.known().map(String::as_str) == Some("retain") {
+        tracing::info!("model {} retained on destroy", state.relation());
+        return Ok(());
+    }
+    let engine = client.engines.get().await?;
+    // A table another resource of this root has built since (a model moved into or out of a
+    // group, or between groups, carries the same owner id) is not this state's to drop: its
+    // data lives at another build's location than the one this state last saw.
+    if let Some(known) = state.data_location.known()
+        && let Ok(Some(info)) = engine.describe(&state.database, &state.name).await
+        && info.kind != RelationKind::View
+        && info.location.as_deref().is_some_and(|now| now != known)
+    {
+        tracing::warn!(
+            "model {} not dropped: it was built again by another resource since (now at {:?})",
+            state.relation(),
+            info.location
+        );
+        return Ok(());
+    }
+    model_tests::drop_unstored(
+        engine.as_ref(),
+        &model_tests::of(&state.data_tests),
+        &model_tests::Tests::new(),
+        state.lineage.as_deref(),
+    )
+    .await?;
+    let drop = DropRelation {
+        database: state.database.clone(),
+        name: state.name.clone(),
+        purge: true,
+        external_location: state.external_location.clone(),
+        ownership: ownership::for_state(state_value),
+    };
+    match engine.drop_relation(&drop).await {
+        Ok(_) => Ok(()),
+        // Another owner's relation now holds the name: leaving it is the only safe thing.
+        Err(EngineError::NotOwned { found_owner, .. }) => {
+            tracing::warn!(
+                "model {} not dropped: it is owned by {found_owner:?} now",
+                state.relation()
+            );
+            Ok(())
+        }
+        Err(e) => Err(engine_error(&format!("dropping model {}", state.relation()), &e).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(sql: &str) -> Value {
+        Value::object([
+            (ModelModel::database, Value::from("mdw")),
+            (ModelModel::name, Value::from("m")),
+            (ModelModel::sql, Value::from(sql)),
+            (ModelModel::materialized, Value::from("table")),
+        ])
+    }
+
+    #[test]
+    fn fingerprint_ignores_layout_but_not_meaning() {
+        let a = fingerprint(&model("select 1 as x -- one\n"));
+        assert_eq!(a, fingerprint(&model("select   1 as x")));
+        assert_ne!(a, fingerprint(&model("select 2 as x")));
+        let mut partitioned = model("select 1 as x");
+        partitioned.set(
+            ModelModel::partitioned_by,
+            Value::from(vec!["x".to_string()]),
+        );
+        assert_ne!(a, fingerprint(&partitioned));
+        let mut unknown = model("select 1");
+        unknown.set(ModelModel::sql, Value::unknown());
+        assert!(fingerprint(&unknown).is_unknown());
+    }
+
+    #[test]
+    fn partition_specs_are_checked() {
+        let specs = |s: &[&str]| Value::from(s.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(validate_partitioning(&specs(&["day(ts)", "bucket(id, 16)"])).is_ok());
+        assert!(validate_partitioning(&specs(&["fortnight(ts)"])).is_err());
+        assert!(validate_partitioning(&specs(&["day(ts)", "day(\"ts\")"])).is_err());
+    }
+
+    #[test]
+    fn cross_attribute_mistakes_are_found() {
+        let mut merge = model("select 1 as id");
+        merge.set(ModelModel::materialized, "incremental");
+        merge.set(ModelModel::incremental_strategy, "merge");
+        merge.set(ModelModel::unique_key, Value::List(Vec::new()));
+        assert!(cross_checks(&merge).has_errors());
+        let mut table = model("select 1 as id");
+        table.set(ModelModel::incremental_sql, "select 2 as id");
+        assert!(cross_checks(&table).has_errors());
+        assert!(!cross_checks(&model("select 1")).has_errors());
+    }
+}

@@ -1,0 +1,250 @@
+//! `mdw_model_group` on the embedded engine with the real terraform CLI: models of one resource
+//! build in the order they read each other, rebuild when one they read does, a failure keeps
+//! the old tables and holds back only the group's readers of the failed model (the state
+//! records what was built), models removed from the group are dropped, and moving models
+//! between `mdw_iceberg_model` and a group (with mdwc's `removed` blocks) drops nothing.
+
+use mdw_acceptance::Workspace;
+use serde_json::Value;
+
+const PROVIDER: &str = r#"
+terraform {
+  required_providers {
+    mdw = { source = "mdw/mdw" }
+  }
+}
+
+provider "mdw" {
+  engine   = "embedded"
+  embedded = { warehouse = ".mdw/warehouse" }
+}
+
+resource "mdw_lineage" "this" {}
+
+resource "mdw_seed" "orders" {
+  database       = "raw"
+  name           = "orders"
+  path           = "orders.csv"
+  content_sha256 = filesha256("orders.csv")
+  lineage        = mdw_lineage.this.id
+}
+"#;
+
+/// A group of three models reading each other (a ← b ← c), and a model outside reading c.
+fn group(a_sql: &str, b_sql: &str, with_c: bool) -> String {
+    let c = if with_c {
+        r#"
+    c = {
+      database = "sta"
+      name     = "c"
+      sql      = "select count(*) as n from \"awsdatacatalog\".\"sta\".\"b\""
+      after    = ["b"]
+      lineage  = mdw_lineage.this.id
+    }"#
+    } else {
+        ""
+    };
+    let reader = if with_c { "c" } else { "b" };
+    format!(
+        r#"{PROVIDER}
+resource "mdw_model_group" "sta" {{
+  parallelism = 2
+  models = {{
+    a = {{
+      database = "sta"
+      name     = "a"
+      sql      = "{a_sql}"
+      upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
+      lineage  = mdw_lineage.this.id
+      data_tests = {{
+        a_has_rows = {{ sql = "select 1 from (select count(*) as n from \"awsdatacatalog\".\"sta\".\"a\") where n = 0" }}
+      }}
+    }}
+    b = {{
+      database = "sta"
+      name     = "b"
+      sql      = "{b_sql}"
+      after    = ["a"]
+      lineage  = mdw_lineage.this.id
+    }}{c}
+  }}
+}}
+
+resource "mdw_iceberg_model" "mart" {{
+  database = "mart"
+  name     = "mart"
+  sql      = "select * from \"awsdatacatalog\".\"sta\".\"{reader}\""
+  upstream = {{ "model.{reader}" = mdw_model_group.sta.build_ids["{reader}"] }}
+  lineage  = mdw_lineage.this.id
+}}
+"#
+    )
+}
+
+const A: &str = r#"select id, amount from \"awsdatacatalog\".\"raw\".\"orders\""#;
+const A2: &str = r#"select id, amount * 2 as amount from \"awsdatacatalog\".\"raw\".\"orders\""#;
+const B: &str = r#"select id from \"awsdatacatalog\".\"sta\".\"a\" where amount > 5"#;
+const B_BROKEN: &str = r#"select no_such_column from \"awsdatacatalog\".\"sta\".\"a\""#;
+
+fn build_ids(workspace: &Workspace) -> Value {
+    let group = workspace.state_resource("mdw_model_group.sta");
+    let models = group["models"].as_object().cloned().unwrap_or_default();
+    models
+        .into_iter()
+        .map(|(key, model)| (key, model["build_id"].clone()))
+        .collect()
+}
+
+fn table_exists(workspace: &Workspace, database: &str, name: &str) -> bool {
+    let dir = workspace
+        .dir()
+        .join(format!(".mdw/warehouse/{database}/{name}"));
+    std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some())
+}
+
+#[test]
+fn a_group_builds_in_order_rebuilds_readers_and_holds_back_only_what_reads_a_failure() {
+    let workspace = Workspace::new();
+    workspace.write_file("orders.csv", "id,amount\n1,10\n2,3\n");
+    workspace.write_config(&group(A, B, true));
+    workspace.init();
+    workspace.apply();
+    let first = build_ids(&workspace);
+    assert!(first["c"].is_string(), "{first}");
+    assert_eq!(
+        workspace.state_resource("mdw_model_group.sta")["models"]["a"]["data_test_status"]["a_has_rows"],
+        "pass"
+    );
+    workspace.assert_plan_empty(&[]);
+
+    // a changes: b and c read it in the group and rebuild with it, the mart after them.
+    workspace.write_config(&group(A2, B, true));
+    let plan = workspace.run_ok(&["plan", "-no-color", "-input=false"]);
+    assert!(plan.stdout.contains("2 to change"), "{plan}");
+    workspace.apply();
+    let second = build_ids(&workspace);
+    for key in ["a", "b", "c"] {
+        assert_ne!(first[key], second[key], "{key} rebuilt");
+    }
+    workspace.assert_plan_empty(&[]);
+
+    // a changes again and b breaks: a is built, b fails and keeps its table, c (which reads b)
+    // is held back; the state records a's build, and the mart outside waits.
+    workspace.write_config(&group(A, B_BROKEN, true));
+    let mart_before = workspace.state_resource("mdw_iceberg_model.mart")["build_id"].clone();
+    let failed = workspace.try_apply();
+    assert_ne!(failed.code, 0, "{failed}");
+    let text = failed.combined();
+    for expected in [
+        "(model b)",
+        "no_such_column",
+        "1 model(s) of the group not built",
+        ": c.",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let third = build_ids(&workspace);
+    assert_ne!(third["a"], second["a"], "a's build is recorded");
+    assert_eq!(third["b"], second["b"], "b keeps its table");
+    assert_eq!(third["c"], second["c"], "c was held back");
+    assert!(table_exists(&workspace, "sta", "b"));
+    assert_eq!(
+        workspace.state_resource("mdw_iceberg_model.mart")["build_id"],
+        mart_before
+    );
+
+    // Fixed: b and c build (c because b does), and the mart.
+    workspace.write_config(&group(A, B, true));
+    workspace.apply();
+    let fourth = build_ids(&workspace);
+    assert_eq!(fourth["a"], third["a"], "a is not built again");
+    assert_ne!(fourth["b"], third["b"]);
+    assert_ne!(fourth["c"], third["c"]);
+    workspace.assert_plan_empty(&[]);
+
+    // c leaves the group (the mart now reads b): its table is dropped, the others stay.
+    workspace.write_config(&group(A, B, false));
+    workspace.apply();
+    assert!(!table_exists(&workspace, "sta", "c"));
+    assert!(table_exists(&workspace, "sta", "a") && table_exists(&workspace, "sta", "b"));
+    workspace.assert_plan_empty(&[]);
+
+    // Destroy drops every model of the group.
+    workspace.destroy();
+    assert!(!table_exists(&workspace, "sta", "a") && !table_exists(&workspace, "sta", "b"));
+}
+
+const SINGLE: &str = r#"
+resource "mdw_iceberg_model" "a" {
+  database = "sta"
+  name     = "a"
+  sql      = "select id, amount from \"awsdatacatalog\".\"raw\".\"orders\""
+  upstream = { "seed.orders" = mdw_seed.orders.build_id }
+  lineage  = mdw_lineage.this.id
+}
+"#;
+
+const GROUPED: &str = r#"
+resource "mdw_model_group" "sta" {
+  models = {
+    a = {
+      database = "sta"
+      name     = "a"
+      sql      = "select id, amount from \"awsdatacatalog\".\"raw\".\"orders\""
+      upstream = { "seed.orders" = mdw_seed.orders.build_id }
+      lineage  = mdw_lineage.this.id
+    }
+  }
+}
+
+removed {
+  from = mdw_iceberg_model.a
+  lifecycle {
+    destroy = false
+  }
+}
+"#;
+
+const UNGROUPED: &str = r#"
+resource "mdw_iceberg_model" "a" {
+  database = "sta"
+  name     = "a"
+  sql      = "select id, amount from \"awsdatacatalog\".\"raw\".\"orders\""
+  upstream = { "seed.orders" = mdw_seed.orders.build_id }
+  lineage  = mdw_lineage.this.id
+}
+
+removed {
+  from = mdw_model_group.sta
+  lifecycle {
+    destroy = false
+  }
+}
+"#;
+
+#[test]
+fn moving_a_model_into_a_group_and_back_keeps_its_table() {
+    let workspace = Workspace::new();
+    workspace.write_file("orders.csv", "id,amount\n1,10\n2,3\n");
+    workspace.write_config(&format!("{PROVIDER}{SINGLE}"));
+    workspace.init();
+    workspace.apply();
+    assert!(table_exists(&workspace, "sta", "a"));
+
+    // Into a group: the group adopts the table by its owner id, the old address is forgotten.
+    workspace.write_config(&format!("{PROVIDER}{GROUPED}"));
+    let grouped = workspace.apply();
+    assert!(
+        grouped.combined().contains("0 destroyed"),
+        "nothing is destroyed: {grouped}"
+    );
+    assert!(table_exists(&workspace, "sta", "a"), "{grouped}");
+    workspace.assert_plan_empty(&[]);
+
+    // And back.
+    workspace.write_config(&format!("{PROVIDER}{UNGROUPED}"));
+    let back = workspace.apply();
+    assert!(back.combined().contains("0 destroyed"), "{back}");
+    assert!(table_exists(&workspace, "sta", "a"), "{back}");
+    workspace.assert_plan_empty(&[]);
+}
