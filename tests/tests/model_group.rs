@@ -162,6 +162,38 @@ fn a_group_builds_in_order_rebuilds_readers_and_holds_back_only_what_reads_a_fai
     assert_ne!(fourth["c"], third["c"]);
     workspace.assert_plan_empty(&[]);
 
+    // The seed empties: a rebuilds and its error test fails. a's build and verdict are
+    // recorded, b and c (which read it in the group) are held back, and the next plan runs a's
+    // tests again.
+    workspace.write_file("orders.csv", "id,amount\n");
+    let failed = workspace.try_apply();
+    assert_ne!(failed.code, 0, "{failed}");
+    let text = failed.combined();
+    for expected in [
+        "Data test a_has_rows failed",
+        "(model a)",
+        "2 model(s) of the group not built",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    let state = workspace.state_resource("mdw_model_group.sta");
+    assert_eq!(
+        state["models"]["a"]["data_test_status"]["a_has_rows"],
+        "fail"
+    );
+    assert_eq!(state["data_test_status"]["a_has_rows"], "fail");
+    let held = build_ids(&workspace);
+    assert_ne!(held["a"], fourth["a"], "a's build is recorded");
+    assert_eq!(held["b"], fourth["b"]);
+    assert_eq!(held["c"], fourth["c"]);
+    workspace.write_file("orders.csv", "id,amount\n1,10\n2,3\n");
+    workspace.apply();
+    let fifth = build_ids(&workspace);
+    for key in ["a", "b", "c"] {
+        assert_ne!(fifth[key], held[key], "{key} rebuilt");
+    }
+    workspace.assert_plan_empty(&[]);
+
     // c leaves the group (the mart now reads b): its table is dropped, the others stay.
     workspace.write_config(&group(A, B, false));
     workspace.apply();
