@@ -1,5 +1,6 @@
 //! The provider binary as Terraform starts it: magic cookie, handshake line, AutoMTLS with the
-//! pinned client certificate, gRPC over h2, Shutdown, SIGINT, and debug mode.
+//! pinned client certificate, gRPC over h2, Shutdown, SIGINT, debug mode, and a terraform that
+//! dies without stopping it.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -329,4 +330,33 @@ fn debug_mode_prints_the_reattach_configuration() {
     assert_eq!(entry["Test"], true, "protocol 6 reattach needs Test = true");
     assert_eq!(entry["Addr"]["Network"], "unix");
     assert_eq!(entry["Pid"], child.id());
+}
+
+#[test]
+fn an_orphaned_provider_stops() {
+    // A shell starts the provider as terraform would and exits a moment later, as a terraform
+    // killed without stopping its plugins: the provider is reparented and must not serve on.
+    let (cert, _) = client_identity();
+    let out = Command::new("sh")
+        .args(["-c", "\"$0\" >/dev/null 2>&1 & echo $!; sleep 1", BIN])
+        .env(COOKIE.0, COOKIE.1)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
+        .env("PLUGIN_CLIENT_CERT", &cert)
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "{out:?}");
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let still = alive();
+    if still {
+        let _ = Command::new("kill").arg(&pid).status();
+    }
+    assert!(!still, "the orphaned provider {pid} still runs after 10 s");
 }

@@ -191,8 +191,26 @@ async fn serve_plugin<P: Provider>(provider: P) -> Result<(), Box<dyn std::error
     tracing::debug!(%addr, tls = tls.is_some(), "provider listening");
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    stop_when_orphaned(shutdown_tx.clone());
     let incoming = accept_tcp(listener, tls.map(|(_, acceptor)| acceptor));
     run_grpc(provider, incoming, shutdown_tx, shutdown_rx, true).await
+}
+
+/// Terraform stops its plugins with the controller's Shutdown, or kills them; a terraform that
+/// dies without doing either (SIGKILL, SIGQUIT) would leave this process serving nobody, with
+/// the embedded warehouse open. Reparented means orphaned: stop as on Shutdown.
+fn stop_when_orphaned(shutdown: watch::Sender<bool>) {
+    let parent = std::os::unix::process::parent_id();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            if std::os::unix::process::parent_id() != parent {
+                tracing::warn!("terraform (pid {parent}) is gone: stopping");
+                let _ = shutdown.send(true);
+                return;
+            }
+        }
+    });
 }
 
 /// Debug mode: plaintext on a unix socket, attached with TF_REATTACH_PROVIDERS; runs until
