@@ -30,6 +30,7 @@
 mod athena_proxy;
 mod aws;
 mod child;
+mod files;
 mod moto;
 mod provider;
 mod s3_checks;
@@ -40,6 +41,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use athena_proxy::AthenaProxy;
 pub use aws::{ACCOUNT_ID, Aws, REGION};
+pub use files::copy_tree;
 pub use moto::Moto;
 pub use provider::{hcl_string, mdwc_binary, moto_provider_block};
 pub use s3_checks::{

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use mdw_acceptance::{Workspace, mdwc_binary};
+use mdw_acceptance::{Workspace, copy_tree, mdwc_binary};
 use serde_json::Value;
 
 const DBT_UTILS: &str = concat!(
@@ -30,18 +30,6 @@ module "models" {
   source = "./models"
 }
 "#;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
@@ -93,7 +81,11 @@ fn project(dir: &Path) {
         "models/star_prefixed.sql",
         "select {{ dbt_utils.star(from=ref('star'), relation_alias='s', prefix='s_') }}\nfrom {{ ref('star') }} s\n",
     );
-    copy_dir(Path::new(DBT_UTILS), &dir.join("dbt_packages/dbt_utils"));
+    copy_tree(
+        Path::new(DBT_UTILS),
+        &dir.join("dbt_packages/dbt_utils"),
+        &[],
+    );
 }
 
 /// Each built relation's column names, by table name, from the state.

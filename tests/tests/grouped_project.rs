@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use mdw_acceptance::{Workspace, mdwc_binary};
+use mdw_acceptance::{Workspace, copy_tree, mdwc_binary};
 use serde_json::Value;
 
 const RETAIL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/retail");
@@ -27,21 +27,6 @@ module "models" {
   source = "./models"
 }
 "#;
-
-fn copy_project(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        if entry.file_name() == "target" {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_project(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 fn compile(workspace: &Workspace, extra: &[&str]) -> String {
     let project = workspace.dir().join("retail");
@@ -141,7 +126,11 @@ fn assert_built(workspace: &Workspace, tables: &BTreeSet<String>) {
 #[test]
 fn switching_to_groups_and_back_keeps_every_table() {
     let workspace = Workspace::new();
-    copy_project(Path::new(RETAIL), &workspace.dir().join("retail"));
+    copy_tree(
+        Path::new(RETAIL),
+        &workspace.dir().join("retail"),
+        &["target"],
+    );
     workspace.write_config(ROOT);
 
     compile(&workspace, &[]);

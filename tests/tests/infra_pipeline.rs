@@ -9,31 +9,9 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use mdw_acceptance::{Moto, Workspace, mdwc_binary};
+use mdw_acceptance::{Moto, Workspace, copy_tree, mdwc_binary};
 
 const INFRA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra");
-
-/// Copies a Terraform configuration tree, leaving out what `terraform init` makes and the
-/// emulator settings (each test writes its own, for its own moto port).
-fn copy_config(from: &Path, to: &Path, skip: &[&str]) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(".terraform")
-            || name.ends_with(".tfstate")
-            || skip.contains(&name.as_str())
-        {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            copy_config(&entry.path(), &target, &[]);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
 
 /// What `infra/env/moto.tfvars` says, for this test's moto port.
 fn endpoint_vars(moto: &Moto) -> String {
@@ -154,7 +132,7 @@ fn bootstrap_then_infra_with_remote_state_and_locking() {
 
     // 1. bootstrap: the state bucket and lock table, with local state.
     let bootstrap = Workspace::new();
-    copy_config(&Path::new(INFRA).join("bootstrap"), bootstrap.dir(), &[]);
+    copy_tree(&Path::new(INFRA).join("bootstrap"), bootstrap.dir(), &[]);
     bootstrap.write_file("moto.auto.tfvars.json", &endpoint_vars(&moto));
     bootstrap.init();
     bootstrap.apply();
@@ -175,10 +153,10 @@ fn bootstrap_then_infra_with_remote_state_and_locking() {
 
     // 2. infra with the S3 backend, pointed at moto without editing a file of the repository.
     let infra = Workspace::new();
-    copy_config(Path::new(INFRA), infra.dir(), &["bootstrap", "env"]);
+    copy_tree(Path::new(INFRA), infra.dir(), &["bootstrap", "env"]);
     // The dbt project sits where the models module's relative seed paths expect it.
     let project = infra.dir().parent().unwrap().join("examples/retail");
-    copy_config(
+    copy_tree(
         &Path::new(INFRA).join("../examples/retail"),
         &project,
         &["target"],

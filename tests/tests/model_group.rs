@@ -280,3 +280,88 @@ fn moving_a_model_into_a_group_and_back_keeps_its_table() {
     assert!(table_exists(&workspace, "sta", "a"), "{back}");
     workspace.assert_plan_empty(&[]);
 }
+
+/// Two groups; `x` in `in_first` or the second one. With `first_waits`, the first group is
+/// applied after the second: the second builds `x` before the first drops its copy.
+fn two_groups(x_in_first: bool, first_waits: bool) -> String {
+    let x = r#"
+    x = {
+      database = "sta"
+      name     = "x"
+      sql      = "select id from \"awsdatacatalog\".\"raw\".\"orders\""
+      upstream = { "seed.orders" = mdw_seed.orders.build_id }
+      lineage  = mdw_lineage.this.id
+    }"#;
+    let (first_x, second_x) = if x_in_first { (x, "") } else { ("", x) };
+    let wait = if first_waits {
+        "depends_on = [mdw_model_group.second]"
+    } else {
+        ""
+    };
+    format!(
+        r#"{PROVIDER}
+resource "mdw_model_group" "first" {{
+  {wait}
+  models = {{
+    a = {{
+      database = "sta"
+      name     = "a"
+      sql      = "{A}"
+      upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
+      lineage  = mdw_lineage.this.id
+    }}{first_x}
+  }}
+}}
+
+resource "mdw_model_group" "second" {{
+  models = {{
+    b = {{
+      database = "sta"
+      name     = "b"
+      sql      = "{A}"
+      upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
+      lineage  = mdw_lineage.this.id
+    }}{second_x}
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn a_model_moving_between_groups_is_not_dropped_by_the_group_it_left() {
+    let workspace = Workspace::new();
+    workspace.write_file("orders.csv", "id,amount\n1,10\n2,3\n");
+    workspace.write_config(&two_groups(true, false));
+    workspace.init();
+    workspace.apply();
+    assert!(table_exists(&workspace, "sta", "x"));
+
+    // x moves to the second group, which builds it before the first group drops its copy:
+    // the first group finds a build that is not its own and leaves it.
+    workspace.write_config(&two_groups(false, true));
+    let moved = workspace.apply();
+    assert!(
+        moved.combined().contains("Model sta.x not dropped"),
+        "{moved}"
+    );
+    assert!(table_exists(&workspace, "sta", "x"), "{moved}");
+    assert!(catalog_has(&workspace, "sta.x"), "{moved}");
+    workspace.assert_plan_empty(&[]);
+}
+
+/// Whether the embedded warehouse's catalog lists `relation` (`database.name`).
+fn catalog_has(workspace: &Workspace, relation: &str) -> bool {
+    let db = workspace.dir().join(".mdw/warehouse/catalog.db");
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
+             print(c.execute(\"select count(*) from iceberg_tables where table_namespace||'.'||table_name = ?\", (sys.argv[2],)).fetchone()[0])",
+        ])
+        .arg(&db)
+        .arg(relation)
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim() == "1"
+}

@@ -101,17 +101,6 @@ impl Layout {
         format!("mdw_builds_{group}")
     }
 
-    /// How the module refers to the status of data test `test` held by `model` (likewise).
-    pub(crate) fn test_status_ref(&self, model: &str, test: &str) -> String {
-        match self.group(model) {
-            Some(group) => format!("mdw_model_group.{group}.data_test_status[\"{test}\"]"),
-            None => format!(
-                "mdw_iceberg_model.{}.data_test_status[\"{test}\"]",
-                resource_name(model)
-            ),
-        }
-    }
-
     /// Whether `node` is a model of `group`.
     pub(crate) fn in_group(&self, node: &NodeRef, group: &str) -> bool {
         matches!(node, NodeRef::Model(name) if self.group(name) == Some(group))

@@ -610,15 +610,18 @@ fn read_node(name: &str, seeds: &BTreeSet<&str>) -> NodeRef {
 fn tests_file(compiled: &Compiled, held: &HeldTests, layout: &Layout) -> String {
     let mut resources = Map::new();
     let mut statuses = Map::new();
-    for (model, tests) in &held.by_model {
-        for test in tests {
-            statuses.insert(
-                test.key.clone(),
-                json!(format!(
-                    "${{{}}}",
-                    layout.test_status_ref(model, &tf_string(&test.key))
-                )),
-            );
+    if !layout.grouped() {
+        for (model, tests) in &held.by_model {
+            for test in tests {
+                statuses.insert(
+                    test.key.clone(),
+                    json!(format!(
+                        "${{mdw_iceberg_model.{}.data_test_status[\"{}\"]}}",
+                        resource_name(model),
+                        tf_string(&test.key)
+                    )),
+                );
+            }
         }
     }
     for test in &compiled.tests {

@@ -131,15 +131,13 @@ impl DataTestModel {
         let text = |value: &Maybe<String>, default: &str| {
             value.known().map_or(default, String::as_str).to_string()
         };
-        let stored = match (self.store_failures.known(), &self.audit_database) {
-            (Some(true), Some(database)) => Some(StoredFailures::new(
-                self.lineage.as_deref(),
-                database,
-                &self.name,
-                text(&self.store_failures_as, "table") == "view",
-            )),
-            _ => None,
-        };
+        let stored = StoredFailures::configured(
+            self.store_failures.known().copied(),
+            self.audit_database.as_deref(),
+            self.store_failures_as.known().map(String::as_str),
+            self.lineage.as_deref(),
+            &self.name,
+        );
         TestDefinition {
             name: self.name.clone(),
             sql: self.sql.clone(),

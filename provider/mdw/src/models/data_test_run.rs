@@ -111,7 +111,7 @@ pub(crate) struct StoredFailures {
 }
 
 impl StoredFailures {
-    pub(crate) fn new(lineage: Option<&str>, database: &str, test: &str, as_view: bool) -> Self {
+    fn new(lineage: Option<&str>, database: &str, test: &str, as_view: bool) -> Self {
         let name = test.to_ascii_lowercase();
         StoredFailures {
             owner_id: ownership::owner_id(
@@ -123,6 +123,26 @@ impl StoredFailures {
             database: database.to_string(),
             name,
             as_view,
+        }
+    }
+
+    /// Where a test's failures go when it keeps them: `store_failures` with an audit
+    /// database (`store_failures_as`: `table` unless `view`).
+    pub(crate) fn configured(
+        store_failures: Option<bool>,
+        audit_database: Option<&str>,
+        store_failures_as: Option<&str>,
+        lineage: Option<&str>,
+        test: &str,
+    ) -> Option<Self> {
+        match (store_failures, audit_database) {
+            (Some(true), Some(database)) => Some(StoredFailures::new(
+                lineage,
+                database,
+                test,
+                store_failures_as == Some("view"),
+            )),
+            _ => None,
         }
     }
 

@@ -29,6 +29,7 @@ use crate::models::columns::{Column, columns};
 use crate::models::model_tests::{self, TestSpec};
 use crate::models::ownership::{self, OwnedKind};
 use crate::models::sql_text;
+use crate::models::test_run;
 use crate::models::validators::{
     validate_identifier, validate_lineage, validate_location, validate_properties, validate_sql,
 };
@@ -467,7 +468,7 @@ pub(crate) async fn test(
         model.lineage.as_deref(),
     )
     .await?;
-    if !model_tests::planned_to_run(&built, ModelModel::data_test_status) {
+    if !test_run::run_planned(&built, ModelModel::data_test_status) {
         return Ok(Tested {
             state: built,
             failures: Diagnostics::new(),
@@ -670,11 +671,13 @@ pub(crate) async fn drop(client: &Client, state_value: &Value) -> Result<(), Dia
         && info.kind != RelationKind::View
         && info.location.as_deref().is_some_and(|now| now != known)
     {
-        tracing::warn!(
-            "model {} not dropped: it was built again by another resource since (now at {:?})",
-            state.relation(),
-            info.location
-        );
+        tfplugin::warn(Diagnostic::warning(
+            format!("Model {} not dropped", state.relation()),
+            format!(
+                "Another resource of this configuration has built it again since (its data is now at {}, not {known}), so it is that resource's to keep or drop.",
+                info.location.as_deref().unwrap_or_default()
+            ),
+        ));
         return Ok(());
     }
     model_tests::drop_unstored(

@@ -85,15 +85,13 @@ impl TestSpec {
     }
 
     fn stored_failures(&self, name: &str, lineage: Option<&str>) -> Option<StoredFailures> {
-        match (self.store_failures, &self.audit_database) {
-            (Some(true), Some(database)) => Some(StoredFailures::new(
-                lineage,
-                database,
-                name,
-                self.store_failures_as.as_deref() == Some("view"),
-            )),
-            _ => None,
-        }
+        StoredFailures::configured(
+            self.store_failures,
+            self.audit_database.as_deref(),
+            self.store_failures_as.as_deref(),
+            lineage,
+            name,
+        )
     }
 }
 
@@ -103,15 +101,17 @@ pub(crate) fn validate(attribute: &str, config: &Value, diags: &mut Diagnostics)
         return;
     };
     for (name, test) in tests {
-        if test.get("store_failures").as_bool() == Some(true)
-            && test.get("audit_database").is_null()
+        if test.get(TestSpec::store_failures).as_bool() == Some(true)
+            && test.get(TestSpec::audit_database).is_null()
         {
             diags.push(
                 Diagnostic::error(
                     format!("Data test {name}: store_failures needs audit_database"),
                     "Name the database the failing rows are kept in, e.g. audit_database = \"mdw_dbt_test__audit\".",
                 )
-                .at(AttributePath::root(attribute).key(name).attribute("audit_database")),
+                .at(AttributePath::root(attribute)
+                    .key(name)
+                    .attribute(TestSpec::audit_database)),
             );
         }
     }
@@ -128,11 +128,13 @@ pub(crate) fn plan(
     status: &str,
 ) {
     let names: Vec<String> = match change.planned.get(tests) {
-        Value::Map(map) if map.is_empty() => Vec::new(),
         Value::Map(map) => map.keys().cloned().collect(),
         Value::Null => Vec::new(),
-        // Unknown until apply (a variable): they run then.
-        _ => vec![String::new()],
+        // Not known until apply (a variable): they run then.
+        _ => {
+            change.planned.set(status, Value::unknown());
+            return;
+        }
     };
     if names.is_empty() {
         change.planned.set(status, Value::Null);
@@ -148,11 +150,6 @@ pub(crate) fn plan(
     if runs {
         change.planned.set(status, Value::unknown());
     }
-}
-
-/// Whether the plan asked for the tests to run.
-pub(crate) fn planned_to_run(planned: &Value, status: &str) -> bool {
-    planned.get(status).is_unknown()
 }
 
 /// What running a model's tests found: each test's status, and the failures and errors to
@@ -259,7 +256,7 @@ mod tests {
             requires_replace: Vec::new(),
         };
         plan(&mut change, builds, TESTS, TRIGGER, STATUS);
-        planned_to_run(&change.planned, STATUS)
+        crate::models::test_run::run_planned(&change.planned, STATUS)
     }
 
     #[test]

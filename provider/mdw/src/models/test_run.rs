@@ -14,7 +14,8 @@ pub(super) fn plan_run(change: &mut PlanChange<'_>, inputs: &[&str], outputs: &[
     }
 }
 
-/// Whether the plan asked for a run: its `run_id` output is unknown.
-pub(super) fn run_planned(planned: &Value, run_id: &str) -> bool {
-    planned.get(run_id).is_unknown()
+/// Whether the plan asked for a run: its run output (a `run_id`, a model's test statuses) is
+/// unknown.
+pub(super) fn run_planned(planned: &Value, output: &str) -> bool {
+    planned.get(output).is_unknown()
 }
