@@ -8,8 +8,9 @@
 #   bench/scale.sh [SIZES]     SIZES = model counts, default "1000 5000"
 #
 # Env: PROFILE=release|debug (default release), CARGO_TARGET_DIR (default ~/.cache/mdw-target),
-# TESTS=0 compiles without the data tests, GROUP_BY=folder compiles with `--group-by folder` (one
-# mdw_model_group per layer), FLOOR=0 skips the terraform_data floor (its apply grows ≈ N²: at
+# TESTS=0 compiles without the data tests, GROUP_BY=auto|none|folder is mdwc's `--group-by`
+# (default auto, mdwc's default: one mdw_model_group per layer from 50 models on; none: one
+# mdw_iceberg_model per model), FLOOR=0 skips the terraform_data floor (its apply grows ≈ N²: at
 # 5,000 models it takes longer than mdw), PARALLELISM (terraform -parallelism, default 10),
 # KEEP_WORK=1 keeps the work directory. Never runs cargo: build the binaries first.
 set -euo pipefail
@@ -34,7 +35,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdw-scale-bench.XXXXXX")
 cleanup() { if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi; }
 trap cleanup EXIT
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile tests=${TESTS:-1} group_by=${GROUP_BY:-none} parallelism=$parallelism"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile tests=${TESTS:-1} group_by=${GROUP_BY:-auto} parallelism=$parallelism"
 
 # The provider from a filesystem mirror (as `make install` and the demo do), snapshotted so a
 # cargo build running meanwhile cannot swap it.
@@ -83,7 +84,7 @@ for n in $sizes; do
     mdw=$dir/mdw floor=$dir/floor
     mkdir -p "$mdw"
     start=$(date +%s.%N)
-    "$mdwc" compile --project-dir "$dir/project" --profiles-dir "$dir/project" --out "$mdw/models" ${GROUP_BY:+--group-by "$GROUP_BY"} >/dev/null
+    "$mdwc" compile --project-dir "$dir/project" --profiles-dir "$dir/project" --out "$mdw/models" --group-by "${GROUP_BY:-auto}" >/dev/null
     echo "n=$n: mdwc compile $(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }') s (not in the table)"
     cat > "$mdw/main.tf" <<HCL
 terraform {
@@ -114,7 +115,7 @@ HCL
 
     # One first-layer model changed (a real change: a comment-only edit changes nothing in mdw).
     sed -i 's/ as v$/ + 1 as v/' "$dir/project/models/src/src_0000.sql"
-    "$mdwc" compile --project-dir "$dir/project" --profiles-dir "$dir/project" --out "$mdw/models" ${GROUP_BY:+--group-by "$GROUP_BY"} >/dev/null
+    "$mdwc" compile --project-dir "$dir/project" --profiles-dir "$dir/project" --out "$mdw/models" --group-by "${GROUP_BY:-auto}" >/dev/null
     python3 - "$floor/main.tf.json" <<'PY'
 import json, sys
 path = sys.argv[1]

@@ -30,17 +30,18 @@ pub enum Command {
         project: ProjectArgs,
         #[command(flatten)]
         selection: SelectionArgs,
-        /// Directory for the generated `*.tf.json` (a Terraform child module).
+        /// Directory for the generated `*.tf.json` (and a `*.tf` per model group): a Terraform
+        /// child module.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Allow writing a module without models over one that has them (Terraform will
         /// destroy those models).
         #[arg(long)]
         allow_empty: bool,
-        /// `folder`: one `mdw_model_group` per folder under the model paths instead of one
-        /// `mdw_iceberg_model` per model (for thousands of models; see bench/SCALE.md).
-        /// Switching either way drops no table.
-        #[arg(long = "group-by", value_enum, default_value = "none")]
+        /// Which resource holds each model: `auto` (one `mdw_model_group` per folder under the
+        /// model paths from 50 models on, else one `mdw_iceberg_model` per model), `none` or
+        /// `folder`; see bench/SCALE.md. Switching either way drops no table.
+        #[arg(long = "group-by", value_enum, default_value = "auto")]
         group_by: GroupByArg,
     },
     /// Install the packages packages.yml requires into dbt_packages/, like `dbt deps`.
@@ -111,13 +112,19 @@ pub enum ResourceType {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum GroupByArg {
+    /// One mdw_model_group per folder from 50 models on (measured: bench/SCALE.md), one
+    /// mdw_iceberg_model per model below.
+    Auto,
+    /// One mdw_iceberg_model per model.
     None,
+    /// One mdw_model_group per folder of the model paths.
     Folder,
 }
 
 impl From<GroupByArg> for emit::layout::GroupBy {
     fn from(arg: GroupByArg) -> Self {
         match arg {
+            GroupByArg::Auto => emit::layout::GroupBy::Auto,
             GroupByArg::None => emit::layout::GroupBy::None,
             GroupByArg::Folder => emit::layout::GroupBy::Folder,
         }
@@ -185,12 +192,11 @@ pub fn run(cli: Cli) -> Result<(), Diagnostics> {
                 None
             };
             // Everything that can fail is built before anything is written.
+            let group_by = emit::layout::GroupBy::from(group_by).resolve(&compiled);
             let staged = match &out {
                 Some(out) => {
                     emit::check_not_emptied(&compiled, out, allow_empty)?;
-                    let options = emit::layout::EmitOptions {
-                        group_by: group_by.into(),
-                    };
+                    let options = emit::layout::EmitOptions { group_by };
                     Some(emit::stage_terraform(&compiled, out, &options)?)
                 }
                 None => None,
@@ -216,6 +222,9 @@ pub fn run(cli: Cli) -> Result<(), Diagnostics> {
                     tf.unchanged,
                     tf.removed
                 ));
+                if group_by == emit::layout::GroupBy::Folder {
+                    summary.push_str("; models grouped by folder (mdw_model_group)");
+                }
                 if !compiled.deferred_vars.is_empty() {
                     let names: Vec<&str> =
                         compiled.deferred_vars.keys().map(String::as_str).collect();

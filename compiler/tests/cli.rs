@@ -480,3 +480,69 @@ fn deps_installs_git_packages_pins_them_and_says_when_offline() {
     );
     let _ = std::fs::remove_dir_all(root);
 }
+
+/// `--group-by auto` (the default) writes one resource per model below 50 models and one
+/// `mdw_model_group` per folder from 50 on — also for the groups' file of definitions, in
+/// HCL's native syntax — and removes the other layout's files when the project crosses it.
+#[test]
+fn auto_grouping_starts_at_fifty_models() {
+    let project = example_copy("auto-group");
+    let out = project.parent().expect("parent").join("module");
+    let (p, o) = (project.to_str().expect("utf8"), out.to_str().expect("utf8"));
+    let compile = || {
+        ok(mdwc(&[
+            "compile",
+            "--project-dir",
+            p,
+            "--profiles-dir",
+            p,
+            "--out",
+            o,
+        ]))
+    };
+    let extra = project.join("models/extra");
+    std::fs::create_dir_all(&extra).expect("mkdir");
+    let models_now = || {
+        ok(mdwc(&[
+            "ls",
+            "--project-dir",
+            p,
+            "--profiles-dir",
+            p,
+            "--resource-type",
+            "model",
+        ]))
+        .lines()
+        .count()
+    };
+    let mut n = 0;
+    while models_now() < 49 {
+        std::fs::write(extra.join(format!("extra_{n:02}.sql")), "select 1 as x").expect("model");
+        n += 1;
+    }
+    compile();
+    let names =
+        |dir: &Path| -> Vec<String> { read_dir_sorted(dir).into_iter().map(|(n, _)| n).collect() };
+    assert!(
+        names(&out).iter().any(|n| n == "model_extra_00.tf.json"),
+        "{:?}",
+        names(&out)
+    );
+    assert!(!names(&out).iter().any(|n| n.starts_with("group_")));
+
+    std::fs::write(extra.join(format!("extra_{n:02}.sql")), "select 1 as x").expect("model");
+    compile();
+    let files = names(&out);
+    assert!(!files.iter().any(|n| n.starts_with("model_")), "{files:?}");
+    for expected in [
+        "group_extra.tf.json",
+        "group_extra_models.tf",
+        "group_sta.tf.json",
+    ] {
+        assert!(
+            files.iter().any(|n| n == expected),
+            "missing {expected}: {files:?}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(project.parent().expect("parent"));
+}

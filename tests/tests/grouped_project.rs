@@ -66,13 +66,15 @@ fn models_in_state(state: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
                     tables.insert(relation(values));
                 }
                 Some("mdw_model_group") => {
-                    for model in values["models"]
+                    // Each model is the JSON of its definition.
+                    for text in values["models"]
                         .as_object()
                         .into_iter()
                         .flatten()
-                        .map(|(_, m)| m)
+                        .filter_map(|(_, m)| m.as_str())
                     {
-                        tables.insert(relation(model));
+                        let model: Value = serde_json::from_str(text).unwrap_or_default();
+                        tables.insert(relation(&model));
                     }
                 }
                 _ => continue,

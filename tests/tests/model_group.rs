@@ -34,13 +34,12 @@ resource "mdw_seed" "orders" {
 fn group(a_sql: &str, b_sql: &str, with_c: bool) -> String {
     let c = if with_c {
         r#"
-    c = {
+    c = jsonencode({
       database = "sta"
       name     = "c"
       sql      = "select count(*) as n from \"awsdatacatalog\".\"sta\".\"b\""
       after    = ["b"]
-      lineage  = mdw_lineage.this.id
-    }"#
+    })"#
     } else {
         ""
     };
@@ -49,24 +48,24 @@ fn group(a_sql: &str, b_sql: &str, with_c: bool) -> String {
         r#"{PROVIDER}
 resource "mdw_model_group" "sta" {{
   parallelism = 2
+  lineage     = mdw_lineage.this.id
+  upstream    = {{ "seed.orders" = mdw_seed.orders.build_id }}
   models = {{
-    a = {{
+    a = jsonencode({{
       database = "sta"
       name     = "a"
       sql      = "{a_sql}"
-      upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
-      lineage  = mdw_lineage.this.id
+      upstream = ["seed.orders"]
       data_tests = {{
         a_has_rows = {{ sql = "select 1 from (select count(*) as n from \"awsdatacatalog\".\"sta\".\"a\") where n = 0" }}
       }}
-    }}
-    b = {{
+    }})
+    b = jsonencode({{
       database = "sta"
       name     = "b"
       sql      = "{b_sql}"
       after    = ["a"]
-      lineage  = mdw_lineage.this.id
-    }}{c}
+    }}){c}
   }}
 }}
 
@@ -87,12 +86,13 @@ const B: &str = r#"select id from \"awsdatacatalog\".\"sta\".\"a\" where amount 
 const B_BROKEN: &str = r#"select no_such_column from \"awsdatacatalog\".\"sta\".\"a\""#;
 
 fn build_ids(workspace: &Workspace) -> Value {
+    workspace.state_resource("mdw_model_group.sta")["build_ids"].clone()
+}
+
+/// What a model's builds left, from the group's state (`builds["key"]`, a JSON string).
+fn built(workspace: &Workspace, key: &str) -> Value {
     let group = workspace.state_resource("mdw_model_group.sta");
-    let models = group["models"].as_object().cloned().unwrap_or_default();
-    models
-        .into_iter()
-        .map(|(key, model)| (key, model["build_id"].clone()))
-        .collect()
+    serde_json::from_str(group["builds"][key].as_str().unwrap_or("null")).unwrap_or_default()
 }
 
 fn table_exists(workspace: &Workspace, database: &str, name: &str) -> bool {
@@ -112,15 +112,47 @@ fn a_group_builds_in_order_rebuilds_readers_and_holds_back_only_what_reads_a_fai
     let first = build_ids(&workspace);
     assert!(first["c"].is_string(), "{first}");
     assert_eq!(
-        workspace.state_resource("mdw_model_group.sta")["models"]["a"]["data_test_status"]["a_has_rows"],
+        built(&workspace, "a")["data_test_status"]["a_has_rows"],
         "pass"
+    );
+    assert!(
+        built(&workspace, "a")["columns"]
+            .as_array()
+            .is_some_and(|c| c.len() == 2),
+        "{}",
+        built(&workspace, "a")
     );
     workspace.assert_plan_empty(&[]);
 
-    // a changes: b and c read it in the group and rebuild with it, the mart after them.
+    // A refresh lists each database's tables once and reads only those whose catalog version
+    // is not the one the state recorded: b, dropped outside Terraform, is found gone and
+    // built again (c, which reads it, with it).
+    assert!(built(&workspace, "a")["catalog_version"].is_string());
+    remove_from_catalog(&workspace, "sta", "b");
+    let plan = workspace.run_ok(&["plan", "-no-color", "-input=false"]);
+    assert!(plan.stdout.contains("2 to change"), "{plan}");
+    workspace.apply();
+    assert!(catalog_has(&workspace, "sta.b"));
+    let rebuilt = build_ids(&workspace);
+    assert_eq!(rebuilt["a"], first["a"]);
+    assert_ne!(rebuilt["b"], first["b"]);
+    assert_ne!(rebuilt["c"], first["c"]);
+    workspace.assert_plan_empty(&[]);
+    let first = rebuilt;
+
+    // The same SQL laid out differently is the same model: nothing to do.
+    workspace.write_config(&group(&A.replace("select id,", "select\\n  id,"), B, true));
+    workspace.assert_plan_empty(&[]);
+
+    // a changes: b and c read it in the group and rebuild with it, the mart after them. The
+    // plan shows the change inside a's JSON.
     workspace.write_config(&group(A2, B, true));
     let plan = workspace.run_ok(&["plan", "-no-color", "-input=false"]);
     assert!(plan.stdout.contains("2 to change"), "{plan}");
+    assert!(
+        plan.stdout.contains("jsonencode(") && plan.stdout.contains("amount * 2"),
+        "{plan}"
+    );
     workspace.apply();
     let second = build_ids(&workspace);
     for key in ["a", "b", "c"] {
@@ -171,14 +203,14 @@ fn a_group_builds_in_order_rebuilds_readers_and_holds_back_only_what_reads_a_fai
     let text = failed.combined();
     for expected in [
         "Data test a_has_rows failed",
-        "(model a)",
+        "(model a, at data_tests",
         "2 model(s) of the group not built",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
     let state = workspace.state_resource("mdw_model_group.sta");
     assert_eq!(
-        state["models"]["a"]["data_test_status"]["a_has_rows"],
+        built(&workspace, "a")["data_test_status"]["a_has_rows"],
         "fail"
     );
     assert_eq!(state["data_test_status"]["a_has_rows"], "fail");
@@ -218,14 +250,15 @@ resource "mdw_iceberg_model" "a" {
 
 const GROUPED: &str = r#"
 resource "mdw_model_group" "sta" {
+  lineage  = mdw_lineage.this.id
+  upstream = { "seed.orders" = mdw_seed.orders.build_id }
   models = {
-    a = {
+    a = jsonencode({
       database = "sta"
       name     = "a"
       sql      = "select id, amount from \"awsdatacatalog\".\"raw\".\"orders\""
-      upstream = { "seed.orders" = mdw_seed.orders.build_id }
-      lineage  = mdw_lineage.this.id
-    }
+      upstream = ["seed.orders"]
+    })
   }
 }
 
@@ -285,13 +318,12 @@ fn moving_a_model_into_a_group_and_back_keeps_its_table() {
 /// applied after the second: the second builds `x` before the first drops its copy.
 fn two_groups(x_in_first: bool, first_waits: bool) -> String {
     let x = r#"
-    x = {
+    x = jsonencode({
       database = "sta"
       name     = "x"
       sql      = "select id from \"awsdatacatalog\".\"raw\".\"orders\""
-      upstream = { "seed.orders" = mdw_seed.orders.build_id }
-      lineage  = mdw_lineage.this.id
-    }"#;
+      upstream = ["seed.orders"]
+    })"#;
     let (first_x, second_x) = if x_in_first { (x, "") } else { ("", x) };
     let wait = if first_waits {
         "depends_on = [mdw_model_group.second]"
@@ -302,26 +334,28 @@ fn two_groups(x_in_first: bool, first_waits: bool) -> String {
         r#"{PROVIDER}
 resource "mdw_model_group" "first" {{
   {wait}
+  lineage  = mdw_lineage.this.id
+  upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
   models = {{
-    a = {{
+    a = jsonencode({{
       database = "sta"
       name     = "a"
       sql      = "{A}"
-      upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
-      lineage  = mdw_lineage.this.id
-    }}{first_x}
+      upstream = ["seed.orders"]
+    }}){first_x}
   }}
 }}
 
 resource "mdw_model_group" "second" {{
+  lineage  = mdw_lineage.this.id
+  upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
   models = {{
-    b = {{
+    b = jsonencode({{
       database = "sta"
       name     = "b"
       sql      = "{A}"
-      upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
-      lineage  = mdw_lineage.this.id
-    }}{second_x}
+      upstream = ["seed.orders"]
+    }}){second_x}
   }}
 }}
 "#
@@ -364,4 +398,54 @@ fn catalog_has(workspace: &Workspace, relation: &str) -> bool {
         .output()
         .expect("python3 runs");
     String::from_utf8_lossy(&out.stdout).trim() == "1"
+}
+
+#[test]
+fn a_mistake_in_a_models_json_is_an_error_naming_the_model_and_the_key() {
+    let workspace = Workspace::new();
+    workspace.write_file("orders.csv", "id,amount\n1,10\n");
+    let config = format!("{PROVIDER}{GROUPED}").replace(
+        "upstream = [\"seed.orders\"]",
+        "upstream = [\"seed.orders\"]\n      materialised = \"view\"",
+    );
+    workspace.write_config(&config);
+    workspace.init();
+    let out = workspace.run(&["validate", "-no-color"]);
+    assert_ne!(out.code, 0, "{out}");
+    let text = out.combined();
+    for expected in [
+        "Unsupported key \"materialised\"",
+        "(model a, at materialised)",
+        "with mdw_model_group.sta",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    // A key the group's upstream does not have.
+    workspace.write_config(
+        &format!("{PROVIDER}{GROUPED}").replace("[\"seed.orders\"]", "[\"seed.order\"]"),
+    );
+    let out = workspace.run(&["validate", "-no-color"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.combined()
+            .contains("which the group's upstream does not have"),
+        "{out}"
+    );
+}
+
+/// Deletes a table's catalog entry behind Terraform's back.
+fn remove_from_catalog(workspace: &Workspace, database: &str, name: &str) {
+    let db = workspace.dir().join(".mdw/warehouse/catalog.db");
+    let status = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
+             c.execute('delete from iceberg_tables where table_namespace = ? and table_name = ?', (sys.argv[2], sys.argv[3])); c.commit()",
+        ])
+        .arg(&db)
+        .arg(database)
+        .arg(name)
+        .status()
+        .expect("python3 runs");
+    assert!(status.success());
 }

@@ -15,8 +15,8 @@ use serde_json::{Map, Value as Json, json};
 
 use super::layout::Layout;
 use super::terraform::{
-    LINEAGE_ID, RUN_TRIGGER, build_expression, resource_name, string_list, string_map, tf_string,
-    upstream_key,
+    LINEAGE_ID, RUN_TRIGGER, Text, build_expression, resource_name, string_list, string_map,
+    tf_string, upstream_key,
 };
 use crate::compile::{CompiledTest, NodeRef, stores_failures};
 use crate::config::{self, Config};
@@ -44,16 +44,16 @@ pub(crate) fn held_by<'a>(test: &'a CompiledTest, models: &BTreeSet<&str>) -> Op
 }
 
 /// `test` as an element of its model's `data_tests` (keyed by `test.key`).
-pub(crate) fn spec(test: &CompiledTest) -> Map<String, Json> {
+pub(crate) fn spec(test: &CompiledTest, text: Text) -> Map<String, Json> {
     let config = &test.config;
     let mut out = Map::new();
-    out.insert("sql".into(), json!(tf_string(test.sql_with_markers.trim())));
+    out.insert("sql".into(), json!(text.of(test.sql_with_markers.trim())));
     if config.contains_key("severity") {
         out.insert("severity".into(), json!(severity(config)));
     }
     for key in ["warn_if", "error_if", "fail_calc"] {
         if let Some(value) = config.get(key).and_then(json_scalar_text) {
-            out.insert(key.into(), json!(tf_string(value.trim())));
+            out.insert(key.into(), json!(text.of(value.trim())));
         }
     }
     if let Some(limit) = config.get("limit").and_then(Json::as_i64) {
@@ -66,17 +66,17 @@ pub(crate) fn spec(test: &CompiledTest) -> Map<String, Json> {
         out.insert("store_failures_as".into(), json!(kind));
     }
     if let Some(schema) = &test.audit_schema {
-        out.insert("audit_database".into(), json!(tf_string(schema)));
+        out.insert("audit_database".into(), json!(text.of(schema)));
     }
     let source_file = match test.line {
         Some(line) => format!("{}:{line}", test.file),
         None => test.file.clone(),
     };
-    out.insert("source_file".into(), json!(tf_string(&source_file)));
-    if let Some(tags) = string_list(config.get("tags")) {
+    out.insert("source_file".into(), json!(text.of(&source_file)));
+    if let Some(tags) = string_list(config.get("tags"), text) {
         out.insert("test_tags".into(), tags);
     }
-    if let Some(meta) = string_map(config.get("meta")) {
+    if let Some(meta) = string_map(config.get("meta"), text) {
         out.insert("meta".into(), meta);
     }
     out
@@ -86,7 +86,7 @@ pub(crate) fn spec(test: &CompiledTest) -> Map<String, Json> {
 pub(crate) fn resource(test: &CompiledTest, layout: &Layout) -> Map<String, Json> {
     let mut out = Map::new();
     out.insert("name".into(), json!(tf_string(&test.key)));
-    out.extend(spec(test));
+    out.extend(spec(test, Text::Template));
     if let Some(node) = &test.attached_node {
         out.insert(
             "attached_node".into(),

@@ -1,5 +1,5 @@
 //! Writing output files: only when their content changes (so Terraform and build tools see
-//! untouched mtimes), and removing `*.tf.json` files mdwc wrote before that this run did not.
+//! untouched mtimes), and removing the Terraform files mdwc wrote before that this run did not.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,8 @@ pub(crate) fn write_all(files: &[(PathBuf, &str)]) -> Result<usize> {
     Ok(written?.into_iter().filter(|w| *w).count())
 }
 
-/// The `*.tf.json` files in `dir` that mdwc generated (they start with [`GENERATED_MARKER`]).
+/// The `*.tf.json` and `*.tf` files in `dir` that mdwc generated (they start with
+/// [`GENERATED_MARKER`]).
 pub(crate) fn generated_files(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -44,7 +45,7 @@ pub(crate) fn generated_files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = entries
         .flatten()
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
-        .filter(|name| name.ends_with(".tf.json"))
+        .filter(|name| name.ends_with(".tf.json") || name.ends_with(".tf"))
         .filter(|name| {
             std::fs::read_to_string(dir.join(name))
                 .map(|text| text.get(..200).unwrap_or(&text).contains(GENERATED_MARKER))
@@ -55,7 +56,7 @@ pub(crate) fn generated_files(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Removes `*.tf.json` files in `dir` that mdwc generated and that are not in `keep`.
+/// Removes the Terraform files in `dir` that mdwc generated and that are not in `keep`.
 pub(crate) fn remove_stale_terraform(dir: &Path, keep: &BTreeSet<String>) -> Result<usize> {
     let mut removed = 0;
     for name in generated_files(dir) {

@@ -18,14 +18,107 @@ use super::{data_tests, unit_tests};
 use crate::compile::{Compiled, CompiledModel, CompiledTest, NodeRef};
 use crate::config::{self, Config};
 use crate::error::{Diagnostic, Location, Result};
-use crate::jinja::objects::replace_deferred;
+use crate::jinja::objects::{DEFERRED_END, DEFERRED_START, replace_deferred};
 use crate::values::json_scalar_text;
 
 /// Escapes a project string for a Terraform JSON string value and turns deferred-var markers
 /// into interpolations.
 pub(crate) fn tf_string(text: &str) -> String {
-    let escaped = text.replace("${", "$${").replace("%{", "%%{");
+    let escaped = text.replace("${", "$${").replace("%{", "%%{").replace(
+        &format!("${DEFERRED_START}"),
+        &format!("{DOLLAR}{DEFERRED_START}"),
+    );
     replace_deferred(&escaped, |name| format!("${{var.{name}}}"))
+}
+
+/// A `$` right before an interpolation, which written as itself would make `$${`: the escape
+/// of a literal `${`.
+const DOLLAR: &str = "${\"$\"}";
+
+/// How project strings are written into an attribute's JSON.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Text {
+    /// As a Terraform string: escaped, deferred vars interpolated ([`tf_string`]).
+    Template,
+    /// As they are, deferred-var markers kept: for JSON that becomes one Terraform string as a
+    /// whole ([`json_template`]).
+    Raw,
+}
+
+impl Text {
+    pub(crate) fn of(self, text: &str) -> String {
+        match self {
+            Text::Template => tf_string(text),
+            Text::Raw => text.to_string(),
+        }
+    }
+}
+
+/// JSON holding [`Text::Raw`] strings as a quoted string of HCL's native syntax: escaped for
+/// HCL and its template engine, each deferred var interpolated JSON-escaped (its `jsonencode`
+/// without the quotes), so a value with quotes or backslashes stays valid JSON. JSON escapes
+/// the markers (control characters), so they travel as two private-use characters; `None`
+/// when the project's text holds one of those itself.
+pub(crate) fn hcl_json_string(json: &Json) -> Option<String> {
+    const START: char = '\u{E000}';
+    const END: char = '\u{E001}';
+    fn carry(json: &Json) -> Option<Json> {
+        Some(match json {
+            Json::String(s) if s.contains([START, END]) => return None,
+            Json::String(s) => Json::String(
+                s.replace(DEFERRED_START, &START.to_string())
+                    .replace(DEFERRED_END, &END.to_string()),
+            ),
+            Json::Array(items) => Json::Array(items.iter().map(carry).collect::<Option<_>>()?),
+            Json::Object(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| Some((k.clone(), carry(v)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            other => other.clone(),
+        })
+    }
+    let text = carry(json)?.to_string();
+    let mut out = String::from("\"");
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(START) {
+        let literal = &rest[..start];
+        match literal.strip_suffix('$') {
+            Some(before) => {
+                out.push_str(&hcl_literal(before));
+                out.push_str(DOLLAR);
+            }
+            None => out.push_str(&hcl_literal(literal)),
+        }
+        let after = &rest[start + START.len_utf8()..];
+        let end = after.find(END)?;
+        let name = &after[..end];
+        out.push_str(&format!(
+            "${{trimsuffix(trimprefix(jsonencode(var.{name}), \"\\\"\"), \"\\\"\")}}"
+        ));
+        rest = &after[end + END.len_utf8()..];
+    }
+    out.push_str(&hcl_literal(rest));
+    out.push('"');
+    Some(out)
+}
+
+/// Text inside a quoted string of HCL's native syntax, as itself: HCL's escapes, and the
+/// template engine's (`${` → `$${`, `%{` → `%%{`).
+pub(crate) fn hcl_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.replace("${", "$${").replace("%{", "%%{")
 }
 
 /// A Terraform-safe resource name for a dbt name.
@@ -62,13 +155,13 @@ fn file_json(origin: &str, body: Map<String, Json>) -> String {
     text
 }
 
-pub(super) fn string_list(value: Option<&Json>) -> Option<Json> {
+pub(super) fn string_list(value: Option<&Json>, text: Text) -> Option<Json> {
     let items = config::as_string_list(value);
     (!items.is_empty())
-        .then(|| Json::Array(items.iter().map(|s| Json::String(tf_string(s))).collect()))
+        .then(|| Json::Array(items.iter().map(|s| Json::String(text.of(s))).collect()))
 }
 
-pub(super) fn string_map(value: Option<&Json>) -> Option<Json> {
+pub(super) fn string_map(value: Option<&Json>, text: Text) -> Option<Json> {
     let Some(Json::Object(map)) = value else {
         return None;
     };
@@ -77,9 +170,7 @@ pub(super) fn string_map(value: Option<&Json>) -> Option<Json> {
         .map(|(k, v)| {
             (
                 k.clone(),
-                Json::String(tf_string(
-                    &json_scalar_text(v).unwrap_or_else(|| v.to_string()),
-                )),
+                Json::String(text.of(&json_scalar_text(v).unwrap_or_else(|| v.to_string()))),
             )
         })
         .collect();
@@ -175,7 +266,7 @@ pub(crate) fn visit(
             .map(|model| {
                 let waits = waits.get(model.name.as_str()).unwrap_or(&no_waits);
                 let tests = held.by_model.get(model.name.as_str()).unwrap_or(&no_tests);
-                let resource = model_resource(model, &seeds, waits, tests, &layout, None)?;
+                let resource = model_resource(model, &seeds, waits, tests, &layout)?;
                 let mut body = Map::new();
                 body.insert(
                     "resource".into(),
@@ -224,7 +315,7 @@ pub(crate) fn visit(
             "content_sha256".into(),
             json!(format!("${{filesha256(\"{path}\")}}")),
         );
-        if let Some(types) = string_map(seed.config.get("column_types")) {
+        if let Some(types) = string_map(seed.config.get("column_types"), Text::Template) {
             resource.insert("column_types".into(), types);
         }
         if let Some(delimiter) = config::as_str(&seed.config, "delimiter") {
@@ -403,15 +494,33 @@ fn group_files(
     let no_tests = Vec::new();
     let mut files = Vec::new();
     for (group, names) in layout.groups() {
-        let mut elements = Map::new();
+        let mut elements = Vec::new();
+        let mut upstream = Map::new();
         let mut depends_on = BTreeSet::new();
         let mut removed = Vec::new();
+        let mut tested = false;
         for name in names {
             let Some(model) = models.get(name) else {
                 continue;
             };
             let tests = held.by_model.get(name).unwrap_or(&no_tests);
-            let element = model_resource(model, seeds, &[], tests, layout, Some(group))?;
+            tested |= !tests.is_empty();
+            let mut definition = model_definition(model, tests, Text::Raw)?;
+            let (reads, after) = model_reads(model, seeds, layout, Some(group));
+            if !reads.is_empty() {
+                definition.insert("upstream".into(), json!(reads.keys().collect::<Vec<_>>()));
+            }
+            if !after.is_empty() {
+                definition.insert("after".into(), Json::Array(after));
+            }
+            upstream.extend(reads);
+            let Some(element) = hcl_json_string(&Json::Object(definition)) else {
+                return Err(model_error(
+                    model,
+                    "the model's text holds U+E000 or U+E001, which mdwc uses to carry Terraform variables inside a group's JSON".into(),
+                    "remove the character, or compile without --group-by",
+                ));
+            };
             depends_on.insert(database_address(&model.relation.schema));
             // A test that reads a model of this group cannot hold the group back: it waits
             // for the group itself. Inside the group the model then does not wait for it.
@@ -423,16 +532,29 @@ fn group_files(
                     depends_on.insert(address.clone());
                 }
             }
-            elements.insert(name.to_string(), Json::Object(element));
+            elements.push((name, element));
             removed.push(json!({
                 "from": format!("mdw_iceberg_model.{}", resource_name(name)),
                 "lifecycle": {"destroy": false},
             }));
         }
+        let mut resource = Map::new();
+        resource.insert("depends_on".into(), json!(depends_on));
+        resource.insert("lineage".into(), json!(LINEAGE_ID));
+        if !upstream.is_empty() {
+            resource.insert("upstream".into(), Json::Object(upstream));
+        }
+        if tested {
+            resource.insert("test_run_trigger".into(), json!(RUN_TRIGGER));
+        }
+        resource.insert(
+            "models".into(),
+            json!(format!("${{local.{}}}", Layout::models_local(group))),
+        );
         let mut body = Map::new();
         body.insert(
             "resource".into(),
-            json!({"mdw_model_group": {group: {"models": elements, "depends_on": depends_on}}}),
+            json!({"mdw_model_group": {group: resource}}),
         );
         body.insert("removed".into(), Json::Array(removed));
         body.insert(
@@ -443,8 +565,30 @@ fn group_files(
             format!("group_{group}.tf.json"),
             file_json(&format!("the models of folder {group}"), body),
         ));
+        files.push((
+            format!("group_{group}_models.tf"),
+            models_file(group, &elements),
+        ));
     }
     Ok(files)
+}
+
+/// `group_<g>_models.tf`: the local holding each model's definition (the JSON string of
+/// `mdw_model_group`'s `models`), in HCL's native syntax. In a `.tf.json` file every string is
+/// a template Terraform lexes again each time it looks for references in it — several times
+/// per plan, over every byte of every model's SQL (bench/SCALE.md); a `.tf` file is lexed once.
+fn models_file(group: &str, elements: &[(&str, String)]) -> String {
+    let mut text = format!(
+        "# {GENERATED_MARKER} from the models of folder {group}; do not edit.\n\
+         # Each model's definition for mdw_model_group.{group} (group_{group}.tf.json).\n\
+         locals {{\n  {} = {{\n",
+        Layout::models_local(group)
+    );
+    for (name, definition) in elements {
+        text.push_str(&format!("    \"{}\" = {definition}\n", hcl_literal(name)));
+    }
+    text.push_str("  }\n}\n");
+    text
 }
 
 /// The file that forgets the groups of an earlier `--group-by` compile when compiling without
@@ -682,15 +826,13 @@ fn tests_file(compiled: &Compiled, held: &HeldTests, layout: &Layout) -> String 
     file_json("the project's data tests", body)
 }
 
-/// The attributes of a model's resource, or of its element in `group`'s `models` (where the
-/// models of the group it reads are in `after`, not `upstream`, and it has no `depends_on`).
-fn model_resource(
+/// What a model is — its relation, SQL, materialization settings and data tests — as the
+/// attributes of its `mdw_iceberg_model` or the JSON of its definition in a group, its
+/// strings written as `text` says.
+fn model_definition(
     model: &CompiledModel,
-    seeds: &BTreeSet<&str>,
-    waits: &[String],
     tests: &[&CompiledTest],
-    layout: &Layout,
-    group: Option<&str>,
+    text: Text,
 ) -> Result<Map<String, Json>> {
     let config: &Config = &model.config;
     let materialized = config::as_str(config, "materialized").unwrap_or("view");
@@ -705,20 +847,14 @@ fn model_resource(
         }
     }
     let mut resource = Map::new();
-    resource.insert("database".into(), json!(tf_string(&model.relation.schema)));
-    if group.is_none() {
-        let mut depends_on = vec![database_address(&model.relation.schema)];
-        depends_on.extend(waits.iter().cloned());
-        resource.insert("depends_on".into(), json!(depends_on));
-    }
-    resource.insert("name".into(), json!(tf_string(&model.relation.identifier)));
-    resource.insert("lineage".into(), json!(LINEAGE_ID));
+    resource.insert("database".into(), json!(text.of(&model.relation.schema)));
+    resource.insert("name".into(), json!(text.of(&model.relation.identifier)));
     resource.insert("materialized".into(), json!(materialized));
-    resource.insert("sql".into(), json!(tf_string(&model.sql_with_markers)));
+    resource.insert("sql".into(), json!(text.of(&model.sql_with_markers)));
     if materialized == "incremental"
         && let Some(incremental_sql) = &model.incremental_sql_with_markers
     {
-        resource.insert("incremental_sql".into(), json!(tf_string(incremental_sql)));
+        resource.insert("incremental_sql".into(), json!(text.of(incremental_sql)));
     }
 
     if materialized == "incremental" {
@@ -761,7 +897,7 @@ fn model_resource(
         if key == "partitioned_by" && materialized == "view" {
             continue;
         }
-        if let Some(list) = string_list(config.get(key)) {
+        if let Some(list) = string_list(config.get(key), text) {
             resource.insert(key.into(), list);
         }
     }
@@ -779,11 +915,11 @@ fn model_resource(
             }
         }
     }
-    if let Some(properties) = string_map(config.get("table_properties")) {
+    if let Some(properties) = string_map(config.get("table_properties"), text) {
         resource.insert("table_properties".into(), properties);
     }
     if let Some(location) = config::as_str(config, "external_location") {
-        resource.insert("external_location".into(), json!(tf_string(location)));
+        resource.insert("external_location".into(), json!(text.of(location)));
     }
     if let Some(on_destroy) = config::as_str(config, "on_destroy") {
         if !matches!(on_destroy, "drop" | "retain") {
@@ -796,19 +932,42 @@ fn model_resource(
         resource.insert("on_destroy".into(), json!(on_destroy));
     }
     if !model.description.is_empty() {
-        resource.insert("description".into(), json!(tf_string(&model.description)));
+        resource.insert("description".into(), json!(text.of(&model.description)));
     }
     if !model.column_descriptions.is_empty() {
         let docs: BTreeMap<&String, String> = model
             .column_descriptions
             .iter()
-            .map(|(k, v)| (k, tf_string(v)))
+            .map(|(k, v)| (k, text.of(v)))
             .collect();
         resource.insert("column_descriptions".into(), json!(docs));
     }
-    if let Some(tags) = string_list(config.get("tags")) {
+    if let Some(tags) = string_list(config.get("tags"), text) {
         resource.insert("model_tags".into(), tags);
     }
+    if !tests.is_empty() {
+        let specs: Map<String, Json> = tests
+            .iter()
+            .map(|test| {
+                (
+                    text.of(&test.key),
+                    Json::Object(data_tests::spec(test, text)),
+                )
+            })
+            .collect();
+        resource.insert("data_tests".into(), Json::Object(specs));
+    }
+    Ok(resource)
+}
+
+/// The `upstream` entries of a model: the build of each model, seed and source it reads, by
+/// key ([`upstream_key`]) — but the models of `group`, which it lists in `after`.
+fn model_reads(
+    model: &CompiledModel,
+    seeds: &BTreeSet<&str>,
+    layout: &Layout,
+    group: Option<&str>,
+) -> (Map<String, Json>, Vec<Json>) {
     let mut upstream = Map::new();
     let mut after = Vec::new();
     for name in &model.refs {
@@ -828,19 +987,49 @@ fn model_resource(
             json!(format!("${{{}.snapshot_id}}", reference(&node))),
         );
     }
+    (upstream, after)
+}
+
+/// The attributes of a model's `mdw_iceberg_model`.
+fn model_resource(
+    model: &CompiledModel,
+    seeds: &BTreeSet<&str>,
+    waits: &[String],
+    tests: &[&CompiledTest],
+    layout: &Layout,
+) -> Result<Map<String, Json>> {
+    let mut resource = model_definition(model, tests, Text::Template)?;
+    let mut depends_on = vec![database_address(&model.relation.schema)];
+    depends_on.extend(waits.iter().cloned());
+    resource.insert("depends_on".into(), json!(depends_on));
+    resource.insert("lineage".into(), json!(LINEAGE_ID));
+    let (upstream, _) = model_reads(model, seeds, layout, None);
     if !upstream.is_empty() {
         resource.insert("upstream".into(), Json::Object(upstream));
     }
-    if !after.is_empty() {
-        resource.insert("after".into(), Json::Array(after));
-    }
     if !tests.is_empty() {
-        let specs: Map<String, Json> = tests
-            .iter()
-            .map(|test| (tf_string(&test.key), Json::Object(data_tests::spec(test))))
-            .collect();
-        resource.insert("data_tests".into(), Json::Object(specs));
         resource.insert("test_run_trigger".into(), json!(RUN_TRIGGER));
     }
     Ok(resource)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jinja::objects::deferred_marker;
+
+    #[test]
+    fn a_dollar_before_a_deferred_var_stays_a_dollar() {
+        let text = format!("'${}' as price, '${{x}}'", deferred_marker("amount"));
+        assert_eq!(
+            tf_string(&text),
+            r#"'${"$"}${var.amount}' as price, '$${x}'"#
+        );
+        let hcl = hcl_json_string(&json!({"sql": text})).unwrap_or_default();
+        assert_eq!(
+            hcl,
+            r#""{\"sql\":\"'${"$"}${trimsuffix(trimprefix(jsonencode(var.amount), "\""), "\"")}' as price, '$${x}'\"}""#
+        );
+        assert_eq!(hcl_json_string(&json!({"sql": "\u{E000}"})), None);
+    }
 }

@@ -219,6 +219,7 @@ fn relation_info(database: &str, table: &Table) -> RelationInfo {
             RelationKind::View => None,
         },
         snapshot_id: None,
+        version: None,
         description: table
             .description()
             .or(parameters.get("comment").map(String::as_str))

@@ -272,6 +272,7 @@ fn outcome(build_id: String, info: RelationInfo) -> BuildOutcome {
         rows_written: 0,
         warnings: Vec::new(),
         replayed: false,
+        version: None,
     }
 }
 

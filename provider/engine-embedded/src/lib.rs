@@ -19,7 +19,7 @@ mod trash;
 mod types;
 mod write;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -329,6 +329,14 @@ impl Engine for EmbeddedEngine {
         name: &str,
     ) -> Result<Option<RelationInfo>, EngineError> {
         write::describe(&self.inner, database, name).await
+    }
+
+    async fn relation_versions(
+        &self,
+        database: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
+        let database = normalize_identifier("database", database)?;
+        self.inner.store.relation_versions(&database).await
     }
 
     async fn drop_relation(&self, drop: &DropRelation) -> Result<bool, EngineError> {

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use iceberg::spec::TableMetadata;
 use mdw_engine::{ColumnInfo, EngineError};
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
@@ -30,6 +31,45 @@ pub(crate) struct StoredView {
     pub columns: Vec<ColumnInfo>,
     /// The owner marker (see `mdw_engine::Ownership`).
     pub owner: Option<String>,
+}
+
+impl StoredView {
+    /// A digest of what the view is — its SQL, description, column comments and owner — which
+    /// every change of the view changes: its version in `Engine::relation_versions`.
+    pub(crate) fn version(&self) -> String {
+        let mut hasher = Sha256::new();
+        for part in [
+            self.sql.as_str(),
+            self.description.as_deref().unwrap_or_default(),
+            &serde_json::to_string(&self.column_comments).unwrap_or_default(),
+            self.owner.as_deref().unwrap_or_default(),
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        let digest = hasher.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("view:{hex}")
+    }
+}
+
+/// A view as a row of `mdw_views` holds it.
+fn stored_view(row: &sqlx::sqlite::SqliteRow, context: &str) -> Result<StoredView, EngineError> {
+    let comments: String = row
+        .try_get("column_comments")
+        .map_err(|e| store_error(context, e))?;
+    Ok(StoredView {
+        sql: row
+            .try_get("sql_text")
+            .map_err(|e| store_error(context, e))?,
+        description: row
+            .try_get("description")
+            .map_err(|e| store_error(context, e))?,
+        // A hand-edited, unreadable comments column must not make the view unreadable.
+        column_comments: serde_json::from_str(&comments).unwrap_or_default(),
+        columns: Vec::new(),
+        owner: row.try_get("owner").map_err(|e| store_error(context, e))?,
+    })
 }
 
 /// What a name currently is in the store, before the Iceberg catalog is asked.
@@ -123,6 +163,19 @@ impl Store {
                 None => Lookup::NotAView,
             }),
             Store::Glue(store) => store.lookup(database, name).await,
+        }
+    }
+
+    /// Each relation of `database` with its version (`Engine::relation_versions`): a table's
+    /// metadata location, a view's [`StoredView::version`]; `None` on Glue (not listed in one
+    /// call yet: each relation is described).
+    pub(crate) async fn relation_versions(
+        &self,
+        database: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
+        match self {
+            Store::Sqlite(store) => store.relation_versions(database).await.map(Some),
+            Store::Glue(_) => Ok(None),
         }
     }
 
@@ -427,6 +480,44 @@ impl SqliteStore {
         Ok(())
     }
 
+    async fn relation_versions(
+        &self,
+        database: &str,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        let context = format!("listing the relations of {database}");
+        let error = |e| store_error(&context, e);
+        let rows = |sql: &'static str| {
+            sqlx::query(sql)
+                .bind(&self.catalog_name)
+                .bind(database)
+                .fetch_all(&self.pool)
+        };
+        let tables = rows(
+            "SELECT table_name, metadata_location FROM iceberg_tables \
+             WHERE catalog_name = ? AND table_namespace = ?",
+        )
+        .await
+        .map_err(error)?;
+        let views = rows(
+            "SELECT view_name, sql_text, description, column_comments, owner FROM mdw_views \
+             WHERE catalog_name = ? AND view_namespace = ?",
+        )
+        .await
+        .map_err(error)?;
+        let mut versions = BTreeMap::new();
+        for row in &tables {
+            let location: Option<String> = row.try_get("metadata_location").map_err(error)?;
+            if let Some(location) = location {
+                versions.insert(row.try_get("table_name").map_err(error)?, location);
+            }
+        }
+        for row in &views {
+            let name: String = row.try_get("view_name").map_err(error)?;
+            versions.insert(name, stored_view(row, &context)?.version());
+        }
+        Ok(versions)
+    }
+
     pub(crate) async fn get_view(
         &self,
         database: &str,
@@ -443,24 +534,7 @@ impl SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| store_error(&context, e))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let comments: String = row
-            .try_get("column_comments")
-            .map_err(|e| store_error(&context, e))?;
-        Ok(Some(StoredView {
-            sql: row
-                .try_get("sql_text")
-                .map_err(|e| store_error(&context, e))?,
-            description: row
-                .try_get("description")
-                .map_err(|e| store_error(&context, e))?,
-            // A hand-edited, unreadable comments column must not make the view unreadable.
-            column_comments: serde_json::from_str(&comments).unwrap_or_default(),
-            columns: Vec::new(),
-            owner: row.try_get("owner").map_err(|e| store_error(&context, e))?,
-        }))
+        row.map(|row| stored_view(&row, &context)).transpose()
     }
 
     pub(crate) async fn delete_view(

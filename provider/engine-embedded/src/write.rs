@@ -401,6 +401,7 @@ pub(crate) fn outcome(
         rows_written,
         warnings,
         replayed: false,
+        version: table.metadata_location().map(str::to_string),
     }
 }
 
@@ -687,6 +688,7 @@ pub(crate) async fn create_view(
         columns,
         location: None,
         snapshot_id: None,
+        version: Some(stored.version()),
         description: stored.description,
         view_sql: Some(stored.sql),
         partitioned_by: Vec::new(),
@@ -720,6 +722,7 @@ pub(crate) async fn describe(
                 partitioned_by: partitioned_by_of(&table),
                 table_properties: properties,
                 owner,
+                version: table.metadata_location().map(str::to_string),
                 kind: RelationKind::Table,
                 database,
                 name,
@@ -746,6 +749,7 @@ pub(crate) async fn describe(
                 columns,
                 location: None,
                 snapshot_id: None,
+                version: Some(view.version()),
                 description: view.description,
                 view_sql: Some(view.sql),
                 partitioned_by: Vec::new(),

@@ -527,3 +527,59 @@ async fn a_second_open_sees_everything() {
         .unwrap();
     assert!(other.describe("mdw", "totals").await.unwrap().is_none());
 }
+
+/// `relation_versions` lists each relation's version in one query: what a build or describe
+/// reported, changed by every rebuild of a table and every change of a view, gone with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relation_versions_follow_builds_and_views() {
+    let dir = TempDir::new().unwrap();
+    let engine = open(dir.path()).await;
+    seed_shop(&engine, dir.path()).await;
+    let built = engine
+        .build_table(&table("totals", "select count(*) as n from customers"))
+        .await
+        .unwrap();
+    let mut view = ViewDefinition {
+        database: "mdw".into(),
+        name: "west".into(),
+        sql: "select id from customers where region = 'west'".into(),
+        ..ViewDefinition::default()
+    };
+    let created = engine.create_view(&view).await.unwrap();
+    let versions = engine.relation_versions("mdw").await.unwrap().unwrap();
+    assert_eq!(versions.get("totals"), built.version.as_ref());
+    assert_eq!(versions.get("west"), created.version.as_ref());
+    let described = engine.describe("mdw", "totals").await.unwrap().unwrap();
+    assert_eq!(described.version, built.version);
+    let described = engine.describe("mdw", "west").await.unwrap().unwrap();
+    assert_eq!(described.version, created.version);
+
+    let rebuilt = engine
+        .build_table(&table("totals", "select count(*) as n from customers"))
+        .await
+        .unwrap();
+    view.description = Some("customers in the west".into());
+    let changed = engine.create_view(&view).await.unwrap();
+    assert_ne!(rebuilt.version, built.version);
+    assert_ne!(changed.version, created.version);
+    let versions = engine.relation_versions("mdw").await.unwrap().unwrap();
+    assert_eq!(versions.get("totals"), rebuilt.version.as_ref());
+    assert_eq!(versions.get("west"), changed.version.as_ref());
+
+    assert!(
+        engine
+            .drop_relation(&dropping("mdw", "totals", true))
+            .await
+            .unwrap()
+    );
+    let versions = engine.relation_versions("mdw").await.unwrap().unwrap();
+    assert!(!versions.contains_key("totals"));
+    assert!(
+        engine
+            .relation_versions("nowhere")
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -200,6 +200,9 @@ pub struct RelationInfo {
     pub table_properties: BTreeMap<String, String>,
     /// The owner marker the relation carries (`None`: none).
     pub owner: Option<String>,
+    /// Its version in the catalog, as [`Engine::relation_versions`] lists it, when the engine
+    /// reports one.
+    pub version: Option<String>,
 }
 
 /// What `drop_relation` removes.
@@ -236,6 +239,10 @@ pub struct BuildOutcome {
     /// True when an incremental run found its run key already committed by an earlier attempt
     /// and wrote nothing.
     pub replayed: bool,
+    /// The table's version in the catalog after the build (its Iceberg metadata location),
+    /// when the engine reports one: what [`Engine::relation_versions`] lists for it until
+    /// someone changes the table.
+    pub version: Option<String>,
 }
 
 /// Rows of a read-only query, every value rendered as a string, SQL NULL as `None`.
@@ -279,6 +286,19 @@ pub trait Engine: Send + Sync {
         database: &str,
         name: &str,
     ) -> Result<Option<RelationInfo>, EngineError>;
+
+    /// Each relation of `database` by name with its version in the catalog — a table's Iceberg
+    /// metadata location, which every commit changes; a view's digest of its definition —
+    /// from one listing of the catalog: a refresh that finds the version a build reported
+    /// ([`BuildOutcome::version`], [`RelationInfo::version`]) knows the relation is as built
+    /// without reading it. `None` when the engine cannot list versions in one call: describe
+    /// each relation.
+    async fn relation_versions(
+        &self,
+        _database: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
+        Ok(None)
+    }
 
     /// Drops a table or view the request's ownership permits. Returns false when nothing
     /// existed.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use tfplugin::schema::AttributeKind;
 use tfplugin::{Attribute, Nesting, Provider, Schema, Type, Value};
 
+use crate::models::model_group;
 use crate::provider::MdwProvider;
 
 fn docs_dir() -> PathBuf {
@@ -191,6 +192,13 @@ fn docs_tables_match_the_schemas() {
                     page.display()
                 )
             });
+        // A page may also document the keys of a JSON argument (mdw_model_group's models).
+        let generated = if generated.contains("<!-- schema:definition -->") {
+            let definition = Schema::new("", model_group::definition_attributes());
+            fill(&generated, "definition", &arguments_table(&definition)).unwrap_or(generated)
+        } else {
+            generated
+        };
         if generated != text {
             if update {
                 std::fs::write(&page, generated).expect("writing the docs page");

@@ -307,9 +307,17 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
                 .into());
             }
             let state = value::from_json(&entry.ty, &raw.json).map_err(|e| {
+                let why = if request.version < entry.schema.version {
+                    format!(
+                        "It was written by an earlier version of the provider (schema version {}, now {}) in a form this version cannot convert; see the resource's documentation.",
+                        request.version, entry.schema.version
+                    )
+                } else {
+                    "The state may have been edited by hand.".to_string()
+                };
                 Diagnostics::from(Diagnostic::error(
                     format!("Cannot read stored state of {}", request.type_name),
-                    format!("{e}. The state may have been edited by hand."),
+                    format!("{e}. {why}"),
                 ))
             })?;
             let state = if request.version < entry.schema.version {

@@ -11,7 +11,7 @@ use tfplugin::{
 
 use crate::client::Client;
 use crate::engines::engine_error;
-use crate::models::model::{self, ModelModel, Tested};
+use crate::models::model::{self, ModelModel, Stage, Tested};
 use crate::models::model_tests;
 
 pub(crate) struct IcebergModel;
@@ -60,7 +60,7 @@ impl Resource<Client> for IcebergModel {
     }
 
     async fn plan(&self, client: &Client, change: &mut PlanChange<'_>) -> Result<(), Diagnostics> {
-        model::plan(client, change, TYPE_NAME, false).await
+        model::plan(client, change, Stage::Plan(TYPE_NAME), false).await
     }
 
     async fn create(&self, client: &Client, planned: &Value) -> Result<Value, ApplyError> {

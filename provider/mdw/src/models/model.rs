@@ -386,29 +386,31 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
 
 // ---- build / test ----------------------------------------------------------------------------
 
-/// Builds the model as planned (`prior` null on create). On failure the engine has left any
-/// existing relation as it was; a relation another owner marked is refused.
-pub(crate) async fn build(
+/// Builds the model as planned (`prior` null on create): its state, and the table's version
+/// in the catalog when the engine reports one. On failure the engine has left any existing
+/// relation as it was; a relation another owner marked is refused.
+async fn build(
     client: &Client,
     prior: &Value,
     planned_value: &Value,
-) -> Result<Value, ApplyError> {
+) -> Result<(Value, Option<String>), ApplyError> {
     let planned: ModelModel = from_value(planned_value)?;
     let engine = client.engines.get().await?;
     let model = planned.relation();
     let doing = format!("building model {model}");
     let owner_id = ownership::applied_owner_id(OwnedKind::Model, planned_value);
     let owner = ownership::for_build(prior, &owner_id);
-    let state = match planned.materialization() {
+    let (state, version) = match planned.materialization() {
         "view" => {
             let info = engine
                 .create_view(&planned.view(owner))
                 .await
                 .map_err(|e| engine_error(&doing, &e))?;
-            ModelModel {
+            let state = ModelModel {
                 build_id: Maybe::Known(mdw_engine::BuildId::new().to_string()),
                 ..planned.with_relation(&info)
-            }
+            };
+            (state, info.version)
         }
         "incremental" => {
             let run_key = ownership::run_key(prior, planned_value, &owner_id);
@@ -422,7 +424,8 @@ pub(crate) async fn build(
                 );
             }
             log_warnings(&model, &outcome);
-            planned.with_outcome(&outcome)
+            let version = outcome.version.clone();
+            (planned.with_outcome(&outcome), version)
         }
         _ => {
             let outcome = engine
@@ -430,19 +433,24 @@ pub(crate) async fn build(
                 .await
                 .map_err(|e| engine_error(&doing, &e))?;
             log_warnings(&model, &outcome);
-            planned.with_outcome(&outcome)
+            let version = outcome.version.clone();
+            (planned.with_outcome(&outcome), version)
         }
     };
-    Ok(to_value(&ModelModel {
+    let state = to_value(&ModelModel {
         owner_id: Maybe::Known(owner_id),
         ..state
-    })?)
+    })?;
+    Ok((state, version))
 }
 
 /// A model's state after its data tests ran, and their failures (none when all passed).
 pub(crate) struct Tested {
     pub(crate) state: Value,
     pub(crate) failures: Diagnostics,
+    /// The table's version in the catalog after a build in this apply, when the engine
+    /// reported one ([`mdw_engine::BuildOutcome::version`]).
+    pub(crate) version: Option<String>,
 }
 
 /// Runs the model's data tests when the plan asked for it (`built` is the model's state after
@@ -472,6 +480,7 @@ pub(crate) async fn test(
         return Ok(Tested {
             state: built,
             failures: Diagnostics::new(),
+            version: None,
         });
     }
     let outcome = model_tests::run(
@@ -489,6 +498,7 @@ pub(crate) async fn test(
     Ok(Tested {
         state,
         failures: outcome.errors,
+        version: None,
     })
 }
 
@@ -551,14 +561,25 @@ fn log_warnings(model: &str, outcome: &BuildOutcome) {
 
 // ---- plan / apply / read / drop -------------------------------------------------------------
 
+/// When a model is planned.
+#[derive(Clone, Copy)]
+pub(crate) enum Stage {
+    /// In Terraform's plan, by a resource of this type: the model claims its relation for it
+    /// and, when it builds, has its SQL checked by the engine.
+    Plan(&'static str),
+    /// Again at apply, from the planned values (`mdw_model_group`, whose plan keeps each model's
+    /// computed values in one string): the same decisions, without the plan's checks.
+    Apply,
+}
+
 /// Plans one model: its fingerprint, whether it (re)builds — created, its meaning or an
 /// upstream build changed, its relation is gone (`build_id` null), or `forced` (a model it
-/// reads rebuilds in the same resource) — its owner id and its tests; claims its relation for
-/// `type_name`. Checks the SQL with the engine when it builds.
+/// reads rebuilds in the same resource) — its owner id and its tests; at `Stage::Plan` claims
+/// its relation and checks the SQL with the engine when it builds.
 pub(crate) async fn plan(
     client: &Client,
     change: &mut PlanChange<'_>,
-    type_name: &'static str,
+    stage: Stage,
     forced: bool,
 ) -> Result<(), Diagnostics> {
     if !change.is_create() {
@@ -582,7 +603,9 @@ pub(crate) async fn plan(
         || change.prior.get(ModelModel::build_id).is_null()
         || change.changes(ModelModel::fingerprint)
         || change.changes(ModelModel::upstream);
-    ownership::claim_relation(&client.claims, type_name, change)?;
+    if let Stage::Plan(type_name) = stage {
+        ownership::claim_relation(&client.claims, type_name, change)?;
+    }
     ownership::plan_owner_id(OwnedKind::Model, change, rebuild);
     model_tests::plan(
         change,
@@ -595,7 +618,9 @@ pub(crate) async fn plan(
         for output in BUILD_OUTPUTS {
             change.planned.set(output, Value::unknown());
         }
-        check_with_engine(client, &change.planned).await?;
+        if let Stage::Plan(_) = stage {
+            check_with_engine(client, &change.planned).await?;
+        }
     }
     Ok(())
 }
@@ -613,12 +638,15 @@ pub(crate) async fn apply(
     prior: &Value,
     planned: &Value,
 ) -> Result<Tested, ApplyError> {
-    let built = if builds(planned) {
+    let (built, version) = if builds(planned) {
         build(client, prior, planned).await?
     } else {
-        planned.clone()
+        (planned.clone(), None)
     };
-    test(client, prior, built).await
+    Ok(Tested {
+        version,
+        ..test(client, prior, built).await?
+    })
 }
 
 /// The model as the catalog has it now, or `None` when its relation is gone, is not this

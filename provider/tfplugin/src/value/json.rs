@@ -25,6 +25,52 @@ pub fn from_json(ty: &Type, bytes: &[u8]) -> Result<Value, DecodeError> {
     json_to_value(ty, json)
 }
 
+/// Encodes a wholly known value as compact JSON text, object keys sorted (so the same value
+/// is always the same text: a provider storing values as JSON strings in state compares them
+/// as text). `None` when anything inside is unknown; a dynamic value is encoded as its value.
+pub fn to_json_text(value: &Value) -> Option<String> {
+    let mut out = String::new();
+    write_json(value, &mut out).then_some(out)
+}
+
+fn write_json(value: &Value, out: &mut String) -> bool {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Unknown(_) => return false,
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.canonical()),
+        Value::String(s) => out.push_str(&serde_json::Value::from(s.as_str()).to_string()),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                if !write_json(item, out) {
+                    return false;
+                }
+            }
+            out.push(']');
+        }
+        Value::Map(items) => {
+            out.push('{');
+            for (i, (key, item)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::from(key.as_str()).to_string());
+                out.push(':');
+                if !write_json(item, out) {
+                    return false;
+                }
+            }
+            out.push('}');
+        }
+        Value::Dynamic(_, inner) => return write_json(inner, out),
+    }
+    true
+}
+
 enum Json {
     Null,
     Bool(bool),

@@ -12,7 +12,7 @@ mod msgpack;
 mod serde;
 
 pub use self::serde::{Maybe, ValueError, from_value, to_value};
-pub use json::from_json;
+pub use json::{from_json, to_json_text};
 pub use msgpack::{from_msgpack, to_msgpack};
 
 /// A cty type, as written in schema `type` bytes (`"string"`, `["list","string"]`, …).
@@ -565,6 +565,21 @@ mod tests {
             v.get("tags").string_map().get("a").map(String::as_str),
             Some("b")
         );
+    }
+
+    #[test]
+    fn json_text_round_trips_with_sorted_keys() {
+        let json = br#"{"tags":{"b":"2","a":"q\"uote"},"name":"db","count":12345678901234567890123,"ids":[1,2],"flag":false}"#;
+        let v = from_json(&obj_type(), json).unwrap();
+        let text = to_json_text(&v).unwrap();
+        assert_eq!(
+            text,
+            r#"{"count":12345678901234567890123,"flag":false,"ids":[1,2],"name":"db","tags":{"a":"q\"uote","b":"2"}}"#
+        );
+        assert_eq!(from_json(&obj_type(), text.as_bytes()).unwrap(), v);
+        let mut partly = v.clone();
+        partly.set("name", Value::unknown());
+        assert_eq!(to_json_text(&partly), None);
     }
 
     #[test]
