@@ -326,6 +326,43 @@ fn refuses_bad_input_before_running_anything(s: &Subject) {
     assert!(s.run(e.describe(DATABASE, "bad")).unwrap().is_none());
 }
 
+/// One listing gives each relation's version, as its build and `describe` report it; a
+/// rebuild, a changed view and a drop each show in the next listing.
+fn lists_relation_versions(s: &Subject) {
+    let e = &s.engine;
+    let listed = |s: &Subject| {
+        s.run(e.relation_versions(DATABASE))
+            .unwrap()
+            .expect("every engine lists versions")
+    };
+    let built = s
+        .run(e.build_table(&table("v_t", "select 1 as id", "a")))
+        .unwrap();
+    let mut definition = view("v_v", "select 1 as id", "a");
+    let created = s.run(e.create_view(&definition)).unwrap();
+    let versions = listed(s);
+    let table_version = s.run(e.describe(DATABASE, "v_t")).unwrap().unwrap().version;
+    let view_version = s.run(e.describe(DATABASE, "v_v")).unwrap().unwrap().version;
+    assert!(table_version.is_some() && view_version.is_some());
+    assert_eq!(versions.get("v_t"), table_version.as_ref());
+    assert_eq!(versions.get("v_v"), view_version.as_ref());
+    // What a build reports, when it reports it, is what the listing says.
+    assert_eq!(built.version, table_version);
+    if created.version.is_some() {
+        assert_eq!(created.version, view_version);
+    }
+
+    s.run(e.build_table(&table("v_t", "select 2 as id", "a")))
+        .unwrap();
+    definition.description = Some("changed".into());
+    s.run(e.create_view(&definition)).unwrap();
+    let changed = listed(s);
+    assert_ne!(changed.get("v_t"), versions.get("v_t"));
+    assert_ne!(changed.get("v_v"), versions.get("v_v"));
+    s.run(e.drop_relation(&drop_of("v_t", "a"))).unwrap();
+    assert!(!listed(s).contains_key("v_t"));
+}
+
 /// Every case on one engine, as a module of tests named after the engine.
 macro_rules! cases {
     ($engine:ident; [$($case:ident),*]) => {
@@ -354,7 +391,8 @@ conformance!(
         changes_materialization_without_a_gap,
         drops_only_its_own,
         applies_an_incremental_run_once,
-        refuses_bad_input_before_running_anything
+        refuses_bad_input_before_running_anything,
+        lists_relation_versions
     ];
     embedded_local, embedded_glue, athena
 );

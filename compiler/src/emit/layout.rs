@@ -194,7 +194,7 @@ impl Layout {
                             steps.join(", ")
                         ))
                         .at(Location::new(&file, 1, 1))
-                        .help("Terraform orders whole resources: move these models so that folders read each other one way only, or compile without --group-by"));
+                        .help("Terraform orders whole resources: move these models so that folders read each other one way only, or compile with --group-by none (auto does so by itself)"));
                     }
                     if seen.insert(next) {
                         let mut longer = path.clone();

@@ -41,7 +41,7 @@ pub(crate) enum Text {
     /// As a Terraform string: escaped, deferred vars interpolated ([`tf_string`]).
     Template,
     /// As they are, deferred-var markers kept: for JSON that becomes one Terraform string as a
-    /// whole ([`json_template`]).
+    /// whole ([`hcl_json_string`]).
     Raw,
 }
 
@@ -518,7 +518,7 @@ fn group_files(
                 return Err(model_error(
                     model,
                     "the model's text holds U+E000 or U+E001, which mdwc uses to carry Terraform variables inside a group's JSON".into(),
-                    "remove the character, or compile without --group-by",
+                    "remove the character, or compile with --group-by none",
                 ));
             };
             depends_on.insert(database_address(&model.relation.schema));

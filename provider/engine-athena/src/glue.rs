@@ -8,7 +8,7 @@ use aws_sdk_glue::types::{Database, DatabaseInput, Table, TableInput};
 use mdw_engine::{
     ColumnInfo, EngineError, OWNER_KEY, RESERVED_PREFIX, RelationInfo, RelationKind, presto,
 };
-use mdw_engine_aws::glue::{GlueEntries, glue_error, input_of, is_not_found};
+use mdw_engine_aws::glue::{GlueEntries, entry_version, glue_error, input_of, is_not_found};
 
 use crate::sql::trino_type;
 
@@ -87,6 +87,21 @@ impl Catalog {
             .get(database, name)
             .await?
             .map(|t| relation_info(database, &t)))
+    }
+
+    /// Each Iceberg table and view of the database with its version
+    /// (`mdw_engine_aws::glue::entry_version`), from GetTables.
+    pub(crate) async fn versions(
+        &self,
+        database: &str,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        Ok(self
+            .entries
+            .tables(database)
+            .await?
+            .iter()
+            .filter_map(|t| Some((t.name().to_string(), entry_version(t)?)))
+            .collect())
     }
 
     /// Names of the database's tables starting with `prefix`.
@@ -219,7 +234,7 @@ fn relation_info(database: &str, table: &Table) -> RelationInfo {
             RelationKind::View => None,
         },
         snapshot_id: None,
-        version: None,
+        version: entry_version(table),
         description: table
             .description()
             .or(parameters.get("comment").map(String::as_str))

@@ -26,6 +26,8 @@ mod seed;
 mod sql;
 mod view;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use mdw_engine::{
     BuildId, BuildOutcome, ColumnInfo, DropRelation, Engine, EngineError, IncrementalBuild,
@@ -272,7 +274,7 @@ fn outcome(build_id: String, info: RelationInfo) -> BuildOutcome {
         rows_written: 0,
         warnings: Vec::new(),
         replayed: false,
-        version: None,
+        version: info.version,
     }
 }
 
@@ -306,6 +308,14 @@ impl Engine for AthenaEngine {
     ) -> Result<Option<RelationInfo>, EngineError> {
         let (database, name) = names(database, name)?;
         self.glue.describe(&database, &name).await
+    }
+
+    async fn relation_versions(
+        &self,
+        database: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
+        let database = normalize_identifier("database", database)?;
+        self.glue.versions(&database).await.map(Some)
     }
 
     async fn drop_relation(&self, drop: &DropRelation) -> Result<bool, EngineError> {

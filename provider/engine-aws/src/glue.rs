@@ -8,10 +8,13 @@
 //! an entry's content in one `UpdateTable` is how it commits: the engines swap a freshly built
 //! table or view into a name that way, so the name never goes missing.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_glue::Client;
 use aws_sdk_glue::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types::{Table, TableInput};
 use mdw_engine::{EngineError, OWNER_KEY};
+use sha2::{Digest, Sha256};
 
 /// A Glue error as an engine error: what was being done, and Glue's code and message.
 pub fn glue_error<E>(context: &str, err: &SdkError<E>) -> EngineError
@@ -58,6 +61,46 @@ pub fn parameter<'a>(table: &'a Table, key: &str) -> Option<&'a str> {
 /// The Iceberg metadata file an entry points at (`None` for views and non-Iceberg tables).
 pub fn metadata_location(table: &Table) -> Option<&str> {
     parameter(table, "metadata_location")
+}
+
+/// The entry's version, as `Engine::relation_versions` lists it: an Iceberg table's metadata
+/// location (every commit changes it); for a view, a digest of everything that defines it —
+/// its text, description, parameters (the owner among them) and columns. `None` for other
+/// entries.
+pub fn entry_version(table: &Table) -> Option<String> {
+    if !is_view(table) {
+        return metadata_location(table).map(str::to_string);
+    }
+    let mut hasher = Sha256::new();
+    let mut part = |text: &str| {
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+    };
+    part(table.view_original_text().unwrap_or_default());
+    part(table.view_expanded_text().unwrap_or_default());
+    part(table.description().unwrap_or_default());
+    let parameters: BTreeMap<&String, &String> = table.parameters().into_iter().flatten().collect();
+    for (key, value) in parameters {
+        part(key);
+        part(value);
+    }
+    for column in table
+        .storage_descriptor()
+        .map(|sd| sd.columns())
+        .unwrap_or_default()
+    {
+        part(column.name());
+        part(column.r#type().unwrap_or_default());
+        part(column.comment().unwrap_or_default());
+    }
+    let digest = hasher.finalize();
+    Some(format!(
+        "view:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    ))
 }
 
 pub fn owner_of(table: &Table) -> Option<&str> {
@@ -192,7 +235,19 @@ impl GlueEntries {
 
     /// Names of the database's entries starting with `prefix`.
     pub async fn names(&self, database: &str, prefix: &str) -> Result<Vec<String>, EngineError> {
-        let mut names = Vec::new();
+        Ok(self
+            .tables(database)
+            .await?
+            .iter()
+            .map(|t| t.name().to_string())
+            .filter(|n| n.starts_with(prefix))
+            .collect())
+    }
+
+    /// Every entry of the database (none when it does not exist), a page of GetTables at a
+    /// time.
+    pub async fn tables(&self, database: &str) -> Result<Vec<Table>, EngineError> {
+        let mut tables = Vec::new();
         let mut next_token = None;
         loop {
             let out = match self
@@ -204,20 +259,15 @@ impl GlueEntries {
                 .await
             {
                 Ok(out) => out,
-                Err(err) if is_not_found(&err) => return Ok(names),
+                Err(err) if is_not_found(&err) => return Ok(tables),
                 Err(err) => {
                     return Err(glue_error(&format!("listing tables of {database}"), &err));
                 }
             };
-            names.extend(
-                out.table_list()
-                    .iter()
-                    .map(|t| t.name().to_string())
-                    .filter(|n| n.starts_with(prefix)),
-            );
+            tables.extend(out.table_list().iter().cloned());
             match out.next_token() {
                 Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-                _ => return Ok(names),
+                _ => return Ok(tables),
             }
         }
     }

@@ -7,13 +7,15 @@
 //! with the current pointer: Glue refuses it when someone else committed in between.
 //! Views: `TableType = VIRTUAL_VIEW` with Athena's `/* Presto View: <base64 JSON> */` text.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_glue::Client;
 use aws_sdk_glue::types::{Column, StorageDescriptor, Table, TableInput};
 use iceberg::spec::TableMetadata;
 use mdw_engine::{EngineError, OWNER_KEY, presto};
-use mdw_engine_aws::glue::{GlueEntries, conflict, is_view, metadata_location, owner_of};
+use mdw_engine_aws::glue::{
+    GlueEntries, conflict, entry_version, is_view, metadata_location, owner_of,
+};
 
 use crate::store::{Lookup, Replacing, StoredView};
 use crate::types::hive_type_name;
@@ -103,6 +105,21 @@ impl GlueStore {
         self.entries
             .put(database, current.as_ref(), input, &context)
             .await
+    }
+
+    /// Each Iceberg table and view of `database` with its version
+    /// (`mdw_engine_aws::glue::entry_version`), from GetTables.
+    pub(crate) async fn relation_versions(
+        &self,
+        database: &str,
+    ) -> Result<BTreeMap<String, String>, EngineError> {
+        Ok(self
+            .entries
+            .tables(database)
+            .await?
+            .iter()
+            .filter_map(|t| Some((t.name().to_string(), entry_version(t)?)))
+            .collect())
     }
 
     pub(crate) async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {
@@ -284,5 +301,6 @@ fn stored_view(table: &Table) -> StoredView {
             .collect(),
         columns: presto::view_columns(text),
         owner: owner_of(table).map(str::to_string),
+        version: entry_version(table),
     }
 }

@@ -336,7 +336,11 @@ impl Engine for EmbeddedEngine {
         database: &str,
     ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
         let database = normalize_identifier("database", database)?;
-        self.inner.store.relation_versions(&database).await
+        self.inner
+            .store
+            .relation_versions(&database)
+            .await
+            .map(Some)
     }
 
     async fn drop_relation(&self, drop: &DropRelation) -> Result<bool, EngineError> {

@@ -31,26 +31,27 @@ pub(crate) struct StoredView {
     pub columns: Vec<ColumnInfo>,
     /// The owner marker (see `mdw_engine::Ownership`).
     pub owner: Option<String>,
+    /// Its version as the store lists it (`Engine::relation_versions`), when read from the
+    /// store.
+    pub version: Option<String>,
 }
 
-impl StoredView {
-    /// A digest of what the view is — its SQL, description, column comments and owner — which
-    /// every change of the view changes: its version in `Engine::relation_versions`.
-    pub(crate) fn version(&self) -> String {
-        let mut hasher = Sha256::new();
-        for part in [
-            self.sql.as_str(),
-            self.description.as_deref().unwrap_or_default(),
-            &serde_json::to_string(&self.column_comments).unwrap_or_default(),
-            self.owner.as_deref().unwrap_or_default(),
-        ] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        let digest = hasher.finalize();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        format!("view:{hex}")
+/// A view's version in SQLite: a digest of what a row of `mdw_views` holds — SQL,
+/// description, column comments and owner — which every change of the view changes.
+fn sqlite_view_version(view: &StoredView) -> String {
+    let mut hasher = Sha256::new();
+    for part in [
+        view.sql.as_str(),
+        view.description.as_deref().unwrap_or_default(),
+        &serde_json::to_string(&view.column_comments).unwrap_or_default(),
+        view.owner.as_deref().unwrap_or_default(),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
     }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("view:{hex}")
 }
 
 /// A view as a row of `mdw_views` holds it.
@@ -69,7 +70,18 @@ fn stored_view(row: &sqlx::sqlite::SqliteRow, context: &str) -> Result<StoredVie
         column_comments: serde_json::from_str(&comments).unwrap_or_default(),
         columns: Vec::new(),
         owner: row.try_get("owner").map_err(|e| store_error(context, e))?,
-    })
+        version: None,
+    }
+    .with_sqlite_version())
+}
+
+impl StoredView {
+    fn with_sqlite_version(self) -> StoredView {
+        StoredView {
+            version: Some(sqlite_view_version(&self)),
+            ..self
+        }
+    }
 }
 
 /// What a name currently is in the store, before the Iceberg catalog is asked.
@@ -167,15 +179,23 @@ impl Store {
     }
 
     /// Each relation of `database` with its version (`Engine::relation_versions`): a table's
-    /// metadata location, a view's [`StoredView::version`]; `None` on Glue (not listed in one
-    /// call yet: each relation is described).
+    /// metadata location, a view's digest of its definition as the store keeps it.
     pub(crate) async fn relation_versions(
         &self,
         database: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
+    ) -> Result<BTreeMap<String, String>, EngineError> {
         match self {
-            Store::Sqlite(store) => store.relation_versions(database).await.map(Some),
-            Store::Glue(_) => Ok(None),
+            Store::Sqlite(store) => store.relation_versions(database).await,
+            Store::Glue(store) => store.relation_versions(database).await,
+        }
+    }
+
+    /// The version of a view just written as `view`, when the store can tell without reading
+    /// it back (SQLite: the digest of the row; Glue: unknown until the entry is read).
+    pub(crate) fn written_view_version(&self, view: &StoredView) -> Option<String> {
+        match self {
+            Store::Sqlite(_) => Some(sqlite_view_version(view)),
+            Store::Glue(_) => None,
         }
     }
 
@@ -513,7 +533,7 @@ impl SqliteStore {
         }
         for row in &views {
             let name: String = row.try_get("view_name").map_err(error)?;
-            versions.insert(name, stored_view(row, &context)?.version());
+            versions.insert(name, sqlite_view_version(&stored_view(row, &context)?));
         }
         Ok(versions)
     }

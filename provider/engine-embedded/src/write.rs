@@ -657,6 +657,7 @@ pub(crate) async fn create_view(
         column_comments: comments,
         columns: columns.clone(),
         owner: view.ownership.owner.clone(),
+        version: None,
     };
     // One catalog write puts the view where the table (or the previous view) was: the name
     // always holds a readable relation.
@@ -688,7 +689,7 @@ pub(crate) async fn create_view(
         columns,
         location: None,
         snapshot_id: None,
-        version: Some(stored.version()),
+        version: inner.store.written_view_version(&stored),
         description: stored.description,
         view_sql: Some(stored.sql),
         partitioned_by: Vec::new(),
@@ -749,7 +750,7 @@ pub(crate) async fn describe(
                 columns,
                 location: None,
                 snapshot_id: None,
-                version: Some(view.version()),
+                version: view.version.clone(),
                 description: view.description,
                 view_sql: Some(view.sql),
                 partitioned_by: Vec::new(),
