@@ -116,7 +116,11 @@ pub(super) fn same_meaning(shapes: &Shapes, prior: &Value, config: &Value) -> bo
     };
     prior.iter().all(|(key, a)| {
         config.get(key).is_some_and(|b| {
-            a == b || (normalized(key, a).is_some() && normalized(key, a) == normalized(key, b))
+            if a == b {
+                return true;
+            }
+            let before = normalized(key, a);
+            before.is_some() && before == normalized(key, b)
         })
     })
 }
