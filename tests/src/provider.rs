@@ -104,6 +104,45 @@ pub(crate) fn install(mirror: &Path, cli_config: &Path, binary: Option<&Path>) {
         .unwrap_or_else(|e| panic!("writing {}: {e}", cli_config.display()));
 }
 
+/// `terraform { required_providers }` and a `provider "mdw"` block on the embedded engine with
+/// its warehouse in the workspace (`.mdw/warehouse`): a string literal, for `concat!`.
+#[macro_export]
+macro_rules! embedded_provider {
+    () => {
+        r#"
+terraform {
+  required_providers {
+    mdw = { source = "mdw/mdw" }
+  }
+}
+
+provider "mdw" {
+  engine   = "embedded"
+  embedded = { warehouse = ".mdw/warehouse" }
+}
+"#
+    };
+}
+
+/// `mdwc compile` of `project` (its own profiles.yml) into `out`, with `extra` arguments; its
+/// summary. Panics with mdwc's output when it fails.
+pub fn mdwc_compile(project: &Path, out: &Path, extra: &[&str]) -> String {
+    let output = std::process::Command::new(mdwc_binary())
+        .args(["compile", "--project-dir"])
+        .arg(project)
+        .arg("--profiles-dir")
+        .arg(project)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .expect("mdwc runs");
+    let summary = String::from_utf8_lossy(&output.stdout).to_string()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "mdwc compile failed:\n{summary}");
+    summary
+}
+
 /// `terraform { required_providers }` and a `provider "mdw"` block with every endpoint at moto.
 pub fn moto_provider_block(moto: &Moto) -> String {
     let endpoint = hcl_string(&moto.endpoint());

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use mdw_acceptance::{Workspace, copy_tree, mdwc_binary};
+use mdw_acceptance::{Workspace, copy_tree, embedded_provider, mdwc_compile};
 use serde_json::Value;
 
 const DBT_UTILS: &str = concat!(
@@ -14,22 +14,14 @@ const DBT_UTILS: &str = concat!(
     "/../compiler/tests/packages/dbt_utils"
 );
 
-const ROOT: &str = r#"
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = ".mdw/warehouse" }
-}
-
+const ROOT: &str = concat!(
+    embedded_provider!(),
+    r#"
 module "models" {
   source = "./models"
 }
-"#;
+"#
+);
 
 fn write(dir: &Path, name: &str, text: &str) {
     let path = dir.join(name);
@@ -117,18 +109,7 @@ fn star_lists_the_columns_the_engine_builds() {
     let workspace = Workspace::new();
     let dbt = workspace.dir().join("dbt");
     project(&dbt);
-    let compiled = std::process::Command::new(mdwc_binary())
-        .args(["compile", "--project-dir"])
-        .arg(&dbt)
-        .args(["--profiles-dir"])
-        .arg(&dbt)
-        .arg("--out")
-        .arg(workspace.dir().join("models"))
-        .output()
-        .unwrap();
-    let summary = String::from_utf8_lossy(&compiled.stdout).to_string()
-        + &String::from_utf8_lossy(&compiled.stderr);
-    assert!(compiled.status.success(), "mdwc compile failed:\n{summary}");
+    mdwc_compile(&dbt, &workspace.dir().join("models"), &[]);
     let star_sql =
         std::fs::read_to_string(dbt.join("target/compiled/cols/models/star.sql")).unwrap();
     assert!(

@@ -6,44 +6,26 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use mdw_acceptance::{Workspace, copy_tree, mdwc_binary};
+use mdw_acceptance::{Workspace, copy_tree, embedded_provider, mdwc_compile};
 use serde_json::Value;
 
 const RETAIL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/retail");
 
-const ROOT: &str = r#"
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = ".mdw/warehouse" }
-}
-
+const ROOT: &str = concat!(
+    embedded_provider!(),
+    r#"
 module "models" {
   source = "./models"
 }
-"#;
+"#
+);
 
 fn compile(workspace: &Workspace, extra: &[&str]) -> String {
-    let project = workspace.dir().join("retail");
-    let out = std::process::Command::new(mdwc_binary())
-        .args(["compile", "--project-dir"])
-        .arg(&project)
-        .arg("--profiles-dir")
-        .arg(&project)
-        .arg("--out")
-        .arg(workspace.dir().join("models"))
-        .args(extra)
-        .output()
-        .unwrap();
-    let summary =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "mdwc compile failed:\n{summary}");
-    summary
+    mdwc_compile(
+        &workspace.dir().join("retail"),
+        &workspace.dir().join("models"),
+        extra,
+    )
 }
 
 /// `database.name` of every model in the state, with the resource type holding it.
@@ -135,7 +117,7 @@ fn switching_to_groups_and_back_keeps_every_table() {
     );
     workspace.write_config(ROOT);
 
-    compile(&workspace, &[]);
+    compile(&workspace, &["--group-by", "none"]);
     workspace.init();
     workspace.apply();
     let (per_model, types) = models_in_state(&workspace.show_json());
@@ -155,7 +137,7 @@ fn switching_to_groups_and_back_keeps_every_table() {
     workspace.assert_plan_empty(&[]);
 
     // And back: the groups are forgotten (mdwc remembers them from the grouped module).
-    compile(&workspace, &[]);
+    compile(&workspace, &["--group-by", "none"]);
     let back = workspace.apply();
     assert!(back.stdout.contains(" 0 destroyed"), "{back}");
     let (tables, types) = models_in_state(&workspace.show_json());

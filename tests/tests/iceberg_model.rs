@@ -3,20 +3,9 @@
 
 use serde_json::Value;
 
-use mdw_acceptance::Workspace;
+use mdw_acceptance::{Workspace, embedded_provider};
 
-const PROVIDER: &str = r#"
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = ".mdw/warehouse" }
-}
-"#;
+const PROVIDER: &str = concat!(embedded_provider!(), r#""#);
 
 const STORES_CSV: &str =
     "store_id,city,opened\n1,Portland,2020-01-01\n2,Seattle,2021-06-01\n3,Boise,2022-03-15\n";

@@ -5,21 +5,12 @@
 //! tests again — and moving a test with stored failures from its own `mdw_data_test` into the
 //! model keeps the stored failures.
 
-use mdw_acceptance::Workspace;
+use mdw_acceptance::{Workspace, embedded_provider};
 use serde_json::Value;
 
-const PROVIDER: &str = r#"
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = ".mdw/warehouse" }
-}
-
+const PROVIDER: &str = concat!(
+    embedded_provider!(),
+    r#"
 variable "data_test_run" {
   type    = string
   default = ""
@@ -34,7 +25,8 @@ resource "mdw_seed" "orders" {
   content_sha256 = filesha256("orders.csv")
   lineage        = mdw_lineage.this.id
 }
-"#;
+"#
+);
 
 const MODELS: &str = r#"
 resource "mdw_iceberg_model" "stg_orders" {

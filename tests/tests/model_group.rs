@@ -4,21 +4,12 @@
 //! records what was built), models removed from the group are dropped, and moving models
 //! between `mdw_iceberg_model` and a group (with mdwc's `removed` blocks) drops nothing.
 
-use mdw_acceptance::Workspace;
+use mdw_acceptance::{Workspace, embedded_provider};
 use serde_json::Value;
 
-const PROVIDER: &str = r#"
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = ".mdw/warehouse" }
-}
-
+const PROVIDER: &str = concat!(
+    embedded_provider!(),
+    r#"
 resource "mdw_lineage" "this" {}
 
 resource "mdw_seed" "orders" {
@@ -28,7 +19,8 @@ resource "mdw_seed" "orders" {
   content_sha256 = filesha256("orders.csv")
   lineage        = mdw_lineage.this.id
 }
-"#;
+"#
+);
 
 /// A group of three models reading each other (a ← b ← c), and a model outside reading c.
 fn group(a_sql: &str, b_sql: &str, with_c: bool) -> String {

@@ -3,20 +3,11 @@
 //! what depends on the test and runs again next time; warn only warns), unit tests' row diffs,
 //! and plans that run no test.
 
-use mdw_acceptance::Workspace;
+use mdw_acceptance::{Workspace, embedded_provider};
 
-const PROVIDER: &str = r#"
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = ".mdw/warehouse" }
-}
-
+const PROVIDER: &str = concat!(
+    embedded_provider!(),
+    r#"
 variable "data_test_run" {
   type    = string
   default = ""
@@ -74,7 +65,8 @@ output "data_tests" {
     few_orders          = mdw_data_test.few_orders.status
   }
 }
-"#;
+"#
+);
 
 fn mart_exists(workspace: &Workspace) -> bool {
     workspace

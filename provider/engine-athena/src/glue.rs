@@ -89,21 +89,6 @@ impl Catalog {
             .map(|t| relation_info(database, &t)))
     }
 
-    /// Each Iceberg table and view of the database with its version
-    /// (`mdw_engine_aws::glue::entry_version`), from GetTables.
-    pub(crate) async fn versions(
-        &self,
-        database: &str,
-    ) -> Result<BTreeMap<String, String>, EngineError> {
-        Ok(self
-            .entries
-            .tables(database)
-            .await?
-            .iter()
-            .filter_map(|t| Some((t.name().to_string(), entry_version(t)?)))
-            .collect())
-    }
-
     /// Names of the database's tables starting with `prefix`.
     pub(crate) async fn table_names(
         &self,

@@ -315,7 +315,7 @@ impl Engine for AthenaEngine {
         database: &str,
     ) -> Result<Option<BTreeMap<String, String>>, EngineError> {
         let database = normalize_identifier("database", database)?;
-        self.glue.versions(&database).await.map(Some)
+        self.glue.entries().versions(&database).await.map(Some)
     }
 
     async fn drop_relation(&self, drop: &DropRelation) -> Result<bool, EngineError> {

@@ -244,6 +244,17 @@ impl GlueEntries {
             .collect())
     }
 
+    /// Each Iceberg table and view of the database with its version ([`entry_version`]): what
+    /// `Engine::relation_versions` answers on Glue.
+    pub async fn versions(&self, database: &str) -> Result<BTreeMap<String, String>, EngineError> {
+        Ok(self
+            .tables(database)
+            .await?
+            .iter()
+            .filter_map(|t| Some((t.name().to_string(), entry_version(t)?)))
+            .collect())
+    }
+
     /// Every entry of the database (none when it does not exist), a page of GetTables at a
     /// time.
     pub async fn tables(&self, database: &str) -> Result<Vec<Table>, EngineError> {

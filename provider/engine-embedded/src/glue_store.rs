@@ -107,19 +107,12 @@ impl GlueStore {
             .await
     }
 
-    /// Each Iceberg table and view of `database` with its version
-    /// (`mdw_engine_aws::glue::entry_version`), from GetTables.
+    /// Each Iceberg table and view of `database` with its version, from GetTables.
     pub(crate) async fn relation_versions(
         &self,
         database: &str,
     ) -> Result<BTreeMap<String, String>, EngineError> {
-        Ok(self
-            .entries
-            .tables(database)
-            .await?
-            .iter()
-            .filter_map(|t| Some((t.name().to_string(), entry_version(t)?)))
-            .collect())
+        self.entries.versions(database).await
     }
 
     pub(crate) async fn lookup(&self, database: &str, name: &str) -> Result<Lookup, EngineError> {

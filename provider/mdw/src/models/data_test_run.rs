@@ -12,6 +12,7 @@ use tfplugin::{Diagnostic, validators};
 
 use crate::engines::engine_error;
 use crate::models::ownership::{self, OwnedKind};
+use crate::models::rows;
 
 /// Failing rows shown in an error, as dbt's `--store-failures` hint shows a few.
 const SAMPLE_ROWS: usize = 5;
@@ -353,19 +354,7 @@ fn truthy(value: Option<&str>) -> bool {
 /// Up to `SAMPLE_ROWS` failing rows as a small text table.
 fn sample_table(result: &mdw_engine::QueryResult) -> String {
     let mut lines = vec![result.columns.join(" | ")];
-    for row in &result.rows {
-        let cells: Vec<String> = result
-            .columns
-            .iter()
-            .map(|c| {
-                row.get(c)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_else(|| "NULL".to_string())
-            })
-            .collect();
-        lines.push(cells.join(" | "));
-    }
+    lines.extend(rows::lines(result, &result.columns));
     lines.join("\n")
 }
 

@@ -11,6 +11,7 @@ pub(crate) mod model_group;
 mod model_tests;
 mod ownership;
 pub(crate) mod query;
+mod rows;
 pub(crate) mod seed;
 pub(crate) mod source;
 mod sql_text;

@@ -19,6 +19,7 @@ use tfplugin::{
 
 use crate::client::Client;
 use crate::engines::engine_error;
+use crate::models::rows;
 use crate::models::test_run;
 use crate::models::validators::validate_sql;
 
@@ -189,25 +190,6 @@ fn missing_from(a: &[String], b: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn render_rows(result: &mdw_engine::QueryResult, columns: &[String]) -> Vec<String> {
-    result
-        .rows
-        .iter()
-        .map(|row| {
-            columns
-                .iter()
-                .map(|c| {
-                    row.get(c)
-                        .cloned()
-                        .flatten()
-                        .unwrap_or_else(|| "NULL".to_string())
-                })
-                .collect::<Vec<_>>()
-                .join(" | ")
-        })
-        .collect()
-}
-
 impl UnitTestModel {
     fn described(&self) -> String {
         match &self.source_file {
@@ -350,8 +332,8 @@ impl UnitTest {
             .await
             .map_err(failed)?;
         let (actual_rows, expected_rows) = (
-            render_rows(&actual, &columns),
-            render_rows(&expected, &columns),
+            rows::lines(&actual, &columns),
+            rows::lines(&expected, &columns),
         );
         let missing = missing_from(&expected_rows, &actual_rows);
         let unexpected = missing_from(&actual_rows, &expected_rows);
