@@ -363,6 +363,53 @@ fn lists_relation_versions(s: &Subject) {
     assert!(!listed(s).contains_key("v_t"));
 }
 
+/// Rows (Athena's structs) are stored, read by field, and expanded by UNNEST one column per
+/// field; a row whose fields have no name cannot be stored. Athena runs the SQL as written
+/// (moto runs none), so the case is the embedded engine's on both catalogs.
+fn stores_rows_and_unnests_them(s: &Subject) {
+    if !s.runs_sql {
+        return;
+    }
+    let e = &s.engine;
+    let item = "row(sku varchar, qty integer)";
+    let sql = format!(
+        "select 1 as id, cast(row('x', 1) as row(city varchar, zip integer)) as address, \
+         array[cast(row('a', 2) as {item}), cast(row('b', 3) as {item})] as items"
+    );
+    s.run(e.build_table(&table("orders", &sql, "a"))).unwrap();
+    let rows = s
+        .run(e.query(
+            "select o.id, o.address.city, t.sku, t.qty, t.n from conform.orders o \
+             cross join unnest(o.items) with ordinality as t(sku, qty, n) order by t.n",
+            10,
+        ))
+        .unwrap()
+        .rows;
+    let got: Vec<Vec<Option<&str>>> = rows
+        .iter()
+        .map(|r| {
+            ["id", "city", "sku", "qty", "n"]
+                .iter()
+                .map(|c| r[*c].as_deref())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            vec![Some("1"), Some("x"), Some("a"), Some("2"), Some("1")],
+            vec![Some("1"), Some("x"), Some("b"), Some("3"), Some("2")],
+        ]
+    );
+    let unnamed = s.run(e.build_table(&table("anon", "select row(1, 'a') as r", "a")));
+    let message = format!("{unnamed:?}");
+    assert!(
+        matches!(unnamed, Err(EngineError::InvalidInput(_))) && message.contains("unnamed fields"),
+        "{message}"
+    );
+    assert!(s.run(e.describe(DATABASE, "anon")).unwrap().is_none());
+}
+
 /// Every case on one engine, as a module of tests named after the engine.
 macro_rules! cases {
     ($engine:ident; [$($case:ident),*]) => {
@@ -392,7 +439,8 @@ conformance!(
         drops_only_its_own,
         applies_an_incremental_run_once,
         refuses_bad_input_before_running_anything,
-        lists_relation_versions
+        lists_relation_versions,
+        stores_rows_and_unnests_them
     ];
     embedded_local, embedded_glue, athena
 );

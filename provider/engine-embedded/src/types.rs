@@ -64,6 +64,13 @@ pub(crate) fn normalize_type(column: &str, data_type: &DataType) -> Result<DataT
             fields
                 .iter()
                 .map(|f| {
+                    // `ROW(a, b)` has unnamed fields: a table cannot store them (nor can Athena).
+                    if f.name().trim().is_empty() {
+                        return Err(EngineError::InvalidInput(format!(
+                            "column {column:?} is a row with unnamed fields, which a table cannot store; \
+                             name them with CAST(… AS ROW(name type, …))"
+                        )));
+                    }
                     Ok(Field::new(
                         f.name().to_ascii_lowercase(),
                         normalize_type(column, f.data_type())?,

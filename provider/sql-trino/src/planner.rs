@@ -2,7 +2,7 @@
 //! compute Trino's: decimal division and remainder (the result scale depends on the Trino
 //! version Athena runs), `||` of non-strings (Trino has no implicit cast to varchar),
 //! decimal products typed as Trino types them, and subtracting dates or timestamps (Trino's result is an interval
-//! day to second, which has no Arrow equivalent here).
+//! day to second, which has no Arrow equivalent here), and comparing rows.
 
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::DFSchema;
@@ -54,6 +54,20 @@ impl ExprPlanner for TrinoExprPlanner {
         let float = |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64);
         let temporal = |t: &DataType| matches!(t, DataType::Date32 | DataType::Timestamp(..));
         match expr.op {
+            // Trino compares rows field by field, failing or giving NULL on NULL fields where
+            // Arrow's struct comparison orders them.
+            BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+                if crate::functions::is_row(&left) || crate::functions::is_row(&right) =>
+            {
+                Err(DataFusionError::Plan(
+                    "comparing rows is not supported on the embedded engine; compare their fields".into(),
+                ))
+            }
             BinaryOperator::Divide | BinaryOperator::Modulo
                 if (decimal(&left) || decimal(&right)) && !float(&left) && !float(&right) =>
             {

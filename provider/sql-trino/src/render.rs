@@ -126,10 +126,18 @@ fn text(array: &dyn Array, row: usize, style: Style) -> Result<Option<String>> {
                 return Err(unsupported_cast(array.data_type()));
             }
             let s = array.as_struct();
+            // Trino's clients name a row's unnamed fields field0, field1, … (`{field0=1}`).
             let items = fields
                 .iter()
                 .zip(s.columns())
-                .map(|(f, c)| Ok(format!("{}={}", f.name(), nested(c.as_ref(), row)?)))
+                .enumerate()
+                .map(|(i, (f, c))| {
+                    let value = nested(c.as_ref(), row)?;
+                    Ok(match f.name().as_str() {
+                        "" => format!("field{i}={value}"),
+                        name => format!("{name}={value}"),
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?;
             format!("{{{}}}", items.join(", "))
         }

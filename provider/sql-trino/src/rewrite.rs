@@ -15,8 +15,8 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::Spanned;
 use datafusion::sql::sqlparser::ast::{
     AccessExpr, BinaryOperator, CeilFloorKind, DataType, DateTimeField, Expr, GroupByExpr, Ident,
-    LimitClause, OrderByKind, Query, SelectItem, SetExpr, Subscript, TimezoneInfo, TrimWhereField,
-    TypedString, Value, VisitMut, VisitorMut,
+    LimitClause, ObjectNamePart, OrderByKind, Query, SelectItem, SetExpr, Subscript, TableFactor,
+    TimezoneInfo, TrimWhereField, TypedString, Value, VisitMut, VisitorMut,
 };
 
 use crate::ast::{call, function_name, plain_args, string};
@@ -100,11 +100,21 @@ pub(crate) const UNNAMED: &str = "__mdw_unnamed_";
 fn name_like_trino(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
+            let relations = relation_names(select);
             let mut after_wildcard = false;
             for (position, item) in select.projection.iter_mut().enumerate() {
                 match item {
                     SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                         after_wildcard = true;
+                    }
+                    // `t.col` and `col.field` are named by their last part, as in Trino
+                    // (DataFusion would name a field `col[field]`).
+                    SelectItem::UnnamedExpr(expr) if field_name(expr, &relations).is_some() => {
+                        let alias = field_name(expr, &relations).expect("checked");
+                        *item = SelectItem::ExprWithAlias {
+                            expr: expr.clone(),
+                            alias,
+                        };
                     }
                     SelectItem::UnnamedExpr(expr) if !is_column(expr) => {
                         let alias = if after_wildcard {
@@ -127,11 +137,70 @@ fn name_like_trino(body: &mut SetExpr) {
     }
 }
 
+/// The name Trino gives a select item that reads a row's field by name (`col.field`,
+/// `r.col.field`, `(expr).field`): the field's. `None` for `r.col` (DataFusion names it `col`
+/// already) and anything else.
+fn field_name(expr: &Expr, relations: &[String]) -> Option<Ident> {
+    match expr {
+        Expr::CompoundIdentifier(parts)
+            if parts.len() >= 3
+                || (parts.len() == 2
+                    && !relations.contains(&parts[0].value.to_ascii_lowercase())) =>
+        {
+            parts.last().cloned()
+        }
+        Expr::CompoundFieldAccess { access_chain, .. } => match access_chain.last() {
+            Some(AccessExpr::Dot(Expr::Identifier(field))) => Some(field.clone()),
+            _ => None,
+        },
+        Expr::Nested(inner) => field_name(inner, relations),
+        _ => None,
+    }
+}
+
+/// The names the FROM items of a SELECT go by (aliases, else table names), lower-case.
+fn relation_names(select: &datafusion::sql::sqlparser::ast::Select) -> Vec<String> {
+    let mut names = Vec::new();
+    for item in &select.from {
+        for factor in std::iter::once(&item.relation).chain(item.joins.iter().map(|j| &j.relation))
+        {
+            let name = match factor {
+                TableFactor::Table { alias: Some(a), .. }
+                | TableFactor::Derived { alias: Some(a), .. }
+                | TableFactor::UNNEST { alias: Some(a), .. }
+                | TableFactor::Function { alias: Some(a), .. } => Some(a.name.value.clone()),
+                TableFactor::Table { name, .. } => match name.0.last() {
+                    Some(ObjectNamePart::Identifier(id)) => Some(id.value.clone()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            names.extend(name.map(|n| n.to_ascii_lowercase()));
+        }
+    }
+    names
+}
+
 fn is_column(expr: &Expr) -> bool {
     match expr {
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
         Expr::Nested(inner) => is_column(inner),
         _ => false,
+    }
+}
+
+/// A subscript's integer literal as a plain literal again (children are rewritten first, into
+/// `CAST(n AS integer)`): a row's field is chosen when the query is planned, from a literal.
+fn plain_number(index: &Expr) -> Expr {
+    match index {
+        Expr::Cast {
+            expr,
+            data_type: DataType::Int(None),
+            ..
+        } if matches!(expr.as_ref(), Expr::Value(v) if matches!(v.value, Value::Number(..))) => {
+            (**expr).clone()
+        }
+        other => other.clone(),
     }
 }
 
@@ -254,10 +323,18 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
             for access in access_chain {
                 match access {
                     AccessExpr::Subscript(Subscript::Index { index }) if rest.is_empty() => {
-                        current = call("__trino_subscript", vec![current, index.clone()]);
+                        current = call("__trino_subscript", vec![current, plain_number(index)]);
                     }
                     AccessExpr::Subscript(Subscript::Slice { .. }) => {
                         return Err(unsupported(expr, "array slice a[i:j]"));
+                    }
+                    // `(expr).field` of a row (DataFusion reads `.field` only after a column).
+                    AccessExpr::Dot(Expr::Identifier(field)) if rest.is_empty() => {
+                        let name = match field.quote_style {
+                            Some(_) => field.value.clone(),
+                            None => field.value.to_ascii_lowercase(),
+                        };
+                        current = call("get_field", vec![current, string(&name)]);
                     }
                     other => rest.push(other.clone()),
                 }

@@ -288,7 +288,11 @@ impl fmt::Display for TrinoType {
                     if i > 0 {
                         f.write_str(", ")?;
                     }
-                    write!(f, "{name} {t}")?;
+                    if name.is_empty() {
+                        write!(f, "{t}")?;
+                    } else {
+                        write!(f, "{name} {t}")?;
+                    }
                 }
                 f.write_str(")")
             }
@@ -395,6 +399,24 @@ impl TypeParser {
         }
     }
 
+    /// One field of `row(…)`: `name type`, or a bare `type` (an anonymous field, named "" as
+    /// Trino leaves it unnamed: `row(double)`, `row(x integer, varchar)`).
+    fn row_field(&mut self) -> Result<(String, TrinoType), String> {
+        let start = self.at;
+        if let Ok(anonymous) = self.parse_type()
+            && matches!(self.peek(), Some(",") | Some(")"))
+        {
+            return Ok((String::new(), anonymous));
+        }
+        self.at = start;
+        let name = self.next()?;
+        let name = match name.strip_prefix('"') {
+            Some(quoted) => quoted.to_string(),
+            None => name.to_ascii_lowercase(),
+        };
+        Ok((name, self.parse_type()?))
+    }
+
     fn parse_type(&mut self) -> Result<TrinoType, String> {
         let name = self.next()?.to_ascii_lowercase();
         Ok(match name.as_str() {
@@ -476,12 +498,7 @@ impl TypeParser {
                 self.expect("(")?;
                 let mut fields = Vec::new();
                 loop {
-                    let name = self.next()?;
-                    let name = match name.strip_prefix('"') {
-                        Some(quoted) => quoted.to_string(),
-                        None => name.to_ascii_lowercase(),
-                    };
-                    fields.push((name, self.parse_type()?));
+                    fields.push(self.row_field()?);
                     if self.peek() == Some(",") {
                         self.at += 1;
                     } else {
@@ -511,6 +528,9 @@ mod tests {
             "map(varchar, array(bigint))",
             "decimal(10,2)",
             "timestamp(6) with time zone",
+            "row(double)",
+            "row(x integer, varchar)",
+            "row(date date, timestamp timestamp(3))",
         ] {
             assert_eq!(TrinoType::parse(text).unwrap().to_string(), text);
         }

@@ -360,3 +360,40 @@ fn check_points_at_refused_constructs() {
         errors[0]
     );
 }
+
+/// Output columns are named as Trino names them: a row's field by the field's name, a column
+/// by its own, anything else `_col<position>` (a table built from the query gets these names).
+#[test]
+fn names_outputs_as_trino() {
+    let ctx = session();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let names = |sql: &str| -> Vec<String> {
+        let plan = runtime
+            .block_on(mdw_sql_trino::plan(&ctx.state(), sql))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        plan.schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect()
+    };
+    let orders = "(SELECT 1 AS id, CAST(ROW('x', 1) AS ROW(city VARCHAR, zip INTEGER)) AS address)";
+    assert_eq!(
+        names(&format!(
+            "SELECT o.id, o.address.city, address.zip, (o.address).city AS c, upper(o.address.city) FROM {orders} AS o"
+        )),
+        ["id", "city", "zip", "c", "_col4"]
+    );
+    assert_eq!(
+        names("SELECT CAST(ROW(1, 2.0) AS ROW(x BIGINT, y DOUBLE)).x"),
+        ["x"]
+    );
+    assert_eq!(
+        names(
+            "SELECT t.sku, qty FROM (VALUES (ARRAY[CAST(ROW('a', 2) AS ROW(sku VARCHAR, qty INTEGER))])) AS o (items) CROSS JOIN UNNEST(o.items) AS t(sku, qty)"
+        ),
+        ["sku", "qty"]
+    );
+}

@@ -9,6 +9,7 @@ use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::ScalarUDF;
 
+use super::row_type;
 use super::rows::{self, i64_at, str_at};
 use super::{Arg, Call, Func, args, args_opt, args_var, exec_err, ret_i64};
 use crate::render;
@@ -35,8 +36,20 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
         Func::new(
             "__trino_subscript",
             args(&[Any, Any]),
-            element_type_of,
-            |c| subscript(c, true),
+            |types, scalars| {
+                if row_type::is_row(&types[0]) {
+                    row_type::field_type(&types[0], scalars.get(1).copied().flatten())
+                } else {
+                    element_type_of(types, scalars)
+                }
+            },
+            |c| {
+                if row_type::is_row(c.arg(0).data_type()) {
+                    row_type::field_values(c)
+                } else {
+                    subscript(c, true)
+                }
+            },
         ),
         Func::new("contains", args(&[Any, Any]), list_and_element_bool, |c| {
             rows::bools(c, |r| {
@@ -325,7 +338,7 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
         ),
         Func::new(
             "__trino_unnest_arg",
-            args(&[Any, Bool]),
+            args_opt(&[Any, Bool], &[Bool]),
             unnest_arg_type,
             |c| {
                 let element = element_of(c.ret).cloned().unwrap_or(DataType::Null);
@@ -646,16 +659,23 @@ fn two_lists(
     })
 }
 
-fn unnest_arg_type(t: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
-    match &t[0] {
-        DataType::List(f) if matches!(f.data_type(), DataType::Struct(_)) => Err(DataFusionError::Plan(
-            "UNNEST of an array of rows (one column per field) is not supported on the embedded engine".into(),
+/// `__trino_unnest_arg(array, outer[, expand_rows])`: the array UNNEST expands. Arrays of rows
+/// are accepted only where the UNNEST names their fields (`expand_rows`, see `unnest.rs`):
+/// Trino gives one column per field, never the row.
+fn unnest_arg_type(t: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let expand_rows = matches!(
+        scalars.get(2).copied().flatten(),
+        Some(ScalarValue::Boolean(Some(true)))
+    );
+    match (&t[0], expand_rows) {
+        (DataType::List(f), false) if row_type::is_row(f.data_type()) => Err(DataFusionError::Plan(
+            "UNNEST of an array of rows with one column is not supported on the embedded engine: Trino expands a row into one column per field, name them (AS t(a, b, …))".into(),
         )),
-        DataType::List(_) => Ok(t[0].clone()),
-        DataType::Map(..) => Err(DataFusionError::Plan(
+        (DataType::List(_), _) => Ok(t[0].clone()),
+        (DataType::Map(..), _) => Err(DataFusionError::Plan(
             "UNNEST of a map is not supported on the embedded engine; UNNEST map_keys(m) and map_values(m)".into(),
         )),
-        other => Err(not_array("UNNEST", other)),
+        (other, _) => Err(not_array("UNNEST", other)),
     }
 }
 

@@ -606,6 +606,12 @@ fn width_bucket(c: &Call) -> Result<ArrayRef> {
 }
 
 fn extreme_type(types: &[DataType], _: &[Option<&ScalarValue>]) -> Result<DataType> {
+    if types.iter().any(super::is_row) {
+        return Err(DataFusionError::Plan(
+            "greatest/least of rows is not supported on the embedded engine; compare their fields"
+                .into(),
+        ));
+    }
     let first = types
         .iter()
         .find(|t| **t != DataType::Null)

@@ -11,6 +11,7 @@ mod map;
 mod math;
 mod percentile;
 mod regexp;
+mod row_type;
 pub(crate) mod rows;
 mod string;
 mod url;
@@ -32,6 +33,7 @@ use crate::dialect;
 use crate::types::{TrinoType, with_precision, wrapped_timestamp};
 
 pub(crate) use cast::{parse_target, parse_timestamp_text, timestamp_values};
+pub(crate) use row_type::is_row;
 
 /// What an argument position accepts, and the type the value is converted to before the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -437,6 +439,7 @@ pub(crate) fn scalar_functions() -> Vec<ScalarUDF> {
     all.extend(json::functions());
     all.extend(array::functions());
     all.extend(map::functions());
+    all.extend(row_type::functions());
     all.extend(url::functions());
     all.extend(cast::functions());
     all

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray, StructArray};
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{
     DataType, Decimal128Type, Field, Float64Type, Int64Type, TimeUnit, TimestampMicrosecondType,
@@ -35,7 +35,7 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
         Func::new("__trino_cast", args(&[Any, Str]), cast_return, |c| {
             cast_call(c, false)
         }),
-        Func::new("__trino_try_cast", args(&[Any, Str]), cast_return, |c| {
+        Func::new("__trino_try_cast", args(&[Any, Str]), try_cast_return, |c| {
             cast_call(c, true)
         }),
         Func::new(
@@ -87,6 +87,27 @@ fn cast_return(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<D
         )));
     }
     Ok(target.to_arrow())
+}
+
+/// `TRY_CAST` gives NULL for a value that does not cast; for a row Trino nulls the whole row
+/// when one field fails, which a field-by-field cast does not give: refused.
+fn try_cast_return(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let target = cast_return(types, scalars)?;
+    if contains_row(&target) {
+        return Err(DataFusionError::Plan(
+            "TRY_CAST to a row type is not supported on the embedded engine (use CAST)".into(),
+        ));
+    }
+    Ok(target)
+}
+
+fn contains_row(t: &DataType) -> bool {
+    match TrinoType::from_arrow(t) {
+        Some(TrinoType::Row(_)) => true,
+        Some(TrinoType::Array(e)) => contains_row(&e.to_arrow()),
+        Some(TrinoType::Map(k, v)) => contains_row(&k.to_arrow()) || contains_row(&v.to_arrow()),
+        _ => false,
+    }
 }
 
 /// The zone a `timestamp with time zone` result gets: the source's own, the zone written in a
@@ -153,6 +174,13 @@ fn supported(from: &DataType, to: &TrinoType) -> bool {
         (T::Json, t) => json_target(t),
         (a, T::Json) => json_source(a),
         (T::Array(a), T::Array(b)) => supported(&a.to_arrow(), b),
+        // Rows cast field by field, by position; the names are the target's.
+        (T::Row(a), T::Row(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|((_, from), (_, to))| supported(&from.to_arrow(), to))
+        }
         _ => false,
     }
 }
@@ -163,6 +191,7 @@ fn json_target(t: &TrinoType) -> bool {
         T::Boolean | T::Integer | T::BigInt | T::Double | T::Varchar | T::Json => true,
         T::Array(e) => json_target(e),
         T::Map(k, v) => **k == T::Varchar && json_target(v),
+        T::Row(fields) => fields.iter().all(|(_, t)| json_target(t)),
         _ => false,
     }
 }
@@ -449,6 +478,23 @@ fn cast_to_storage(
                 list.nulls().cloned(),
             )?))
         }
+        (T::Row(_), T::Row(fields)) => {
+            let row = array.as_struct();
+            let columns = row
+                .columns()
+                .iter()
+                .zip(fields)
+                .map(|(column, (_, to))| cast_array(column, to, try_cast))
+                .collect::<Result<Vec<_>>>()?;
+            let DataType::Struct(names) = to.to_arrow() else {
+                unreachable!("a row is an Arrow struct");
+            };
+            Ok(Arc::new(StructArray::try_new(
+                names,
+                columns,
+                row.nulls().cloned(),
+            )?))
+        }
         _ if supported(&source.to_arrow(), to) => {
             // Integer widening and narrowing (overflow is an error), integer ↔ double/real,
             // boolean ↔ integer: Arrow's casts give Trino's values for these.
@@ -717,6 +763,45 @@ fn json_to_scalar(value: &serde_json::Value, to: &TrinoType) -> Result<Option<Sc
                 .map(|i| Ok(json_to_scalar(i, v)?.unwrap_or_else(|| null.clone())))
                 .collect::<Result<Vec<_>>>()?;
             super::map::map_scalar(&keys, &values, &DataType::Utf8, &value_type)?
+        }
+        // A JSON array fills the fields by position; an object by name, matched without case,
+        // keys the row does not have ignored and fields without a key NULL.
+        TrinoType::Row(fields) => {
+            let values: Vec<Option<&J>> = match value {
+                J::Array(items) if items.len() == fields.len() => items.iter().map(Some).collect(),
+                J::Object(entries) if fields.iter().all(|(name, _)| !name.is_empty()) => fields
+                    .iter()
+                    .map(|(name, _)| {
+                        let mut found =
+                            entries.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
+                        match (found.next(), found.next()) {
+                            (_, Some(_)) => Err(exec_err(format!(
+                                "Cannot cast to {to}. Duplicate field: {name}"
+                            ))),
+                            (one, None) => Ok(one.map(|(_, v)| v)),
+                        }
+                    })
+                    .collect::<Result<_>>()?,
+                _ => return Err(bad()),
+            };
+            let columns = fields
+                .iter()
+                .zip(values)
+                .map(|((_, t), v)| {
+                    let arrow = t.to_arrow();
+                    let scalar = match v {
+                        Some(v) => json_to_scalar(v, t)?,
+                        None => None,
+                    };
+                    scalar
+                        .unwrap_or(ScalarValue::try_from(&arrow)?)
+                        .to_array_of_size(1)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let DataType::Struct(arrow_fields) = to.to_arrow() else {
+                unreachable!("a row is an Arrow struct");
+            };
+            ScalarValue::Struct(Arc::new(StructArray::try_new(arrow_fields, columns, None)?))
         }
         _ => return Err(bad()),
     }))
