@@ -231,8 +231,8 @@ impl Project {
             if !empty {
                 return Err(file.error(
                     key,
-                    format!("`{key}` hooks are not supported yet"),
-                    "mdw's engines do not run project hooks yet: remove the hook, or run it outside mdw",
+                    format!("`{key}` hooks are not supported"),
+                    "mdw runs hooks around model builds (pre-hook, post-hook), not around a whole run: move the statement to a model's hook, or run it outside mdw",
                 ));
             }
         }

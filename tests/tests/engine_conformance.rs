@@ -410,6 +410,38 @@ fn stores_rows_and_unnests_them(s: &Subject) {
     assert!(s.run(e.describe(DATABASE, "anon")).unwrap().is_none());
 }
 
+/// dbt hooks run as one statement each: Athena's Iceberg maintenance on every engine (the
+/// embedded one checks the table and has nothing else to do); other statements are checked at
+/// plan by the engine that cannot run them, and go to Athena as written.
+fn runs_hooks(s: &Subject) {
+    let e = &s.engine;
+    s.run(e.build_table(&table("hooked", "select 1 as id", "a")))
+        .unwrap();
+    let catalog = e.catalog_name().to_string();
+    for hook in [
+        format!("OPTIMIZE \"{catalog}\".\"conform\".\"hooked\" REWRITE DATA USING BIN_PACK"),
+        "VACUUM conform.hooked;".to_string(),
+    ] {
+        e.check_statement(&hook).unwrap();
+        s.run(e.run_statement(&hook)).unwrap();
+    }
+    let insert = "insert into conform.hooked select 2";
+    if s.runs_sql {
+        assert!(matches!(
+            e.check_statement(insert),
+            Err(EngineError::Unsupported(_))
+        ));
+        let missing = s.run(e.run_statement("VACUUM conform.missing"));
+        assert!(
+            format!("{missing:?}").contains("does not exist"),
+            "{missing:?}"
+        );
+    } else {
+        e.check_statement(insert).unwrap();
+        s.run(e.run_statement(insert)).unwrap();
+    }
+}
+
 /// Every case on one engine, as a module of tests named after the engine.
 macro_rules! cases {
     ($engine:ident; [$($case:ident),*]) => {
@@ -440,7 +472,8 @@ conformance!(
         applies_an_incremental_run_once,
         refuses_bad_input_before_running_anything,
         lists_relation_versions,
-        stores_rows_and_unnests_them
+        stores_rows_and_unnests_them,
+        runs_hooks
     ];
     embedded_local, embedded_glue, athena
 );

@@ -402,3 +402,64 @@ output "columns" {{
         serde_json::json!(["store_id", "city", "opened"])
     );
 }
+
+/// dbt's hooks: Athena's Iceberg maintenance post-hooks run around the build (checked, with
+/// nothing to do on the embedded engine's tables); a hook the engine cannot run fails the
+/// plan at its attribute path, before anything is built; a hook on a table that does not
+/// exist fails the build as on Athena, leaving nothing half-built.
+#[test]
+fn hooks_run_around_the_build() {
+    let ws = workspace();
+    let model = |pre: &str, post: &str| {
+        format!(
+            r#"{PROVIDER}
+resource "mdw_iceberg_model" "orders" {{
+  database   = "sta"
+  name       = "orders"
+  sql        = "select 1 as order_id"
+  pre_hooks  = [{pre}]
+  post_hooks = [{post}]
+}}
+"#
+        )
+    };
+    let maintenance = r#""OPTIMIZE \"awsdatacatalog\".\"sta\".\"orders\" REWRITE DATA USING BIN_PACK", "VACUUM sta.orders""#;
+    ws.write_config(&model("", maintenance));
+    ws.init();
+    ws.apply();
+
+    ws.write_config(&model(r#""insert into sta.audit select 1""#, maintenance));
+    let plan = ws.plan_exit_code(&[]);
+    assert_eq!(plan.code, 1, "{plan}");
+    let text = plan.combined();
+    assert!(text.contains("a hook cannot run on this engine"), "{text}");
+    assert!(text.contains("insert into sta.audit"), "{text}");
+    assert!(text.contains("pre_hooks"), "{text}");
+
+    // A pre-hook on a table that is not there yet fails the create; nothing is built.
+    ws.write_config(&format!(
+        r#"{PROVIDER}
+resource "mdw_iceberg_model" "fresh" {{
+  database  = "sta"
+  name      = "fresh"
+  sql       = "select 1 as id"
+  pre_hooks = ["VACUUM sta.fresh"]
+}}
+"#
+    ));
+    let apply = ws.try_apply();
+    assert_ne!(apply.code, 0, "{apply}");
+    let text = apply.combined();
+    assert!(
+        text.contains("running pre-hook 1 of model sta.fresh"),
+        "{text}"
+    );
+    assert!(text.contains("the table does not exist"), "{text}");
+    assert_eq!(
+        catalog_sql(
+            &ws,
+            "select count(*) from iceberg_tables where table_name = 'fresh'"
+        ),
+        "[(0,)]"
+    );
+}

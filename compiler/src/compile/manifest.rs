@@ -74,6 +74,30 @@ fn columns_json(columns: &[Column]) -> Json {
 /// A node's config with dbt's defaults for what it does not set.
 fn config_json(config: &crate::config::Config, materialized_default: &str) -> Json {
     let mut out: Map<String, Json> = config.clone().into_iter().collect();
+    // dbt keeps hooks unrendered, each as {sql, transaction, index}.
+    for key in ["pre-hook", "post-hook"] {
+        if let Some(value) = out.get(key) {
+            let transaction =
+                |v: &Json| v.get("transaction").and_then(Json::as_bool).unwrap_or(true);
+            let items: Vec<&Json> = match value {
+                Json::Array(items) => items.iter().collect(),
+                Json::Null => Vec::new(),
+                other => vec![other],
+            };
+            let hooks: Vec<Json> = items
+                .into_iter()
+                .filter_map(|item| {
+                    let sql = match item {
+                        Json::String(sql) => sql.clone(),
+                        Json::Object(map) => map.get("sql")?.as_str()?.to_string(),
+                        _ => return None,
+                    };
+                    Some(json!({"sql": sql, "transaction": transaction(item), "index": null}))
+                })
+                .collect();
+            out.insert(key.to_string(), Json::Array(hooks));
+        }
+    }
     let defaults = json!({
         "enabled": true, "alias": null, "schema": null, "database": null, "tags": [],
         "meta": {}, "group": null, "materialized": materialized_default,

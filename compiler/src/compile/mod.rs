@@ -71,6 +71,8 @@ pub struct CompiledModel {
     pub(crate) incremental_sql_with_markers: Option<String>,
     /// Inlined into the models that ref it; no table of its own.
     pub(crate) ephemeral: bool,
+    /// Pre- and post-hooks rendered for the model (deferred vars as markers).
+    pub(crate) hooks: render::Hooks,
 }
 
 #[derive(Debug, Clone)]

@@ -40,7 +40,20 @@ impl Compiler {
                     ))
                 };
                 let node = Arc::new(node);
-                match self.engine.render(&r.file.path, &node) {
+                let parsed = self.engine.render(&r.file.path, &node).and_then(|output| {
+                    // dbt renders a model's hooks while parsing too: their refs and sources are
+                    // the model's dependencies (a post-hook inserting into another model runs
+                    // after that model is built).
+                    let config = lock(&node.config).clone();
+                    for key in ["pre-hook", "post-hook"] {
+                        let hooks = config.get(key).and_then(crate::config::hooks);
+                        for hook in hooks.unwrap_or_default() {
+                            self.engine.render_str(&hook, &node, &r.file.path)?;
+                        }
+                    }
+                    Ok(output)
+                });
+                match parsed {
                     Ok(output) => Some(Parsed {
                         config: std::mem::take(&mut *lock(&node.config)),
                         captured: std::mem::take(&mut *lock(&node.captured)),

@@ -57,6 +57,17 @@ enum Outcome {
 pub(super) struct Rendered {
     full: RenderedSql,
     incremental: Option<RenderedSql>,
+    hooks: Hooks,
+}
+
+/// A model's hooks as rendered for it (deferred vars as markers), empty ones left out as dbt
+/// skips them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) pre: Vec<String>,
+    pub(crate) post: Vec<String>,
+    /// The deferred vars the hooks use (declared in the module like the SQL's).
+    pub(crate) vars: BTreeSet<String>,
 }
 
 impl Compiler {
@@ -241,13 +252,72 @@ impl Compiler {
             } else {
                 None
             };
-            Ok(Some(Rendered { full, incremental }))
+            let hooks = if r.is_model() {
+                let mut vars = BTreeSet::new();
+                let mut render = |key| {
+                    self.render_hooks(r, &p.config, key, &make, &mut vars)
+                        .map_err(failed)
+                };
+                let (pre, post) = (render("pre-hook")?, render("post-hook")?);
+                Hooks { pre, post, vars }
+            } else {
+                Hooks::default()
+            };
+            Ok(Some(Rendered {
+                full,
+                incremental,
+                hooks,
+            }))
         })();
         match done {
             Ok(rendered) => Outcome::Done(rendered),
             Err(Some(label)) => Outcome::Waiting(label),
             Err(None) => Outcome::Done(None),
         }
+    }
+
+    /// Renders a model's hooks of one kind (`this` is the model, as when dbt runs them). A
+    /// deferred var may only be substituted into a hook's text, as into the SQL.
+    fn render_hooks(
+        &self,
+        r: &Renderable,
+        config: &config::Config,
+        key: &str,
+        make: &dyn Fn(VarMode) -> Result<Arc<RenderNode>>,
+        vars: &mut BTreeSet<String>,
+    ) -> Result<Vec<String>> {
+        let Some(value) = config.get(key) else {
+            return Ok(Vec::new());
+        };
+        let mut rendered = Vec::new();
+        for hook in config::hooks(value).unwrap_or_default() {
+            let node = make(VarMode::Markers)?;
+            let marked = self.engine.render_str(&hook, &node, &r.file.path)?;
+            let used = std::mem::take(&mut lock(&node.captured).deferred_vars);
+            if !used.is_empty() {
+                let valued =
+                    self.engine
+                        .render_str(&hook, &make(VarMode::Values)?, &r.file.path)?;
+                let substituted =
+                    replace_deferred(&marked, |var| match self.shared.vars.binding(var) {
+                        VarBinding::Deferred(value) => json_scalar_text(&value).unwrap_or_default(),
+                        _ => deferred_marker(var),
+                    });
+                if substituted != valued {
+                    return Err(Diagnostic::new(format!(
+                        "a var deferred to Terraform decides more than the text of this model's {key}"
+                    ))
+                    .model(&r.name)
+                    .in_file(&r.file.path)
+                    .help("bind the var at compile time: --vars '{name: ...}'"));
+                }
+            }
+            vars.extend(used);
+            if !marked.trim().is_empty() {
+                rendered.push(marked.trim().to_string());
+            }
+        }
+        Ok(rendered)
     }
 
     /// The compiled nodes: every node that compiled and whose upstream did too.
@@ -267,11 +337,20 @@ impl Compiler {
         let mut singular_refs: HashMap<String, Vec<String>> = HashMap::new();
         let mut deferred_used = BTreeSet::new();
         for (i, rendered) in rendered.into_iter().enumerate() {
-            let (Some(Rendered { full, incremental }), Some(p)) = (rendered, &parsed[i]) else {
+            let (
+                Some(Rendered {
+                    full,
+                    incremental,
+                    hooks,
+                }),
+                Some(p),
+            ) = (rendered, &parsed[i])
+            else {
                 continue;
             };
             let r = &renderables[i];
             deferred_used.extend(full.deferred_vars);
+            deferred_used.extend(hooks.vars.iter().cloned());
             let incremental_sql_with_markers = incremental.and_then(|rendered| {
                 deferred_used.extend(rendered.deferred_vars);
                 (rendered.sql_with_markers != full.sql_with_markers)
@@ -318,6 +397,7 @@ impl Compiler {
                     ephemeral: relations.models[i]
                         .as_ref()
                         .is_some_and(Relation::is_ephemeral),
+                    hooks,
                 };
                 match check_config_markers(&model) {
                     Ok(()) => models.push(model),

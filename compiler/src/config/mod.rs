@@ -29,6 +29,23 @@ fn is_merging(key: &str) -> bool {
     matches!(key, "meta" | "docs" | "persist_docs" | "column_types")
 }
 
+/// A hook config's statements in order: a string, a `{sql: …}` map, or a list of either (dbt's
+/// forms). `None` when the value is none of these.
+pub(crate) fn hooks(value: &Json) -> Option<Vec<String>> {
+    fn one(value: &Json) -> Option<String> {
+        match value {
+            Json::String(sql) => Some(sql.clone()),
+            Json::Object(map) => map.get("sql").and_then(Json::as_str).map(str::to_string),
+            _ => None,
+        }
+    }
+    match value {
+        Json::Null => Some(Vec::new()),
+        Json::Array(items) => items.iter().map(one).collect(),
+        other => one(other).map(|sql| vec![sql]),
+    }
+}
+
 /// `+materialized` → `materialized`; `pre_hook` (a Python kwarg in `config()`) → `pre-hook`.
 pub(crate) fn normalize_key(key: &str) -> String {
     let key = key.strip_prefix('+').unwrap_or(key);

@@ -134,9 +134,22 @@ impl Checker {
                     ))
                 }
             }
-            "pre-hook" | "post-hook" if !is_empty(value) => Err(invalid(
-                format!("{key} is not supported yet"),
-                "mdw's engines do not run hooks yet: remove the hook, or run it outside mdw",
+            "pre-hook" | "post-hook" if !is_empty(value) && kind != NodeKind::Model => {
+                Err(invalid(
+                    format!(
+                        "{key} on a {} is not supported",
+                        if kind == NodeKind::Seed {
+                            "seed"
+                        } else {
+                            "test"
+                        }
+                    ),
+                    "mdw runs hooks around model builds only: move the hook to a model, or run it outside mdw",
+                ))
+            }
+            "pre-hook" | "post-hook" if crate::config::hooks(value).is_none() => Err(invalid(
+                format!("{key} is neither a SQL string nor a list of them (or of {{sql: ...}})"),
+                "write the hook as a string, a list of strings, or {sql: ..., transaction: ...}",
             )),
             "lf_tags_config" | "lf_grants" | "lf_inherited_tags"
                 if !is_empty(value) && value.get("enabled") != Some(&Json::Bool(false)) =>
@@ -331,7 +344,20 @@ mod tests {
         assert!(check("table_properties", json!(["a"])).is_err());
         assert!(check("tags", json!({"a": 1})).is_err());
         assert!(check("materialized", json!("tabel")).is_err());
-        assert!(check("pre-hook", json!("grant select")).is_err());
+        assert!(check("pre-hook", json!("VACUUM {{ this }}")).is_ok());
+        assert!(
+            check(
+                "post-hook",
+                json!([{"sql": "select 1", "transaction": false}])
+            )
+            .is_ok()
+        );
+        assert!(check("post-hook", json!(42)).is_err());
+        assert!(
+            checker
+                .check(NodeKind::Seed, "post-hook", &json!("select 1"))
+                .is_err()
+        );
         assert!(check("enabled", json!("{{ var('x') }}")).is_ok());
         assert!(check("tags", json!("a")).is_ok() && check("tags", json!(["a"])).is_ok());
         assert!(check("my_custom_key", json!([1, {"x": 2}])).is_ok());

@@ -945,6 +945,15 @@ fn model_definition(
     if let Some(tags) = string_list(config.get("tags"), text) {
         resource.insert("model_tags".into(), tags);
     }
+    for (key, hooks) in [
+        ("pre_hooks", &model.hooks.pre),
+        ("post_hooks", &model.hooks.post),
+    ] {
+        if !hooks.is_empty() {
+            let hooks: Vec<String> = hooks.iter().map(|h| text.of(h)).collect();
+            resource.insert(key.into(), json!(hooks));
+        }
+    }
     if !tests.is_empty() {
         let specs: Map<String, Json> = tests
             .iter()

@@ -344,6 +344,13 @@ impl Engine for AthenaEngine {
             .collect())
     }
 
+    async fn run_statement(&self, sql_text: &str) -> Result<(), EngineError> {
+        // One statement per query, as Athena takes it.
+        self.run("running a hook", sql_text.trim().trim_end_matches(';'))
+            .await
+            .map(|_| ())
+    }
+
     async fn query(&self, sql_text: &str, max_rows: usize) -> Result<QueryResult, EngineError> {
         if !mdw_engine::checks::is_read_only_query(sql_text) {
             return Err(EngineError::InvalidInput(

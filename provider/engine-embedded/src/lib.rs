@@ -7,6 +7,7 @@
 mod barrier;
 mod errors;
 mod glue_store;
+mod hooks;
 mod incremental;
 mod janitor;
 mod listing;
@@ -349,6 +350,14 @@ impl Engine for EmbeddedEngine {
 
     async fn load_csv(&self, seed: &SeedLoad) -> Result<BuildOutcome, EngineError> {
         seed::load_csv(&self.inner, seed).await
+    }
+
+    async fn run_statement(&self, sql: &str) -> Result<(), EngineError> {
+        hooks::run(&self.inner, sql).await
+    }
+
+    fn check_statement(&self, sql: &str) -> Result<(), EngineError> {
+        hooks::parse(sql).map(|_| ())
     }
 
     fn check_sql(&self, sql: &str) -> Result<(), EngineError> {

@@ -320,4 +320,16 @@ pub trait Engine: Send + Sync {
     fn check_sql(&self, _sql: &str) -> Result<(), EngineError> {
         Ok(())
     }
+
+    /// Runs one statement that returns no rows — a dbt hook (`OPTIMIZE … REWRITE DATA`,
+    /// `VACUUM`, `ALTER TABLE …`) — and waits for it. Hooks are the user's SQL, run as written:
+    /// no ownership check applies to them.
+    async fn run_statement(&self, sql: &str) -> Result<(), EngineError>;
+
+    /// Checks a statement for [`Engine::run_statement`] without a catalog (at `terraform plan`):
+    /// an engine that cannot run it refuses it here ([`EngineError::Unsupported`]). The default
+    /// accepts everything (an engine that sends SQL to the warehouse as written).
+    fn check_statement(&self, _sql: &str) -> Result<(), EngineError> {
+        Ok(())
+    }
 }

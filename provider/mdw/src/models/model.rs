@@ -123,6 +123,12 @@ tfplugin::model! {
         /// dbt tags; informational.
         #[tf()]
         pub(crate) model_tags: Option<Vec<String>>,
+        /// dbt's pre-hooks: statements the engine runs, in order, right before each build (one statement each, as Athena runs them). A failing hook fails the build before anything is written. A change alone runs nothing.
+        #[tf()]
+        pub(crate) pre_hooks: Option<Vec<String>>,
+        /// dbt's post-hooks: statements the engine runs, in order, right after each build (`OPTIMIZE {this} REWRITE DATA USING BIN_PACK`, `VACUUM {this}` …). A failing hook fails the apply; the new build stays in place, as in dbt.
+        #[tf()]
+        pub(crate) post_hooks: Option<Vec<String>>,
         /// Build ids of the models, seeds and sources this model reads; a change rebuilds it, and the references order it after them.
         #[tf()]
         pub(crate) upstream: Option<BTreeMap<String, String>>,
@@ -400,6 +406,8 @@ async fn build(
     let doing = format!("building model {model}");
     let owner_id = ownership::applied_owner_id(OwnedKind::Model, planned_value);
     let owner = ownership::for_build(prior, &owner_id);
+    let post_hooks = planned.post_hooks.clone();
+    run_hooks(&*engine, &model, "pre-hook", planned.pre_hooks.as_deref()).await?;
     let (state, version) = match planned.materialization() {
         "view" => {
             let info = engine
@@ -437,11 +445,28 @@ async fn build(
             (planned.with_outcome(&outcome), version)
         }
     };
+    run_hooks(&*engine, &model, "post-hook", post_hooks.as_deref()).await?;
     let state = to_value(&ModelModel {
         owner_id: Maybe::Known(owner_id),
         ..state
     })?;
     Ok((state, version))
+}
+
+/// Runs a model's hooks in order; the first failure stops the build, naming the hook.
+async fn run_hooks(
+    engine: &dyn mdw_engine::Engine,
+    model: &str,
+    kind: &str,
+    hooks: Option<&[String]>,
+) -> Result<(), ApplyError> {
+    for (i, hook) in hooks.unwrap_or_default().iter().enumerate() {
+        engine
+            .run_statement(hook)
+            .await
+            .map_err(|e| engine_error(&format!("running {kind} {} of model {model}", i + 1), &e))?;
+    }
+    Ok(())
 }
 
 /// A model's state after its data tests ran, and their failures (none when all passed).
@@ -500,6 +525,44 @@ pub(crate) async fn test(
         failures: outcome.errors,
         version: None,
     })
+}
+
+/// The model's hooks, checked by the engine at plan (the embedded engine refuses the ones it
+/// cannot run), whenever the model builds or its hooks change.
+async fn check_hooks(client: &Client, planned: &Value) -> Result<(), Diagnostics> {
+    let engine = client.engines.get().await?;
+    let model = format!(
+        "{}.{}",
+        planned
+            .get(ModelModel::database)
+            .as_str()
+            .unwrap_or_default(),
+        planned.get(ModelModel::name).as_str().unwrap_or_default()
+    );
+    let mut diags = Diagnostics::new();
+    for attribute in [ModelModel::pre_hooks, ModelModel::post_hooks] {
+        let Some(hooks) = planned.get(attribute).as_list() else {
+            continue;
+        };
+        for (i, hook) in hooks.iter().enumerate() {
+            if let Some(hook) = hook.as_str()
+                && let Err(e) = engine.check_statement(hook)
+            {
+                diags.push(
+                    Diagnostic::error(
+                        format!("Model {model}: a hook cannot run on this engine"),
+                        format!("{e}."),
+                    )
+                    .at(AttributePath::root(attribute).index(i as i64)),
+                );
+            }
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(())
+    }
 }
 
 /// What can only be checked with the engine, before anything is built: the configured
@@ -621,6 +684,13 @@ pub(crate) async fn plan(
         if let Stage::Plan(_) = stage {
             check_with_engine(client, &change.planned).await?;
         }
+    }
+    if let Stage::Plan(_) = stage
+        && (rebuild
+            || change.changes(ModelModel::pre_hooks)
+            || change.changes(ModelModel::post_hooks))
+    {
+        check_hooks(client, &change.planned).await?;
     }
     Ok(())
 }
