@@ -441,3 +441,41 @@ fn remove_from_catalog(workspace: &Workspace, database: &str, name: &str) {
         .expect("python3 runs");
     assert!(status.success());
 }
+
+/// A group's models run their hooks around their builds, and a hook the engine cannot run
+/// fails the plan naming the model.
+#[test]
+fn group_models_run_their_hooks() {
+    let workspace = Workspace::new();
+    workspace.write_file("orders.csv", "id,amount\n1,10\n");
+    let config = |post: &str| {
+        format!(
+            r#"{PROVIDER}
+resource "mdw_model_group" "sta" {{
+  lineage  = mdw_lineage.this.id
+  upstream = {{ "seed.orders" = mdw_seed.orders.build_id }}
+  models = {{
+    a = jsonencode({{
+      database   = "sta"
+      name       = "a"
+      sql        = "select id from \"awsdatacatalog\".\"raw\".\"orders\""
+      upstream   = ["seed.orders"]
+      post_hooks = ["{post}"]
+    }})
+  }}
+}}
+"#
+        )
+    };
+    workspace.write_config(&config("VACUUM sta.a"));
+    workspace.init();
+    workspace.apply();
+    assert!(table_exists(&workspace, "sta", "a"));
+    workspace.write_config(&config("DROP TABLE sta.a"));
+    let plan = workspace.plan_exit_code(&[]);
+    assert_eq!(plan.code, 1, "{plan}");
+    let text = plan.combined();
+    assert!(text.contains("a hook cannot run on this engine"), "{text}");
+    assert!(text.contains("DROP TABLE sta.a"), "{text}");
+    assert!(table_exists(&workspace, "sta", "a"));
+}
