@@ -149,6 +149,14 @@ impl Visitor for Checker {
             | Expr::Nested(_)
             | Expr::IsNull(_)
             | Expr::IsNotNull(_)
+            // Two-valued tests of a boolean: DataFusion's agree with Trino's (NULL IS TRUE is
+            // false, NULL IS UNKNOWN true).
+            | Expr::IsTrue(_)
+            | Expr::IsNotTrue(_)
+            | Expr::IsFalse(_)
+            | Expr::IsNotFalse(_)
+            | Expr::IsUnknown(_)
+            | Expr::IsNotUnknown(_)
             | Expr::IsDistinctFrom(..)
             | Expr::IsNotDistinctFrom(..)
             | Expr::InList { .. }

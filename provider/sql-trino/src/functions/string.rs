@@ -125,6 +125,12 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
                 _ => Ok(None),
             })
         }),
+        Func::new("ends_with", args(&[Str, Str]), ret_bool, |c| {
+            rows::bools(c, |r| match (s(c, 0, r), s(c, 1, r)) {
+                (Some(v), Some(p)) => Ok(Some(v.ends_with(p))),
+                _ => Ok(None),
+            })
+        }),
         Func::new("chr", args(&[Int]), ret_utf8, |c| {
             rows::utf8(c, |r| match i64_at(c.arg(0), r) {
                 None => Ok(None),
@@ -323,23 +329,35 @@ fn strpos(c: &Call) -> Result<datafusion::arrow::array::ArrayRef> {
         } else {
             1
         };
-        if instance <= 0 {
-            return Err(exec_err("'instance' must be a positive number."));
+        if instance == 0 {
+            return Err(exec_err(
+                "'instance' must be a positive or negative number.",
+            ));
         }
         if sub.is_empty() {
             return Ok(Some(1));
         }
-        let mut found = 0;
+        // Every occurrence, overlapping ones included (the search moves on by one character);
+        // a negative instance counts from the end.
+        let mut starts = Vec::new();
         let mut from = 0;
         while let Some(at) = v[from..].find(sub) {
-            found += 1;
             let byte = from + at;
-            if found == instance {
-                return Ok(Some(v[..byte].chars().count() as i64 + 1));
+            starts.push(byte);
+            if instance > 0 && starts.len() as i64 == instance {
+                break;
             }
             from = byte + v[byte..].chars().next().map_or(1, char::len_utf8);
         }
-        Ok(Some(0))
+        let n = instance.unsigned_abs() as usize;
+        let chosen = if instance > 0 {
+            starts.get(n - 1)
+        } else {
+            starts.len().checked_sub(n).and_then(|i| starts.get(i))
+        };
+        Ok(Some(
+            chosen.map_or(0, |byte| v[..*byte].chars().count() as i64 + 1),
+        ))
     })
 }
 
