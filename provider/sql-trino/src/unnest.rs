@@ -240,8 +240,7 @@ impl Parts {
         let named = alias
             .columns
             .len()
-            .checked_sub(usize::from(with_ordinality))
-            .unwrap_or_default();
+            .saturating_sub(usize::from(with_ordinality));
         if named < array_exprs.len() {
             return Err(TrinoSqlError::at(
                 span,

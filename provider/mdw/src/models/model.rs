@@ -527,18 +527,23 @@ pub(crate) async fn test(
     })
 }
 
-/// The model's hooks, checked by the engine at plan (the embedded engine refuses the ones it
-/// cannot run), whenever the model builds or its hooks change.
-async fn check_hooks(client: &Client, planned: &Value) -> Result<(), Diagnostics> {
-    let engine = client.engines.get().await?;
-    let model = format!(
+/// `database.name` of a planned model, for messages.
+fn planned_relation(planned: &Value) -> String {
+    format!(
         "{}.{}",
         planned
             .get(ModelModel::database)
             .as_str()
             .unwrap_or_default(),
         planned.get(ModelModel::name).as_str().unwrap_or_default()
-    );
+    )
+}
+
+/// The model's hooks, checked by the engine at plan (the embedded engine refuses the ones it
+/// cannot run), whenever the model builds or its hooks change.
+async fn check_hooks(client: &Client, planned: &Value) -> Result<(), Diagnostics> {
+    let engine = client.engines.get().await?;
+    let model = planned_relation(planned);
     let mut diags = Diagnostics::new();
     for attribute in [ModelModel::pre_hooks, ModelModel::post_hooks] {
         let Some(hooks) = planned.get(attribute).as_list() else {
@@ -570,14 +575,7 @@ async fn check_hooks(client: &Client, planned: &Value) -> Result<(), Diagnostics
 /// embedded engine refuses Athena SQL it cannot answer exactly).
 async fn check_with_engine(client: &Client, planned: &Value) -> Result<(), Diagnostics> {
     let engine = client.engines.get().await?;
-    let model = format!(
-        "{}.{}",
-        planned
-            .get(ModelModel::database)
-            .as_str()
-            .unwrap_or_default(),
-        planned.get(ModelModel::name).as_str().unwrap_or_default()
-    );
+    let model = planned_relation(planned);
     let mut diags = Diagnostics::new();
     for attribute in [ModelModel::sql, ModelModel::incremental_sql] {
         if let Some(sql) = planned.get(attribute).as_str()
