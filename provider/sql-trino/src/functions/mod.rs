@@ -5,6 +5,7 @@ mod aggregate;
 mod array;
 mod cast;
 mod datetime;
+mod format;
 mod json;
 pub(crate) mod lambda;
 mod map;
@@ -291,7 +292,7 @@ fn precision_use(name: &str) -> PrecisionUse {
         | "last_day_of_month" | "date" | "year" | "quarter" | "month" | "week" | "week_of_year"
         | "day" | "day_of_month" | "day_of_week" | "dow" | "day_of_year" | "doy"
         | "year_of_week" | "yow" | "hour" | "minute" | "second" | "millisecond"
-        | "timezone_hour" | "timezone_minute" => PrecisionUse::Reads,
+        | "timezone_hour" | "timezone_minute" | "format" => PrecisionUse::Reads,
         _ => PrecisionUse::Refused,
     }
 }
@@ -433,6 +434,7 @@ pub(crate) fn all_valid(args: &[ArrayRef], row: usize) -> bool {
 pub(crate) fn scalar_functions() -> Vec<ScalarUDF> {
     let mut all = Vec::new();
     all.extend(string::functions());
+    all.extend(format::functions());
     all.extend(regexp::functions());
     all.extend(math::functions());
     all.extend(datetime::functions());
