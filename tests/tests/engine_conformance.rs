@@ -436,6 +436,13 @@ fn runs_hooks(s: &Subject) {
             format!("{missing:?}").contains("does not exist"),
             "{missing:?}"
         );
+        // OPTIMIZE's predicate reads the table's columns, as on Athena.
+        s.run(e.run_statement("OPTIMIZE conform.hooked REWRITE DATA USING BIN_PACK WHERE id = 1"))
+            .unwrap();
+        let unknown = s.run(
+            e.run_statement("OPTIMIZE conform.hooked REWRITE DATA USING BIN_PACK WHERE nosuch = 1"),
+        );
+        assert!(unknown.is_err(), "{unknown:?}");
     } else {
         e.check_statement(insert).unwrap();
         s.run(e.run_statement(insert)).unwrap();

@@ -259,6 +259,30 @@ impl Compiler {
                         .map_err(failed)
                 };
                 let (pre, post) = (render("pre-hook")?, render("post-hook")?);
+                // The provider runs one list of hooks on every build: one that changes with
+                // is_incremental() cannot be carried over.
+                if incremental.is_some() {
+                    let make_incremental = |mode: VarMode| {
+                        let mut node = Arc::unwrap_or_clone(make(mode)?);
+                        node.extra.push((INCREMENTAL_FLAG, true.into()));
+                        Ok(Arc::new(node))
+                    };
+                    let mut ignored = BTreeSet::new();
+                    let mut render = |key| {
+                        self.render_hooks(r, &p.config, key, &make_incremental, &mut ignored)
+                            .map_err(failed)
+                    };
+                    if (render("pre-hook")?, render("post-hook")?) != (pre.clone(), post.clone()) {
+                        return Err(failed(
+                            Diagnostic::new(
+                                "this model's hooks depend on is_incremental(), which mdw does not carry over (it runs the same hooks on every build)",
+                            )
+                            .model(&r.name)
+                            .in_file(&r.file.path)
+                            .help("write hooks that do not test is_incremental(), or run the statement outside mdw"),
+                        ));
+                    }
+                }
                 Hooks { pre, post, vars }
             } else {
                 Hooks::default()

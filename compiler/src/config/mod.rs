@@ -60,6 +60,7 @@ pub(crate) fn normalize_key(key: &str) -> String {
 pub(crate) fn merge(config: &mut Config, key: &str, value: Json) {
     let key = normalize_key(key);
     if is_appending(&key) {
+        let is_set = key == "tags";
         let entry = config.entry(key).or_insert_with(|| Json::Array(Vec::new()));
         let mut items = match std::mem::take(entry) {
             Json::Array(items) => items,
@@ -71,8 +72,9 @@ pub(crate) fn merge(config: &mut Config, key: &str, value: Json) {
             Json::Null => Vec::new(),
             single => vec![single],
         };
+        // dbt concatenates hooks (the same statement twice runs twice); tags are a set.
         for item in new_items {
-            if !items.contains(&item) {
+            if !is_set || !items.contains(&item) {
                 items.push(item);
             }
         }

@@ -147,6 +147,10 @@ impl Checker {
                     "mdw runs hooks around model builds only: move the hook to a model, or run it outside mdw",
                 ))
             }
+            "pre-hook" | "post-hook" if has_transaction_false(value) => Err(invalid(
+                format!("{key} with transaction: false is not supported"),
+                "dbt-athena runs such hooks outside its materializations' order (its table materialization not at all): remove `transaction: false`",
+            )),
             "pre-hook" | "post-hook" if crate::config::hooks(value).is_none() => Err(invalid(
                 format!("{key} is neither a SQL string nor a list of them (or of {{sql: ...}})"),
                 "write the hook as a string, a list of strings, or {sql: ..., transaction: ...}",
@@ -227,6 +231,17 @@ pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, I
         )),
         _ => Ok(()),
     }
+}
+
+/// Whether a hook config holds a `{sql: …, transaction: false}` entry.
+fn has_transaction_false(value: &Json) -> bool {
+    let items: Vec<&Json> = match value {
+        Json::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    items
+        .iter()
+        .any(|item| item.get("transaction") == Some(&Json::Bool(false)))
 }
 
 fn is_empty(value: &Json) -> bool {
@@ -348,11 +363,18 @@ mod tests {
         assert!(
             check(
                 "post-hook",
-                json!([{"sql": "select 1", "transaction": false}])
+                json!([{"sql": "select 1", "transaction": true}])
             )
             .is_ok()
         );
         assert!(check("post-hook", json!(42)).is_err());
+        assert!(
+            check(
+                "post-hook",
+                json!({"sql": "select 1", "transaction": false})
+            )
+            .is_err()
+        );
         assert!(
             checker
                 .check(NodeKind::Seed, "post-hook", &json!("select 1"))

@@ -278,6 +278,9 @@ fn outcome(build_id: String, info: RelationInfo) -> BuildOutcome {
     }
 }
 
+/// How many times a hook that asks for more runs (OPTIMIZE, VACUUM) is run before it fails.
+const HOOK_RUNS: u32 = 50;
+
 #[async_trait]
 impl Engine for AthenaEngine {
     fn catalog_name(&self) -> &str {
@@ -345,10 +348,19 @@ impl Engine for AthenaEngine {
     }
 
     async fn run_statement(&self, sql_text: &str) -> Result<(), EngineError> {
-        // One statement per query, as Athena takes it.
-        self.run("running a hook", sql_text.trim().trim_end_matches(';'))
-            .await
-            .map(|_| ())
+        // One statement per query, as Athena takes it. OPTIMIZE and VACUUM of a large table
+        // stop with ICEBERG_OPTIMIZE_MORE_RUNS_NEEDED / ICEBERG_VACUUM_MORE_RUNS_NEEDED: run
+        // again until done, as dbt-athena does.
+        let statement = sql_text.trim().trim_end_matches(';');
+        let mut runs = 1;
+        loop {
+            match self.run("running a hook", statement).await {
+                Err(e) if e.to_string().contains("_MORE_RUNS_NEEDED") && runs < HOOK_RUNS => {
+                    runs += 1;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
     }
 
     async fn query(&self, sql_text: &str, max_rows: usize) -> Result<QueryResult, EngineError> {

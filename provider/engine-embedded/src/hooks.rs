@@ -17,6 +17,8 @@ pub(crate) struct Maintenance {
     pub(crate) statement: &'static str,
     /// The relation as written, its parts unquoted: `[catalog.]database.name`.
     pub(crate) relation: Vec<String>,
+    /// OPTIMIZE's `WHERE` predicate, as written.
+    pub(crate) predicate: Option<String>,
 }
 
 fn unsupported(sql: &str) -> EngineError {
@@ -42,16 +44,21 @@ pub(crate) fn parse(sql: &str) -> Result<Maintenance, EngineError> {
         "OPTIMIZE"
             if words.len() >= 4
                 && words[..4] == ["REWRITE", "DATA", "USING", "BIN_PACK"]
-                && (words.len() == 4 || words[4] == "WHERE") =>
+                && (words.len() == 4 || (words[4] == "WHERE" && words.len() > 5)) =>
         {
             "OPTIMIZE"
         }
         "VACUUM" if words.is_empty() => "VACUUM",
         _ => return Err(unsupported(sql)),
     };
+    let predicate = (words.len() > 5).then(|| {
+        let at = rest.to_ascii_uppercase().find("WHERE").expect("checked") + "WHERE".len();
+        rest[at..].trim().to_string()
+    });
     Ok(Maintenance {
         statement,
         relation,
+        predicate,
     })
 }
 
@@ -72,7 +79,16 @@ pub(crate) async fn run(inner: &Arc<Inner>, sql: &str) -> Result<(), EngineError
         }
     };
     match crate::write::describe(inner, database, name).await? {
-        Some(info) if info.kind == RelationKind::Table => Ok(()),
+        // OPTIMIZE's predicate must read the table's columns, as on Athena.
+        Some(info) if info.kind == RelationKind::Table => match &hook.predicate {
+            Some(predicate) => crate::query::describe(
+                inner,
+                &format!("select 1 from \"{database}\".\"{name}\" where {predicate}"),
+            )
+            .await
+            .map(|_| ()),
+            None => Ok(()),
+        },
         Some(_) => Err(EngineError::InvalidInput(format!(
             "{} of {database}.{name}: it is a view, not an Iceberg table",
             hook.statement
@@ -138,6 +154,7 @@ mod tests {
         .unwrap();
         assert_eq!(optimize.statement, "OPTIMIZE");
         assert_eq!(optimize.relation, ["awsdatacatalog", "sta", "orders"]);
+        assert_eq!(optimize.predicate.as_deref(), Some("day > 1"));
         let vacuum = parse("VACUUM sta.\"My Table\"").unwrap();
         assert_eq!(vacuum.statement, "VACUUM");
         assert_eq!(vacuum.relation, ["sta", "my table"]);
@@ -151,6 +168,7 @@ mod tests {
             "OPTIMIZE sta.orders",
             "VACUUM sta.orders RETAIN 7 DAYS",
             "VACUUM orders",
+            "OPTIMIZE sta.orders REWRITE DATA USING BIN_PACK WHERE",
         ] {
             let err = parse(sql).unwrap_err().to_string();
             assert!(

@@ -23,6 +23,7 @@ mod planner;
 mod render;
 mod result_types;
 mod rewrite;
+mod row_comparisons;
 mod types;
 mod unnest;
 
@@ -129,6 +130,7 @@ pub async fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
                 "the session lacks the Trino layer: call mdw_sql_trino::configure".into(),
             )
         })?;
+    row_comparisons::refuse(&plan)?;
     let plan = result_types::fix_aggregate_types(plan, &cast)?;
     name_unnamed_outputs(plan)
 }

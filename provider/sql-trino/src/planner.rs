@@ -4,11 +4,14 @@
 //! decimal products typed as Trino types them, and subtracting dates or timestamps (Trino's result is an interval
 //! day to second, which has no Arrow equivalent here), and comparing rows.
 
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::DFSchema;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Column, DFSchema, TableReference};
 use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawBinaryExpr};
-use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, Operator};
+use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, Operator, lit};
 use datafusion::sql::sqlparser::ast::BinaryOperator;
 
 #[derive(Debug)]
@@ -41,6 +44,25 @@ fn stringish(t: &DataType) -> bool {
 }
 
 impl ExprPlanner for TrinoExprPlanner {
+    /// `t.col.field`: the field of a row, by name; anything but a row is refused
+    /// (`__trino_field`), where DataFusion would read a map's key.
+    fn plan_compound_identifier(
+        &self,
+        field: &Field,
+        qualifier: Option<&TableReference>,
+        nested_names: &[String],
+    ) -> Result<PlannerResult<Vec<Expr>>> {
+        let udf = Arc::new(crate::functions::field_udf());
+        let mut expr = Expr::Column(Column::from((qualifier, field)));
+        for name in nested_names {
+            expr = Expr::ScalarFunction(ScalarFunction::new_udf(
+                udf.clone(),
+                vec![expr, lit(name.clone())],
+            ));
+        }
+        Ok(PlannerResult::Planned(expr))
+    }
+
     fn plan_binary_op(
         &self,
         expr: RawBinaryExpr,
@@ -62,7 +84,7 @@ impl ExprPlanner for TrinoExprPlanner {
             | BinaryOperator::LtEq
             | BinaryOperator::Gt
             | BinaryOperator::GtEq
-                if crate::functions::is_row(&left) || crate::functions::is_row(&right) =>
+                if crate::functions::contains_row(&left) || crate::functions::contains_row(&right) =>
             {
                 Err(DataFusionError::Plan(
                     "comparing rows is not supported on the embedded engine; compare their fields".into(),

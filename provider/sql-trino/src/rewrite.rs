@@ -101,15 +101,32 @@ fn name_like_trino(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
             let relations = relation_names(select);
+            // Fields get their name only where it is the item's alone: two items named alike
+            // keep DataFusion's distinct names rather than fail the query.
+            let names: Vec<Option<String>> = select
+                .projection
+                .iter()
+                .map(|item| match item {
+                    SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+                    SelectItem::UnnamedExpr(expr) => field_name(expr, &relations)
+                        .map(|i| i.value.to_lowercase())
+                        .or_else(|| column_name(expr)),
+                    _ => None,
+                })
+                .collect();
+            let unique = |name: &str| names.iter().flatten().filter(|n| *n == name).count() == 1;
             let mut after_wildcard = false;
             for (position, item) in select.projection.iter_mut().enumerate() {
                 match item {
                     SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => {
                         after_wildcard = true;
                     }
-                    // `t.col` and `col.field` are named by their last part, as in Trino
-                    // (DataFusion would name a field `col[field]`).
-                    SelectItem::UnnamedExpr(expr) if field_name(expr, &relations).is_some() => {
+                    // `col.field`, `t.col.field` and `(expr).field` are named by the field, as
+                    // in Trino (DataFusion would name them `col[field]`).
+                    SelectItem::UnnamedExpr(expr)
+                        if field_name(expr, &relations)
+                            .is_some_and(|f| unique(&f.value.to_lowercase())) =>
+                    {
                         let alias = field_name(expr, &relations).expect("checked");
                         *item = SelectItem::ExprWithAlias {
                             expr: expr.clone(),
@@ -138,16 +155,20 @@ fn name_like_trino(body: &mut SetExpr) {
 }
 
 /// The name Trino gives a select item that reads a row's field by name (`col.field`,
-/// `r.col.field`, `(expr).field`): the field's. `None` for `r.col` (DataFusion names it `col`
-/// already) and anything else.
+/// `t.col.field`, `(expr).field`): the field's. `None` for a column (`t.col`,
+/// `db.t.col`: DataFusion names it `col` already) and anything else.
 fn field_name(expr: &Expr, relations: &[String]) -> Option<Ident> {
     match expr {
-        Expr::CompoundIdentifier(parts)
-            if parts.len() >= 3
-                || (parts.len() == 2
-                    && !relations.contains(&parts[0].value.to_ascii_lowercase())) =>
-        {
-            parts.last().cloned()
+        Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+            // The column is the part right after the last relation name; more parts read fields.
+            let relation = parts[..parts.len() - 1]
+                .iter()
+                .rposition(|p| relations.contains(&p.value.to_lowercase()));
+            if relation == Some(parts.len() - 2) {
+                None
+            } else {
+                parts.last().cloned()
+            }
         }
         Expr::CompoundFieldAccess { access_chain, .. } => match access_chain.last() {
             Some(AccessExpr::Dot(Expr::Identifier(field))) => Some(field.clone()),
@@ -158,24 +179,48 @@ fn field_name(expr: &Expr, relations: &[String]) -> Option<Ident> {
     }
 }
 
-/// The names the FROM items of a SELECT go by (aliases, else table names), lower-case.
+/// A plain column's output name (`col`, `t.col`), lower-case.
+fn column_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Identifier(id) => Some(id.value.to_lowercase()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.to_lowercase()),
+        Expr::Nested(inner) => column_name(inner),
+        _ => None,
+    }
+}
+
+/// The names the FROM items of a SELECT go by (aliases, else table names, inside nested
+/// joins too), lower-case.
 fn relation_names(select: &datafusion::sql::sqlparser::ast::Select) -> Vec<String> {
+    fn collect(factor: &TableFactor, names: &mut Vec<String>) {
+        let name = match factor {
+            TableFactor::Table { alias: Some(a), .. }
+            | TableFactor::Derived { alias: Some(a), .. }
+            | TableFactor::UNNEST { alias: Some(a), .. }
+            | TableFactor::Function { alias: Some(a), .. } => Some(a.name.value.clone()),
+            TableFactor::Table { name, .. } => match name.0.last() {
+                Some(ObjectNamePart::Identifier(id)) => Some(id.value.clone()),
+                _ => None,
+            },
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                collect(&table_with_joins.relation, names);
+                for join in &table_with_joins.joins {
+                    collect(&join.relation, names);
+                }
+                alias.as_ref().map(|a| a.name.value.clone())
+            }
+            _ => None,
+        };
+        names.extend(name.map(|n| n.to_lowercase()));
+    }
     let mut names = Vec::new();
     for item in &select.from {
-        for factor in std::iter::once(&item.relation).chain(item.joins.iter().map(|j| &j.relation))
-        {
-            let name = match factor {
-                TableFactor::Table { alias: Some(a), .. }
-                | TableFactor::Derived { alias: Some(a), .. }
-                | TableFactor::UNNEST { alias: Some(a), .. }
-                | TableFactor::Function { alias: Some(a), .. } => Some(a.name.value.clone()),
-                TableFactor::Table { name, .. } => match name.0.last() {
-                    Some(ObjectNamePart::Identifier(id)) => Some(id.value.clone()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            names.extend(name.map(|n| n.to_ascii_lowercase()));
+        collect(&item.relation, &mut names);
+        for join in &item.joins {
+            collect(&join.relation, &mut names);
         }
     }
     names
@@ -334,7 +379,7 @@ fn rewrite_expr(expr: &Expr) -> Result<Option<Expr>, TrinoSqlError> {
                             Some(_) => field.value.clone(),
                             None => field.value.to_ascii_lowercase(),
                         };
-                        current = call("get_field", vec![current, string(&name)]);
+                        current = call("__trino_field", vec![current, string(&name)]);
                     }
                     other => rest.push(other.clone()),
                 }

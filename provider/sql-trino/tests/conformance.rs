@@ -397,3 +397,45 @@ fn names_outputs_as_trino() {
         ["sku", "qty"]
     );
 }
+
+/// Row uses whose Trino result the engine would not give are refused when planned; two
+/// fields of one name keep distinct names rather than fail the query.
+#[test]
+fn refuses_row_uses_it_would_answer_differently() {
+    let ctx = session();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let plan = |sql: &str| runtime.block_on(mdw_sql_trino::plan(&ctx.state(), sql));
+    let map = "(SELECT MAP(ARRAY['a'], ARRAY[1]) AS m)";
+    for (sql, expected) in [
+        (format!("SELECT (m).a FROM {map}"), "has no field a"),
+        (format!("SELECT t.m.a FROM {map} AS t"), "has no field a"),
+        (
+            "SELECT ROW(1, NULL) IN (ROW(1, NULL))".to_string(),
+            "IN with rows",
+        ),
+        (
+            "SELECT x FROM (VALUES 1) AS t(x) ORDER BY ROW(x, 2)".to_string(),
+            "sorting by a row",
+        ),
+        (
+            "SELECT nullif(ROW(1), ROW(1))".to_string(),
+            "nullif of rows",
+        ),
+        (
+            "SELECT ARRAY[ROW(1, NULL)] = ARRAY[ROW(1, NULL)]".to_string(),
+            "comparing rows",
+        ),
+    ] {
+        let error = plan(&sql).expect_err(&sql).to_string();
+        assert!(error.contains(expected), "{sql}: {error}");
+    }
+    let orders = "(SELECT 1 AS id, CAST(ROW('x') AS ROW(city VARCHAR)) AS address)";
+    for sql in [
+        format!("SELECT x.id, y.id FROM ({orders} x JOIN {orders} y ON x.id = y.id)"),
+        format!("SELECT o.address.city, p.address.city FROM {orders} o, {orders} p"),
+    ] {
+        plan(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}

@@ -445,11 +445,21 @@ async fn build(
             (planned.with_outcome(&outcome), version)
         }
     };
-    run_hooks(&*engine, &model, "post-hook", post_hooks.as_deref()).await?;
     let state = to_value(&ModelModel {
         owner_id: Maybe::Known(owner_id),
         ..state
     })?;
+    if let Err(error) = run_hooks(&*engine, &model, "post-hook", post_hooks.as_deref()).await {
+        // The new build is in place, as in dbt: recorded, so the table stays the model's —
+        // except on a create with a lineage, which the retried create finds by its owner id
+        // (recording a failed create would have Terraform taint it and drop the table).
+        let lineage = planned_value.get(ModelModel::lineage).as_str().is_some();
+        return Err(if prior.is_null() && lineage {
+            error
+        } else {
+            error.with_partial_state(state)
+        });
+    }
     Ok((state, version))
 }
 

@@ -34,7 +34,7 @@ use crate::dialect;
 use crate::types::{TrinoType, with_precision, wrapped_timestamp};
 
 pub(crate) use cast::{parse_target, parse_timestamp_text, timestamp_values};
-pub(crate) use row_type::is_row;
+pub(crate) use row_type::{contains_row, field_udf, is_row};
 
 /// What an argument position accepts, and the type the value is converted to before the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,7 @@ use crate::types::wrapped_timestamp;
 pub(super) fn functions() -> Vec<ScalarUDF> {
     vec![
         Func::new("row", args_var(&[Arg::Any], Arg::Any), row_type, build_row).udf(),
+        field_udf(),
         Func::new(
             "__trino_unnest_flat",
             args_var(&[Arg::Any], Arg::Any),
@@ -109,6 +110,18 @@ pub(crate) fn is_row(t: &DataType) -> bool {
     matches!(t, DataType::Struct(_)) && wrapped_timestamp(t).is_none()
 }
 
+/// Whether values of `t` hold a row anywhere (a row, an array of rows, a map of them).
+pub(crate) fn contains_row(t: &DataType) -> bool {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) => contains_row(f.data_type()),
+        DataType::Map(entries, _) => match entries.data_type() {
+            DataType::Struct(kv) => kv.iter().any(|f| contains_row(f.data_type())),
+            _ => false,
+        },
+        other => is_row(other),
+    }
+}
+
 /// The type of `r[i]`: Trino requires a constant index between 1 and the row's width.
 pub(crate) fn field_type(row: &DataType, index: Option<&ScalarValue>) -> Result<DataType> {
     let DataType::Struct(fields) = row else {
@@ -120,9 +133,18 @@ pub(crate) fn field_type(row: &DataType, index: Option<&ScalarValue>) -> Result<
 
 /// `r[i]` for every row: the field's value, NULL where the row is NULL.
 pub(crate) fn field_values(c: &Call) -> Result<ArrayRef> {
+    if c.rows == 0 {
+        return Ok(datafusion::arrow::array::new_empty_array(c.ret));
+    }
     let row = c.arg(0).as_struct();
     let index = ScalarValue::try_from_array(c.arg(1), 0)?;
     let at = constant_index(Some(&index), row.num_columns())?;
+    column_of(c, at)
+}
+
+/// The field at `at` of the row argument, NULL where the row is NULL.
+fn column_of(c: &Call, at: usize) -> Result<ArrayRef> {
+    let row = c.arg(0).as_struct();
     let column = row.column(at);
     rows::scalars(c, |r| {
         if row.is_null(r) {
@@ -130,6 +152,50 @@ pub(crate) fn field_values(c: &Call) -> Result<ArrayRef> {
         }
         Ok(Some(ScalarValue::try_from_array(column, r)?))
     })
+}
+
+/// `__trino_field(r, 'name')`: `r.name` of a row. Anything but a row is refused when planned —
+/// DataFusion's own field access would read a map's key (Trino fails: not a row).
+pub(crate) fn field_udf() -> ScalarUDF {
+    Func::new(
+        "__trino_field",
+        super::args(&[Arg::Any, Arg::Str]),
+        named_field_type,
+        |c| {
+            if c.rows == 0 {
+                return Ok(datafusion::arrow::array::new_empty_array(c.ret));
+            }
+            let name = ScalarValue::try_from_array(c.arg(1), 0)?.to_string();
+            let DataType::Struct(fields) = c.arg(0).data_type() else {
+                return Err(exec_err("not a row"));
+            };
+            let at = field_position(fields, &name)?;
+            column_of(c, at)
+        },
+    )
+    .udf()
+}
+
+fn named_field_type(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
+    let name = super::scalar_str(scalars, 1)
+        .ok_or_else(|| DataFusionError::Plan("a row's field name must be a constant".into()))?;
+    match &types[0] {
+        DataType::Struct(fields) if is_row(&types[0]) => {
+            Ok(fields[field_position(fields, name)?].data_type().clone())
+        }
+        other => Err(DataFusionError::Plan(format!(
+            "a value of type {} has no field {name}: `.{name}` reads a field of a row (a map's value is m['{name}'])",
+            super::trino_name(other)
+        ))),
+    }
+}
+
+/// A field by name, without case (Trino's names are case-insensitive).
+fn field_position(fields: &Fields, name: &str) -> Result<usize> {
+    fields
+        .iter()
+        .position(|f| f.name().eq_ignore_ascii_case(name))
+        .ok_or_else(|| DataFusionError::Plan(format!("the row has no field {name}")))
 }
 
 fn constant_index(index: Option<&ScalarValue>, width: usize) -> Result<usize> {

@@ -221,7 +221,10 @@ pub(super) fn local_date(days: i64) -> Result<String> {
     use chrono::Datelike;
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     let date = epoch
-        .checked_add_signed(chrono::Duration::days(days))
+        .checked_add_signed(
+            chrono::Duration::try_days(days)
+                .ok_or_else(|| exec_err("format(): date out of range"))?,
+        )
         .ok_or_else(|| exec_err("format(): date out of range"))?;
     let year = date.year();
     if year < 1 {

@@ -205,7 +205,9 @@ fn pad(body: String, width: Option<usize>, flags: &Flags, conversion: char) -> S
         return format!("{body}{}", " ".repeat(fill));
     }
     let numeric = matches!(conversion, 'd' | 'o' | 'x' | 'X' | 'e' | 'E' | 'f');
-    if flags.zero && numeric && body != "null" {
+    // Java pads null, NaN and Infinity with spaces, whatever the flags.
+    let word = body == "null" || body.contains("NaN") || body.contains("Infinity");
+    if flags.zero && numeric && !word {
         // Zeros go after the sign (or parenthesis) and any 0x prefix.
         let sign_len = body
             .char_indices()
@@ -244,15 +246,13 @@ fn convert(
             truncate(b.to_string(), precision)
         }
         's' => truncate(to_java_string(value)?, precision),
-        _ if matches!(value, JavaValue::Null) => "null".to_string(),
-        'c' => match value {
-            JavaValue::Long(code) => char::from_u32(
-                u32::try_from(*code).map_err(|_| exec_err("format(): bad code point"))?,
-            )
-            .ok_or_else(|| exec_err(format!("format(): {code} is not a code point")))?
-            .to_string(),
-            _ => return Err(exec_err("format(): %c formats integer code points")),
-        },
+        // Java prints a null through print(String): the precision cuts it.
+        _ if matches!(value, JavaValue::Null) => truncate("null".to_string(), precision),
+        'c' => {
+            return Err(exec_err(
+                "format(): %c cannot format an integer (Trino passes it as a Long)",
+            ));
+        }
         'd' => match value {
             JavaValue::Long(v) => {
                 signed(&group(&v.unsigned_abs().to_string(), flags), *v < 0, flags)
@@ -282,7 +282,13 @@ fn convert(
         'f' | 'e' => {
             let decimal = match value {
                 JavaValue::Double(v) => java_double_digits(*v)?,
-                JavaValue::Float(v) => java_float_digits(*v)?,
+                // Java widens a float to double for %e and %f.
+                JavaValue::Float(v) => java_double_digits(f64::from(*v))?,
+                JavaValue::Decimal(0, s) if *s != 0 && conversion.eq_ignore_ascii_case(&'e') => {
+                    return Err(exec_err(
+                        "format(): %e of a decimal zero with a scale is not supported on the embedded engine",
+                    ));
+                }
                 JavaValue::Decimal(v, s) => Digits::of_decimal(*v, *s),
                 _ => {
                     return Err(exec_err(format!(
@@ -466,12 +472,19 @@ mod tests {
             f("%s", &[J::Timestamp(1_589_114_040_000_000_000)]),
             "2020-05-10T12:34"
         );
-        assert_eq!(f("%c%c", &[J::Long(72), J::Long(105)]), "Hi");
         assert_eq!(
             f("%5d|%-5d|% d", &[J::Long(42), J::Long(42), J::Long(42)]),
             "   42|42   | 42"
         );
         assert_eq!(f("%.3f", &[J::Double(9.9995)]), "10.000");
+        assert_eq!(
+            f("%.2f|%.10f", &[J::Float(2.675), J::Float(0.1)]),
+            "2.67|0.1000000015"
+        );
+        assert_eq!(
+            f("%.2f|%010f", &[J::Null, J::Double(f64::INFINITY)]),
+            "nu|  Infinity"
+        );
     }
 
     #[test]
@@ -481,6 +494,9 @@ mod tests {
         assert!(check_spec("%f", &[Kind::Long]).is_err());
         assert!(check_spec("%s %s", &[Kind::Long]).is_err());
         assert!(check_spec("%g", &[Kind::Double]).is_err());
+        assert!(check_spec("%c", &[Kind::Long]).is_err());
+        assert!(check_spec("%007d", &[Kind::Long]).is_err());
+        assert!(check_spec("%99999999s", &[Kind::String]).is_err());
         assert!(check_spec("%s %d %.2f", &[Kind::String, Kind::Long, Kind::Decimal]).is_ok());
     }
 }

@@ -31,6 +31,12 @@ pub(super) enum Piece {
 }
 
 /// Parses a Java format string (what `check_spec` and `render` share).
+/// A width or precision: Java takes any `int`; the embedded engine stops at 10000 characters
+/// rather than build a string of gigabytes.
+fn bounded(digits: &str) -> Option<usize> {
+    digits.parse().ok().filter(|n| *n <= 10_000)
+}
+
 pub(super) fn parse(spec: &str) -> Result<Vec<Piece>> {
     let bad = |m: &str| exec_err(format!("format: {m} in '{spec}'"));
     let mut pieces = Vec::new();
@@ -71,6 +77,9 @@ pub(super) fn parse(spec: &str) -> Result<Vec<Piece>> {
         if digits.starts_with('0') {
             flags.zero = true;
             digits.remove(0);
+            if digits.starts_with('0') {
+                return Err(bad("the flag '0' twice"));
+            }
         }
         if digits.is_empty() {
             while let Some(f) = chars.peek().copied() {
@@ -98,7 +107,7 @@ pub(super) fn parse(spec: &str) -> Result<Vec<Piece>> {
         let width = if digits.is_empty() {
             None
         } else {
-            Some(digits.parse().map_err(|_| bad("bad width"))?)
+            Some(bounded(&digits).ok_or_else(|| bad("a width above 10000"))?)
         };
         let precision = if chars.peek() == Some(&'.') {
             chars.next();
@@ -107,7 +116,7 @@ pub(super) fn parse(spec: &str) -> Result<Vec<Piece>> {
                 p.push(*d);
                 chars.next();
             }
-            Some(p.parse().map_err(|_| bad("bad precision"))?)
+            Some(bounded(&p).ok_or_else(|| bad("a missing precision, or one above 10000"))?)
         } else {
             None
         };
@@ -220,7 +229,9 @@ pub(super) fn check_spec(spec: &str, kinds: &[Kind]) -> Result<()> {
 fn conversion_fits(conversion: char, kind: Kind) -> Result<()> {
     let fits = match conversion.to_ascii_lowercase() {
         's' | 'b' => true,
-        'd' | 'o' | 'x' | 'c' => matches!(kind, Kind::Long | Kind::Unknown),
+        'd' | 'o' | 'x' => matches!(kind, Kind::Long | Kind::Unknown),
+        // Java's %c takes Character, Byte, Short or Integer; Trino passes integers as Long.
+        'c' => kind == Kind::Unknown,
         'e' | 'f' => matches!(
             kind,
             Kind::Float | Kind::Double | Kind::Decimal | Kind::Unknown
