@@ -187,6 +187,35 @@ pub(crate) fn decimal_text(value: i128, scale: i8) -> String {
     format!("{}{int}.{frac}", if negative { "-" } else { "" })
 }
 
+/// Java's `BigDecimal.toString()` of `unscaled` digits (no sign, no leading zeros, `0` for
+/// zero) at `scale`: plain unless the scale is negative or the adjusted exponent below -6, then
+/// `d.dddE±n` (as Trino shows decimals read from JSON, or passes them to `format`).
+pub(crate) fn java_big_decimal(negative: bool, unscaled: &str, scale: i64) -> String {
+    let sign = if negative && unscaled != "0" { "-" } else { "" };
+    let adjusted = unscaled.len() as i64 - 1 - scale;
+    if scale >= 0 && adjusted >= -6 {
+        let s = scale as usize;
+        if s == 0 {
+            return format!("{sign}{unscaled}");
+        }
+        let padded = if unscaled.len() <= s {
+            format!("{}{}", "0".repeat(s - unscaled.len() + 1), unscaled)
+        } else {
+            unscaled.to_string()
+        };
+        let (a, b) = padded.split_at(padded.len() - s);
+        return format!("{sign}{a}.{b}");
+    }
+    let (first, rest) = unscaled.split_at(1);
+    let mantissa = if rest.is_empty() {
+        first.to_string()
+    } else {
+        format!("{first}.{rest}")
+    };
+    let exp_sign = if adjusted >= 0 { "+" } else { "" };
+    format!("{sign}{mantissa}E{exp_sign}{adjusted}")
+}
+
 pub(crate) fn date_text(days: i32) -> Result<String> {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
     let date = epoch

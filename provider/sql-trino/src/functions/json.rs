@@ -324,29 +324,7 @@ fn big_decimal_text(n: &str) -> String {
     let unscaled = all.trim_start_matches('0');
     let unscaled = if unscaled.is_empty() { "0" } else { unscaled };
     let scale = frac.len() as i64 - exponent;
-    let sign = if negative && unscaled != "0" { "-" } else { "" };
-    let adjusted = unscaled.len() as i64 - 1 - scale;
-    if scale >= 0 && adjusted >= -6 {
-        let s = scale as usize;
-        let padded = if unscaled.len() <= s {
-            format!("{}{}", "0".repeat(s - unscaled.len() + 1), unscaled)
-        } else {
-            unscaled.to_string()
-        };
-        if s == 0 {
-            return format!("{sign}{padded}");
-        }
-        let (a, b) = padded.split_at(padded.len() - s);
-        return format!("{sign}{a}.{b}");
-    }
-    let (first, rest) = unscaled.split_at(1);
-    let mantissa = if rest.is_empty() {
-        first.to_string()
-    } else {
-        format!("{first}.{rest}")
-    };
-    let exp_sign = if adjusted >= 0 { "+" } else { "" };
-    format!("{sign}{mantissa}E{exp_sign}{adjusted}")
+    crate::render::java_big_decimal(negative, unscaled, scale)
 }
 
 /// JSON's number grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?` (any magnitude).

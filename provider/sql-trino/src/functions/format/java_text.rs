@@ -197,22 +197,13 @@ pub(super) fn java_floating(digits: Option<Digits>, negative: bool, nan: bool) -
     }
 }
 
-/// `BigDecimal.toString`: plain unless the adjusted exponent is below -6.
+/// `BigDecimal.toString` of a decimal value.
 pub(super) fn big_decimal_string(value: i128, scale: i8) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let adjusted = digits.len() as i64 - 1 - i64::from(scale);
-    if scale >= 0 && adjusted >= -6 {
-        return crate::render::decimal_text(value, scale);
-    }
-    let sign = if value < 0 { "-" } else { "" };
-    let (first, rest) = digits.split_at(1);
-    let mantissa = if rest.is_empty() {
-        first.to_string()
-    } else {
-        format!("{first}.{rest}")
-    };
-    let exp_sign = if adjusted >= 0 { "+" } else { "" };
-    format!("{sign}{mantissa}E{exp_sign}{adjusted}")
+    crate::render::java_big_decimal(
+        value < 0,
+        &value.unsigned_abs().to_string(),
+        i64::from(scale),
+    )
 }
 
 /// `LocalDate.toString`: four-digit years, years past 9999 with a `+` (years before 1 are
