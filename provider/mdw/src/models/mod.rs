@@ -4,6 +4,7 @@
 mod columns;
 pub(crate) mod data_test;
 mod data_test_run;
+mod hooks;
 pub(crate) mod iceberg_model;
 pub(crate) mod lineage;
 mod model;

@@ -26,6 +26,7 @@ use tfplugin::{
 use crate::client::Client;
 use crate::engines::engine_error;
 use crate::models::columns::{Column, columns};
+use crate::models::hooks;
 use crate::models::model_tests::{self, TestSpec};
 use crate::models::ownership::{self, OwnedKind};
 use crate::models::sql_text;
@@ -407,7 +408,7 @@ async fn build(
     let owner_id = ownership::applied_owner_id(OwnedKind::Model, planned_value);
     let owner = ownership::for_build(prior, &owner_id);
     let post_hooks = planned.post_hooks.clone();
-    run_hooks(&*engine, &model, "pre-hook", planned.pre_hooks.as_deref()).await?;
+    hooks::run(&*engine, &model, "pre-hook", planned.pre_hooks.as_deref()).await?;
     let (state, version) = match planned.materialization() {
         "view" => {
             let info = engine
@@ -449,7 +450,7 @@ async fn build(
         owner_id: Maybe::Known(owner_id),
         ..state
     })?;
-    if let Err(error) = run_hooks(&*engine, &model, "post-hook", post_hooks.as_deref()).await {
+    if let Err(error) = hooks::run(&*engine, &model, "post-hook", post_hooks.as_deref()).await {
         // The new build is in place, as in dbt: recorded, so the table stays the model's —
         // except on a create with a lineage, which the retried create finds by its owner id
         // (recording a failed create would have Terraform taint it and drop the table).
@@ -461,22 +462,6 @@ async fn build(
         });
     }
     Ok((state, version))
-}
-
-/// Runs a model's hooks in order; the first failure stops the build, naming the hook.
-async fn run_hooks(
-    engine: &dyn mdw_engine::Engine,
-    model: &str,
-    kind: &str,
-    hooks: Option<&[String]>,
-) -> Result<(), ApplyError> {
-    for (i, hook) in hooks.unwrap_or_default().iter().enumerate() {
-        engine
-            .run_statement(hook)
-            .await
-            .map_err(|e| engine_error(&format!("running {kind} {} of model {model}", i + 1), &e))?;
-    }
-    Ok(())
 }
 
 /// A model's state after its data tests ran, and their failures (none when all passed).
@@ -547,37 +532,6 @@ fn planned_relation(planned: &Value) -> String {
             .unwrap_or_default(),
         planned.get(ModelModel::name).as_str().unwrap_or_default()
     )
-}
-
-/// The model's hooks, checked by the engine at plan (the embedded engine refuses the ones it
-/// cannot run), whenever the model builds or its hooks change.
-async fn check_hooks(client: &Client, planned: &Value) -> Result<(), Diagnostics> {
-    let engine = client.engines.get().await?;
-    let model = planned_relation(planned);
-    let mut diags = Diagnostics::new();
-    for attribute in [ModelModel::pre_hooks, ModelModel::post_hooks] {
-        let Some(hooks) = planned.get(attribute).as_list() else {
-            continue;
-        };
-        for (i, hook) in hooks.iter().enumerate() {
-            if let Some(hook) = hook.as_str()
-                && let Err(e) = engine.check_statement(hook)
-            {
-                diags.push(
-                    Diagnostic::error(
-                        format!("Model {model}: a hook cannot run on this engine"),
-                        format!("{e}."),
-                    )
-                    .at(AttributePath::root(attribute).index(i as i64)),
-                );
-            }
-        }
-    }
-    if diags.has_errors() {
-        Err(diags)
-    } else {
-        Ok(())
-    }
 }
 
 /// What can only be checked with the engine, before anything is built: the configured
@@ -698,7 +652,15 @@ pub(crate) async fn plan(
             || change.changes(ModelModel::pre_hooks)
             || change.changes(ModelModel::post_hooks))
     {
-        check_hooks(client, &change.planned).await?;
+        let planned = &change.planned;
+        hooks::check(
+            &*client.engines.get().await?,
+            &planned_relation(planned),
+            [
+                (ModelModel::pre_hooks, planned.get(ModelModel::pre_hooks)),
+                (ModelModel::post_hooks, planned.get(ModelModel::post_hooks)),
+            ],
+        )?;
     }
     Ok(())
 }
