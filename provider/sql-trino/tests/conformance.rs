@@ -410,6 +410,10 @@ fn refuses_row_uses_it_would_answer_differently() {
     let map = "(SELECT MAP(ARRAY['a'], ARRAY[1]) AS m)";
     for (sql, expected) in [
         (format!("SELECT (m).a FROM {map}"), "has no field a"),
+        (
+            "SELECT TRY_CAST(ROW(1) AS ROW(x BIGINT))".to_string(),
+            "TRY_CAST to a row type",
+        ),
         (format!("SELECT t.m.a FROM {map} AS t"), "has no field a"),
         (
             "SELECT ROW(1, NULL) IN (ROW(1, NULL))".to_string(),

@@ -408,6 +408,7 @@ async fn build(
     let owner_id = ownership::applied_owner_id(OwnedKind::Model, planned_value);
     let owner = ownership::for_build(prior, &owner_id);
     let post_hooks = planned.post_hooks.clone();
+    let has_lineage = planned.lineage.is_some();
     hooks::run(&*engine, &model, "pre-hook", planned.pre_hooks.as_deref()).await?;
     let (state, version) = match planned.materialization() {
         "view" => {
@@ -454,8 +455,7 @@ async fn build(
         // The new build is in place, as in dbt: recorded, so the table stays the model's —
         // except on a create with a lineage, which the retried create finds by its owner id
         // (recording a failed create would have Terraform taint it and drop the table).
-        let lineage = planned_value.get(ModelModel::lineage).as_str().is_some();
-        return Err(if prior.is_null() && lineage {
+        return Err(if prior.is_null() && has_lineage {
             error
         } else {
             error.with_partial_state(state)

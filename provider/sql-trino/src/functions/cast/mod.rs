@@ -96,21 +96,12 @@ fn cast_return(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<D
 /// when one field fails, which a field-by-field cast does not give: refused.
 fn try_cast_return(types: &[DataType], scalars: &[Option<&ScalarValue>]) -> Result<DataType> {
     let target = cast_return(types, scalars)?;
-    if contains_row(&target) {
+    if super::contains_row(&target) {
         return Err(DataFusionError::Plan(
             "TRY_CAST to a row type is not supported on the embedded engine (use CAST)".into(),
         ));
     }
     Ok(target)
-}
-
-fn contains_row(t: &DataType) -> bool {
-    match TrinoType::from_arrow(t) {
-        Some(TrinoType::Row(_)) => true,
-        Some(TrinoType::Array(e)) => contains_row(&e.to_arrow()),
-        Some(TrinoType::Map(k, v)) => contains_row(&k.to_arrow()) || contains_row(&v.to_arrow()),
-        _ => false,
-    }
 }
 
 /// The zone a `timestamp with time zone` result gets: the source's own, the zone written in a
