@@ -12,6 +12,7 @@ pub mod fault;
 mod names;
 mod ownership;
 pub mod presto;
+pub mod snapshot;
 mod types;
 
 use std::collections::BTreeMap;

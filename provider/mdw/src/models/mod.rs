@@ -15,6 +15,7 @@ pub(crate) mod query;
 mod rows;
 pub(crate) mod seed;
 pub(crate) mod source;
+mod snapshot;
 mod sql_text;
 mod test_run;
 pub(crate) mod unit_test;

@@ -29,13 +29,14 @@ use crate::models::columns::{Column, columns};
 use crate::models::hooks;
 use crate::models::model_tests::{self, TestSpec};
 use crate::models::ownership::{self, OwnedKind};
+use crate::models::snapshot::{self, SnapshotConfig};
 use crate::models::sql_text;
 use crate::models::test_run;
 use crate::models::validators::{
     validate_identifier, validate_lineage, validate_location, validate_properties, validate_sql,
 };
 
-const MATERIALIZATIONS: &[&str] = &["table", "view", "incremental"];
+const MATERIALIZATIONS: &[&str] = &["table", "view", "incremental", "snapshot"];
 const STRATEGIES: &[&str] = &["append", "merge"];
 const SCHEMA_CHANGES: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];
 const ON_DESTROY: &[&str] = &["drop", "retain"];
@@ -85,7 +86,7 @@ tfplugin::model! {
         /// Incremental models: the query for runs on an existing table (dbt's `is_incremental()` true). Unset: `sql` every time.
         #[tf(validate = validate_sql)]
         pub(crate) incremental_sql: Option<String>,
-        /// `table` (default), `view` or `incremental`.
+        /// `table` (default), `view`, `incremental` or `snapshot` (with `snapshot`).
         #[tf(default = "table", validate = validate_materialized)]
         pub(crate) materialized: Maybe<String>,
         /// `append` (default) or `merge` (needs `unique_key`).
@@ -106,6 +107,9 @@ tfplugin::model! {
         /// Incremental runs whose columns differ from the table: `ignore` (default), `fail`, `append_new_columns` or `sync_all_columns`.
         #[tf(default = "ignore", validate = validate_schema_change)]
         pub(crate) on_schema_change: Maybe<String>,
+        /// `materialized = "snapshot"`: dbt's snapshot settings; each build then adds the query's changed rows as new versions (type-2 history) instead of replacing the table's rows.
+        #[tf()]
+        pub(crate) snapshot: Option<SnapshotConfig>,
         /// Iceberg transforms: `col`, `day(ts)`, `month(ts)`, `bucket(id, 16)`, `truncate(s, 4)` …
         #[tf(validate = validate_partitioning)]
         pub(crate) partitioned_by: Option<Vec<String>>,
@@ -171,8 +175,9 @@ tfplugin::model! {
 
 /// Attributes whose change rebuilds the table (with the SQL and `upstream`). Tags, `lineage`
 /// and `on_destroy` only change state.
-const BUILD_INPUTS: [&str; 13] = [
+const BUILD_INPUTS: [&str; 14] = [
     ModelModel::incremental_sql,
+    ModelModel::snapshot,
     ModelModel::materialized,
     ModelModel::incremental_strategy,
     ModelModel::unique_key,
@@ -301,8 +306,10 @@ fn fingerprint(planned: &Value) -> Value {
         if !value.is_wholly_known() {
             return Value::unknown();
         }
-        // Models without it hash as they did before the attribute existed.
-        if attribute == ModelModel::incremental_sql && value.is_null() {
+        // Models without them hash as they did before the attributes existed.
+        if (attribute == ModelModel::incremental_sql || attribute == ModelModel::snapshot)
+            && value.is_null()
+        {
             continue;
         }
         let text = if attribute == ModelModel::sql || attribute == ModelModel::incremental_sql {
@@ -381,6 +388,20 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
             "Set one of them (dbt refuses both): the columns a match updates, or the ones it keeps.".into(),
         );
     }
+    if known_materialization && materialized == "snapshot" && !set(ModelModel::snapshot) {
+        error(
+            ModelModel::snapshot,
+            "materialized = \"snapshot\" needs snapshot",
+            "Set snapshot = { strategy = \"timestamp\", unique_key = [\"id\"], updated_at = \"updated_at\" } (dbt's snapshot config).".into(),
+        );
+    }
+    if known_materialization && materialized != "snapshot" && set(ModelModel::snapshot) {
+        error(
+            ModelModel::snapshot,
+            "snapshot needs materialized = \"snapshot\"",
+            format!("This model is materialized as {materialized:?}; remove snapshot or make it a snapshot."),
+        );
+    }
     if known_materialization && materialized == "view" && set(ModelModel::partitioned_by) {
         error(
             ModelModel::partitioned_by,
@@ -388,6 +409,10 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
             "Remove partitioned_by, or materialize the model as a table.".into(),
         );
     }
+    diags.extend(snapshot::cross_checks(
+        ModelModel::snapshot,
+        &config.get(ModelModel::snapshot),
+    ));
     diags
 }
 
@@ -433,6 +458,19 @@ async fn build(
                     "model {model}: this run was committed by an earlier, interrupted apply; not applied again"
                 );
             }
+            log_warnings(&model, &outcome);
+            let version = outcome.version.clone();
+            (planned.with_outcome(&outcome), version)
+        }
+        "snapshot" => {
+            let config = planned.snapshot.clone().unwrap_or_default();
+            let outcome = snapshot::run(
+                &*engine,
+                &config.snapshot(),
+                planned.table_build(owner)?,
+                &doing,
+            )
+            .await?;
             log_warnings(&model, &outcome);
             let version = outcome.version.clone();
             (planned.with_outcome(&outcome), version)
@@ -553,6 +591,18 @@ async fn check_with_engine(client: &Client, planned: &Value) -> Result<(), Diagn
                 .at_attribute(attribute),
             );
         }
+    }
+    let config = planned.get(ModelModel::snapshot);
+    if !config.is_null()
+        && config.is_wholly_known()
+        && let Ok(config) = from_value::<SnapshotConfig>(&config)
+    {
+        diags.extend(snapshot::check_with_engine(
+            &*engine,
+            &model,
+            ModelModel::snapshot,
+            &config,
+        ));
     }
     // A predicate is an expression, not a query: checked inside one, so a Trino function the
     // engine cannot run is refused at plan rather than at the merge.

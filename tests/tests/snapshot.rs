@@ -1,0 +1,224 @@
+//! `mdw_iceberg_model` with `materialized = "snapshot"` (dbt snapshots) on the embedded engine,
+//! driven by the real terraform CLI: each change of what the snapshot reads adds versions as
+//! dbt's snapshot does, a rerun with nothing new changes nothing, and a run that Athena's MERGE
+//! would refuse fails with the old table intact.
+
+use serde_json::{Value, json};
+
+use mdw_acceptance::{Workspace, embedded_provider};
+
+const PROVIDER: &str = concat!(embedded_provider!(), r#""#);
+
+fn config(snapshot: &str, history_sql: &str) -> String {
+    format!(
+        r#"{PROVIDER}
+resource "mdw_seed" "customers" {{
+  database       = "raw"
+  name           = "customers"
+  path           = "customers.csv"
+  content_sha256 = filesha256("customers.csv")
+  column_types   = {{ updated_at = "timestamp" }}
+}}
+
+resource "mdw_iceberg_model" "customers_snapshot" {{
+  database     = "snapshots"
+  name         = "customers_snapshot"
+  materialized = "snapshot"
+  sql          = "select id, name, updated_at from \"awsdatacatalog\".\"raw\".\"customers\""
+  snapshot     = {snapshot}
+  upstream     = {{ "seed.customers" = mdw_seed.customers.build_id }}
+}}
+
+data "mdw_query" "history" {{
+  sql        = <<-SQL
+    {history_sql}
+  SQL
+  depends_on = [mdw_iceberg_model.customers_snapshot]
+}}
+
+output "history" {{
+  value = [for r in data.mdw_query.history.rows : r.line]
+}}
+"#
+    )
+}
+
+fn history(ws: &Workspace) -> Vec<String> {
+    let out = ws.run_ok(&["output", "-json", "history"]);
+    let value: Value = serde_json::from_str(&out.stdout).expect("output is JSON");
+    value
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v.as_str().expect("a string").to_string())
+        .collect()
+}
+
+/// dbt-athena's `dbt_scd_id`: `to_hex(md5(to_utf8(id || '|' || updated_at)))`.
+fn scd_id(parts: &[&str]) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import hashlib,sys; print(hashlib.md5(sys.argv[1].encode()).hexdigest().upper())",
+        ])
+        .arg(parts.join("|"))
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+const TIMESTAMP: &str =
+    r#"{ strategy = "timestamp", unique_key = ["id"], updated_at = "updated_at", hard_deletes = "invalidate" }"#;
+
+const TIMESTAMP_HISTORY: &str = "select cast(id as varchar) || ':' || name || ':' || cast(dbt_valid_from as varchar) || ':' || coalesce(cast(dbt_valid_to as varchar), 'current') || ':' || dbt_scd_id as line from snapshots.customers_snapshot order by id, dbt_valid_from";
+
+#[test]
+fn timestamp_snapshots_keep_every_version() {
+    let ws = Workspace::new();
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n3,cy,2026-01-01 00:00:00\n",
+    );
+    ws.write_config(&config(TIMESTAMP, TIMESTAMP_HISTORY));
+    ws.init();
+    ws.apply();
+    let jan = "2026-01-01 00:00:00.000000";
+    let feb = "2026-02-01 00:00:00.000000";
+    assert_eq!(
+        history(&ws),
+        [
+            format!("1:ann:{jan}:current:{}", scd_id(&["1", jan])),
+            format!("2:bob:{jan}:current:{}", scd_id(&["2", jan])),
+            format!("3:cy:{jan}:current:{}", scd_id(&["3", jan])),
+        ]
+    );
+    ws.assert_plan_empty(&[]);
+
+    // Ann changed, Bob left, Dee arrived.
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n1,ann2,2026-02-01 00:00:00\n3,cy,2026-01-01 00:00:00\n4,dee,2026-02-01 00:00:00\n",
+    );
+    ws.apply();
+    let lines = history(&ws);
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert_eq!(
+        lines[0],
+        format!("1:ann:{jan}:{feb}:{}", scd_id(&["1", jan]))
+    );
+    assert_eq!(
+        lines[1],
+        format!("1:ann2:{feb}:current:{}", scd_id(&["1", feb]))
+    );
+    // Invalidated at the run's time: closed, not current.
+    assert!(lines[2].starts_with(&format!("2:bob:{jan}:")), "{lines:#?}");
+    assert!(!lines[2].contains(":current:"), "{lines:#?}");
+    assert_eq!(lines[3], format!("3:cy:{jan}:current:{}", scd_id(&["3", jan])));
+    assert_eq!(lines[4], format!("4:dee:{feb}:current:{}", scd_id(&["4", feb])));
+
+    // The same rows again (the seed reloads, so the snapshot runs): nothing new.
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n3,cy,2026-01-01 00:00:00\n1,ann2,2026-02-01 00:00:00\n4,dee,2026-02-01 00:00:00\n",
+    );
+    ws.apply();
+    assert_eq!(history(&ws), lines);
+
+    // Two rows for one key: Athena's MERGE fails, and so does the run; nothing is written.
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n1,ann3,2026-03-01 00:00:00\n1,ann4,2026-03-01 00:00:00\n3,cy,2026-01-01 00:00:00\n4,dee,2026-02-01 00:00:00\n",
+    );
+    let apply = ws.try_apply();
+    assert_ne!(apply.code, 0, "{apply}");
+    // Terraform wraps the message: compare words.
+    let text = apply.combined().split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(text.contains("unique_key is not unique"), "{text}");
+    assert!(text.contains("nothing was written"), "{text}");
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n3,cy,2026-01-01 00:00:00\n1,ann2,2026-02-01 00:00:00\n4,dee,2026-02-01 00:00:00\n",
+    );
+    ws.apply();
+    assert_eq!(history(&ws), lines);
+}
+
+#[test]
+fn check_snapshots_record_deletions_as_new_versions() {
+    let ws = Workspace::new();
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n1,new,2026-01-01 00:00:00\n2,new,2026-01-01 00:00:00\n",
+    );
+    let snapshot = r#"{
+    strategy         = "check"
+    unique_key       = ["id"]
+    check_cols       = ["name"]
+    hard_deletes     = "new_record"
+    valid_to_current = "cast('9999-12-31' as timestamp(6))"
+  }"#;
+    let lines = "select cast(id as varchar) || ':' || name || ':' || dbt_is_deleted || ':' || case when dbt_valid_to = timestamp '9999-12-31' then 'current' else 'closed' end as line from snapshots.customers_snapshot order by id, dbt_valid_from, dbt_is_deleted";
+    ws.write_config(&config(snapshot, lines));
+    ws.init();
+    ws.apply();
+    assert_eq!(history(&ws), ["1:new:False:current", "2:new:False:current"]);
+
+    // 1 shipped, 2 deleted.
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n1,shipped,2026-01-01 00:00:00\n",
+    );
+    ws.apply();
+    assert_eq!(
+        history(&ws),
+        [
+            "1:new:False:closed",
+            "1:shipped:False:current",
+            "2:new:False:closed",
+            "2:new:True:current",
+        ]
+    );
+
+    // 2 is back: its deletion record closes, a new version opens.
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n1,shipped,2026-01-01 00:00:00\n2,new,2026-01-01 00:00:00\n",
+    );
+    ws.apply();
+    assert_eq!(
+        history(&ws),
+        [
+            "1:new:False:closed",
+            "1:shipped:False:current",
+            "2:new:False:closed",
+            "2:new:True:closed",
+            "2:new:False:current",
+        ]
+    );
+}
+
+#[test]
+fn snapshot_settings_are_checked_at_plan() {
+    let ws = Workspace::new();
+    ws.write_file("customers.csv", "id,name,updated_at\n1,a,2026-01-01 00:00:00\n");
+    ws.write_config(&config(
+        r#"{ strategy = "timestamp", unique_key = ["id"] }"#,
+        "select 'x' as line",
+    ));
+    ws.init();
+    let (code, diags) = ws.plan_diagnostics();
+    assert_eq!(code, 1);
+    let text = json!(diags).to_string();
+    assert!(text.contains("The timestamp strategy needs updated_at"), "{text}");
+    assert!(text.contains("updated_at"), "{text}");
+
+    ws.write_config(&config(
+        r#"{ strategy = "check", unique_key = ["id"], valid_to_current = "soundex('x')", check_cols = ["all"] }"#,
+        "select 'x' as line",
+    ));
+    let (code, diags) = ws.plan_diagnostics();
+    assert_eq!(code, 1);
+    let text = json!(diags).to_string();
+    assert!(text.contains("an expression cannot run on this engine"), "{text}");
+    assert!(text.contains("soundex"), "{text}");
+}
