@@ -48,6 +48,11 @@ pub(crate) struct Graph {
 impl Graph {
     pub(crate) fn add(&mut self, node: GraphNode) -> usize {
         let index = self.nodes.len();
+        // A ref names a model or a snapshot alike (`NodeRef::Model`): a snapshot is found by
+        // the model id of its name too. Names are unique across both (checked with the nodes).
+        if let Some(name) = node.unique_id.strip_prefix("snapshot.") {
+            self.by_id.insert(format!("model.{name}"), index);
+        }
         self.by_id.insert(node.unique_id.clone(), index);
         self.nodes.push(node);
         self.parents.push(Vec::new());

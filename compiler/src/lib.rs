@@ -2,7 +2,7 @@
 //! mdwc: compiles a dbt project for Athena + Iceberg into the SQL dbt would render and a
 //! Terraform module of `mdw_*` resources wired by the models' refs.
 //!
-//! Pipeline: `project` reads the files (`yaml` the YAML) and `packages` the installed packages,
+//! Pipeline: `project` reads the files (`yaml` the YAML, `snapshots` the snapshot blocks) and `packages` the installed packages,
 //! `profile` and `vars` resolve the target and vars, `properties` reads the yml, `config`
 //! renders, checks and merges configs, `data_tests` names tests, `jinja` renders with dbt's
 //! context and macros, [`compile`] runs the parse and compile phases over the `graph`
@@ -25,6 +25,7 @@ pub(crate) mod profile;
 pub(crate) mod project;
 pub(crate) mod properties;
 pub(crate) mod seeds;
+pub(crate) mod snapshots;
 pub(crate) mod sql_columns;
 pub(crate) mod values;
 pub(crate) mod vars;

@@ -10,6 +10,7 @@ use serde_json::Value as Json;
 
 use crate::error::{Diagnostic, Location, Result};
 use crate::jinja::objects::Quoting;
+use crate::snapshots::SnapshotBlock;
 use crate::yaml::{self, Step};
 
 /// A text file of the project, with its path relative to the project directory (`/`-separated,
@@ -36,14 +37,16 @@ pub(crate) struct Project {
     pub model_paths: Vec<String>,
     pub test_paths: Vec<String>,
     pub seed_paths: Vec<String>,
+    pub snapshot_paths: Vec<String>,
     pub target_path: String,
     /// The text of dbt_project.yml, to point errors at its keys.
     pub file_text: String,
     /// The `vars:` block as written (global vars plus project-scoped blocks).
     pub vars: Json,
-    /// The `models:`, `seeds:` and `data_tests:` config trees.
+    /// The `models:`, `seeds:`, `snapshots:` and `data_tests:` config trees.
     pub models_tree: Json,
     pub seeds_tree: Json,
+    pub snapshots_tree: Json,
     pub tests_tree: Json,
     /// Which of `data_tests:`/`tests:` holds the tests tree (for locating its keys).
     pub tests_tree_key: &'static str,
@@ -58,6 +61,8 @@ pub(crate) struct Project {
     pub macros: Vec<SourceFile>,
     pub seeds: Vec<SeedFile>,
     pub singular_tests: Vec<SourceFile>,
+    /// The snapshot blocks of the snapshot paths' `.sql` files.
+    pub snapshots: Vec<SnapshotBlock>,
     /// Unit test fixture files (`<test path>/fixtures/**/*.csv|sql`), found by file stem.
     pub fixtures: Vec<SourceFile>,
 }
@@ -250,6 +255,7 @@ impl Project {
         let vars = file.mapping("vars")?;
         let models_tree = file.mapping("models")?;
         let seeds_tree = file.mapping("seeds")?;
+        let snapshots_tree = file.mapping("snapshots")?;
         let tests_tree_key = if config.contains_key("data_tests") {
             "data_tests"
         } else {
@@ -314,18 +320,17 @@ impl Project {
         }
         let mut snapshot_files = Vec::new();
         for root in &snapshot_paths {
-            snapshot_files.extend(
-                list_files(dir, root)?
-                    .into_iter()
-                    .filter(|p| p.ends_with(".sql")),
-            );
-        }
-        for snapshot in read_all(dir, snapshot_files)? {
-            if let Some(offset) = find_block(&snapshot.text, "snapshot") {
-                return Err(Diagnostic::new("snapshots are not supported yet")
-                    .at(Location::at_offset(&snapshot.path, &snapshot.text, offset))
-                    .help("mdw's engines do not build snapshots yet: keep this snapshot in dbt, or move the file out of the snapshot paths"));
+            for path in list_files(dir, root)? {
+                if path.ends_with(".sql") {
+                    snapshot_files.push(path);
+                } else if path.ends_with(".yml") || path.ends_with(".yaml") {
+                    property_files.push(path);
+                }
             }
+        }
+        let mut snapshots = Vec::new();
+        for file in read_all(dir, snapshot_files)? {
+            snapshots.extend(crate::snapshots::blocks(&file)?);
         }
 
         Ok(Project {
@@ -336,10 +341,12 @@ impl Project {
             model_paths,
             test_paths,
             seed_paths,
+            snapshot_paths,
             target_path,
             vars,
             models_tree,
             seeds_tree,
+            snapshots_tree,
             tests_tree,
             tests_tree_key,
             packages_install_path: clean_relative(&packages_install_path),
@@ -350,6 +357,7 @@ impl Project {
             macros: read_all(dir, macro_files)?,
             seeds,
             singular_tests: read_all(dir, test_files)?,
+            snapshots,
             fixtures: read_all(dir, fixture_files)?,
             file_text: text,
         })
@@ -363,20 +371,6 @@ impl Project {
             .join(&self.name)
             .join(original_path)
     }
-}
-
-/// The offset of the first `{% <word> ` tag in `text`.
-fn find_block(text: &str, word: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(at) = text[from..].find("{%") {
-        let open = from + at;
-        let rest = text[open + 2..].trim_start_matches(['-', '+']).trim_start();
-        if rest.starts_with(word) && rest[word.len()..].starts_with(|c: char| c.is_whitespace()) {
-            return Some(open);
-        }
-        from = open + 2;
-    }
-    None
 }
 
 /// dbt names: letters, digits and underscores, not starting with a digit.
@@ -548,10 +542,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_and_blocks() {
+    fn names() {
         assert!(is_identifier("jaffle_shop") && is_identifier("_x1"));
         assert!(!is_identifier("my-project") && !is_identifier("1x") && !is_identifier(""));
-        assert_eq!(find_block("a {%- snapshot s %}", "snapshot"), Some(2));
-        assert_eq!(find_block("{% snapshots %}", "snapshot"), None);
     }
 }

@@ -95,6 +95,7 @@ pub(crate) struct Properties {
     pub sources: Vec<SourceTable>,
     pub models: BTreeMap<String, NodeProperties>,
     pub seeds: BTreeMap<String, NodeProperties>,
+    pub snapshots: BTreeMap<String, NodeProperties>,
     /// dbt 1.8+ unit tests, in file order.
     pub unit_tests: Vec<UnitTestSpec>,
 }
@@ -149,6 +150,7 @@ fn without_file(mut properties: Properties, file: &str) -> Properties {
     properties.sources.retain(|t| t.location.file != file);
     properties.models.retain(|_, p| p.file != file);
     properties.seeds.retain(|_, p| p.file != file);
+    properties.snapshots.retain(|_, p| p.file != file);
     properties.unit_tests.retain(|t| t.location.file != file);
     properties
 }
@@ -187,12 +189,20 @@ fn parse_file(
     for (key, kind, target) in [
         ("models", NodeKind::Model, &mut out.models),
         ("seeds", NodeKind::Seed, &mut out.seeds),
+        ("snapshots", NodeKind::Snapshot, &mut out.snapshots),
     ] {
         if let Some(nodes) = doc.get(key) {
             let path = [Step::key(key)];
             for (index, node) in reader.list(nodes, &path)?.iter().enumerate() {
                 let name = reader.name(node, &step(&path, Step::Index(index)))?;
                 let at = step(&path, Step::named(&name));
+                if kind == NodeKind::Snapshot && node.get("relation").is_some() {
+                    return Err(Diagnostic::new(format!(
+                        "snapshot '{name}' is defined in yml (`relation:`), which mdwc does not read yet"
+                    ))
+                    .at(reader.locate(&step(&at, Step::key("relation"))))
+                    .help("write it as a {% snapshot %} block in a .sql file under the snapshot paths: `select * from {{ ref(...) }}` with the same config"));
+                }
                 if target.contains_key(&name) {
                     return Err(Diagnostic::new(format!(
                         "{key} entry '{name}' is described twice"

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use mdw_acceptance::{Workspace, embedded_provider};
+use mdw_acceptance::{Workspace, embedded_provider, mdwc_compile};
 
 const PROVIDER: &str = concat!(embedded_provider!(), r#""#);
 
@@ -221,4 +221,89 @@ fn snapshot_settings_are_checked_at_plan() {
     let text = json!(diags).to_string();
     assert!(text.contains("an expression cannot run on this engine"), "{text}");
     assert!(text.contains("soundex"), "{text}");
+}
+
+/// A dbt project's snapshot, compiled by mdwc and applied by terraform: the model reading it
+/// sees the current versions, its data test runs on the snapshot, and a change of the seed
+/// adds a version.
+#[test]
+fn a_compiled_snapshot_keeps_history() {
+    let ws = Workspace::new();
+    let dbt = ws.dir().join("dbt");
+    let write = |name: &str, text: &str| {
+        let path = dbt.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "dbt_project.yml",
+        "name: snap\nversion: '1.0'\nprofile: snap\nmodels:\n  snap:\n    +materialized: table\nseeds:\n  snap:\n    +column_types:\n      updated_at: timestamp\n",
+    );
+    write(
+        "profiles.yml",
+        "snap:\n  target: dev\n  outputs:\n    dev:\n      type: athena\n      database: awsdatacatalog\n      schema: mdw\n      region_name: us-west-2\n      s3_staging_dir: s3://unused/\n",
+    );
+    write(
+        "seeds/customers.csv",
+        "id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n",
+    );
+    write(
+        "snapshots/customers_snapshot.sql",
+        "{% snapshot customers_snapshot %}\n{{ config(target_schema='snapshots', unique_key='id', strategy='timestamp', updated_at='updated_at') }}\nselect * from {{ ref('customers') }}\n{% endsnapshot %}\n",
+    );
+    write(
+        "snapshots/_snapshots.yml",
+        "version: 2\nsnapshots:\n  - name: customers_snapshot\n    columns:\n      - name: dbt_scd_id\n        data_tests: [unique, not_null]\n",
+    );
+    write(
+        "models/customers_current.sql",
+        "select id, name from {{ ref('customers_snapshot') }} where dbt_valid_to is null\n",
+    );
+    mdwc_compile(&dbt, &ws.dir().join("models"), &[]);
+    ws.write_config(&format!(
+        r#"{PROVIDER}
+module "models" {{
+  source = "./models"
+}}
+
+data "mdw_query" "history" {{
+  sql        = "select cast(id as varchar) || ':' || name || ':' || coalesce(cast(dbt_valid_to as varchar), 'current') as line from snapshots.customers_snapshot order by id, dbt_valid_from"
+  depends_on = [module.models]
+}}
+
+data "mdw_query" "current" {{
+  sql        = "select cast(id as varchar) || ':' || name as line from mdw.customers_current order by id"
+  depends_on = [module.models]
+}}
+
+output "history" {{
+  value = [for r in data.mdw_query.history.rows : r.line]
+}}
+
+output "current" {{
+  value = [for r in data.mdw_query.current.rows : r.line]
+}}
+"#
+    ));
+    ws.init();
+    ws.apply();
+    assert_eq!(history(&ws), ["1:ann:current", "2:bob:current"]);
+
+    write(
+        "seeds/customers.csv",
+        "id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bobby,2026-02-01 00:00:00\n",
+    );
+    ws.apply();
+    assert_eq!(
+        history(&ws),
+        [
+            "1:ann:current",
+            "2:bob:2026-02-01 00:00:00.000000",
+            "2:bobby:current"
+        ]
+    );
+    let out = ws.run_ok(&["output", "-json", "current"]);
+    let current: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(current, json!(["1:ann", "2:bobby"]));
+    ws.assert_plan_empty(&[]);
 }

@@ -63,16 +63,18 @@ impl Compiler {
                 specs.push((TestOwner::Node(name.clone(), "model"), spec));
             }
         }
-        for (name, props) in &self.props.seeds {
-            if !resolved.nodes.contains_key(name) {
-                continue;
-            }
-            for spec in props
-                .tests
-                .iter()
-                .chain(props.columns.iter().flat_map(|c| &c.tests))
-            {
-                specs.push((TestOwner::Node(name.clone(), "seed"), spec));
+        for (kind, nodes) in [("seed", &self.props.seeds), ("snapshot", &self.props.snapshots)] {
+            for (name, props) in nodes {
+                if !resolved.nodes.contains_key(name) {
+                    continue;
+                }
+                for spec in props
+                    .tests
+                    .iter()
+                    .chain(props.columns.iter().flat_map(|c| &c.tests))
+                {
+                    specs.push((TestOwner::Node(name.clone(), kind), spec));
+                }
             }
         }
         for table in &self.props.sources {

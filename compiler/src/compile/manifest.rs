@@ -213,8 +213,10 @@ impl Compiler {
                 }
                 let unique_id = r.unique_id(project);
                 let relation = relations.models.get(i).and_then(Option::as_ref);
-                let props = self.model_props(&r.name, r.version.as_deref());
-                let root = if r.is_model() {
+                let props = self.node_props(r);
+                let root = if r.is_snapshot() {
+                    &self.project.snapshot_paths
+                } else if r.is_model() {
                     &self.project.model_paths
                 } else {
                     &self.project.test_paths
@@ -232,7 +234,16 @@ impl Compiler {
                     path,
                     &r.fqn,
                     relation,
-                    config_json(&p.config, if r.is_model() { "view" } else { "test" }),
+                    config_json(
+                        &p.config,
+                        if r.is_snapshot() {
+                            "snapshot"
+                        } else if r.is_model() {
+                            "view"
+                        } else {
+                            "test"
+                        },
+                    ),
                     &r.description,
                     columns_json(props.map_or(&[][..], |p| p.columns.as_slice())),
                     &r.file.text,
@@ -396,9 +407,10 @@ impl Compiled {
         let project = &self.project.name;
         let target = &self.project.target_path;
         let mut out = BTreeMap::new();
-        for model in &self.models {
+        // `dbt compile` leaves snapshots uncompiled (they compile when they run).
+        for model in self.models.iter().filter(|m| m.resource_type != "snapshot") {
             out.insert(
-                format!("model.{project}.{}", model.name),
+                model.unique_id(project),
                 json!({
                     "compiled": true,
                     "compiled_code": model.sql,

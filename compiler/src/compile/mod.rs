@@ -54,6 +54,8 @@ pub struct Options {
 #[derive(Debug, Clone)]
 pub struct CompiledModel {
     pub name: String,
+    /// `model`, or `snapshot` for a snapshot (a model materialized as `snapshot`).
+    pub(crate) resource_type: &'static str,
     pub file: String,
     pub(crate) relation: Relation,
     pub(crate) config: Config,
@@ -73,6 +75,12 @@ pub struct CompiledModel {
     pub(crate) ephemeral: bool,
     /// Pre- and post-hooks rendered for the model (deferred vars as markers).
     pub(crate) hooks: render::Hooks,
+}
+
+impl CompiledModel {
+    pub(crate) fn unique_id(&self, project: &str) -> String {
+        format!("{}.{project}.{}", self.resource_type, self.name)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -251,6 +259,7 @@ pub fn compile_partial(options: &Options) -> Partial {
     for (tree, root) in [
         (&mut project.models_tree, "models"),
         (&mut project.seeds_tree, "seeds"),
+        (&mut project.snapshots_tree, "snapshots"),
         (&mut project.tests_tree, project.tests_tree_key),
     ] {
         let text = &project.file_text;
@@ -269,6 +278,7 @@ pub fn compile_partial(options: &Options) -> Partial {
     for (kind, tree, root) in [
         (NodeKind::Model, &project.models_tree, "models"),
         (NodeKind::Seed, &project.seeds_tree, "seeds"),
+        (NodeKind::Snapshot, &project.snapshots_tree, "snapshots"),
         (NodeKind::Test, &project.tests_tree, project.tests_tree_key),
     ] {
         errors.extend(config::check_tree(
@@ -369,6 +379,7 @@ impl Compiler {
         let nodes: Vec<&SourceFile> = project
             .models
             .iter()
+            .chain(project.snapshots.iter().map(|s| &s.file))
             .chain(&project.singular_tests)
             .collect();
         let (engine, engine_errors) = Engine::new(

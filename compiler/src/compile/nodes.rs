@@ -36,8 +36,14 @@ impl Renderable<'_> {
         format!("{}.{project}.{}", self.resource_type, self.key())
     }
 
+    /// A node built as a relation of its own: a model or a snapshot (a snapshot is a model
+    /// materialized as `snapshot` everywhere but in its unique id and manifest entry).
     pub(super) fn is_model(&self) -> bool {
-        self.resource_type == "model"
+        matches!(self.resource_type, "model" | "snapshot")
+    }
+
+    pub(super) fn is_snapshot(&self) -> bool {
+        self.resource_type == "snapshot"
     }
 }
 
@@ -114,6 +120,48 @@ impl Compiler {
                 description,
             });
         }
+        for block in &self.project.snapshots {
+            let name = block.name.clone();
+            if let Some(other) = names.insert(name.clone(), block.file.path.clone()) {
+                self.fail(
+                    None,
+                    Diagnostic::new(format!(
+                        "a model or snapshot named '{name}' is defined twice: {other} and {}",
+                        block.file.path
+                    ))
+                    .node("snapshot", &name)
+                    .at(Location::new(&block.file.path, 1, 1))
+                    .help("refs name models and snapshots alike; rename one"),
+                );
+                continue;
+            }
+            // dbt: a snapshot's fqn has its file's name before its own.
+            let mut fqn = fqn_of(project_name, &self.project.snapshot_paths, &block.file.path);
+            fqn.push(name.clone());
+            let fqn_refs: Vec<&str> = fqn.iter().map(String::as_str).collect();
+            let mut config =
+                Config::from([("materialized".to_string(), Json::from("snapshot"))]);
+            config::merge_all(
+                &mut config,
+                &config::tree_config(&self.project.snapshots_tree, &fqn_refs)
+                    .into_iter()
+                    .collect(),
+            );
+            let mut description = String::new();
+            if let Some(p) = self.props.snapshots.get(&name) {
+                config::merge_all(&mut config, &p.config);
+                description = p.description.clone();
+            }
+            renderables.push(Renderable {
+                file: &block.file,
+                name,
+                version: None,
+                resource_type: "snapshot",
+                fqn,
+                config,
+                description,
+            });
+        }
         for file in &self.project.singular_tests {
             let name = model_name(&file.path);
             let fqn = fqn_of(project_name, &self.project.test_paths, &file.path);
@@ -160,6 +208,15 @@ impl Compiler {
         out
     }
 
+    /// The properties of a model or snapshot (`r`).
+    pub(super) fn node_props(&self, r: &Renderable) -> Option<&NodeProperties> {
+        if r.is_snapshot() {
+            self.props.snapshots.get(&r.name)
+        } else {
+            self.model_props(&r.name, r.version.as_deref())
+        }
+    }
+
     /// The properties of a model, or of one of its versions.
     pub(super) fn model_props(&self, name: &str, version: Option<&str>) -> Option<&NodeProperties> {
         let props = self.props.models.get(name)?;
@@ -189,7 +246,7 @@ impl Compiler {
             }
             from = at + key.len();
         }
-        if let Some(props) = self.model_props(&r.name, r.version.as_deref())
+        if let Some(props) = self.node_props(r)
             && props.config.contains_key(key)
             && let Some(file) = self
                 .project
@@ -201,7 +258,7 @@ impl Compiler {
                 &file.path,
                 &file.text,
                 &[
-                    Step::key("models"),
+                    Step::key(if r.is_snapshot() { "snapshots" } else { "models" }),
                     Step::named(&r.name),
                     Step::key("config"),
                     Step::key(key),
@@ -209,8 +266,13 @@ impl Compiler {
             );
         }
         for depth in (0..=r.fqn.len()).rev() {
-            let mut level = &self.project.models_tree;
-            let mut path = vec![Step::key("models")];
+            let (tree, root) = if r.is_snapshot() {
+                (&self.project.snapshots_tree, "snapshots")
+            } else {
+                (&self.project.models_tree, "models")
+            };
+            let mut level = tree;
+            let mut path = vec![Step::key(root)];
             let mut found = true;
             for part in &r.fqn[..depth] {
                 match level.get(part) {

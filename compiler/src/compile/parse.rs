@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::nodes::Renderable;
 use super::{Compiler, enabled};
 use crate::config::Config;
-use crate::config::types::check_model;
+use crate::config::types::{check_model, check_snapshot};
 use crate::error::Diagnostic;
 use crate::jinja::context::{Captured, Phase, RenderNode, VarMode};
 use crate::jinja::objects::lock;
@@ -119,7 +119,14 @@ impl Compiler {
             if !r.is_model() || !enabled(config) {
                 continue;
             }
-            if let Err((key, invalid)) = check_model(config) {
+            let checked = check_model(config).and_then(|()| {
+                if r.is_snapshot() {
+                    check_snapshot(config)
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err((key, invalid)) = checked {
                 self.fail(
                     Some(&r.unique_id(&self.project.name)),
                     Diagnostic::new(invalid.message)

@@ -28,6 +28,19 @@ pub(super) struct Relations {
     pub sources: Vec<CompiledSource>,
 }
 
+/// dbt's older snapshot configs `target_database`/`target_schema`, used as written (no
+/// `generate_*_name`) when set, as dbt-core's parser does.
+fn snapshot_target(mut relation: Relation, config: &Config) -> Relation {
+    let set = |key: &str| config::as_str(config, key).filter(|v| !v.is_empty());
+    if let Some(database) = set("target_database") {
+        relation.database = database.to_string();
+    }
+    if let Some(schema) = set("target_schema") {
+        relation.schema = schema.to_string();
+    }
+    relation
+}
+
 impl Compiler {
     pub(super) fn name_relations(
         &self,
@@ -63,6 +76,7 @@ impl Compiler {
             };
             let relation = match self.name_relation(r, &p.config, kind) {
                 Ok(relation) if materialized == Some("ephemeral") => Relation::ephemeral(&relation),
+                Ok(relation) if r.is_snapshot() => snapshot_target(relation, &p.config),
                 Ok(relation) => relation,
                 Err(error) => {
                     self.fail(Some(&r.unique_id(project)), error);

@@ -397,9 +397,22 @@ impl Compiler {
                         sources.push(source.clone());
                     }
                 }
-                let props = self.model_props(&r.name, r.version.as_deref());
+                let props = self.node_props(r);
+                let (sql, sql_with_markers) = match self
+                    .project
+                    .snapshots
+                    .iter()
+                    .find(|s| r.is_snapshot() && s.name == r.name)
+                {
+                    Some(block) => (
+                        block.without_padding(&full.sql).to_string(),
+                        block.without_padding(&full.sql_with_markers).to_string(),
+                    ),
+                    None => (full.sql, full.sql_with_markers),
+                };
                 let model = CompiledModel {
                     name: r.key(),
+                    resource_type: r.resource_type,
                     file: r.file.path.clone(),
                     relation,
                     config: p.config.clone(),
@@ -415,8 +428,8 @@ impl Compiler {
                         .unwrap_or_default(),
                     refs,
                     sources,
-                    sql: full.sql,
-                    sql_with_markers: full.sql_with_markers,
+                    sql,
+                    sql_with_markers,
                     incremental_sql_with_markers,
                     ephemeral: relations.models[i]
                         .as_ref()
@@ -497,7 +510,7 @@ impl Compiler {
             .map(|i| graph.nodes[i].unique_id.clone())
             .chain(failed)
             .collect();
-        models.retain(|m| !skipped.contains(&format!("model.{project}.{}", m.name)));
+        models.retain(|m| !skipped.contains(&m.unique_id(&project)));
         tests.retain(|t| !skipped.contains(&format!("test.{project}.{}", t.key)));
         let mut seeds = relations.seeds;
         seeds.retain(|s| !skipped.contains(&format!("seed.{project}.{}", s.name)));

@@ -14,6 +14,7 @@ pub(crate) enum NodeKind {
     Model,
     Seed,
     Test,
+    Snapshot,
 }
 
 /// A rejected config value: what is wrong and what to do.
@@ -92,6 +93,26 @@ impl Checker {
                     ))
                 }
             }
+            "materialized" if kind == NodeKind::Snapshot && text != "snapshot" => Err(invalid(
+                format!("a snapshot cannot be materialized as '{text}'"),
+                "remove the materialized config: a snapshot is materialized as 'snapshot'",
+            )),
+            "strategy" if kind == NodeKind::Snapshot && !["timestamp", "check"].contains(&text) => {
+                Err(invalid(
+                    format!("snapshot strategy '{text}' is not supported"),
+                    "use strategy='timestamp' (with updated_at) or 'check' (with check_cols); custom strategy macros are not run",
+                ))
+            }
+            "hard_deletes"
+                if kind == NodeKind::Snapshot
+                    && !["ignore", "invalidate", "new_record"].contains(&text)
+                    && !value.is_null() =>
+            {
+                Err(invalid(
+                    format!("unknown hard_deletes '{text}'"),
+                    "use hard_deletes='ignore', 'invalidate' or 'new_record'",
+                ))
+            }
             "incremental_strategy" if !STRATEGIES.contains(&text) && !value.is_null() => {
                 Err(invalid(
                     format!("unknown incremental_strategy '{text}'"),
@@ -134,7 +155,9 @@ impl Checker {
                     ))
                 }
             }
-            "pre-hook" | "post-hook" if !is_empty(value) && kind != NodeKind::Model => {
+            "pre-hook" | "post-hook"
+                if !is_empty(value) && !matches!(kind, NodeKind::Model | NodeKind::Snapshot) =>
+            {
                 Err(invalid(
                     format!(
                         "{key} on a {} is not supported",
@@ -233,6 +256,81 @@ pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, I
     }
 }
 
+/// Checks what only a snapshot's merged config decides, as dbt-core refuses it (its strategy's
+/// settings, `hard_deletes`). Returns the key to blame with the problem.
+pub(crate) fn check_snapshot(config: &super::Config) -> Result<(), (&'static str, Invalid)> {
+    let text = |key: &str| config.get(key).and_then(Json::as_str).unwrap_or_default();
+    let set = |key: &str| config.get(key).is_some_and(|v| !is_empty(v));
+    if text("table_type").eq_ignore_ascii_case("hive") {
+        return Err((
+            "table_type",
+            invalid(
+                "table_type 'hive' is not supported: mdw builds Iceberg tables",
+                "set table_type='iceberg' (in dbt_project.yml: +table_type: iceberg)",
+            ),
+        ));
+    }
+    if !set("unique_key") {
+        return Err((
+            "unique_key",
+            invalid(
+                "a snapshot needs a unique_key",
+                "add unique_key='id' (or a list of columns) to the snapshot's config",
+            ),
+        ));
+    }
+    match text("strategy") {
+        "" => {
+            return Err((
+                "strategy",
+                invalid(
+                    "a snapshot needs a strategy",
+                    "add strategy='timestamp' (with updated_at) or strategy='check' (with check_cols)",
+                ),
+            ));
+        }
+        // Blamed on the strategy: the missing key is written nowhere.
+        "timestamp" if !set("updated_at") => {
+            return Err((
+                "strategy",
+                invalid(
+                    "the timestamp strategy needs updated_at",
+                    "add updated_at='<column>' (when a row last changed), or use strategy='check'",
+                ),
+            ));
+        }
+        "check" if !set("check_cols") => {
+            return Err((
+                "strategy",
+                invalid(
+                    "the check strategy needs check_cols",
+                    "add check_cols=['col', ...] or check_cols='all'",
+                ),
+            ));
+        }
+        _ => {}
+    }
+    if config.get("check_cols").is_some_and(Json::is_string) && text("check_cols") != "all" {
+        return Err((
+            "check_cols",
+            invalid(
+                format!("check_cols '{}' is neither 'all' nor a list", text("check_cols")),
+                "write check_cols='all' or check_cols=['col', ...]",
+            ),
+        ));
+    }
+    if config.get("invalidate_hard_deletes").is_some_and(|v| !v.is_null()) && set("hard_deletes") {
+        return Err((
+            "hard_deletes",
+            invalid(
+                "You cannot set both the invalidate_hard_deletes and hard_deletes config properties on the same snapshot.",
+                "keep hard_deletes (invalidate_hard_deletes is its older spelling)",
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a hook config holds a `{sql: …, transaction: false}` entry.
 fn has_transaction_false(value: &Json) -> bool {
     let items: Vec<&Json> = match value {
@@ -286,7 +384,16 @@ fn declared(kind: NodeKind, key: &str) -> Option<(Type, bool)> {
         | "on_destroy"
         | "write_compression"
         | "s3_data_naming"
-        | "s3_data_dir" => (Type::Str, true),
+        | "s3_data_dir"
+        | "strategy"
+        | "updated_at"
+        | "target_schema"
+        | "target_database"
+        | "hard_deletes"
+        | "dbt_valid_to_current" => (Type::Str, true),
+        "invalidate_hard_deletes" => (Type::Bool, true),
+        "check_cols" => (Type::StrOrList, true),
+        "snapshot_table_column_names" => (Type::Map, true),
         "delimiter" | "fail_calc" | "warn_if" | "error_if" | "severity" => (Type::Str, false),
         "tags" | "unique_key" => (Type::StrOrList, true),
         "partitioned_by"

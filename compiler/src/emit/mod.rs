@@ -6,6 +6,7 @@ mod data_tests;
 pub(crate) mod files;
 pub mod layout;
 pub(crate) mod lineage;
+mod snapshot;
 pub mod terraform;
 mod unit_tests;
 
@@ -31,8 +32,9 @@ pub(crate) fn write_compiled_sql(
     let keep = |unique_id: String| selected.is_none_or(|s| s.contains(&unique_id));
     let project = &compiled.project;
     let mut files: Vec<(PathBuf, &str)> = Vec::new();
-    for model in &compiled.models {
-        if keep(format!("model.{}.{}", project.name, model.name)) {
+    // `dbt compile` writes no compiled SQL for snapshots (they compile when they run).
+    for model in compiled.models.iter().filter(|m| m.resource_type != "snapshot") {
+        if keep(model.unique_id(&project.name)) {
             files.push((project.compiled_path(&model.file), &model.sql));
         }
     }

@@ -837,7 +837,7 @@ fn model_definition(
     let config: &Config = &model.config;
     let materialized = config::as_str(config, "materialized").unwrap_or("view");
     match materialized {
-        "table" | "view" | "incremental" => {}
+        "table" | "view" | "incremental" | "snapshot" => {}
         other => {
             return Err(model_error(
                 model,
@@ -897,9 +897,16 @@ fn model_definition(
         if key == "partitioned_by" && materialized == "view" {
             continue;
         }
+        // A snapshot's unique_key is one of its settings (below).
+        if key == "unique_key" && materialized == "snapshot" {
+            continue;
+        }
         if let Some(list) = string_list(config.get(key), text) {
             resource.insert(key.into(), list);
         }
+    }
+    if materialized == "snapshot" {
+        resource.insert("snapshot".into(), super::snapshot::settings(model, text));
     }
     if let Some(on_schema_change) = config::as_str(config, "on_schema_change") {
         match on_schema_change {

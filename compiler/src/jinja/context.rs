@@ -171,6 +171,7 @@ impl RenderNode {
         match self.resource_type {
             "test" => NodeKind::Test,
             "seed" => NodeKind::Seed,
+            "snapshot" => NodeKind::Snapshot,
             _ => NodeKind::Model,
         }
     }
