@@ -82,17 +82,17 @@ pub(crate) fn blocks(file: &SourceFile) -> Result<Option<SnapshotBlock>> {
                         file.path, first.name
                     ))
                     .at(at)
-                    .help("mdwc reads one snapshot per file: move this block to a file of its own"));
+                    .help(
+                        "mdwc reads one snapshot per file: move this block to a file of its own",
+                    ));
                 }
                 opened = Some((tag, name.to_string()));
             }
             Some("endsnapshot") => {
                 let Some((open, name)) = opened.take() else {
-                    return Err(
-                        Diagnostic::new("{% endsnapshot %} without {% snapshot %}")
-                            .at(Location::at_offset(&file.path, text, tag.start))
-                            .help("remove it, or open the block with {% snapshot name %}"),
-                    );
+                    return Err(Diagnostic::new("{% endsnapshot %} without {% snapshot %}")
+                        .at(Location::at_offset(&file.path, text, tag.start))
+                        .help("remove it, or open the block with {% snapshot name %}"));
                 };
                 let blank: String = text[..open.end]
                     .chars()
@@ -111,11 +111,9 @@ pub(crate) fn blocks(file: &SourceFile) -> Result<Option<SnapshotBlock>> {
         }
     }
     if let Some((open, name)) = opened {
-        return Err(Diagnostic::new(format!(
-            "snapshot '{name}' is not closed"
-        ))
-        .at(Location::at_offset(&file.path, text, open.start))
-        .help("end the block with {% endsnapshot %}"));
+        return Err(Diagnostic::new(format!("snapshot '{name}' is not closed"))
+            .at(Location::at_offset(&file.path, text, open.start))
+            .help("end the block with {% endsnapshot %}"));
     }
     Ok(found)
 }
@@ -133,13 +131,18 @@ mod tests {
 
     #[test]
     fn the_body_keeps_its_place_in_the_file() {
-        let block = blocks(&file("{% snapshot orders_snapshot %}\nselect 1\n{% endsnapshot %}\n"))
-            .unwrap()
-            .unwrap();
+        let block = blocks(&file(
+            "{% snapshot orders_snapshot %}\nselect 1\n{% endsnapshot %}\n",
+        ))
+        .unwrap()
+        .unwrap();
         assert_eq!(block.name, "orders_snapshot");
         let body = &block.file.text;
         assert_eq!(body.trim(), "select 1");
-        assert_eq!(body.find("select"), Some("{% snapshot orders_snapshot %}\n".len()));
+        assert_eq!(
+            body.find("select"),
+            Some("{% snapshot orders_snapshot %}\n".len())
+        );
     }
 
     #[test]

@@ -67,8 +67,7 @@ fn scd_id(parts: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-const TIMESTAMP: &str =
-    r#"{ strategy = "timestamp", unique_key = ["id"], updated_at = "updated_at", hard_deletes = "invalidate" }"#;
+const TIMESTAMP: &str = r#"{ strategy = "timestamp", unique_key = ["id"], updated_at = "updated_at", hard_deletes = "invalidate" }"#;
 
 const TIMESTAMP_HISTORY: &str = "select cast(id as varchar) || ':' || name || ':' || cast(dbt_valid_from as varchar) || ':' || coalesce(cast(dbt_valid_to as varchar), 'current') || ':' || dbt_scd_id as line from snapshots.customers_snapshot order by id, dbt_valid_from";
 
@@ -113,8 +112,14 @@ fn timestamp_snapshots_keep_every_version() {
     // Invalidated at the run's time: closed, not current.
     assert!(lines[2].starts_with(&format!("2:bob:{jan}:")), "{lines:#?}");
     assert!(!lines[2].contains(":current:"), "{lines:#?}");
-    assert_eq!(lines[3], format!("3:cy:{jan}:current:{}", scd_id(&["3", jan])));
-    assert_eq!(lines[4], format!("4:dee:{feb}:current:{}", scd_id(&["4", feb])));
+    assert_eq!(
+        lines[3],
+        format!("3:cy:{jan}:current:{}", scd_id(&["3", jan]))
+    );
+    assert_eq!(
+        lines[4],
+        format!("4:dee:{feb}:current:{}", scd_id(&["4", feb]))
+    );
 
     // The same rows again (the seed reloads, so the snapshot runs): nothing new.
     ws.write_file(
@@ -132,7 +137,11 @@ fn timestamp_snapshots_keep_every_version() {
     let apply = ws.try_apply();
     assert_ne!(apply.code, 0, "{apply}");
     // Terraform wraps the message: compare words.
-    let text = apply.combined().split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = apply
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(text.contains("unique_key is not unique"), "{text}");
     assert!(text.contains("nothing was written"), "{text}");
     ws.write_file(
@@ -200,7 +209,10 @@ fn check_snapshots_record_deletions_as_new_versions() {
 #[test]
 fn snapshot_settings_are_checked_at_plan() {
     let ws = Workspace::new();
-    ws.write_file("customers.csv", "id,name,updated_at\n1,a,2026-01-01 00:00:00\n");
+    ws.write_file(
+        "customers.csv",
+        "id,name,updated_at\n1,a,2026-01-01 00:00:00\n",
+    );
     ws.write_config(&config(
         r#"{ strategy = "timestamp", unique_key = ["id"] }"#,
         "select 'x' as line",
@@ -209,7 +221,10 @@ fn snapshot_settings_are_checked_at_plan() {
     let (code, diags) = ws.plan_diagnostics();
     assert_eq!(code, 1);
     let text = json!(diags).to_string();
-    assert!(text.contains("The timestamp strategy needs updated_at"), "{text}");
+    assert!(
+        text.contains("The timestamp strategy needs updated_at"),
+        "{text}"
+    );
     assert!(text.contains("updated_at"), "{text}");
 
     ws.write_config(&config(
@@ -219,15 +234,28 @@ fn snapshot_settings_are_checked_at_plan() {
     let (code, diags) = ws.plan_diagnostics();
     assert_eq!(code, 1);
     let text = json!(diags).to_string();
-    assert!(text.contains("an expression cannot run on this engine"), "{text}");
+    assert!(
+        text.contains("an expression cannot run on this engine"),
+        "{text}"
+    );
     assert!(text.contains("soundex"), "{text}");
 }
 
 /// A dbt project's snapshot, compiled by mdwc and applied by terraform: the model reading it
-/// sees the current versions, its data test runs on the snapshot, and a change of the seed
+/// sees the current versions, its data tests run on the snapshot, and a change of the seed
 /// adds a version.
 #[test]
 fn a_compiled_snapshot_keeps_history() {
+    compiled_snapshot(&[]);
+}
+
+/// The same with the models in `mdw_model_group`s (`--group-by folder`).
+#[test]
+fn a_grouped_snapshot_keeps_history() {
+    compiled_snapshot(&["--group-by", "folder"]);
+}
+
+fn compiled_snapshot(mdwc_args: &[&str]) {
     let ws = Workspace::new();
     let dbt = ws.dir().join("dbt");
     let write = |name: &str, text: &str| {
@@ -259,7 +287,7 @@ fn a_compiled_snapshot_keeps_history() {
         "models/customers_current.sql",
         "select id, name from {{ ref('customers_snapshot') }} where dbt_valid_to is null\n",
     );
-    mdwc_compile(&dbt, &ws.dir().join("models"), &[]);
+    mdwc_compile(&dbt, &ws.dir().join("models"), mdwc_args);
     ws.write_config(&format!(
         r#"{PROVIDER}
 module "models" {{

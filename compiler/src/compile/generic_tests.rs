@@ -63,7 +63,10 @@ impl Compiler {
                 specs.push((TestOwner::Node(name.clone(), "model"), spec));
             }
         }
-        for (kind, nodes) in [("seed", &self.props.seeds), ("snapshot", &self.props.snapshots)] {
+        for (kind, nodes) in [
+            ("seed", &self.props.seeds),
+            ("snapshot", &self.props.snapshots),
+        ] {
             for (name, props) in nodes {
                 if !resolved.nodes.contains_key(name) {
                     continue;

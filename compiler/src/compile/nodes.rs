@@ -139,8 +139,7 @@ impl Compiler {
             let mut fqn = fqn_of(project_name, &self.project.snapshot_paths, &block.file.path);
             fqn.push(name.clone());
             let fqn_refs: Vec<&str> = fqn.iter().map(String::as_str).collect();
-            let mut config =
-                Config::from([("materialized".to_string(), Json::from("snapshot"))]);
+            let mut config = Config::from([("materialized".to_string(), Json::from("snapshot"))]);
             config::merge_all(
                 &mut config,
                 &config::tree_config(&self.project.snapshots_tree, &fqn_refs)
@@ -258,7 +257,11 @@ impl Compiler {
                 &file.path,
                 &file.text,
                 &[
-                    Step::key(if r.is_snapshot() { "snapshots" } else { "models" }),
+                    Step::key(if r.is_snapshot() {
+                        "snapshots"
+                    } else {
+                        "models"
+                    }),
                     Step::named(&r.name),
                     Step::key("config"),
                     Step::key(key),

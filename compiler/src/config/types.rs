@@ -314,12 +314,19 @@ pub(crate) fn check_snapshot(config: &super::Config) -> Result<(), (&'static str
         return Err((
             "check_cols",
             invalid(
-                format!("check_cols '{}' is neither 'all' nor a list", text("check_cols")),
+                format!(
+                    "check_cols '{}' is neither 'all' nor a list",
+                    text("check_cols")
+                ),
                 "write check_cols='all' or check_cols=['col', ...]",
             ),
         ));
     }
-    if config.get("invalidate_hard_deletes").is_some_and(|v| !v.is_null()) && set("hard_deletes") {
+    if config
+        .get("invalidate_hard_deletes")
+        .is_some_and(|v| !v.is_null())
+        && set("hard_deletes")
+    {
         return Err((
             "hard_deletes",
             invalid(

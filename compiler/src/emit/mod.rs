@@ -33,7 +33,11 @@ pub(crate) fn write_compiled_sql(
     let project = &compiled.project;
     let mut files: Vec<(PathBuf, &str)> = Vec::new();
     // `dbt compile` writes no compiled SQL for snapshots (they compile when they run).
-    for model in compiled.models.iter().filter(|m| m.resource_type != "snapshot") {
+    for model in compiled
+        .models
+        .iter()
+        .filter(|m| m.resource_type != "snapshot")
+    {
         if keep(model.unique_id(&project.name)) {
             files.push((project.compiled_path(&model.file), &model.sql));
         }

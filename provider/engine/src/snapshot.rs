@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ColumnInfo;
+use crate::{BuildOutcome, ColumnInfo, Engine, EngineError, RelationKind, TableBuild};
 
 /// dbt-athena's `snapshot_get_time()` for an Iceberg table.
 pub const SNAPSHOT_TIME: &str = "cast(now() as timestamp(6))";
@@ -253,7 +253,8 @@ impl Snapshot {
     ) -> Result<SnapshotRun, String> {
         let c = &self.columns;
         let lower = |s: &str| s.to_ascii_lowercase();
-        let has = |cols: &[ColumnInfo], name: &str| cols.iter().any(|t| lower(&t.name) == lower(name));
+        let has =
+            |cols: &[ColumnInfo], name: &str| cols.iter().any(|t| lower(&t.name) == lower(name));
         let missing: Vec<&str> = [&c.scd_id, &c.valid_from, &c.valid_to]
             .into_iter()
             .filter(|name| !has(target_columns, name))
@@ -419,12 +420,12 @@ impl Snapshot {
         old_rows.extend(added.iter().map(|name| format!("null as {}", quote(name))));
         let mut new_rows: Vec<String> = target_columns
             .iter()
-            .map(|col| {
-                match inserted.iter().find(|name| lower(name) == lower(&col.name)) {
+            .map(
+                |col| match inserted.iter().find(|name| lower(name) == lower(&col.name)) {
                     Some(name) => format!("dbt_internal_source.{}", quote(name)),
                     None => format!("null as {}", quote(&col.name)),
-                }
-            })
+                },
+            )
             .collect();
         new_rows.extend(
             added
@@ -446,6 +447,72 @@ impl Snapshot {
             table_sql,
         })
     }
+}
+
+/// Runs `snapshot` on `engine`: builds the table from the query (`build.sql`) the first time,
+/// else rebuilds it with this run's versions — after checking, as Athena's MERGE would fail,
+/// that no snapshot row is matched twice and that no column changes type. Any failure leaves
+/// the table as it was.
+pub async fn run(
+    engine: &dyn Engine,
+    snapshot: &Snapshot,
+    build: TableBuild,
+) -> Result<BuildOutcome, EngineError> {
+    let invalid = EngineError::InvalidInput;
+    let relation = format!("{}.{}", build.database, build.name);
+    let sql = match engine.describe(&build.database, &build.name).await? {
+        None => snapshot.first_build_sql(&build.sql),
+        Some(info) if info.kind != RelationKind::Table => {
+            return Err(invalid(format!(
+                "{relation} is a {}: a snapshot is a table (dbt refuses this too); drop the view or rename the snapshot",
+                info.kind.as_str()
+            )));
+        }
+        Some(info) => {
+            let target = crate::relation_name(engine.catalog_name(), &build.database, &build.name);
+            let names = |columns: Vec<ColumnInfo>| -> Vec<String> {
+                columns.into_iter().map(|c| c.name).collect()
+            };
+            let query_columns = names(engine.describe_query(&build.sql).await?);
+            let checked = match snapshot.check_columns_query(&build.sql) {
+                Some(query) => names(engine.describe_query(&query).await?),
+                None => Vec::new(),
+            };
+            let run = snapshot
+                .run_sql(&build.sql, &target, &info.columns, &query_columns, &checked)
+                .map_err(|e| invalid(format!("snapshot {relation}: {e}")))?;
+            let counted = engine.query(&run.duplicates_sql, 1).await?;
+            let duplicated = counted
+                .rows
+                .first()
+                .and_then(|row| row.get("duplicated").cloned().flatten())
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "snapshot {relation}: the check for rows matched twice returned {:?}, not a count",
+                        counted.rows
+                    ))
+                })?;
+            if duplicated != 0 {
+                return Err(invalid(format!(
+                    "snapshot {relation}: {duplicated} snapshot row(s) match more than one row of this run: the snapshot's unique_key is not unique in its query. Athena's MERGE fails the same way (\"One MERGE target table row matched more than one source row\"); nothing was written. Make the query return one row per unique_key"
+                )));
+            }
+            let new_columns = engine.describe_query(&run.table_sql).await?;
+            for old in &info.columns {
+                if let Some(new) = new_columns.iter().find(|c| c.name == old.name)
+                    && new.data_type != old.data_type
+                {
+                    return Err(invalid(format!(
+                        "snapshot {relation}: column {} is {} but this run gives {}: Athena's MERGE would not insert it as is; nothing was written. Cast the column in the snapshot's query to {}",
+                        old.name, old.data_type, new.data_type, old.data_type
+                    )));
+                }
+            }
+            run.table_sql
+        }
+    };
+    engine.build_table(&TableBuild { sql, ..build }).await
 }
 
 #[cfg(test)]
@@ -487,7 +554,10 @@ mod tests {
         let error = timestamp()
             .run_sql("select 1", "t", &[column("id")], &["id".into()], &[])
             .unwrap_err();
-        assert!(error.contains("dbt_scd_id, dbt_valid_from, dbt_valid_to"), "{error}");
+        assert!(
+            error.contains("dbt_scd_id, dbt_valid_from, dbt_valid_to"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -503,7 +573,13 @@ mod tests {
             .map(column)
             .to_vec();
         let run = snapshot
-            .run_sql("q", "t", &target, &["id".into(), "new".into()], &["id".into(), "new".into()])
+            .run_sql(
+                "q",
+                "t",
+                &target,
+                &["id".into(), "new".into()],
+                &["id".into(), "new".into()],
+            )
             .unwrap();
         assert!(run.table_sql.contains("(TRUE)"));
         // The new column is added at the end, null in the old rows.

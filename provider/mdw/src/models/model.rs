@@ -399,7 +399,9 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
         error(
             ModelModel::snapshot,
             "snapshot needs materialized = \"snapshot\"",
-            format!("This model is materialized as {materialized:?}; remove snapshot or make it a snapshot."),
+            format!(
+                "This model is materialized as {materialized:?}; remove snapshot or make it a snapshot."
+            ),
         );
     }
     if known_materialization && materialized == "view" && set(ModelModel::partitioned_by) {

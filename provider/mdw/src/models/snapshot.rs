@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use mdw_engine::snapshot::{CheckCols, HardDeletes, Snapshot, SnapshotColumns, SnapshotStrategy};
-use mdw_engine::{BuildOutcome, Engine, EngineError, TableBuild};
+use mdw_engine::{BuildOutcome, Engine, TableBuild};
 use tfplugin::{ApplyError, AttributePath, Diagnostic, Diagnostics, Value, validators};
 
 use crate::engines::engine_error;
@@ -233,80 +233,15 @@ pub(crate) fn check_with_engine(
     diags
 }
 
-/// Runs the snapshot: builds the table the first time, else rebuilds it with this run's
-/// versions. `build` is the model's table build (its SQL the snapshot's query).
+/// Runs the snapshot (`mdw_engine::snapshot::run`); `build` is the model's table build, its
+/// SQL the snapshot's query.
 pub(crate) async fn run(
     engine: &dyn Engine,
     snapshot: &Snapshot,
     build: TableBuild,
     doing: &str,
 ) -> Result<BuildOutcome, ApplyError> {
-    let fail = |e: EngineError| ApplyError::from(engine_error(doing, &e));
-    let invalid = |message: String| fail(EngineError::InvalidInput(message));
-    let existing = engine
-        .describe(&build.database, &build.name)
+    mdw_engine::snapshot::run(engine, snapshot, build)
         .await
-        .map_err(fail)?;
-    let sql = match existing {
-        None => snapshot.first_build_sql(&build.sql),
-        Some(info) if info.kind != mdw_engine::RelationKind::Table => {
-            return Err(invalid(format!(
-                "{}.{} is a {}: a snapshot is a table (dbt refuses this too); drop the view or rename the snapshot",
-                build.database,
-                build.name,
-                info.kind.as_str()
-            )));
-        }
-        Some(info) => {
-            let target =
-                mdw_engine::relation_name(engine.catalog_name(), &build.database, &build.name);
-            let query_columns: Vec<String> = engine
-                .describe_query(&build.sql)
-                .await
-                .map_err(fail)?
-                .into_iter()
-                .map(|c| c.name)
-                .collect();
-            let checked = match snapshot.check_columns_query(&build.sql) {
-                Some(query) => engine
-                    .describe_query(&query)
-                    .await
-                    .map_err(fail)?
-                    .into_iter()
-                    .map(|c| c.name)
-                    .collect(),
-                None => Vec::new(),
-            };
-            let run = snapshot
-                .run_sql(&build.sql, &target, &info.columns, &query_columns, &checked)
-                .map_err(invalid)?;
-            let duplicates = engine.query(&run.duplicates_sql, 1).await.map_err(fail)?;
-            let count = duplicates
-                .rows
-                .first()
-                .and_then(|row| row.get("duplicated").cloned().flatten())
-                .unwrap_or_default();
-            if count != "0" {
-                return Err(invalid(format!(
-                    "{count} snapshot row(s) match more than one row of this run: the snapshot's unique_key is not unique in its query. Athena's MERGE fails the same way (\"One MERGE target table row matched more than one source row\"); nothing was written. Make the query return one row per unique_key"
-                )));
-            }
-            let new_columns = engine.describe_query(&run.table_sql).await.map_err(fail)?;
-            for old in &info.columns {
-                if let Some(new) = new_columns.iter().find(|c| c.name == old.name)
-                    && new.data_type != old.data_type
-                {
-                    return Err(invalid(format!(
-                        "column {} of the snapshot is {} but this run gives {}: Athena's MERGE would not insert it as is; nothing was written. Cast the column in the snapshot's query to {}",
-                        old.name, old.data_type, new.data_type, old.data_type
-                    )));
-                }
-            }
-            run.table_sql
-        }
-    };
-    engine
-        .build_table(&TableBuild { sql, ..build })
-        .await
-        .map_err(fail)
+        .map_err(|e| ApplyError::from(engine_error(doing, &e)))
 }
