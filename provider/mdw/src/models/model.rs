@@ -413,7 +413,7 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
     }
     diags.extend(snapshot::cross_checks(
         ModelModel::snapshot,
-        &config.get(ModelModel::snapshot),
+        config.get(ModelModel::snapshot),
     ));
     diags
 }
@@ -597,7 +597,7 @@ async fn check_with_engine(client: &Client, planned: &Value) -> Result<(), Diagn
     let config = planned.get(ModelModel::snapshot);
     if !config.is_null()
         && config.is_wholly_known()
-        && let Ok(config) = from_value::<SnapshotConfig>(&config)
+        && let Ok(config) = from_value::<SnapshotConfig>(config)
     {
         diags.extend(snapshot::check_with_engine(
             &*engine,
