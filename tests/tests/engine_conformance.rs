@@ -503,6 +503,39 @@ fn snapshots_keep_history(s: &Subject) {
     assert_eq!(lines, ["1:new:closed", "1:shipped:open", "2:new:closed"]);
 }
 
+/// A merge where one existing row matches two new rows fails and writes nothing, as Athena's
+/// MERGE does; two existing rows matching one new row are both updated. Moto runs no SQL, so
+/// the case is the embedded engine's on both catalogs.
+fn merge_refuses_a_row_matched_twice(s: &Subject) {
+    if !s.runs_sql {
+        return;
+    }
+    let e = &s.engine;
+    let merge = |sql: &str| IncrementalBuild {
+        table: table("merged", sql, "a"),
+        strategy: mdw_engine::IncrementalStrategy::Merge,
+        unique_key: vec!["id".into()],
+        ..IncrementalBuild::default()
+    };
+    s.run(e.incremental(&merge(
+        "select * from (values (1, 'a'), (1, 'b')) as t(id, v)",
+    )))
+    .unwrap();
+    s.run(e.incremental(&merge("select 1 as id, 'c' as v")))
+        .unwrap();
+    let twice = s.run(e.incremental(&merge(
+        "select * from (values (1, 'd'), (1, 'e')) as t(id, v)",
+    )));
+    let message = format!("{twice:?}");
+    assert!(message.contains("more than one new row"), "{message}");
+    let rows = s
+        .run(e.query("select v from conform.merged order by v", 10))
+        .unwrap()
+        .rows;
+    let values: Vec<&str> = rows.iter().filter_map(|r| r["v"].as_deref()).collect();
+    assert_eq!(values, ["c", "c"]);
+}
+
 /// Every case on one engine, as a module of tests named after the engine.
 macro_rules! cases {
     ($engine:ident; [$($case:ident),*]) => {
@@ -535,7 +568,8 @@ conformance!(
         lists_relation_versions,
         stores_rows_and_unnests_them,
         runs_hooks,
-        snapshots_keep_history
+        snapshots_keep_history,
+        merge_refuses_a_row_matched_twice
     ];
     embedded_local, embedded_glue, athena
 );

@@ -937,6 +937,10 @@ fn model_definition(
             ));
         }
         resource.insert("on_destroy".into(), json!(on_destroy));
+    } else if materialized == "snapshot" {
+        // A snapshot's history cannot be rebuilt from its sources: a snapshot removed from the
+        // project leaves its table (and data) in place unless it says `on_destroy: drop`.
+        resource.insert("on_destroy".into(), json!("retain"));
     }
     if !model.description.is_empty() {
         resource.insert("description".into(), json!(text.of(&model.description)));

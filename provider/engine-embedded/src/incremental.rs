@@ -50,6 +50,8 @@ const WORK_TARGET: &str = "target_rows";
 const WORK_SOURCE: &str = "source_rows";
 /// Marks target rows in the merge join (a name no model column will have).
 const MATCHED_MARKER: &str = "__mdw_matched";
+/// Numbers the existing rows while checking that no two new rows match one of them.
+const ROW_MARKER: &str = "__mdw_row";
 
 pub(crate) async fn run(
     inner: &Arc<Inner>,
@@ -360,6 +362,27 @@ async fn merged(
         .iter()
         .map(|c| format!("target.{}", quoted(c)))
         .collect();
+    // Athena's MERGE fails when one existing row matches two new rows ("One MERGE target table
+    // row matched more than one source row"); the union below would keep both.
+    let twice = format!(
+        "SELECT 1 FROM (SELECT *, row_number() OVER () AS {rid} FROM {t}) AS target \
+         JOIN {s} AS src ON {on} GROUP BY target.{rid} HAVING count(*) > 1 LIMIT 1",
+        t = format!("{WORK_CATALOG}.{WORK_SCHEMA}.{WORK_TARGET}"),
+        s = format!("{WORK_CATALOG}.{WORK_SCHEMA}.{WORK_SOURCE}"),
+        rid = quoted(ROW_MARKER),
+    );
+    let found = ctx
+        .sql(&twice)
+        .await
+        .map_err(|e| sql_error(context, e))?
+        .count()
+        .await
+        .map_err(|e| sql_error(context, e))?;
+    if found > 0 {
+        return Err(EngineError::InvalidInput(format!(
+            "{context}: a row of the table matches more than one new row on unique_key {keys:?}: Athena's MERGE fails the same way (\"One MERGE target table row matched more than one source row\"); nothing was written. Make the model return one row per unique_key"
+        )));
+    }
     let sql = format!(
         "SELECT {old} FROM {t} AS target LEFT ANTI JOIN {s} AS src ON {on} \
          UNION ALL \
