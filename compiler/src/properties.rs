@@ -96,8 +96,19 @@ pub(crate) struct Properties {
     pub models: BTreeMap<String, NodeProperties>,
     pub seeds: BTreeMap<String, NodeProperties>,
     pub snapshots: BTreeMap<String, NodeProperties>,
+    /// Snapshots defined in yml (dbt 1.9+ `relation:`), in file order.
+    pub yml_snapshots: Vec<YmlSnapshot>,
     /// dbt 1.8+ unit tests, in file order.
     pub unit_tests: Vec<UnitTestSpec>,
+}
+
+/// A snapshot defined in properties yml: its name and `relation:` (`ref(...)`/`source(...)`).
+#[derive(Debug, Clone)]
+pub(crate) struct YmlSnapshot {
+    pub name: String,
+    pub relation: String,
+    /// Where `relation:` is written.
+    pub location: Location,
 }
 
 /// Test properties that are configs rather than arguments of the test macro.
@@ -151,6 +162,7 @@ fn without_file(mut properties: Properties, file: &str) -> Properties {
     properties.models.retain(|_, p| p.file != file);
     properties.seeds.retain(|_, p| p.file != file);
     properties.snapshots.retain(|_, p| p.file != file);
+    properties.yml_snapshots.retain(|s| s.location.file != file);
     properties.unit_tests.retain(|t| t.location.file != file);
     properties
 }
@@ -196,12 +208,24 @@ fn parse_file(
             for (index, node) in reader.list(nodes, &path)?.iter().enumerate() {
                 let name = reader.name(node, &step(&path, Step::Index(index)))?;
                 let at = step(&path, Step::named(&name));
-                if kind == NodeKind::Snapshot && node.get("relation").is_some() {
-                    return Err(Diagnostic::new(format!(
-                        "snapshot '{name}' is defined in yml (`relation:`), which mdwc does not read yet"
-                    ))
-                    .at(reader.locate(&step(&at, Step::key("relation"))))
-                    .help("write it as a {% snapshot %} block in a .sql file under the snapshot paths: `select * from {{ ref(...) }}` with the same config"));
+                if kind == NodeKind::Snapshot
+                    && let Some(relation) = node.get("relation")
+                {
+                    let location = reader.locate(&step(&at, Step::key("relation")));
+                    let relation = relation.as_str().map(str::trim).unwrap_or_default();
+                    let call = |f: &str| relation.starts_with(f) && relation.ends_with(')');
+                    if !call("ref(") && !call("source(") {
+                        return Err(Diagnostic::new(format!(
+                            "snapshot '{name}': relation must be a ref() or source() call, not {relation:?}"
+                        ))
+                        .at(location)
+                        .help("write relation: ref('model') or relation: source('source', 'table')"));
+                    }
+                    out.yml_snapshots.push(YmlSnapshot {
+                        name: name.clone(),
+                        relation: relation.to_string(),
+                        location,
+                    });
                 }
                 if target.contains_key(&name) {
                     return Err(Diagnostic::new(format!(

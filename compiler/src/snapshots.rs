@@ -17,7 +17,36 @@ pub(crate) struct SnapshotBlock {
     pub body_start: usize,
 }
 
+/// The template name of a snapshot: its file's path, `<path>#<name>` for one defined in yml
+/// (where several share a file).
+pub(crate) fn template_name(path: &str, name: &str) -> String {
+    if path.ends_with(".yml") || path.ends_with(".yaml") {
+        format!("{path}#{name}")
+    } else {
+        path.to_string()
+    }
+}
+
+/// A snapshot defined in properties yml (dbt 1.9+): `relation: ref('x')` or `source('s', 't')`.
+/// dbt's query for it is `select * from {{ <relation> }}`.
+pub(crate) fn from_yml(name: &str, relation: &str, file: &str, line: usize) -> SnapshotBlock {
+    // The query on the line of its `relation:`, so errors in it point there.
+    let blank = "\n".repeat(line.saturating_sub(1));
+    SnapshotBlock {
+        name: name.to_string(),
+        body_start: blank.len(),
+        file: SourceFile {
+            path: file.to_string(),
+            text: format!("{blank}select * from {{{{ {relation} }}}}"),
+        },
+    }
+}
+
 impl SnapshotBlock {
+    pub(crate) fn template(&self) -> String {
+        template_name(&self.file.path, &self.name)
+    }
+
     /// `rendered` without the blank that stands for what precedes the block in the file.
     pub(crate) fn without_padding<'a>(&self, rendered: &'a str) -> &'a str {
         rendered

@@ -281,7 +281,7 @@ fn compiled_snapshot(mdwc_args: &[&str]) {
     );
     write(
         "snapshots/_snapshots.yml",
-        "version: 2\nsnapshots:\n  - name: customers_snapshot\n    columns:\n      - name: dbt_scd_id\n        data_tests: [unique, not_null]\n",
+        "version: 2\nsnapshots:\n  - name: customers_snapshot\n    columns:\n      - name: dbt_scd_id\n        data_tests: [unique, not_null]\n  - name: customer_names\n    relation: ref('customers')\n    config:\n      target_schema: snapshots\n      unique_key: id\n      strategy: check\n      check_cols: [name]\n",
     );
     write(
         "models/customers_current.sql",
@@ -311,6 +311,15 @@ output "history" {{
 output "current" {{
   value = [for r in data.mdw_query.current.rows : r.line]
 }}
+
+data "mdw_query" "names" {{
+  sql        = "select cast(id as varchar) || ':' || name || ':' || coalesce(cast(dbt_valid_to is null as varchar), 'x') as line from snapshots.customer_names order by id, dbt_valid_from"
+  depends_on = [module.models]
+}}
+
+output "names" {{
+  value = [for r in data.mdw_query.names.rows : r.line]
+}}
 "#
     ));
     ws.init();
@@ -333,5 +342,9 @@ output "current" {{
     let out = ws.run_ok(&["output", "-json", "current"]);
     let current: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(current, json!(["1:ann", "2:bobby"]));
+    // The snapshot defined in yml (`relation: ref('customers')`, check strategy).
+    let out = ws.run_ok(&["output", "-json", "names"]);
+    let names: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(names, json!(["1:ann:true", "2:bob:false", "2:bobby:true"]));
     ws.assert_plan_empty(&[]);
 }

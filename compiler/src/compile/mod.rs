@@ -291,6 +291,11 @@ pub fn compile_partial(options: &Options) -> Partial {
     }
     let (props, prop_errors) = properties::parse(&project.properties, &checker, &renderer);
     errors.extend(prop_errors);
+    project
+        .snapshots
+        .extend(props.yml_snapshots.iter().map(|s| {
+            crate::snapshots::from_yml(&s.name, &s.relation, &s.location.file, s.location.line)
+        }));
     timings.mark("read properties yml");
     let config_vars: std::collections::BTreeSet<String> = renderer
         .vars_used()
@@ -376,11 +381,12 @@ impl Compiler {
         timings: Timings,
         mut errors: Vec<Diagnostic>,
     ) -> Compiler {
-        let nodes: Vec<&SourceFile> = project
+        let nodes: Vec<(String, &SourceFile)> = project
             .models
             .iter()
-            .chain(project.snapshots.iter().map(|s| &s.file))
-            .chain(&project.singular_tests)
+            .map(|f| (f.path.clone(), f))
+            .chain(project.snapshots.iter().map(|s| (s.template(), &s.file)))
+            .chain(project.singular_tests.iter().map(|f| (f.path.clone(), f)))
             .collect();
         let (engine, engine_errors) = Engine::new(
             &project.name,

@@ -45,6 +45,16 @@ impl Renderable<'_> {
     pub(super) fn is_snapshot(&self) -> bool {
         self.resource_type == "snapshot"
     }
+
+    /// The name of the node's template: its file's path, but for a snapshot defined in yml
+    /// (several may share a file).
+    pub(super) fn template(&self) -> String {
+        if self.is_snapshot() {
+            crate::snapshots::template_name(&self.file.path, &self.name)
+        } else {
+            self.file.path.clone()
+        }
+    }
 }
 
 /// `[project, folders..., name]` for a file under one of `roots`.
@@ -135,8 +145,16 @@ impl Compiler {
                 );
                 continue;
             }
-            // dbt: a snapshot's fqn has its file's name before its own.
-            let mut fqn = fqn_of(project_name, &self.project.snapshot_paths, &block.file.path);
+            // dbt: a snapshot's fqn has its file's name before its own; one defined in yml
+            // has the yml's folders only.
+            let roots: Vec<String> = (self.project.snapshot_paths.iter())
+                .chain(&self.project.model_paths)
+                .cloned()
+                .collect();
+            let mut fqn = fqn_of(project_name, &roots, &block.file.path);
+            if block.template() != block.file.path {
+                fqn.pop();
+            }
             fqn.push(name.clone());
             let fqn_refs: Vec<&str> = fqn.iter().map(String::as_str).collect();
             let mut config = Config::from([("materialized".to_string(), Json::from("snapshot"))]);

@@ -40,7 +40,7 @@ impl Compiler {
                     ))
                 };
                 let node = Arc::new(node);
-                let parsed = self.engine.render(&r.file.path, &node).and_then(|output| {
+                let parsed = self.engine.render(&r.template(), &node).and_then(|output| {
                     // dbt renders a model's hooks while parsing too: their refs and sources are
                     // the model's dependencies (a post-hook inserting into another model runs
                     // after that model is built).
@@ -88,7 +88,7 @@ impl Compiler {
                 self.placeholder_relation(&r.name),
             ))
         };
-        self.engine.render(&r.file.path, &Arc::new(node)).ok()?;
+        self.engine.render(&r.template(), &Arc::new(node)).ok()?;
         let text = &r.file.text;
         let location = [format!("var('{var}'"), format!("var(\"{var}\"")]
             .iter()

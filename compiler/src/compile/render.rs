@@ -225,7 +225,7 @@ impl Compiler {
                 .map(|sql| (sql, p.captured.deferred_vars.clone()))
             };
             let full = self
-                .render_checked(&r.name, &r.file.path, &make, reused)
+                .render_checked(&r.name, &r.template(), &make, reused)
                 .map_err(failed)?;
             if r.is_model() && is_blank_sql(&full.sql) {
                 self.fail(
@@ -246,7 +246,7 @@ impl Compiler {
                     Ok(Arc::new(node))
                 };
                 let rendered = self
-                    .render_checked(&r.name, &r.file.path, &make_incremental, None)
+                    .render_checked(&r.name, &r.template(), &make_incremental, None)
                     .map_err(failed)?;
                 Some(rendered)
             } else {

@@ -263,7 +263,7 @@ impl Compiler {
             Ok(Arc::new(node))
         };
         let rendered = self
-            .render_checked(&r.name, &r.file.path, &make, None)
+            .render_checked(&r.name, &r.template(), &make, None)
             .map_err(|d| {
                 let message = format!("unit test '{name}': {}", d.message);
                 Diagnostic { message, ..d }

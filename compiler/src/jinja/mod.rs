@@ -64,13 +64,13 @@ pub(crate) struct Engine {
 
 impl Engine {
     /// Compiles every macro block and node template. `nodes` are `(template name, file)` pairs;
-    /// a node's template name is its file path.
+    /// a node's template name is its file path (a snapshot defined in yml: `<path>#<name>`).
     pub(crate) fn new(
         project_name: &str,
         macro_files: &[SourceFile],
         packages: &[Package],
         dispatch: HashMap<String, Vec<String>>,
-        nodes: &[&SourceFile],
+        nodes: &[(String, &SourceFile)],
     ) -> (Engine, Vec<Diagnostic>) {
         let mut errors = Vec::new();
         let mut env = Environment::new();
@@ -187,17 +187,17 @@ impl Engine {
             }
         }
         let mut node_sources = HashMap::with_capacity(nodes.len());
-        for node in nodes {
+        for (template, node) in nodes {
             let mut map = SourceMap::default();
             let text = rewrite::wrap_literals(&node.text, &mut map);
             origins.insert(
-                node.path.clone(),
+                template.clone(),
                 TemplateOrigin {
                     file: node.path.clone(),
                     map,
                 },
             );
-            node_sources.insert(node.path.clone(), text);
+            node_sources.insert(template.clone(), text);
         }
         templates.push((
             GENERIC_TEST_TEMPLATE.to_string(),
