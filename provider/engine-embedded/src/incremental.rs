@@ -365,10 +365,10 @@ async fn merged(
     // Athena's MERGE fails when one existing row matches two new rows ("One MERGE target table
     // row matched more than one source row"); the union below would keep both.
     let twice = format!(
-        "SELECT 1 FROM (SELECT *, row_number() OVER () AS {rid} FROM {t}) AS target \
-         JOIN {s} AS src ON {on} GROUP BY target.{rid} HAVING count(*) > 1 LIMIT 1",
-        t = format!("{WORK_CATALOG}.{WORK_SCHEMA}.{WORK_TARGET}"),
-        s = format!("{WORK_CATALOG}.{WORK_SCHEMA}.{WORK_SOURCE}"),
+        "SELECT 1 FROM (SELECT *, row_number() OVER () AS {rid} \
+         FROM {WORK_CATALOG}.{WORK_SCHEMA}.{WORK_TARGET}) AS target \
+         JOIN {WORK_CATALOG}.{WORK_SCHEMA}.{WORK_SOURCE} AS src ON {on} \
+         GROUP BY target.{rid} HAVING count(*) > 1 LIMIT 1",
         rid = quoted(ROW_MARKER),
     );
     let found = ctx
