@@ -241,6 +241,19 @@ impl Project {
                 ));
             }
         }
+        // mdwc renders dbt's behavior flags at their defaults (`adapter.behavior.*` is false):
+        // a project that turns one on would get other SQL from dbt.
+        if let Some(Json::Object(flags)) = config.get("flags") {
+            for (flag, value) in flags {
+                if flag == "enable_truthy_nulls_equals_macro" && value == &Json::Bool(true) {
+                    return Err(file.error(
+                        "flags",
+                        format!("behavior flag {flag}: true is not supported"),
+                        "mdwc renders `equals()` (and snapshots' key joins) with `=`, dbt's default: remove the flag or set it to false",
+                    ));
+                }
+            }
+        }
         if let Some(required) = config.get("require-dbt-version") {
             check_dbt_version(&file, required)?;
         }

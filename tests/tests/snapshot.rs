@@ -288,10 +288,12 @@ fn compiled_snapshot(mdwc_args: &[&str]) {
         "select id, name from {{ ref('customers_snapshot') }} where dbt_valid_to is null\n",
     );
     mdwc_compile(&dbt, &ws.dir().join("models"), mdwc_args);
-    ws.write_config(&format!(
-        r#"{PROVIDER}
+    let config = |snapshot_run: &str| {
+        format!(
+            r#"{PROVIDER}
 module "models" {{
-  source = "./models"
+  source       = "./models"
+  snapshot_run = "{snapshot_run}"
 }}
 
 data "mdw_query" "history" {{
@@ -321,7 +323,9 @@ output "names" {{
   value = [for r in data.mdw_query.names.rows : r.line]
 }}
 "#
-    ));
+        )
+    };
+    ws.write_config(&config(""));
     ws.init();
     ws.apply();
     assert_eq!(history(&ws), ["1:ann:current", "2:bob:current"]);
@@ -346,5 +350,19 @@ output "names" {{
     let out = ws.run_ok(&["output", "-json", "names"]);
     let names: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(names, json!(["1:ann:true", "2:bob:false", "2:bobby:true"]));
+    ws.assert_plan_empty(&[]);
+
+    // `snapshot_run` runs the snapshots (as `dbt snapshot` would); with nothing new, no version.
+    ws.write_config(&config("2026-12-07"));
+    assert_eq!(ws.plan_exit_code(&[]).code, 2);
+    ws.apply();
+    assert_eq!(
+        history(&ws),
+        [
+            "1:ann:current",
+            "2:bob:2026-02-01 00:00:00.000000",
+            "2:bobby:current"
+        ]
+    );
     ws.assert_plan_empty(&[]);
 }

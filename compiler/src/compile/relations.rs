@@ -87,6 +87,36 @@ impl Compiler {
                     continue;
                 }
             };
+            // The Terraform resource names no catalog: the engine builds in its own, the target's.
+            if !relation
+                .database
+                .eq_ignore_ascii_case(&self.target.database)
+                && !relation.is_ephemeral()
+            {
+                let key =
+                    if r.is_snapshot() && config::as_str(&p.config, "target_database").is_some() {
+                        "target_database"
+                    } else {
+                        "database"
+                    };
+                self.fail(
+                    Some(&r.unique_id(project)),
+                    Diagnostic::new(format!(
+                        "{} '{}' is built in catalog '{}', not the target's ('{}')",
+                        r.resource_type,
+                        r.key(),
+                        relation.database,
+                        self.target.database
+                    ))
+                    .at(self.config_origin(r, key))
+                    .help("mdw builds every model in the engine's catalog (the target's database): remove the database config, or set it to the target's"),
+                );
+                resolved
+                    .nodes
+                    .insert(r.key(), self.placeholder_relation(&r.name));
+                models.push(None);
+                continue;
+            }
             if let Some(v) = &r.version
                 && self
                     .props

@@ -103,6 +103,13 @@ impl Checker {
                     "use strategy='timestamp' (with updated_at) or 'check' (with check_cols); custom strategy macros are not run",
                 ))
             }
+            // dbt derives it from `snapshot_meta_column_names` and ignores a value set here.
+            "snapshot_table_column_names" if kind == NodeKind::Snapshot && !is_empty(value) => {
+                Err(invalid(
+                    "snapshot_table_column_names is not a config dbt reads: dbt derives it from snapshot_meta_column_names",
+                    "rename the config to snapshot_meta_column_names (keys dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to, dbt_is_deleted)",
+                ))
+            }
             "hard_deletes"
                 if kind == NodeKind::Snapshot
                     && !["ignore", "invalidate", "new_record"].contains(&text)
@@ -205,7 +212,7 @@ pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, I
         ));
     }
     let materialized = text("materialized");
-    if !matches!(materialized, "table" | "incremental") {
+    if !matches!(materialized, "table" | "incremental" | "snapshot") {
         return Ok(());
     }
     if text("table_type").eq_ignore_ascii_case("hive") {
@@ -299,6 +306,15 @@ pub(crate) fn check_snapshot(config: &super::Config) -> Result<(), (&'static str
                 ),
             ));
         }
+        "timestamp" if set("check_cols") => {
+            return Err((
+                "check_cols",
+                invalid(
+                    "A 'timestamp' snapshot should not have 'check_cols'",
+                    "remove check_cols, or use strategy='check'",
+                ),
+            ));
+        }
         "check" if !set("check_cols") => {
             return Err((
                 "strategy",
@@ -319,6 +335,18 @@ pub(crate) fn check_snapshot(config: &super::Config) -> Result<(), (&'static str
                     text("check_cols")
                 ),
                 "write check_cols='all' or check_cols=['col', ...]",
+            ),
+        ));
+    }
+    // A list is columns: dbt would run `select all from (…)`, an error.
+    if let Some(Json::Array(cols)) = config.get("check_cols")
+        && cols.iter().any(|c| c.as_str() == Some("all"))
+    {
+        return Err((
+            "check_cols",
+            invalid(
+                "check_cols lists 'all' as a column",
+                "write check_cols='all' (a string) for every column, or list column names",
             ),
         ));
     }
@@ -400,7 +428,7 @@ fn declared(kind: NodeKind, key: &str) -> Option<(Type, bool)> {
         | "dbt_valid_to_current" => (Type::Str, true),
         "invalidate_hard_deletes" => (Type::Bool, true),
         "check_cols" => (Type::StrOrList, true),
-        "snapshot_table_column_names" => (Type::Map, true),
+        "snapshot_meta_column_names" => (Type::Map, true),
         "delimiter" | "fail_calc" | "warn_if" | "error_if" | "severity" => (Type::Str, false),
         "tags" | "unique_key" => (Type::StrOrList, true),
         "partitioned_by"

@@ -7,6 +7,24 @@ use super::terraform::{Text, string_list, string_map};
 use crate::compile::CompiledModel;
 use crate::config;
 
+/// The variable whose change runs every snapshot (each snapshot's `run_trigger`): a snapshot
+/// otherwise runs only when what it reads changes, and history that depends on the day
+/// (`where end_date >= current_date`) would be recorded late.
+pub(super) const RUN_VARIABLE: &str = "snapshot_run";
+
+pub(super) fn run_variable() -> Map<String, Json> {
+    let mut body = Map::new();
+    body.insert(
+        "variable".into(),
+        json!({RUN_VARIABLE: {
+            "type": "string",
+            "default": "",
+            "description": "Any new value (e.g. a timestamp) runs every snapshot, as `dbt snapshot` does; without one a snapshot runs when what it reads changes.",
+        }}),
+    );
+    body
+}
+
 /// The `snapshot` object of a snapshot model.
 pub(super) fn settings(model: &CompiledModel, text: Text) -> Json {
     let config = &model.config;
@@ -16,7 +34,12 @@ pub(super) fn settings(model: &CompiledModel, text: Text) -> Json {
             out.insert(key.into(), value);
         }
     };
-    let string = |key: &str| config::as_str(config, key).map(|s| json!(text.of(s)));
+    // dbt reads these with `config.get(key) or default`: an empty value is unset.
+    let string = |key: &str| {
+        config::as_str(config, key)
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| json!(text.of(s)))
+    };
     put("strategy", string("strategy"));
     put("unique_key", string_list(config.get("unique_key"), text));
     put("updated_at", string("updated_at"));
@@ -29,9 +52,17 @@ pub(super) fn settings(model: &CompiledModel, text: Text) -> Json {
     };
     put("hard_deletes", hard_deletes);
     put("valid_to_current", string("dbt_valid_to_current"));
-    put(
-        "column_names",
-        string_map(config.get("snapshot_table_column_names"), text),
-    );
+    // dbt's `snapshot_meta_column_names`; an empty name keeps the default.
+    let names = match config.get("snapshot_meta_column_names") {
+        Some(Json::Object(names)) => Json::Object(
+            names
+                .iter()
+                .filter(|(_, v)| v.as_str().is_some_and(|s| !s.trim().is_empty()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => Json::Null,
+    };
+    put("column_names", string_map(Some(&names), text));
     Json::Object(out)
 }

@@ -18,7 +18,7 @@ use super::{data_tests, unit_tests};
 use crate::compile::{Compiled, CompiledModel, CompiledTest, NodeRef};
 use crate::config::{self, Config};
 use crate::error::{Diagnostic, Location, Result};
-use crate::jinja::objects::{DEFERRED_END, DEFERRED_START, replace_deferred};
+use crate::jinja::objects::{DEFERRED_END, DEFERRED_START, deferred_marker, replace_deferred};
 use crate::values::json_scalar_text;
 
 /// Escapes a project string for a Terraform JSON string value and turns deferred-var markers
@@ -439,6 +439,16 @@ pub(crate) fn visit(
         ));
     }
 
+    if compiled
+        .models
+        .iter()
+        .any(|m| m.resource_type == "snapshot")
+    {
+        files.push((
+            "snapshots.tf.json".to_string(),
+            file_json("the project's snapshots", super::snapshot::run_variable()),
+        ));
+    }
     if !compiled.deferred_vars.is_empty() {
         let mut variables = Map::new();
         for (name, default) in &compiled.deferred_vars {
@@ -907,6 +917,10 @@ fn model_definition(
     }
     if materialized == "snapshot" {
         resource.insert("snapshot".into(), super::snapshot::settings(model, text));
+        resource.insert(
+            "run_trigger".into(),
+            json!(text.of(&deferred_marker(super::snapshot::RUN_VARIABLE))),
+        );
     }
     if let Some(on_schema_change) = config::as_str(config, "on_schema_change") {
         match on_schema_change {

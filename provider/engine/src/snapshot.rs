@@ -7,7 +7,7 @@
 //! table as one query and swaps it in like any table build, so a failed or interrupted run
 //! leaves the old table whole and a retried run finds nothing left to do. The merge is dbt-core's
 //! `default__snapshot_merge_sql`, which honours `dbt_valid_to_current` and
-//! `snapshot_table_column_names`; dbt-athena 1.11's Iceberg merge ignores both (it closes only
+//! `snapshot_meta_column_names`; dbt-athena 1.11's Iceberg merge ignores both (it closes only
 //! rows whose `dbt_valid_to` is null and names the columns `dbt_scd_id`/`dbt_valid_to`).
 //!
 //! A snapshot row matched by two staging rows fails the run before anything is written, as
@@ -58,7 +58,7 @@ pub enum HardDeletes {
     NewRecord,
 }
 
-/// The names of the snapshot's own columns (dbt `snapshot_table_column_names`).
+/// The names of the snapshot's own columns (dbt `snapshot_meta_column_names`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotColumns {
     pub scd_id: String,
@@ -266,6 +266,17 @@ impl Snapshot {
                 missing.join(", ")
             ));
         }
+        // dbt-athena 1.11 adds its staging key columns to the table when the key is a list
+        // (dbt-adapters #940); they would be read twice here.
+        if let Some(key) = target_columns
+            .iter()
+            .find(|c| lower(&c.name).starts_with("dbt_unique_key"))
+        {
+            return Err(format!(
+                "the table has a column {} (dbt-athena adds its staging key columns to snapshots whose unique_key is a list, dbt-adapters #940); drop the dbt_unique_key columns from the table (ALTER TABLE … DROP COLUMN) before mdw runs the snapshot",
+                key.name
+            ));
+        }
         let new_record = self.hard_deletes == HardDeletes::NewRecord;
         let deletes = self.hard_deletes != HardDeletes::Ignore;
         let row_changed = self.row_changed(target_columns, checked)?;
@@ -440,7 +451,7 @@ impl Snapshot {
             current = self.is_current(&format!("dbt_internal_dest.{}", quote(&c.valid_to))),
         );
         let duplicates_sql = format!(
-            "{with}\n\nselect count(*) as duplicated from (\n    select {source_scd}\n    from dbt_snapshot_staging as dbt_internal_source\n    where exists (select 1 from {target} as dbt_internal_dest where {dest_scd} = {source_scd})\n    group by {source_scd}\n    having count(*) > 1\n) as dbt_duplicates"
+            "{with}\n\nselect count(*) as duplicated, coalesce(sum(inserts), 0) as with_insert from (\n    select {source_scd}, count_if(dbt_internal_source.dbt_change_type = 'insert') as inserts\n    from dbt_snapshot_staging as dbt_internal_source\n    where exists (select 1 from {target} as dbt_internal_dest where {dest_scd} = {source_scd})\n    group by {source_scd}\n    having count(*) > 1\n) as dbt_duplicates"
         );
         Ok(SnapshotRun {
             duplicates_sql,
@@ -494,8 +505,18 @@ pub async fn run(
                     ))
                 })?;
             if duplicated != 0 {
+                let with_insert = counted
+                    .rows
+                    .first()
+                    .and_then(|row| row.get("with_insert").cloned().flatten())
+                    .is_some_and(|n| n != "0");
+                let cause = if with_insert {
+                    "a changed row kept its updated_at, so its new version has the current one's dbt_scd_id (mdw refuses this; stamp changes with a new updated_at, or leave updated_at unset under the check strategy)"
+                } else {
+                    "the snapshot's unique_key is not unique in its query (make it return one row per unique_key; Athena's MERGE fails the same way: \"One MERGE target table row matched more than one source row\")"
+                };
                 return Err(invalid(format!(
-                    "snapshot {relation}: {duplicated} snapshot row(s) match more than one row of this run: the snapshot's unique_key is not unique in its query. Athena's MERGE fails the same way (\"One MERGE target table row matched more than one source row\"); nothing was written. Make the query return one row per unique_key"
+                    "snapshot {relation}: {duplicated} snapshot row(s) match more than one row of this run: {cause}; nothing was written"
                 )));
             }
             let new_columns = engine.describe_query(&run.table_sql).await?;

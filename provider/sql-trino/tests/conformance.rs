@@ -443,3 +443,36 @@ fn refuses_row_uses_it_would_answer_differently() {
         plan(&sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 }
+
+/// Trino reads the clock once per query: every `now()`/`current_timestamp`/`localtimestamp`
+/// of one query is the same instant (a snapshot's closed and new versions meet exactly).
+#[test]
+fn the_clock_is_read_once_per_query() {
+    use datafusion::logical_expr::{Expr, LogicalPlan};
+    let ctx = session();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let sql = "SELECT now() AS a, current_timestamp AS b, now() AS c, localtimestamp AS d";
+    let plan = runtime
+        .block_on(mdw_sql_trino::plan(&ctx.state(), sql))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let optimized = ctx.state().optimize(&plan).expect("optimizes");
+    let LogicalPlan::Projection(projection) = optimized else {
+        panic!("a projection: {optimized}");
+    };
+    let values: Vec<&Expr> = projection
+        .expr
+        .iter()
+        .map(|e| match e {
+            Expr::Alias(alias) => alias.expr.as_ref(),
+            other => other,
+        })
+        .collect();
+    assert!(
+        values.iter().all(|e| matches!(e, Expr::Literal(..))),
+        "{values:?}"
+    );
+    assert_eq!(values[0], values[1]);
+    assert_eq!(values[0], values[2]);
+}

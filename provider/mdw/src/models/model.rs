@@ -134,6 +134,9 @@ tfplugin::model! {
         /// dbt's post-hooks: statements the engine runs, in order, right after each build (`OPTIMIZE {this} REWRITE DATA USING BIN_PACK`, `VACUUM {this}` …). A failing hook fails the apply; the new build stays in place, as in dbt.
         #[tf()]
         pub(crate) post_hooks: Option<Vec<String>>,
+        /// Any value; a change builds the model again — for a snapshot, runs it, as each `dbt snapshot` does (mdwc passes `var.snapshot_run`).
+        #[tf()]
+        pub(crate) run_trigger: Option<String>,
         /// Build ids of the models, seeds and sources this model reads; a change rebuilds it, and the references order it after them.
         #[tf()]
         pub(crate) upstream: Option<BTreeMap<String, String>>,
@@ -175,9 +178,10 @@ tfplugin::model! {
 
 /// Attributes whose change rebuilds the table (with the SQL and `upstream`). Tags, `lineage`
 /// and `on_destroy` only change state.
-const BUILD_INPUTS: [&str; 14] = [
+const BUILD_INPUTS: [&str; 15] = [
     ModelModel::incremental_sql,
     ModelModel::snapshot,
+    ModelModel::run_trigger,
     ModelModel::materialized,
     ModelModel::incremental_strategy,
     ModelModel::unique_key,
@@ -307,7 +311,12 @@ fn fingerprint(planned: &Value) -> Value {
             return Value::unknown();
         }
         // Models without them hash as they did before the attributes existed.
-        if (attribute == ModelModel::incremental_sql || attribute == ModelModel::snapshot)
+        if [
+            ModelModel::incremental_sql,
+            ModelModel::snapshot,
+            ModelModel::run_trigger,
+        ]
+        .contains(&attribute)
             && value.is_null()
         {
             continue;

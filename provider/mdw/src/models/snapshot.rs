@@ -43,15 +43,6 @@ fn is_column_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-fn validate_column(value: &Value) -> Result<(), String> {
-    match value.as_str() {
-        Some(name) if !is_column_name(name) => Err(format!(
-            "{name:?} is not a column name: dbt writes it as `source_data.{name}`, so it must be one column (letters, digits and '_')."
-        )),
-        _ => Ok(()),
-    }
-}
-
 fn validate_column_names(value: &Value) -> Result<(), String> {
     if !value.is_wholly_known() {
         return Ok(());
@@ -81,8 +72,8 @@ tfplugin::model! {
         /// The expressions that identify a row (dbt `unique_key`).
         #[tf(required)]
         pub(crate) unique_key: Vec<String>,
-        /// The column stamping a row's version: required by `timestamp`; for `check`, the run's time when unset.
-        #[tf(validate = validate_column)]
+        /// The column stamping a row's version: required by `timestamp` (a column); for `check`, an expression, the run's time when unset.
+        #[tf()]
         pub(crate) updated_at: Option<String>,
         /// `check`: the columns compared, or `["all"]` for every column of the query (dbt `check_cols`).
         #[tf()]
@@ -93,7 +84,7 @@ tfplugin::model! {
         /// The `dbt_valid_to` of current versions, a SQL expression (dbt `dbt_valid_to_current`); unset: NULL.
         #[tf()]
         pub(crate) valid_to_current: Option<String>,
-        /// Other names for the snapshot's columns (dbt `snapshot_table_column_names`): `dbt_scd_id`, `dbt_updated_at`, `dbt_valid_from`, `dbt_valid_to`, `dbt_is_deleted`.
+        /// Other names for the snapshot's columns (dbt `snapshot_meta_column_names`): `dbt_scd_id`, `dbt_updated_at`, `dbt_valid_from`, `dbt_valid_to`, `dbt_is_deleted`.
         #[tf(validate = validate_column_names)]
         pub(crate) column_names: Option<BTreeMap<String, String>>,
     }
@@ -162,6 +153,16 @@ pub(crate) fn cross_checks(attribute: &str, config: &Value) -> Diagnostics {
     }
     match config.get(SnapshotConfig::strategy).as_str() {
         Some("timestamp") => {
+            // dbt writes it as `source_data.<updated_at>`: one column.
+            if let Some(name) = config.get(SnapshotConfig::updated_at).as_str()
+                && !is_column_name(name)
+            {
+                error(
+                    SnapshotConfig::updated_at,
+                    "The timestamp strategy's updated_at must be a column",
+                    "dbt compares `source_data.<updated_at>`: name a column of the query (letters, digits and '_'), or compute it in the query.",
+                );
+            }
             if !set(SnapshotConfig::updated_at) {
                 error(
                     SnapshotConfig::updated_at,

@@ -193,6 +193,34 @@ impl ScalarUDFImpl for Func {
         Ok(Arc::new(Field::new(self.name, data_type, true)))
     }
 
+    /// Trino reads the clock once per query: every `now()` of a query is the query's start
+    /// (evaluated per call site, two `now()` could differ by a millisecond).
+    fn simplify(
+        &self,
+        args: Vec<datafusion::logical_expr::Expr>,
+        info: &datafusion::logical_expr::simplify::SimplifyContext,
+    ) -> Result<datafusion::logical_expr::simplify::ExprSimplifyResult> {
+        use datafusion::logical_expr::simplify::ExprSimplifyResult;
+        let zone = match self.name {
+            "now" | "current_timestamp" => Some("UTC".to_string()),
+            "localtimestamp" => None,
+            _ => return Ok(ExprSimplifyResult::Original(args)),
+        };
+        let Some(start) = info.query_execution_start_time() else {
+            return Ok(ExprSimplifyResult::Original(args));
+        };
+        Ok(ExprSimplifyResult::Simplified(
+            datafusion::logical_expr::Expr::Literal(
+                cast::timestamp_scalar(
+                    start.timestamp_millis(),
+                    datafusion::arrow::datatypes::TimeUnit::Millisecond,
+                    zone,
+                ),
+                None,
+            ),
+        ))
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let all_scalar = args
             .args

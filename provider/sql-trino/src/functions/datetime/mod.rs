@@ -125,26 +125,28 @@ pub(super) fn functions() -> Vec<ScalarUDF> {
             |_, _| Ok(DataType::Date32),
             |c| super::cast::cast_array(c.arg(0), &TrinoType::Date, false),
         ),
+        // Volatile so that DataFusion's constant folding does not read the clock at each call
+        // site: `Func::simplify` replaces each with the query's start, once per query as Trino.
         Func::with_volatility(
             "current_timestamp",
             args(&[]),
             |_, _| Ok(TrinoType::TimestampTz(3, Some("UTC".into())).to_arrow()),
             |c| now(c, true),
-            Volatility::Stable,
+            Volatility::Volatile,
         ),
         Func::with_volatility(
             "now",
             args(&[]),
             |_, _| Ok(TrinoType::TimestampTz(3, Some("UTC".into())).to_arrow()),
             |c| now(c, true),
-            Volatility::Stable,
+            Volatility::Volatile,
         ),
         Func::with_volatility(
             "localtimestamp",
             args(&[]),
             |_, _| Ok(TrinoType::Timestamp(3).to_arrow()),
             |c| now(c, false),
-            Volatility::Stable,
+            Volatility::Volatile,
         ),
         Func::new("current_timezone", args(&[]), ret_utf8, |c| {
             rows::utf8(c, |_| Ok(Some("UTC".to_string())))
