@@ -223,6 +223,9 @@ pub(crate) fn check_with_engine(
     if let Some(current) = &config.valid_to_current {
         check(root().attribute(SnapshotConfig::valid_to_current), current);
     }
+    if let Some(updated_at) = &config.updated_at {
+        check(root().attribute(SnapshotConfig::updated_at), updated_at);
+    }
     for (i, col) in config.check_cols.iter().flatten().enumerate() {
         if !col.eq_ignore_ascii_case("all") {
             check(

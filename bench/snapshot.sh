@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# A dbt snapshot on the embedded engine: a source table of N rows (a model) and a timestamp
+# snapshot of it (hard deletes invalidated), applied by terraform with the release provider.
+# Steps: the first apply (source and the snapshot's first build), 1 % of the rows changed and
+# 0.1 % deleted (source rebuild and a snapshot run), a forced run with nothing new
+# (`run_trigger`: the snapshot alone), and the same forced run once the snapshot holds the
+# history of 5 changes. A run rebuilds the snapshot table, so its cost grows with the table.
+#
+#   bench/snapshot.sh [ROWS]     ROWS default 1000000
+#
+# Env: PROFILE=release|debug (default release), CARGO_TARGET_DIR (default ~/.cache/mdw-target),
+# KEEP_WORK=1 keeps the work directory. Never runs cargo: build the provider first.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+rows=${1:-${ROWS:-1000000}}
+profile=${PROFILE:-release}
+target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/mdw-target}
+bin=$target_dir/$profile/terraform-provider-mdw
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -1)
+os_arch=$(uname -s | tr 'A-Z' 'a-z')_$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')
+
+command -v terraform >/dev/null || { echo "terraform is required" >&2; exit 1; }
+[ -x "$bin" ] || { echo "no provider at $bin (build it first; PROFILE=debug for the debug one)" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mdw-snapshot-bench.XXXXXX")
+cleanup() { if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi; }
+trap cleanup EXIT
+plugin_dir=$work/mirror/registry.terraform.io/mdw/mdw/$version/$os_arch
+mkdir -p "$plugin_dir"
+cp "$bin" "$plugin_dir/terraform-provider-mdw_v$version"
+cat > "$work/cli.tfrc" <<CFG
+provider_installation {
+  filesystem_mirror {
+    path    = "$work/mirror"
+    include = ["registry.terraform.io/mdw/*"]
+  }
+  direct { exclude = ["registry.terraform.io/mdw/*"] }
+}
+CFG
+export TF_CLI_CONFIG_FILE=$work/cli.tfrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile rows=$rows"
+
+# The source: `rows` ids; `version` changes 1 % of them (a later updated_at) and drops 0.1 %.
+config() {
+    local version=$1 run=$2
+    cat > "$work/main.tf" <<HCL
+terraform {
+  required_providers {
+    mdw = { source = "mdw/mdw" }
+  }
+}
+
+provider "mdw" {
+  engine   = "embedded"
+  embedded = { warehouse = "$work/warehouse" }
+}
+
+resource "mdw_iceberg_model" "customers" {
+  database = "raw"
+  name     = "customers"
+  sql      = <<-SQL
+    select id, 'name ' || cast(id as varchar) || case when id % 100 < $version then ' v$version' else '' end as name,
+      case when id % 100 < $version then timestamp '2026-01-01' + interval '$version' day else timestamp '2026-01-01' end as updated_at
+    from (select a.x * 1000 + b.y as id
+          from unnest(sequence(0, $(( (rows + 999) / 1000 - 1 )))) as a(x)
+          cross join unnest(sequence(1, 1000)) as b(y)) t
+    where id <= $rows and not ($version > 0 and id % 1000 = 999)
+  SQL
+}
+
+resource "mdw_iceberg_model" "customers_snapshot" {
+  database     = "snapshots"
+  name         = "customers_snapshot"
+  materialized = "snapshot"
+  sql          = "select id, name, updated_at from raw.customers"
+  snapshot     = { strategy = "timestamp", unique_key = ["id"], updated_at = "updated_at", hard_deletes = "invalidate" }
+  upstream     = { "model.customers" = mdw_iceberg_model.customers.build_id }
+  run_trigger  = "$run"
+}
+HCL
+}
+
+seconds() {
+    local start end
+    start=$(date +%s.%N)
+    (cd "$work" && terraform apply -auto-approve -input=false -no-color >"$work/last.log" 2>&1) || {
+        tail -40 "$work/last.log" >&2
+        exit 1
+    }
+    end=$(date +%s.%N)
+    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }'
+}
+snapshot_rows() {
+    python3 - "$work/warehouse" <<'PY'
+import json, sqlite3, sys, glob
+# The snapshot's row count from its current Iceberg metadata (the summary of its snapshot).
+db = sqlite3.connect(sys.argv[1] + "/catalog.db")
+(location,) = db.execute(
+    "select metadata_location from iceberg_tables where table_name = 'customers_snapshot'").fetchone()
+meta = json.load(open(location.replace("file://", "")))
+current = [s for s in meta["snapshots"] if s["snapshot-id"] == meta["current-snapshot-id"]][0]
+print(current["summary"].get("total-records", "?"))
+PY
+}
+
+(cd "$work" && terraform init -input=false -no-color >/dev/null)
+printf '\n| step | apply s | snapshot rows |\n|---|---|---|\n' > "$work/table.md"
+config 0 ""
+t=$(seconds); echo "| first apply (source + first build) | $t | $(snapshot_rows) |" >> "$work/table.md"
+config 1 ""
+t=$(seconds); echo "| 1 % changed, 0.1 % deleted (source + run) | $t | $(snapshot_rows) |" >> "$work/table.md"
+config 1 "a"
+t=$(seconds); echo "| forced run, nothing new (snapshot only) | $t | $(snapshot_rows) |" >> "$work/table.md"
+for v in 2 3 4 5; do config "$v" "a"; seconds >/dev/null; done
+config 5 "b"
+t=$(seconds); echo "| forced run after 5 changes (snapshot only) | $t | $(snapshot_rows) |" >> "$work/table.md"
+cat "$work/table.md"
