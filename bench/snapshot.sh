@@ -105,9 +105,9 @@ print(current["summary"].get("total-records", "?"))
 PY
 }
 
-(cd "$work" && terraform init -input=false -no-color >/dev/null)
 printf '\n| step | apply s | snapshot rows |\n|---|---|---|\n' > "$work/table.md"
 config 0 ""
+(cd "$work" && terraform init -input=false -no-color >/dev/null)
 t=$(seconds); echo "| first apply (source + first build) | $t | $(snapshot_rows) |" >> "$work/table.md"
 config 1 ""
 t=$(seconds); echo "| 1 % changed, 0.1 % deleted (source + run) | $t | $(snapshot_rows) |" >> "$work/table.md"

@@ -476,3 +476,40 @@ fn the_clock_is_read_once_per_query() {
     assert_eq!(values[0], values[1]);
     assert_eq!(values[0], values[2]);
 }
+
+/// A function of constants in a CASE branch no row takes, or over a batch a filter emptied,
+/// runs on an empty batch: it gives no values, never a panic.
+#[test]
+fn functions_over_empty_batches() {
+    let ctx = session();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let ids = "(SELECT a.x * 1000 + b.y AS id FROM UNNEST(sequence(0, 9)) AS a(x) \
+               CROSS JOIN UNNEST(sequence(1, 1000)) AS b(y)) AS t";
+    for (sql, expected) in [
+        (
+            "SELECT CASE WHEN x < 0 THEN TIMESTAMP '2026-01-01' + INTERVAL '1' DAY ELSE TIMESTAMP '2026-01-01' END FROM (VALUES 1, 2) AS t(x)"
+                .to_string(),
+            "2026-01-01 00:00:00 | 2026-01-01 00:00:00",
+        ),
+        (
+            "SELECT CASE WHEN x < 0 THEN CAST(CAST(x AS VARCHAR) AS VARCHAR(3)) ELSE 'a' END FROM (VALUES 1, 2) AS t(x)"
+                .to_string(),
+            "a | a",
+        ),
+        (
+            format!(
+                "SELECT count(*), max('n ' || CAST(id AS VARCHAR(12)) || CASE WHEN id % 100 < 0 THEN ' v' ELSE '' END) \
+                 FROM {ids} WHERE id <= 10000 AND NOT (id % 1000 = 999)"
+            ),
+            "9990; n 9998",
+        ),
+    ] {
+        assert_eq!(
+            runtime.block_on(run(&ctx, &sql)).as_deref(),
+            Ok(expected),
+            "{sql}"
+        );
+    }
+}

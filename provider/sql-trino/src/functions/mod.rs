@@ -227,6 +227,13 @@ impl ScalarUDFImpl for Func {
             .iter()
             .all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let rows = if all_scalar { 1 } else { args.number_rows };
+        // An empty batch (a filter or a CASE branch no row takes): no values to compute, and
+        // the functions that read a constant argument at row 0 would find none.
+        if rows == 0 {
+            return Ok(ColumnarValue::Array(
+                datafusion::arrow::array::new_empty_array(args.return_field.data_type()),
+            ));
+        }
         let arrays = args
             .args
             .iter()

@@ -86,7 +86,7 @@ pub(crate) fn scalars(
 
 /// The string at `row` of a varchar (or json) argument; `None` for NULL.
 pub(crate) fn str_at(array: &ArrayRef, row: usize) -> Option<&str> {
-    if array.is_null(row) {
+    if row >= array.len() || array.is_null(row) {
         return None;
     }
     match array.data_type() {
@@ -98,21 +98,21 @@ pub(crate) fn str_at(array: &ArrayRef, row: usize) -> Option<&str> {
 }
 
 pub(crate) fn i64_at(array: &ArrayRef, row: usize) -> Option<i64> {
-    if array.is_null(row) || array.data_type() != &DataType::Int64 {
+    if row >= array.len() || array.is_null(row) || array.data_type() != &DataType::Int64 {
         return None;
     }
     Some(array.as_primitive::<Int64Type>().value(row))
 }
 
 pub(crate) fn f64_at(array: &ArrayRef, row: usize) -> Option<f64> {
-    if array.is_null(row) || array.data_type() != &DataType::Float64 {
+    if row >= array.len() || array.is_null(row) || array.data_type() != &DataType::Float64 {
         return None;
     }
     Some(array.as_primitive::<Float64Type>().value(row))
 }
 
 pub(crate) fn bytes_at(array: &ArrayRef, row: usize) -> Option<&[u8]> {
-    if array.is_null(row) {
+    if row >= array.len() || array.is_null(row) {
         return None;
     }
     match array.data_type() {
