@@ -130,7 +130,7 @@ impl Compiler {
                 self.fail(
                     Some(&r.unique_id(&self.project.name)),
                     Diagnostic::new(invalid.message)
-                        .model(r.key())
+                        .node(r.resource_type, r.key())
                         .at(self.config_origin(r, key))
                         .help(invalid.help),
                 );

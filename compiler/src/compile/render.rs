@@ -230,8 +230,8 @@ impl Compiler {
             if r.is_model() && is_blank_sql(&full.sql) {
                 self.fail(
                     Some(&id),
-                    Diagnostic::new(format!("model '{}' has no SQL", r.key()))
-                        .model(r.key())
+                    Diagnostic::new(format!("{} '{}' has no SQL", r.resource_type, r.key()))
+                        .node(r.resource_type, r.key())
                         .at(Location::new(&r.file.path, 1, 1))
                         .help("a model is one select statement; write it, or delete the file"),
                 );
