@@ -16,6 +16,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/mirror.sh
+. "$here/mirror.sh"
 repo=$(cd "$here/.." && pwd)
 rows=${1:-${ROWS:-1000000}}
 runs=${RUNS:-3}
@@ -99,16 +101,7 @@ cat > "$plugin_dir/terraform-provider-mdw_v$version" <<WRAP
 exec /usr/bin/time -a -o "$work/provider-rss.txt" -f "%M" "$work/bin/terraform-provider-mdw" "\$@"
 WRAP
 chmod +x "$plugin_dir/terraform-provider-mdw_v$version"
-cat > "$work/cli.tfrc" <<CFG
-provider_installation {
-  filesystem_mirror {
-    path    = "$work/mirror"
-    include = ["registry.terraform.io/mdw/*"]
-  }
-  direct { exclude = ["registry.terraform.io/mdw/*"] }
-}
-CFG
-export TF_CLI_CONFIG_FILE=$work/cli.tfrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+use_mirror "$work"
 (cd "$tf" && terraform init -input=false -no-color >/dev/null)
 
 # --- dbt-duckdb: a profile of its own (the project's profiles.yml targets Athena) ---

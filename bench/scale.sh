@@ -16,6 +16,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/mirror.sh
+. "$here/mirror.sh"
 repo=$(cd "$here/.." && pwd)
 sizes=${1:-${SIZES:-1000 5000}}
 profile=${PROFILE:-release}
@@ -44,16 +46,7 @@ cp "$bin" "$work/bin/terraform-provider-mdw"
 plugin_dir=$work/mirror/registry.terraform.io/mdw/mdw/$version/$os_arch
 mkdir -p "$plugin_dir"
 cp "$work/bin/terraform-provider-mdw" "$plugin_dir/terraform-provider-mdw_v$version"
-cat > "$work/cli.tfrc" <<CFG
-provider_installation {
-  filesystem_mirror {
-    path    = "$work/mirror"
-    include = ["registry.terraform.io/mdw/*"]
-  }
-  direct { exclude = ["registry.terraform.io/mdw/*"] }
-}
-CFG
-export TF_CLI_CONFIG_FILE=$work/cli.tfrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+use_mirror "$work"
 # One plugin cache: the floor's terraform_data is built in, so no download at all.
 
 # Runs `terraform "$@"` in $dir; prints "<wall s> <largest process peak MiB>". Exit code 2 is

@@ -13,6 +13,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/mirror.sh
+. "$here/mirror.sh"
 repo=$(cd "$here/.." && pwd)
 rows=${1:-${ROWS:-1000000}}
 profile=${PROFILE:-release}
@@ -30,16 +32,7 @@ trap cleanup EXIT
 plugin_dir=$work/mirror/registry.terraform.io/mdw/mdw/$version/$os_arch
 mkdir -p "$plugin_dir"
 cp "$bin" "$plugin_dir/terraform-provider-mdw_v$version"
-cat > "$work/cli.tfrc" <<CFG
-provider_installation {
-  filesystem_mirror {
-    path    = "$work/mirror"
-    include = ["registry.terraform.io/mdw/*"]
-  }
-  direct { exclude = ["registry.terraform.io/mdw/*"] }
-}
-CFG
-export TF_CLI_CONFIG_FILE=$work/cli.tfrc TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
+use_mirror "$work"
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile rows=$rows"
 
 # The source: `rows` ids; `version` changes 1 % of them (a later updated_at) and drops 0.1 %.

@@ -213,32 +213,35 @@ fn snapshot_settings_are_checked_at_plan() {
         "customers.csv",
         "id,name,updated_at\n1,a,2026-01-01 00:00:00\n",
     );
-    ws.write_config(&config(
-        r#"{ strategy = "timestamp", unique_key = ["id"] }"#,
-        "select 'x' as line",
-    ));
+    ws.write_config(&config(TIMESTAMP, "select 'x' as line"));
     ws.init();
-    let (code, diags) = ws.plan_diagnostics();
-    assert_eq!(code, 1);
-    let text = json!(diags).to_string();
-    assert!(
-        text.contains("The timestamp strategy needs updated_at"),
-        "{text}"
+    // The plan fails with `summary`, highlighting the config from `at` on.
+    let refused = |snapshot: &str, summary: &str, at: &str| {
+        ws.write_config(&config(snapshot, "select 'x' as line"));
+        let (code, diags) = ws.plan_diagnostics();
+        assert_eq!(code, 1, "{diags:?}");
+        let found = diags.iter().any(|d| {
+            let snippet = &d["snippet"];
+            let highlighted = snippet["code"]
+                .as_str()
+                .and_then(|code| code.get(snippet["highlight_start_offset"].as_u64()? as usize..));
+            d["summary"].as_str().is_some_and(|s| s.contains(summary))
+                && d["address"] == "mdw_iceberg_model.customers_snapshot"
+                && highlighted.is_some_and(|h| h.starts_with(at))
+        });
+        assert!(found, "{summary} at {at}: {diags:#?}");
+    };
+    // A missing setting: the snapshot object; a bad value: the value itself.
+    refused(
+        r#"{ strategy = "timestamp", unique_key = ["id"] }"#,
+        "The timestamp strategy needs updated_at",
+        "snapshot",
     );
-    assert!(text.contains("updated_at"), "{text}");
-
-    ws.write_config(&config(
+    refused(
         r#"{ strategy = "check", unique_key = ["id"], valid_to_current = "soundex('x')", check_cols = ["all"] }"#,
-        "select 'x' as line",
-    ));
-    let (code, diags) = ws.plan_diagnostics();
-    assert_eq!(code, 1);
-    let text = json!(diags).to_string();
-    assert!(
-        text.contains("an expression cannot run on this engine"),
-        "{text}"
+        "an expression cannot run on this engine",
+        "soundex('x')",
     );
-    assert!(text.contains("soundex"), "{text}");
 }
 
 /// A dbt project's snapshot, compiled by mdwc and applied by terraform: the model reading it

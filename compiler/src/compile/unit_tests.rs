@@ -97,6 +97,15 @@ impl Compiler {
             ));
         };
         let r = &renderables[index];
+        if r.is_snapshot() {
+            return Err(error(
+                format!(
+                    "unit test '{name}' tests snapshot '{}': dbt unit-tests models only",
+                    spec.model
+                ),
+                "set `model:` to a model; test the snapshot's query in a model it reads, or with data tests",
+            ));
+        }
         if r.version.is_some() {
             return Err(error(
                 format!(

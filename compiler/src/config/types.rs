@@ -264,19 +264,11 @@ pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, I
 }
 
 /// Checks what only a snapshot's merged config decides, as dbt-core refuses it (its strategy's
-/// settings, `hard_deletes`). Returns the key to blame with the problem.
+/// settings, `hard_deletes`), after [`check_model`] (table type, format). Returns the key to
+/// blame with the problem.
 pub(crate) fn check_snapshot(config: &super::Config) -> Result<(), (&'static str, Invalid)> {
     let text = |key: &str| config.get(key).and_then(Json::as_str).unwrap_or_default();
     let set = |key: &str| config.get(key).is_some_and(|v| !is_empty(v));
-    if text("table_type").eq_ignore_ascii_case("hive") {
-        return Err((
-            "table_type",
-            invalid(
-                "table_type 'hive' is not supported: mdw builds Iceberg tables",
-                "set table_type='iceberg' (in dbt_project.yml: +table_type: iceberg)",
-            ),
-        ));
-    }
     if !set("unique_key") {
         return Err((
             "unique_key",

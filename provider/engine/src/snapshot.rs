@@ -11,8 +11,9 @@
 //! rows whose `dbt_valid_to` is null and names the columns `dbt_scd_id`/`dbt_valid_to`).
 //!
 //! A snapshot row matched by two staging rows fails the run before anything is written, as
-//! Trino's MERGE fails ("One MERGE target table row matched more than one source row"): that
-//! is a `unique_key` that is not unique in the snapshot's query.
+//! Trino's MERGE fails ("One MERGE target table row matched more than one source row"): a
+//! `unique_key` that is not unique in the snapshot's query, or a changed row that kept its
+//! `updated_at` (stricter than Trino there: it would close the version and insert nothing).
 
 use serde::{Deserialize, Serialize};
 
