@@ -23,6 +23,7 @@ mod planner;
 mod render;
 mod result_types;
 mod rewrite;
+mod timestamp_units;
 mod row_comparisons;
 mod types;
 mod unnest;
@@ -75,6 +76,12 @@ pub fn configure(mut builder: SessionStateBuilder) -> SessionStateBuilder {
         .aggregate_functions()
         .get_or_insert_with(Vec::new)
         .extend(aggregates.iter().cloned());
+    // Before DataFusion's type coercion, which would truncate the finer of two timestamps.
+    builder
+        .analyzer()
+        .get_or_insert_with(datafusion::optimizer::Analyzer::new)
+        .rules
+        .insert(0, Arc::new(timestamp_units::FinestTimestampUnit));
     let planners = builder.expr_planners().get_or_insert_with(Vec::new);
     // First, so that it sees operators before DataFusion's own planners.
     planners.insert(0, Arc::new(planner::TrinoExprPlanner));

@@ -513,3 +513,76 @@ fn functions_over_empty_batches() {
         );
     }
 }
+
+/// dbt-athena's event-time filter of a microbatch batch: the column cast to `timestamp`
+/// compared with `timestamp '2024-09-17 00:00:00+00:00'` (Python's `str` of a UTC datetime, a
+/// timestamp with time zone) — Trino compares the two as instants, the session zone UTC.
+#[test]
+fn microbatch_bounds_compare_as_trino() {
+    let ctx = session();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let filter = "cast(ts as timestamp) >= timestamp '2024-09-17 00:00:00+00:00' \
+                  and cast(ts as timestamp) < timestamp '2024-09-18 00:00:00+00:00'";
+    for (rows, expected) in [
+        (
+            "VALUES TIMESTAMP '2024-09-16 23:59:59.999', TIMESTAMP '2024-09-17 00:00:00', \
+             TIMESTAMP '2024-09-17 23:59:59.999999', TIMESTAMP '2024-09-18 00:00:00'",
+            // `cast(… as timestamp)` is a timestamp(3): .999999 rounds up to the next day.
+            "2024-09-17 00:00:00.000000",
+        ),
+        (
+            "VALUES DATE '2024-09-16', DATE '2024-09-17', DATE '2024-09-18'",
+            "2024-09-17",
+        ),
+        (
+            "VALUES '2024-09-17 12:00:00', '2024-09-18 00:00:00'",
+            "2024-09-17 12:00:00",
+        ),
+    ] {
+        let sql = format!("SELECT ts FROM ({rows}) AS t(ts) WHERE {filter} ORDER BY ts");
+        assert_eq!(
+            runtime.block_on(run(&ctx, &sql)).as_deref(),
+            Ok(expected),
+            "{sql}"
+        );
+    }
+}
+
+/// Where timestamps of two precisions meet, Trino computes in the finer one; DataFusion's
+/// coercion truncated to the coarser (each of these gave the truncated value before).
+#[test]
+fn timestamps_of_two_precisions_meet_in_the_finer() {
+    let ctx = session();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let ms = "TIMESTAMP '2024-09-16 23:59:59.999'";
+    let s = "TIMESTAMP '2024-09-17 00:00:00'";
+    for (sql, expected) in [
+        (format!("SELECT {ms} > TIMESTAMP '2024-09-16 23:59:59'"), "true"),
+        (format!("SELECT {ms} = TIMESTAMP '2024-09-16 23:59:59'"), "false"),
+        (format!("SELECT {ms} BETWEEN TIMESTAMP '2024-09-16 23:59:59' AND {s}"), "true"),
+        (format!("SELECT {ms} IN (TIMESTAMP '2024-09-16 23:59:59')"), "false"),
+        (format!("SELECT coalesce({ms}, {s})"), "2024-09-16 23:59:59.999"),
+        (format!("SELECT coalesce(NULL, {s}, {ms})"), "2024-09-17 00:00:00.000"),
+        (format!("SELECT CASE WHEN true THEN {ms} ELSE {s} END"), "2024-09-16 23:59:59.999"),
+        (format!("SELECT ARRAY[{ms}, {s}]"), "[2024-09-16 23:59:59.999, 2024-09-17 00:00:00.000]"),
+        (format!("SELECT {ms} UNION ALL SELECT {s}"), "2024-09-16 23:59:59.999 | 2024-09-17 00:00:00.000"),
+        (
+            format!("SELECT ts FROM (VALUES {s}, {ms}) AS t(ts)"),
+            "2024-09-17 00:00:00.000 | 2024-09-16 23:59:59.999",
+        ),
+        (
+            format!("SELECT ts FROM (VALUES ({ms}), (TIMESTAMP '2024-09-17 00:00:00.123456')) AS t(ts)"),
+            "2024-09-16 23:59:59.999000 | 2024-09-17 00:00:00.123456",
+        ),
+    ] {
+        assert_eq!(
+            runtime.block_on(run(&ctx, &sql)).as_deref(),
+            Ok(expected),
+            "{sql}"
+        );
+    }
+}
