@@ -32,6 +32,9 @@ pub(crate) struct SourceTable {
     pub location: Location,
     /// `quoting:` of the source, with the table's over it.
     pub quoting: Option<Json>,
+    /// `config: {event_time: …}` of the table, else of the source: the column a microbatch
+    /// model's batch filters this source on.
+    pub event_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -39,6 +42,8 @@ pub(crate) struct Column {
     pub name: String,
     pub description: String,
     pub tests: Vec<TestSpec>,
+    /// `quote:` as written.
+    pub quote: Option<bool>,
 }
 
 /// A data test as written in yml: `not_null`, `{accepted_values: {values: [...]}}`, …
@@ -564,6 +569,7 @@ impl Reader<'_> {
             let name = self.name(column, &step(&columns_path, Step::Index(index)))?;
             let at = step(&columns_path, Step::named(&name));
             out.push(Column {
+                quote: column.get("quote").and_then(Json::as_bool),
                 description: self.text(column, "description", &at)?,
                 // `quote: true`: dbt passes the quoted name to the column's tests.
                 tests: match column.get("quote") {
@@ -759,7 +765,14 @@ impl Reader<'_> {
             if let Some(Json::Object(map)) = table.get("quoting") {
                 quoting.extend(map.clone());
             }
+            let event_time = |node: &Json| {
+                node.get("config")
+                    .and_then(|config| config.get("event_time"))
+                    .and_then(Json::as_str)
+                    .map(str::to_string)
+            };
             out.push(SourceTable {
+                event_time: event_time(table).or_else(|| event_time(source)),
                 quoting: (!quoting.is_empty()).then_some(Json::Object(quoting)),
                 identifier,
                 description: self.text(table, "description", &at)?,

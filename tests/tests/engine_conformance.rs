@@ -536,6 +536,95 @@ fn merge_refuses_a_row_matched_twice(s: &Subject) {
     assert_eq!(values, ["c", "c"]);
 }
 
+/// A microbatch model's first build over a view: a failed batch leaves the view and no staging
+/// table; a whole run swaps the table in with every batch, and a later run merges its window.
+fn microbatch_runs_swap_in_whole(s: &Subject) {
+    use mdw_engine::microbatch::{self, BatchSize, Microbatch};
+    if !s.runs_sql {
+        return;
+    }
+    let e = &s.engine;
+    let at = |text: &str| microbatch::parse_timestamp(text).unwrap();
+    s.run(e.build_table(&table(
+        "mb_events",
+        "select * from (values (1, 'x', timestamp '2024-09-15 08:00:00'), (2, 'y', timestamp '2024-09-16 08:00:00')) as t(id, v, ts)",
+        "a",
+    )))
+    .unwrap();
+    s.run(e.create_view(&view("mb", "select 0 as id", "a")))
+        .unwrap();
+    let read = "select id, v, '__mdw_batch_id__' as batch from (select * from conform.mb_events \
+                where cast(ts as timestamp) >= timestamp '__mdw_batch_start__' \
+                and cast(ts as timestamp) < timestamp '__mdw_batch_end__')";
+    let build = |sql: &str| IncrementalBuild {
+        table: table("mb", sql, "a"),
+        unique_key: vec!["id".into()],
+        ..IncrementalBuild::default()
+    };
+    let settings = Microbatch {
+        batch_size: BatchSize::Day,
+        begin: at("2024-09-15"),
+        lookback: 0,
+        event_time_start: None,
+        event_time_end: Some(at("2024-09-17")),
+    };
+    let now = at("2030-01-01");
+    // The second batch divides by zero: the first went into the staging table only.
+    let failing = read.replace(
+        "select id, v,",
+        "select id, v || cast(1 / (case when '__mdw_batch_id__' = '20240916' then 0 else 1 end) as varchar) as v,",
+    );
+    let failed = s.run(microbatch::run(
+        e.as_ref(),
+        &settings,
+        &build(&failing),
+        now,
+    ));
+    let failure = failed.expect_err("the division fails");
+    assert_eq!(
+        failure.batch.map(|b| b.to_string()).as_deref(),
+        Some("2024-09-16")
+    );
+    let info = s
+        .run(e.describe(DATABASE, "mb"))
+        .unwrap()
+        .expect("still there");
+    assert_eq!(info.kind, RelationKind::View);
+    assert!(
+        s.run(e.describe(DATABASE, "mb__mdw_batches"))
+            .unwrap()
+            .is_none()
+    );
+
+    let done = s
+        .run(microbatch::run(e.as_ref(), &settings, &build(read), now))
+        .unwrap();
+    assert_eq!(done.batches.len(), 2);
+    assert!(
+        s.run(e.describe(DATABASE, "mb__mdw_batches"))
+            .unwrap()
+            .is_none()
+    );
+    s.run(e.build_table(&table(
+        "mb_events",
+        "select * from (values (1, 'x2', timestamp '2024-09-15 08:00:00'), (2, 'y2', timestamp '2024-09-16 08:00:00')) as t(id, v, ts)",
+        "a",
+    )))
+    .unwrap();
+    // The table exists: lookback 0 runs the 16th alone.
+    s.run(microbatch::run(e.as_ref(), &settings, &build(read), now))
+        .unwrap();
+    let rows = s
+        .run(e.query(
+            "select cast(id as varchar) || ':' || v || ':' || batch as line from conform.mb order by id",
+            10,
+        ))
+        .unwrap()
+        .rows;
+    let lines: Vec<&str> = rows.iter().filter_map(|r| r["line"].as_deref()).collect();
+    assert_eq!(lines, ["1:x:20240915", "2:y2:20240916"]);
+}
+
 /// Every case on one engine, as a module of tests named after the engine.
 macro_rules! cases {
     ($engine:ident; [$($case:ident),*]) => {
@@ -569,7 +658,8 @@ conformance!(
         stores_rows_and_unnests_them,
         runs_hooks,
         snapshots_keep_history,
-        merge_refuses_a_row_matched_twice
+        merge_refuses_a_row_matched_twice,
+        microbatch_runs_swap_in_whole
     ];
     embedded_local, embedded_glue, athena
 );

@@ -579,6 +579,15 @@ fn source_relation(table: &SourceTable, target: &Target, project: &Project) -> R
         "table",
     )
     .quoted(project.quoting.with(table.quoting.as_ref()))
+    .with_event_time(relations::event_time_field(
+        table.event_time.as_deref(),
+        &table.columns,
+        table
+            .quoting
+            .as_ref()
+            .and_then(|q| q.get("column"))
+            .and_then(Json::as_bool),
+    ))
 }
 
 fn enabled(config: &Config) -> bool {

@@ -74,9 +74,23 @@ impl Compiler {
             } else {
                 "table"
             };
-            let relation = match self.name_relation(r, &p.config, kind) {
-                Ok(relation) if materialized == Some("ephemeral") => Relation::ephemeral(&relation),
-                Ok(relation) if r.is_snapshot() => snapshot_target(relation, &p.config),
+            let event_time = event_time_field(
+                config::as_str(&p.config, "event_time"),
+                self.node_props(r)
+                    .map_or(&[], |props| props.columns.as_slice()),
+                None,
+            );
+            let named = self.name_relation(r, &p.config, kind).map(|relation| {
+                let relation = if materialized == Some("ephemeral") {
+                    Relation::ephemeral(&relation)
+                } else if r.is_snapshot() {
+                    snapshot_target(relation, &p.config)
+                } else {
+                    relation
+                };
+                relation.with_event_time(event_time)
+            });
+            let relation = match named {
                 Ok(relation) => relation,
                 Err(error) => {
                     self.fail(Some(&r.unique_id(project)), error);
@@ -198,7 +212,17 @@ impl Compiler {
             let checked = seed_delimiter(&name, &seed.path, &config)
                 .and_then(|delimiter| crate::seeds::check(seed, delimiter))
                 .and_then(|columns| {
-                    let relation = self.name_relation(&renderable, &config, "table")?;
+                    let event_time = event_time_field(
+                        config::as_str(&config, "event_time"),
+                        self.props
+                            .seeds
+                            .get(&name)
+                            .map_or(&[], |props| props.columns.as_slice()),
+                        None,
+                    );
+                    let relation = self
+                        .name_relation(&renderable, &config, "table")?
+                        .with_event_time(event_time);
                     Ok((relation, columns))
                 });
             match checked {
@@ -370,4 +394,26 @@ fn seed_delimiter(name: &str, path: &str, config: &Config) -> Result<u8> {
         .at(Location::new(path, 1, 1))
         .help("set delimiter to a single character such as ',' or ';'")),
     }
+}
+
+/// How dbt names a node's `event_time` column in a microbatch batch's filter
+/// (`_resolve_event_time_field_name`): quoted when the column's `quote:` says so, else when the
+/// source's `quoting: column:` does.
+pub(super) fn event_time_field(
+    event_time: Option<&str>,
+    columns: &[crate::properties::Column],
+    quote_columns: Option<bool>,
+) -> Option<String> {
+    let name = event_time?;
+    let quoted = columns
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.quote)
+        .or(quote_columns)
+        .unwrap_or(false);
+    Some(if quoted {
+        format!("\"{name}\"")
+    } else {
+        name.to_string()
+    })
 }

@@ -18,7 +18,7 @@ use crate::config;
 use crate::error::{Diagnostic, Location, Result};
 use crate::graph::Graph;
 use crate::jinja::catalog::Columns;
-use crate::jinja::context::{Phase, RefCall, RenderNode, VarMode, probe_value};
+use crate::jinja::context::{BATCH_FLAG, Phase, RefCall, RenderNode, VarMode, probe_value};
 use crate::jinja::functions::INCREMENTAL_FLAG;
 use crate::jinja::objects::{
     DEFERRED_START, Relation, deferred_marker, lock, replace_deferred, replace_relations,
@@ -57,6 +57,10 @@ enum Outcome {
 pub(super) struct Rendered {
     full: RenderedSql,
     incremental: Option<RenderedSql>,
+    /// A microbatch model's SQL as each batch runs it (refs read the batch's window), for the
+    /// provider: the full build's and the incremental run's. `full` stays what `dbt compile`
+    /// writes (no batch).
+    batch: Option<Box<(RenderedSql, RenderedSql)>>,
     hooks: Hooks,
 }
 
@@ -252,6 +256,29 @@ impl Compiler {
             } else {
                 None
             };
+            let batch = if incremental.is_some()
+                && config::as_str(&p.config, "incremental_strategy") == Some("microbatch")
+            {
+                let make_batch = |incremental: bool| {
+                    move |mode: VarMode| {
+                        let mut node = Arc::unwrap_or_clone(make(mode)?);
+                        node.extra.push((BATCH_FLAG, true.into()));
+                        if incremental {
+                            node.extra.push((INCREMENTAL_FLAG, true.into()));
+                        }
+                        Ok(Arc::new(node))
+                    }
+                };
+                let full = self
+                    .render_checked(&r.name, &r.template(), &make_batch(false), None)
+                    .map_err(failed)?;
+                let incremental = self
+                    .render_checked(&r.name, &r.template(), &make_batch(true), None)
+                    .map_err(failed)?;
+                Some(Box::new((full, incremental)))
+            } else {
+                None
+            };
             let hooks = if r.is_model() {
                 let mut vars = BTreeSet::new();
                 let mut render = |key| {
@@ -290,6 +317,7 @@ impl Compiler {
             Ok(Some(Rendered {
                 full,
                 incremental,
+                batch,
                 hooks,
             }))
         })();
@@ -365,6 +393,7 @@ impl Compiler {
                 Some(Rendered {
                     full,
                     incremental,
+                    batch,
                     hooks,
                 }),
                 Some(p),
@@ -375,11 +404,21 @@ impl Compiler {
             let r = &renderables[i];
             deferred_used.extend(full.deferred_vars);
             deferred_used.extend(hooks.vars.iter().cloned());
-            let incremental_sql_with_markers = incremental.and_then(|rendered| {
+            let mut incremental_sql_with_markers = incremental.and_then(|rendered| {
                 deferred_used.extend(rendered.deferred_vars);
                 (rendered.sql_with_markers != full.sql_with_markers)
                     .then_some(rendered.sql_with_markers)
             });
+            // A microbatch model's provider SQL is its batch render; its compiled file is not.
+            let mut batch_sql_with_markers = None;
+            if let Some((batch_full, batch_incremental)) = batch.map(|b| *b) {
+                deferred_used.extend(batch_full.deferred_vars);
+                deferred_used.extend(batch_incremental.deferred_vars);
+                incremental_sql_with_markers = (batch_incremental.sql_with_markers
+                    != batch_full.sql_with_markers)
+                    .then_some(batch_incremental.sql_with_markers);
+                batch_sql_with_markers = Some(batch_full.sql_with_markers);
+            }
             if r.is_model() {
                 let Some(relation) = relations.models[i].clone() else {
                     continue;
@@ -408,7 +447,10 @@ impl Compiler {
                         block.without_padding(&full.sql).to_string(),
                         block.without_padding(&full.sql_with_markers).to_string(),
                     ),
-                    None => (full.sql, full.sql_with_markers),
+                    None => (
+                        full.sql,
+                        batch_sql_with_markers.unwrap_or(full.sql_with_markers),
+                    ),
                 };
                 let model = CompiledModel {
                     name: r.key(),

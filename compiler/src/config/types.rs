@@ -245,13 +245,7 @@ pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, I
                 "use incremental_strategy='merge' with a unique_key, or 'append'",
             ),
         )),
-        Some("microbatch") => Err((
-            "incremental_strategy",
-            invalid(
-                "incremental_strategy 'microbatch' is not supported yet",
-                "mdw's engines do not run batches yet: use 'append' or 'merge', or keep this model in dbt",
-            ),
-        )),
+        Some("microbatch") => check_microbatch(config),
         Some("merge") if super::as_string_list(config.get("unique_key")).is_empty() => Err((
             "incremental_strategy",
             invalid(
@@ -261,6 +255,160 @@ pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, I
         )),
         _ => Ok(()),
     }
+}
+
+/// A microbatch model's settings, as dbt-core's `check_valid_microbatch_config` and
+/// dbt-athena's Iceberg materialization refuse them.
+fn check_microbatch(config: &super::Config) -> Result<(), (&'static str, Invalid)> {
+    match config.get("event_time") {
+        None | Some(Json::Null) => {
+            return Err((
+                "incremental_strategy",
+                invalid(
+                    "a microbatch model must provide an 'event_time' (string) config that indicates the name of the event time column",
+                    "add event_time='<column>' to the model's config",
+                ),
+            ));
+        }
+        Some(Json::String(_)) => {}
+        Some(other) => {
+            return Err((
+                "event_time",
+                invalid(
+                    format!(
+                        "a microbatch model's 'event_time' config must be a string, not {}",
+                        type_name(other)
+                    ),
+                    "name the event time column: event_time='created_at'",
+                ),
+            ));
+        }
+    }
+    match config.get("begin") {
+        None | Some(Json::Null) => {
+            return Err((
+                "incremental_strategy",
+                invalid(
+                    "a microbatch model must provide a 'begin' (datetime) config that indicates the earliest timestamp the microbatch model should be built from",
+                    "add begin='2024-01-01' to the model's config",
+                ),
+            ));
+        }
+        Some(Json::String(text)) if is_iso_timestamp(text) => {}
+        Some(other) => {
+            return Err((
+                "begin",
+                invalid(
+                    format!(
+                        "a microbatch model must provide a 'begin' config of valid datetime (ISO format), but got: {}",
+                        match other {
+                            Json::String(text) => text.clone(),
+                            other => other.to_string(),
+                        }
+                    ),
+                    "write begin='2024-01-01' or begin='2024-01-01T00:00:00'",
+                ),
+            ));
+        }
+    }
+    let batch_size = config.get("batch_size").and_then(Json::as_str);
+    if !matches!(batch_size, Some("hour" | "day" | "month" | "year")) {
+        return Err((
+            if config.contains_key("batch_size") {
+                "batch_size"
+            } else {
+                "incremental_strategy"
+            },
+            invalid(
+                format!(
+                    "a microbatch model must provide a 'batch_size' config that is one of ['hour', 'day', 'month', 'year'], but got: {}",
+                    config
+                        .get("batch_size")
+                        .map_or("None".to_string(), |v| match v {
+                            Json::String(text) => text.clone(),
+                            other => other.to_string(),
+                        })
+                ),
+                "add batch_size='day' (or 'hour', 'month', 'year')",
+            ),
+        ));
+    }
+    match config.get("lookback") {
+        None | Some(Json::Null) => {}
+        Some(Json::Number(n)) if n.as_u64().is_some() => {}
+        Some(other) => {
+            return Err((
+                "lookback",
+                invalid(
+                    format!(
+                        "a microbatch model's optional 'lookback' config must be a whole number of batches, not {}",
+                        type_name(other)
+                    ),
+                    "write lookback=1 (the batches before the current one each run processes again)",
+                ),
+            ));
+        }
+    }
+    if !matches!(
+        config.get("concurrent_batches"),
+        None | Some(Json::Null | Json::Bool(_))
+    ) {
+        return Err((
+            "concurrent_batches",
+            invalid(
+                "a microbatch model's optional 'concurrent_batches' config must be of type `bool`",
+                "write concurrent_batches=false, or remove it (Athena runs batches one after another)",
+            ),
+        ));
+    }
+    if super::as_string_list(config.get("unique_key")).is_empty() {
+        let iceberg = config
+            .get("table_type")
+            .and_then(Json::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("iceberg"));
+        return Err((
+            "incremental_strategy",
+            if iceberg {
+                invalid(
+                    "Microbatch strategy for iceberg tables must implement unique_key as a single column or a list of columns.",
+                    "add unique_key='id' (or a list of columns): dbt-athena merges each batch by it",
+                )
+            } else {
+                invalid(
+                    "a microbatch model without unique_key is a Hive table to dbt-athena (table_type unset is 'hive'), whose batches overwrite partitions; mdw builds Iceberg tables, where dbt-athena merges each batch by unique_key",
+                    "set table_type='iceberg' and unique_key='id' (or a list of columns), or keep this model in dbt",
+                )
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// What Python's `datetime.fromisoformat` reads, as dbt reads `begin`: `2024-01-01`,
+/// `2024-01-01T10:00`, `2024-01-01 10:00:00.5+02:00`.
+fn is_iso_timestamp(text: &str) -> bool {
+    let (date, time) = match text.find(['T', ' ']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    if chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").is_err() || date.len() != 10 {
+        return false;
+    }
+    let Some(time) = time else { return true };
+    let time = time.strip_suffix('Z').unwrap_or(time);
+    let time = match time.rfind(['+', '-']) {
+        Some(at) if at > 0 => {
+            let zone = &time[at + 1..];
+            if chrono::NaiveTime::parse_from_str(&format!("{zone}:00"), "%H:%M:%S").is_err() {
+                return false;
+            }
+            &time[..at]
+        }
+        _ => time,
+    };
+    ["%H:%M:%S%.f", "%H:%M"]
+        .iter()
+        .any(|format| chrono::NaiveTime::parse_from_str(time, format).is_ok())
 }
 
 /// Checks what only a snapshot's merged config decides, as dbt-core refuses it (its strategy's

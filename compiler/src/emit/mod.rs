@@ -6,6 +6,7 @@ mod data_tests;
 pub(crate) mod files;
 pub mod layout;
 pub(crate) mod lineage;
+mod microbatch;
 mod snapshot;
 pub mod terraform;
 mod unit_tests;

@@ -449,6 +449,18 @@ pub(crate) fn visit(
             file_json("the project's snapshots", super::snapshot::run_variable()),
         ));
     }
+    if compiled.models.iter().any(|m| {
+        config::as_str(&m.config, "materialized") == Some("incremental")
+            && config::as_str(&m.config, "incremental_strategy") == Some("microbatch")
+    }) {
+        files.push((
+            "microbatch.tf.json".to_string(),
+            file_json(
+                "the project's microbatch models",
+                super::microbatch::variables(),
+            ),
+        ));
+    }
     if !compiled.deferred_vars.is_empty() {
         let mut variables = Map::new();
         for (name, default) in &compiled.deferred_vars {
@@ -870,7 +882,7 @@ fn model_definition(
     if materialized == "incremental" {
         let strategy = config::as_str(config, "incremental_strategy").unwrap_or("append");
         match strategy {
-            "append" | "merge" => {}
+            "append" | "merge" | "microbatch" => {}
             "insert_overwrite" => {
                 return Err(model_error(
                     model,
@@ -888,6 +900,12 @@ fn model_definition(
             }
         }
         resource.insert("incremental_strategy".into(), json!(strategy));
+        if strategy == "microbatch" {
+            resource.insert(
+                "microbatch".into(),
+                super::microbatch::settings(model, text),
+            );
+        }
         if strategy == "merge" && config::as_string_list(config.get("unique_key")).is_empty() {
             return Err(model_error(
                 model,

@@ -6,6 +6,7 @@
 //! `this`, `config` and `ref` inside a macro mean the calling node's, as in dbt.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +15,9 @@ use minijinja::{Error, ErrorKind, State, Value};
 use serde_json::Value as Json;
 
 use super::functions::error_with_help;
-use super::objects::{Relation, deferred_marker, lock, replace_deferred};
+use super::objects::{
+    BATCH_END, BATCH_ID, BATCH_START, Relation, deferred_marker, lock, replace_deferred,
+};
 use crate::config::types::{Checker, NodeKind};
 use crate::config::{self, Config};
 use crate::values::{jinja_to_json, json_scalar_text, json_to_jinja, map_value};
@@ -183,6 +186,23 @@ impl RenderNode {
         }
     }
 
+    /// Whether this render is a microbatch model's batch (see [`BATCH_FLAG`]).
+    pub(crate) fn in_batch(&self) -> bool {
+        self.extra
+            .iter()
+            .any(|(name, value)| *name == BATCH_FLAG && value.is_true())
+    }
+
+    /// A relation as this node reads it through `ref`/`source`: in a batch render, filtered to
+    /// the batch's window.
+    fn as_read(&self, relation: &Relation) -> Relation {
+        if self.in_batch() {
+            relation.clone().in_batch()
+        } else {
+            relation.clone()
+        }
+    }
+
     fn node_value(&self) -> Value {
         let config = lock(&self.config);
         let config_value = json_to_jinja(&Json::Object(
@@ -217,6 +237,25 @@ impl RenderNode {
                 self.version
                     .as_deref()
                     .map_or_else(|| Value::from(()), Value::from),
+            ),
+            // dbt sets it while a batch runs; `dbt compile` renders without one.
+            (
+                "batch",
+                if self.in_batch() {
+                    map_value([
+                        ("id", Value::from_object(BatchValue("id", BATCH_ID))),
+                        (
+                            "event_time_start",
+                            Value::from_object(BatchValue("event_time_start", BATCH_START)),
+                        ),
+                        (
+                            "event_time_end",
+                            Value::from_object(BatchValue("event_time_end", BATCH_END)),
+                        ),
+                    ])
+                } else {
+                    Value::from(())
+                },
             ),
         ])
     }
@@ -259,6 +298,36 @@ pub(crate) fn probe_value(value: &Json) -> Json {
         Json::Bool(b) => Json::Bool(!b),
         Json::String(s) => Json::String(format!("{s}_mdwc_probe")),
         other => other.clone(),
+    }
+}
+
+/// The context entry of a microbatch model's batch render (the SQL the provider runs per
+/// batch): refs and sources with an `event_time` read the batch's window, `model.batch` is set.
+pub(crate) const BATCH_FLAG: &str = "__mdw_microbatch_batch";
+
+/// A field of `model.batch`: known only when the provider runs the batch, so it renders as the
+/// marker the provider replaces; anything else done with it cannot be carried over.
+#[derive(Debug)]
+struct BatchValue(&'static str, &'static str);
+
+impl Object for BatchValue {
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        Err(error_with_help(
+            format!(
+                "model.batch.{}.{method}(): the batch is only known when the provider runs it, after mdwc compiled the model",
+                self.0
+            ),
+            "write model.batch.event_time_start, event_time_end or id into the SQL as they are (the provider fills in each batch's), e.g. timestamp '{{ model.batch.event_time_start }}'",
+        ))
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.1)
     }
 }
 
@@ -455,7 +524,7 @@ impl Object for RefFn {
                     .as_ref()
                     .and_then(|r| r.nodes.get(&call.key()));
                 match resolved {
-                    Some(relation) => Ok(Value::from_object(relation.clone())),
+                    Some(relation) => Ok(Value::from_object(node.as_read(relation))),
                     None => Err(error_with_help(
                         format!(
                             "'{}' depends on a node named '{}' which was not found",
@@ -504,7 +573,7 @@ impl Object for SourceFn {
                 Ok(Value::from_object(relation))
             }
             Phase::Compile => match node.resolved.as_ref().and_then(|r| r.sources.get(&key)) {
-                Some(relation) => Ok(Value::from_object(relation.clone())),
+                Some(relation) => Ok(Value::from_object(node.as_read(relation))),
                 None => Err(error_with_help(
                     format!(
                         "'{}' depends on a source named '{source_name}.{table_name}' which was not found",

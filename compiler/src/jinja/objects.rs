@@ -44,7 +44,19 @@ pub(crate) struct Relation {
     include_database: bool,
     include_schema: bool,
     placeholder: Option<Placeholder>,
+    /// The node's `event_time` column as a microbatch model's batch filter names it (quoted
+    /// when dbt quotes it).
+    pub event_time: Option<String>,
+    /// Written as dbt-athena writes a ref in a microbatch batch: only the rows of the batch's
+    /// window, its bounds the markers the provider fills in for each batch.
+    batch_filter: bool,
 }
+
+/// Where a microbatch batch's bounds and id go in the SQL; the provider writes each batch's
+/// (`mdw_engine::microbatch`) as dbt does: `2024-09-17 00:00:00+00:00`, `20240917`.
+pub(crate) const BATCH_START: &str = "__mdw_batch_start__";
+pub(crate) const BATCH_END: &str = "__mdw_batch_end__";
+pub(crate) const BATCH_ID: &str = "__mdw_batch_id__";
 
 /// dbt's quote policy: which parts of a relation name are written in double quotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +111,32 @@ impl Relation {
             include_database: true,
             include_schema: true,
             placeholder: None,
+            event_time: None,
+            batch_filter: false,
+        }
+    }
+
+    /// This relation with its `event_time` column (see [`Relation::event_time`]).
+    pub(crate) fn with_event_time(mut self, event_time: Option<String>) -> Relation {
+        self.event_time = event_time;
+        self
+    }
+
+    /// As a ref from a microbatch model's batch reads it: filtered to the batch's window when
+    /// the node has an `event_time`.
+    pub(crate) fn in_batch(mut self) -> Relation {
+        self.batch_filter = self.event_time.is_some();
+        self
+    }
+
+    /// dbt-athena's `AthenaRelation._render_event_time_filtered` with both bounds, wrapped as
+    /// `BaseRelation.render_event_time_filtered` does (Athena needs no subquery alias).
+    fn batch_filtered(&self, rendered: String) -> String {
+        match (&self.event_time, self.batch_filter) {
+            (Some(field), true) => format!(
+                "(select * from {rendered} where cast({field} as timestamp) >= timestamp '{BATCH_START}' and cast({field} as timestamp) < timestamp '{BATCH_END}')"
+            ),
+            _ => rendered,
         }
     }
 
@@ -286,7 +324,7 @@ impl Object for Relation {
         self.observe();
         match self.marker() {
             Some(marker) => f.write_str(&marker),
-            None => f.write_str(&self.rendered()),
+            None => f.write_str(&self.batch_filtered(self.rendered())),
         }
     }
 }

@@ -145,13 +145,25 @@ pub(crate) fn dbt_compile(
     profiles_dir: &Path,
     moto_port: u16,
 ) -> Command {
+    let mut command = dbt_command(dbt, "compile", project, profiles_dir, moto_port);
+    // dbt types a unit test's fixture rows by the input tables' columns, read from the
+    // catalog, which holds no tables here; mdwc leaves that to the provider at apply and
+    // writes no compiled unit tests either.
+    command.args(["--exclude", "resource_type:unit_test"]);
+    command
+}
+
+/// `dbt <subcommand>` on `project` against moto.
+pub(crate) fn dbt_command(
+    dbt: &Path,
+    subcommand: &str,
+    project: &Path,
+    profiles_dir: &Path,
+    moto_port: u16,
+) -> Command {
     let mut command = Command::new(dbt);
     command
-        .arg("compile")
-        // dbt types a unit test's fixture rows by the input tables' columns, read from the
-        // catalog, which holds no tables here; mdwc leaves that to the provider at apply and
-        // writes no compiled unit tests either.
-        .args(["--exclude", "resource_type:unit_test"])
+        .arg(subcommand)
         .arg("--project-dir")
         .arg(project)
         .arg("--profiles-dir")
@@ -165,6 +177,21 @@ pub(crate) fn dbt_compile(
         .env("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         .env("DBT_USE_COLORS", "false");
     command
+}
+
+/// Creates S3 bucket `name` on moto (again is harmless): dbt-athena lists a table's location
+/// before it builds one.
+pub(crate) fn create_bucket(moto_port: u16, name: &str) {
+    use std::io::{Read, Write};
+    let body = "<CreateBucketConfiguration><LocationConstraint>us-west-2</LocationConstraint></CreateBucketConfiguration>";
+    let request = format!(
+        "PUT /{name} HTTP/1.1\r\nHost: 127.0.0.1:{moto_port}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-west-2/s3/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(("127.0.0.1", moto_port)).expect("connect to moto");
+    stream.write_all(request.as_bytes()).expect("send to moto");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
 }
 
 /// Creates Athena workgroup `name` on moto: dbt-athena runs queries (`run_query`, statements

@@ -9,6 +9,7 @@ mod build_id;
 pub mod checks;
 mod error;
 pub mod fault;
+pub mod microbatch;
 mod names;
 mod ownership;
 pub mod presto;

@@ -23,8 +23,8 @@ mod planner;
 mod render;
 mod result_types;
 mod rewrite;
-mod timestamp_units;
 mod row_comparisons;
+mod timestamp_units;
 mod types;
 mod unnest;
 

@@ -56,7 +56,7 @@ fn finest(types: &[Option<DataType>]) -> Option<TimeUnit> {
 fn raise(expr: Expr, data_type: &Option<DataType>, unit: &TimeUnit) -> Expr {
     match data_type {
         Some(DataType::Timestamp(own, zone)) if rank(own) < rank(unit) => {
-            cast(expr, DataType::Timestamp(unit.clone(), zone.clone()))
+            cast(expr, DataType::Timestamp(*unit, zone.clone()))
         }
         _ => expr,
     }
@@ -131,10 +131,8 @@ fn rewrite_expr(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
             when_then_expr,
             else_expr,
         }) => {
-            let (whens, thens): (Vec<Expr>, Vec<Expr>) = when_then_expr
-                .into_iter()
-                .map(|(w, t)| (*w, *t))
-                .unzip();
+            let (whens, thens): (Vec<Expr>, Vec<Expr>) =
+                when_then_expr.into_iter().map(|(w, t)| (*w, *t)).unzip();
             let mut results = thens;
             let has_else = else_expr.is_some();
             results.extend(else_expr.map(|e| *e));
@@ -190,7 +188,13 @@ fn raise_union(union: Union) -> Result<Transformed<LogicalPlan>> {
         let types: Vec<Option<DataType>> = union
             .inputs
             .iter()
-            .map(|input| input.schema().fields().get(i).map(|f| f.data_type().clone()))
+            .map(|input| {
+                input
+                    .schema()
+                    .fields()
+                    .get(i)
+                    .map(|f| f.data_type().clone())
+            })
             .collect();
         targets.push(finest(&types));
     }
@@ -260,7 +264,9 @@ fn raise_values(values: Values) -> Result<Transformed<LogicalPlan>> {
             row.push(value);
         }
     }
-    Ok(Transformed::yes(LogicalPlanBuilder::values(raised)?.build()?))
+    Ok(Transformed::yes(
+        LogicalPlanBuilder::values(raised)?.build()?,
+    ))
 }
 
 impl AnalyzerRule for FinestTimestampUnit {

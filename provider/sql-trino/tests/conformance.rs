@@ -561,21 +561,50 @@ fn timestamps_of_two_precisions_meet_in_the_finer() {
     let ms = "TIMESTAMP '2024-09-16 23:59:59.999'";
     let s = "TIMESTAMP '2024-09-17 00:00:00'";
     for (sql, expected) in [
-        (format!("SELECT {ms} > TIMESTAMP '2024-09-16 23:59:59'"), "true"),
-        (format!("SELECT {ms} = TIMESTAMP '2024-09-16 23:59:59'"), "false"),
-        (format!("SELECT {ms} BETWEEN TIMESTAMP '2024-09-16 23:59:59' AND {s}"), "true"),
-        (format!("SELECT {ms} IN (TIMESTAMP '2024-09-16 23:59:59')"), "false"),
-        (format!("SELECT coalesce({ms}, {s})"), "2024-09-16 23:59:59.999"),
-        (format!("SELECT coalesce(NULL, {s}, {ms})"), "2024-09-17 00:00:00.000"),
-        (format!("SELECT CASE WHEN true THEN {ms} ELSE {s} END"), "2024-09-16 23:59:59.999"),
-        (format!("SELECT ARRAY[{ms}, {s}]"), "[2024-09-16 23:59:59.999, 2024-09-17 00:00:00.000]"),
-        (format!("SELECT {ms} UNION ALL SELECT {s}"), "2024-09-16 23:59:59.999 | 2024-09-17 00:00:00.000"),
+        (
+            format!("SELECT {ms} > TIMESTAMP '2024-09-16 23:59:59'"),
+            "true",
+        ),
+        (
+            format!("SELECT {ms} = TIMESTAMP '2024-09-16 23:59:59'"),
+            "false",
+        ),
+        (
+            format!("SELECT {ms} BETWEEN TIMESTAMP '2024-09-16 23:59:59' AND {s}"),
+            "true",
+        ),
+        (
+            format!("SELECT {ms} IN (TIMESTAMP '2024-09-16 23:59:59')"),
+            "false",
+        ),
+        (
+            format!("SELECT coalesce({ms}, {s})"),
+            "2024-09-16 23:59:59.999",
+        ),
+        (
+            format!("SELECT coalesce(NULL, {s}, {ms})"),
+            "2024-09-17 00:00:00.000",
+        ),
+        (
+            format!("SELECT CASE WHEN true THEN {ms} ELSE {s} END"),
+            "2024-09-16 23:59:59.999",
+        ),
+        (
+            format!("SELECT ARRAY[{ms}, {s}]"),
+            "[2024-09-16 23:59:59.999, 2024-09-17 00:00:00.000]",
+        ),
+        (
+            format!("SELECT {ms} UNION ALL SELECT {s}"),
+            "2024-09-16 23:59:59.999 | 2024-09-17 00:00:00.000",
+        ),
         (
             format!("SELECT ts FROM (VALUES {s}, {ms}) AS t(ts)"),
             "2024-09-17 00:00:00.000 | 2024-09-16 23:59:59.999",
         ),
         (
-            format!("SELECT ts FROM (VALUES ({ms}), (TIMESTAMP '2024-09-17 00:00:00.123456')) AS t(ts)"),
+            format!(
+                "SELECT ts FROM (VALUES ({ms}), (TIMESTAMP '2024-09-17 00:00:00.123456')) AS t(ts)"
+            ),
             "2024-09-16 23:59:59.999000 | 2024-09-17 00:00:00.123456",
         ),
     ] {

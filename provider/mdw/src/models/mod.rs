@@ -7,6 +7,7 @@ mod data_test_run;
 mod hooks;
 pub(crate) mod iceberg_model;
 pub(crate) mod lineage;
+mod microbatch;
 mod model;
 pub(crate) mod model_group;
 mod model_tests;

@@ -27,6 +27,7 @@ use crate::client::Client;
 use crate::engines::engine_error;
 use crate::models::columns::{Column, columns};
 use crate::models::hooks;
+use crate::models::microbatch::{self, MicrobatchConfig};
 use crate::models::model_tests::{self, TestSpec};
 use crate::models::ownership::{self, OwnedKind};
 use crate::models::snapshot::{self, SnapshotConfig};
@@ -37,7 +38,7 @@ use crate::models::validators::{
 };
 
 const MATERIALIZATIONS: &[&str] = &["table", "view", "incremental", "snapshot"];
-const STRATEGIES: &[&str] = &["append", "merge"];
+const STRATEGIES: &[&str] = &["append", "merge", "microbatch"];
 const SCHEMA_CHANGES: &[&str] = &["ignore", "fail", "append_new_columns", "sync_all_columns"];
 const ON_DESTROY: &[&str] = &["drop", "retain"];
 
@@ -89,10 +90,10 @@ tfplugin::model! {
         /// `table` (default), `view`, `incremental` or `snapshot` (with `snapshot`).
         #[tf(default = "table", validate = validate_materialized)]
         pub(crate) materialized: Maybe<String>,
-        /// `append` (default) or `merge` (needs `unique_key`).
+        /// `append` (default), `merge` (needs `unique_key`) or `microbatch` (needs `unique_key` and `microbatch`: dbt-athena merges each time batch).
         #[tf(validate = validate_strategy)]
         pub(crate) incremental_strategy: Option<String>,
-        /// Merge: the columns that identify a row.
+        /// Merge and microbatch: the columns that identify a row.
         #[tf()]
         pub(crate) unique_key: Option<Vec<String>>,
         /// Merge: extra conditions on the target rows a run may touch.
@@ -110,6 +111,9 @@ tfplugin::model! {
         /// `materialized = "snapshot"`: dbt's snapshot settings; each build then adds the query's changed rows as new versions (type-2 history) instead of replacing the table's rows.
         #[tf()]
         pub(crate) snapshot: Option<SnapshotConfig>,
+        /// `incremental_strategy = "microbatch"`: dbt's microbatch settings; each build then runs the model once per time batch, the SQL's `__mdw_batch_start__`/`__mdw_batch_end__`/`__mdw_batch_id__` replaced by the batch's bounds, and merges each batch by `unique_key`.
+        #[tf()]
+        pub(crate) microbatch: Option<MicrobatchConfig>,
         /// Iceberg transforms: `col`, `day(ts)`, `month(ts)`, `bucket(id, 16)`, `truncate(s, 4)` …
         #[tf(validate = validate_partitioning)]
         pub(crate) partitioned_by: Option<Vec<String>>,
@@ -178,9 +182,10 @@ tfplugin::model! {
 
 /// Attributes whose change rebuilds the table (with the SQL and `upstream`). Tags, `lineage`
 /// and `on_destroy` only change state.
-const BUILD_INPUTS: [&str; 15] = [
+const BUILD_INPUTS: [&str; 16] = [
     ModelModel::incremental_sql,
     ModelModel::snapshot,
+    ModelModel::microbatch,
     ModelModel::run_trigger,
     ModelModel::materialized,
     ModelModel::incremental_strategy,
@@ -251,7 +256,8 @@ impl ModelModel {
             table: self.table_build(ownership)?,
             incremental_sql: self.incremental_sql.clone(),
             strategy: match self.incremental_strategy.as_deref() {
-                Some("merge") => IncrementalStrategy::Merge,
+                // Microbatch runs merge each batch (`microbatch::run`).
+                Some("merge" | "microbatch") => IncrementalStrategy::Merge,
                 _ => IncrementalStrategy::Append,
             },
             unique_key: self.unique_key.clone().unwrap_or_default(),
@@ -314,6 +320,7 @@ fn fingerprint(planned: &Value) -> Value {
         if [
             ModelModel::incremental_sql,
             ModelModel::snapshot,
+            ModelModel::microbatch,
             ModelModel::run_trigger,
         ]
         .contains(&attribute)
@@ -370,13 +377,14 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
             }
         }
     }
-    if config.get(ModelModel::incremental_strategy).as_str() == Some("merge") {
+    let strategy = config.get(ModelModel::incremental_strategy);
+    if let Some(strategy @ ("merge" | "microbatch")) = strategy.as_str() {
         let keys = config.get(ModelModel::unique_key);
         if keys.is_null() || keys.as_list().is_some_and(|k| k.is_empty()) {
             error(
                 ModelModel::unique_key,
-                "The merge strategy needs unique_key",
-                "Set unique_key to the column(s) that identify a row, e.g. unique_key = [\"order_id\"].".into(),
+                &format!("The {strategy} strategy needs unique_key"),
+                "Set unique_key to the column(s) that identify a row, e.g. unique_key = [\"order_id\"] (dbt-athena merges each microbatch by it).".into(),
             );
         }
     } else if (set(ModelModel::merge_update_columns) || set(ModelModel::merge_exclude_columns))
@@ -386,7 +394,7 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
         error(
             ModelModel::incremental_strategy,
             "Merge columns need incremental_strategy = \"merge\"",
-            "merge_update_columns and merge_exclude_columns only apply to the merge strategy."
+            "merge_update_columns and merge_exclude_columns only apply to the merge and microbatch strategies."
                 .into(),
         );
     }
@@ -420,9 +428,43 @@ pub(crate) fn cross_checks(config: &Value) -> Diagnostics {
             "Remove partitioned_by, or materialize the model as a table.".into(),
         );
     }
+    let microbatch_strategy = strategy.as_str() == Some("microbatch");
+    if microbatch_strategy && !set(ModelModel::microbatch) {
+        error(
+            ModelModel::microbatch,
+            "incremental_strategy = \"microbatch\" needs microbatch",
+            "Set microbatch = { batch_size = \"day\", begin = \"2024-01-01\" } (dbt's microbatch config).".into(),
+        );
+    }
+    if !strategy.is_unknown() && !microbatch_strategy && set(ModelModel::microbatch) {
+        error(
+            ModelModel::microbatch,
+            "microbatch needs incremental_strategy = \"microbatch\"",
+            "Remove microbatch, or set materialized = \"incremental\" and incremental_strategy = \"microbatch\".".into(),
+        );
+    }
+    if !strategy.is_unknown() && !microbatch_strategy {
+        for attribute in [ModelModel::sql, ModelModel::incremental_sql] {
+            if config
+                .get(attribute)
+                .as_str()
+                .is_some_and(microbatch::has_markers)
+            {
+                error(
+                    attribute,
+                    "Batch markers outside a microbatch model",
+                    "The SQL holds __mdw_batch_start__, __mdw_batch_end__ or __mdw_batch_id__, which only a microbatch model's runs replace; this model would run with them as written. Make it a microbatch model, or remove them.".into(),
+                );
+            }
+        }
+    }
     diags.extend(snapshot::cross_checks(
         ModelModel::snapshot,
         config.get(ModelModel::snapshot),
+    ));
+    diags.extend(microbatch::cross_checks(
+        ModelModel::microbatch,
+        config.get(ModelModel::microbatch),
     ));
     diags
 }
@@ -460,10 +502,14 @@ async fn build(
         }
         "incremental" => {
             let run_key = ownership::run_key(prior, planned_value, &owner_id);
-            let outcome = engine
-                .incremental(&planned.incremental_build(owner, run_key)?)
-                .await
-                .map_err(|e| engine_error(&doing, &e))?;
+            let build = planned.incremental_build(owner, run_key)?;
+            let outcome = match &planned.microbatch {
+                Some(config) => microbatch::run(&*engine, config, &build, &doing).await?,
+                None => engine
+                    .incremental(&build)
+                    .await
+                    .map_err(|e| engine_error(&doing, &e))?,
+            };
             if outcome.replayed {
                 tracing::info!(
                     "model {model}: this run was committed by an earlier, interrupted apply; not applied again"
@@ -592,7 +638,7 @@ async fn check_with_engine(client: &Client, planned: &Value) -> Result<(), Diagn
     let mut diags = Diagnostics::new();
     for attribute in [ModelModel::sql, ModelModel::incremental_sql] {
         if let Some(sql) = planned.get(attribute).as_str()
-            && let Err(e) = engine.check_sql(sql)
+            && let Err(e) = engine.check_sql(&microbatch::sample_batch(sql))
         {
             diags.push(
                 Diagnostic::error(
