@@ -269,6 +269,15 @@ impl Project {
         let models_tree = file.mapping("models")?;
         let seeds_tree = file.mapping("seeds")?;
         let snapshots_tree = file.mapping("snapshots")?;
+        // Source configs in the project file are not read; an event time set there would
+        // leave a microbatch model reading every row of the source in every batch.
+        if sets_event_time(&file.mapping("sources")?) {
+            return Err(file.error(
+                "sources",
+                "`event_time` under `sources:` in dbt_project.yml is not read by mdwc".into(),
+                "set it on the source (or its table) in the properties yml: `config: {event_time: <column>}`",
+            ));
+        }
         let tests_tree_key = if config.contains_key("data_tests") {
             "data_tests"
         } else {
@@ -558,5 +567,15 @@ mod tests {
     fn names() {
         assert!(is_identifier("jaffle_shop") && is_identifier("_x1"));
         assert!(!is_identifier("my-project") && !is_identifier("1x") && !is_identifier(""));
+    }
+}
+
+/// Whether a config tree sets `event_time` (`+event_time` or `event_time`) anywhere.
+fn sets_event_time(tree: &Json) -> bool {
+    match tree {
+        Json::Object(map) => map.iter().any(|(key, value)| {
+            matches!(key.as_str(), "event_time" | "+event_time") || sets_event_time(value)
+        }),
+        _ => false,
     }
 }

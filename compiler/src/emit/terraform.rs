@@ -234,12 +234,34 @@ pub fn render(
 
 /// Builds every `*.tf.json` file and hands each to `sink` as soon as it is built (in parallel,
 /// so thousands of model files are never all in memory). Returns the file names.
+/// The variables the models module declares itself.
+const MODULE_VARIABLES: [&str; 5] = [
+    "glue_databases",
+    "data_test_run",
+    super::snapshot::RUN_VARIABLE,
+    super::microbatch::START_VARIABLE,
+    super::microbatch::END_VARIABLE,
+];
+
 pub(crate) fn visit(
     compiled: &Compiled,
     out_dir: &Path,
     options: &EmitOptions,
     sink: &(dyn Fn(&str, &str) -> Result<()> + Sync),
 ) -> Result<Vec<String>> {
+    // The module declares these itself: a deferred dbt var of the same name would be declared
+    // twice, which Terraform refuses far from the cause.
+    for name in compiled.deferred_vars.keys() {
+        if MODULE_VARIABLES.contains(&name.as_str()) {
+            return Err(Diagnostic::new(format!(
+                "var '{name}' is deferred to Terraform, where the models module declares a variable '{name}' of its own"
+            ))
+            .at(crate::error::Location::new(crate::project::PROJECT_FILE, 1, 1))
+            .help(format!(
+                "bind it at compile time (--vars '{{{name}: ...}}'), or rename the dbt var"
+            )));
+        }
+    }
     let layout = Layout::new(compiled, options)?;
     let seeds: BTreeSet<&str> = compiled.seeds.iter().map(|s| s.name.as_str()).collect();
     let databases: BTreeSet<String> = compiled
