@@ -559,6 +559,19 @@ pub(crate) fn read_all(dir: &Path, paths: Vec<String>) -> Result<Vec<SourceFile>
         .collect()
 }
 
+/// Whether a config tree sets `event_time` anywhere: `+event_time`, or `event_time` with a
+/// value that is not a mapping (a mapping is a source or table of that name).
+fn sets_event_time(tree: &Json) -> bool {
+    match tree {
+        Json::Object(map) => map.iter().any(|(key, value)| match key.as_str() {
+            "+event_time" => true,
+            "event_time" if !value.is_object() => true,
+            _ => sets_event_time(value),
+        }),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,15 +580,5 @@ mod tests {
     fn names() {
         assert!(is_identifier("jaffle_shop") && is_identifier("_x1"));
         assert!(!is_identifier("my-project") && !is_identifier("1x") && !is_identifier(""));
-    }
-}
-
-/// Whether a config tree sets `event_time` (`+event_time` or `event_time`) anywhere.
-fn sets_event_time(tree: &Json) -> bool {
-    match tree {
-        Json::Object(map) => map.iter().any(|(key, value)| {
-            matches!(key.as_str(), "event_time" | "+event_time") || sets_event_time(value)
-        }),
-        _ => false,
     }
 }

@@ -765,14 +765,14 @@ impl Reader<'_> {
             if let Some(Json::Object(map)) = table.get("quoting") {
                 quoting.extend(map.clone());
             }
+            // The table's `event_time`, even null, over the source's (dbt's source patch).
             let event_time = |node: &Json| {
                 node.get("config")
                     .and_then(|config| config.get("event_time"))
-                    .and_then(Json::as_str)
-                    .map(str::to_string)
+                    .map(|value| value.as_str().map(str::to_string))
             };
             out.push(SourceTable {
-                event_time: event_time(table).or_else(|| event_time(source)),
+                event_time: event_time(table).or_else(|| event_time(source)).flatten(),
                 quoting: (!quoting.is_empty()).then_some(Json::Object(quoting)),
                 identifier,
                 description: self.text(table, "description", &at)?,

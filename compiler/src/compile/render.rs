@@ -256,19 +256,19 @@ impl Compiler {
             } else {
                 None
             };
-            let batch = if incremental.is_some()
-                && config::as_str(&p.config, "incremental_strategy") == Some("microbatch")
-            {
-                let make_batch = |incremental: bool| {
-                    move |mode: VarMode| {
-                        let mut node = Arc::unwrap_or_clone(make(mode)?);
-                        node.extra.push((BATCH_FLAG, true.into()));
-                        if incremental {
-                            node.extra.push((INCREMENTAL_FLAG, true.into()));
-                        }
-                        Ok(Arc::new(node))
+            let microbatch = incremental.is_some()
+                && config::as_str(&p.config, "incremental_strategy") == Some("microbatch");
+            let make_batch = |incremental: bool| {
+                move |mode: VarMode| {
+                    let mut node = Arc::unwrap_or_clone(make(mode)?);
+                    node.extra.push((BATCH_FLAG, true.into()));
+                    if incremental {
+                        node.extra.push((INCREMENTAL_FLAG, true.into()));
                     }
-                };
+                    Ok(Arc::new(node))
+                }
+            };
+            let batch = if microbatch {
                 let full = self
                     .render_checked(&r.name, &r.template(), &make_batch(false), None)
                     .map_err(failed)?;
@@ -307,6 +307,26 @@ impl Compiler {
                             .model(&r.name)
                             .in_file(&r.file.path)
                             .help("write hooks that do not test is_incremental(), or run the statement outside mdw"),
+                        ));
+                    }
+                }
+                // dbt runs a microbatch model's hooks in a batch's context (refs filtered,
+                // `model.batch` set); the provider runs them once around the run.
+                if microbatch {
+                    let mut ignored = BTreeSet::new();
+                    let make_first = make_batch(false);
+                    let mut render = |key| {
+                        self.render_hooks(r, &p.config, key, &make_first, &mut ignored)
+                            .map_err(failed)
+                    };
+                    if (render("pre-hook")?, render("post-hook")?) != (pre.clone(), post.clone()) {
+                        return Err(failed(
+                            Diagnostic::new(
+                                "this microbatch model's hooks depend on the batch (a ref to a node with an event_time, or model.batch), which mdw does not carry over (it runs the hooks once around all batches)",
+                            )
+                            .model(&r.name)
+                            .in_file(&r.file.path)
+                            .help("write hooks that read no batch, or run the statement outside mdw"),
                         ));
                     }
                 }

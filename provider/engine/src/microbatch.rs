@@ -9,10 +9,12 @@
 //! window as markers ([`BATCH_START`], [`BATCH_END`], [`BATCH_ID`]) where dbt would write the
 //! batch's bounds; each batch runs the SQL with them replaced.
 //!
-//! A first build (no table yet, or a view) runs its batches into a table of its own and swaps
-//! the result in at the end, so a failed batch leaves the old relation as it was. On an existing
-//! table each batch is one atomic merge: a failed batch fails the run and the batches before
-//! it stay merged, as in dbt; running them again merges the same rows.
+//! A first build (no table yet, or a view) creates the table with its first batch and merges
+//! the others into it, as dbt does, so `{{ this }}` is what dbt's is; a batch that fails drops
+//! the partly built table (dbt keeps it, and its next run would process only the lookback
+//! window), so the next apply starts again from `begin`. On an existing table each batch is one
+//! atomic merge: a failed batch ends the run (dbt runs the others and reports a partial
+//! success) and the batches before it stay merged; running them again merges the same rows.
 
 use std::fmt;
 use std::str::FromStr;
@@ -114,9 +116,10 @@ impl BatchSize {
     }
 }
 
-/// Parses a timestamp as dbt reads `begin` and `--event-time-start` (Python's
-/// `datetime.fromisoformat`): `2024-09-17`, `2024-09-17 16:06`, `2024-09-17T16:06:00.5`, with an
-/// optional `Z` or `±HH:MM` that dbt drops (it takes the wall time as UTC).
+/// Parses a timestamp as dbt reads `begin` (Python's `datetime.fromisoformat`; the
+/// `--event-time-start/-end` flags take these forms too): `2024-09-17`, `2024-09-17 16:06`,
+/// `2024-09-17T16:06:00.5`, with an optional `Z` or `±HH:MM[:SS]` that dbt drops (it takes the
+/// wall time as UTC).
 pub fn parse_timestamp(text: &str) -> Result<NaiveDateTime, String> {
     let text = text.trim();
     let bad =
@@ -125,6 +128,9 @@ pub fn parse_timestamp(text: &str) -> Result<NaiveDateTime, String> {
         Some(at) => (&text[..at], Some(&text[at + 1..])),
         None => (text, None),
     };
+    if date.len() != 10 {
+        return Err(bad());
+    }
     let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad())?;
     let Some(time) = time else {
         return Ok(date.and_time(NaiveTime::MIN));
@@ -260,7 +266,7 @@ pub struct Failure {
     pub batches: usize,
     /// Batches merged into the existing table before the failure: they stay.
     pub committed: usize,
-    /// A first build fails whole: its batches ran into a staging table, which is dropped.
+    /// A first build fails whole: the table its earlier batches built is dropped.
     pub first_build: bool,
 }
 
@@ -277,7 +283,7 @@ impl fmt::Display for Failure {
         if self.first_build && self.batch.is_some() {
             write!(
                 f,
-                " — nothing was written: a first build's batches are swapped in only when all of them succeed"
+                " — nothing was kept: a first build that fails is dropped, and the next apply builds from begin again"
             )?;
         } else if self.committed > 0 {
             write!(
@@ -290,9 +296,11 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Runs a microbatch model at `now` (UTC): `build.table.sql` is the query of a batch on a
-/// first build, `build.incremental_sql` (else the same) of a batch merged into the table; both
-/// carry the batch markers. `build.strategy` is ignored: every batch merges by `unique_key`.
+/// Runs a microbatch model at `now` (UTC) as dbt runs its batches: `build.table.sql` is the
+/// query of the first batch of a first build, which creates the table; every later batch runs
+/// `build.incremental_sql` (else the same) — `{{ this }}` is the table with the batches before
+/// it — and is merged by `unique_key`. Both carry the batch markers; `build.strategy` and
+/// `build.run_key` are not used (a merge of the same rows again changes nothing).
 pub async fn run(
     engine: &dyn Engine,
     config: &Microbatch,
@@ -311,104 +319,69 @@ pub async fn run(
         .describe(&table.database, &table.name)
         .await
         .map_err(fail)?;
-    let incremental = existing.is_some_and(|info| info.kind == RelationKind::Table);
+    let incremental = existing
+        .as_ref()
+        .is_some_and(|info| info.kind == RelationKind::Table);
     let batches = config
         .batches(now, incremental)
         .map_err(|e| fail(EngineError::InvalidInput(e)))?;
-    let batch_build = |target: &TableBuild, batch: &Batch, run_key: Option<String>| {
-        let incremental_sql = build.incremental_sql.as_deref().unwrap_or(&build.table.sql);
-        IncrementalBuild {
+    let incremental_sql = build.incremental_sql.as_deref().unwrap_or(&table.sql);
+    let mut rows_written = 0;
+    let mut last = None;
+    for (i, batch) in batches.iter().enumerate() {
+        let step = IncrementalBuild {
             table: TableBuild {
-                sql: batch.substitute(&build.table.sql),
-                ..target.clone()
+                sql: batch.substitute(&table.sql),
+                ..table.clone()
             },
             incremental_sql: Some(batch.substitute(incremental_sql)),
             strategy: IncrementalStrategy::Merge,
-            run_key,
+            run_key: None,
             ..build.clone()
-        }
-    };
-    let mut rows_written = 0;
-    if incremental {
-        let mut last = None;
-        for (i, batch) in batches.iter().enumerate() {
-            let run_key = build
-                .run_key
-                .as_ref()
-                .map(|key| format!("{key}/{}", batch.id()));
-            let outcome = engine
-                .incremental(&batch_build(table, batch, run_key))
-                .await
-                .map_err(|error| Failure {
+        };
+        match engine.incremental(&step).await {
+            Ok(outcome) => {
+                rows_written += outcome.rows_written;
+                last = Some(outcome);
+            }
+            Err(error) => {
+                let failure = Failure {
                     error,
                     batch: Some(*batch),
                     batches: batches.len(),
-                    committed: i,
-                    first_build: false,
-                })?;
-            rows_written += outcome.rows_written;
-            last = Some(outcome);
+                    committed: if incremental { i } else { 0 },
+                    first_build: !incremental,
+                };
+                // A first build's batches before the failure made a table that holds part of
+                // the model: read as whole, it would be wrong, and the next run would take it
+                // for built and process only its lookback window. It goes; the next apply
+                // starts again from `begin`.
+                if !incremental && i > 0 {
+                    let dropped = engine
+                        .drop_relation(&DropRelation {
+                            database: table.database.clone(),
+                            name: table.name.clone(),
+                            purge: true,
+                            external_location: table.external_location.clone(),
+                            ownership: table.ownership.clone(),
+                        })
+                        .await;
+                    if let Err(error) = dropped {
+                        return Err(Failure {
+                            error: EngineError::InvalidInput(format!(
+                                "{failure}; the partly built table could not be dropped ({error}): drop {}.{} before the next apply",
+                                table.database, table.name
+                            )),
+                            batch: None,
+                            ..failure
+                        });
+                    }
+                }
+                return Err(failure);
+            }
         }
-        let build = last.ok_or_else(|| fail(EngineError::InvalidInput("no batch ran".into())))?;
-        return Ok(Outcome {
-            build,
-            batches,
-            rows_written,
-        });
     }
-    // A first build: the batches go into a table of their own, swapped in when all succeeded.
-    let staging = TableBuild {
-        name: format!("{}__mdw_batches", table.name),
-        partitioned_by: Vec::new(),
-        description: None,
-        column_descriptions: Default::default(),
-        ..table.clone()
-    };
-    let drop_staging = DropRelation {
-        database: staging.database.clone(),
-        name: staging.name.clone(),
-        purge: true,
-        external_location: staging.external_location.clone(),
-        ownership: staging.ownership.clone(),
-    };
-    // What a run that died left behind is the same model's: dropped, so no batch merges into it.
-    engine.drop_relation(&drop_staging).await.map_err(fail)?;
-    let staged = async {
-        for batch in &batches {
-            let outcome = engine
-                .incremental(&batch_build(&staging, batch, None))
-                .await
-                .map_err(|error| Failure {
-                    error,
-                    batch: Some(*batch),
-                    batches: batches.len(),
-                    committed: 0,
-                    first_build: true,
-                })?;
-            rows_written += outcome.rows_written;
-        }
-        let copy = format!(
-            "select * from {}",
-            crate::relation_name(engine.catalog_name(), &staging.database, &staging.name)
-        );
-        engine
-            .build_table(&TableBuild {
-                sql: copy,
-                ..table.clone()
-            })
-            .await
-            .map_err(fail)
-    }
-    .await;
-    // The staging table goes whatever happened; failing to drop it is not the run's failure.
-    let dropped = engine.drop_relation(&drop_staging).await;
-    let mut build = staged?;
-    if let Err(error) = dropped {
-        build.warnings.push(format!(
-            "the batches' staging table {}.{} could not be dropped: {error}",
-            staging.database, staging.name
-        ));
-    }
+    let build = last.ok_or_else(|| fail(EngineError::InvalidInput("no batch ran".into())))?;
     Ok(Outcome {
         build,
         batches,

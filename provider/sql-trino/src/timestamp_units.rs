@@ -199,7 +199,16 @@ fn raise_union(union: Union) -> Result<Transformed<LogicalPlan>> {
         targets.push(finest(&types));
     }
     if targets.iter().all(Option::is_none) {
-        return Ok(Transformed::no(LogicalPlan::Union(union)));
+        // An input's types may have changed below (a raised coalesce in a CTE): the union's
+        // schema is taken from its inputs again, which `recompute_schema` would not do.
+        let rebuilt = Union::try_new_with_loose_types(union.inputs)?;
+        let changed = rebuilt.schema != union.schema;
+        let plan = LogicalPlan::Union(rebuilt);
+        return Ok(if changed {
+            Transformed::yes(plan)
+        } else {
+            Transformed::no(plan)
+        });
     }
     let mut inputs = Vec::with_capacity(union.inputs.len());
     for input in union.inputs {
@@ -288,8 +297,18 @@ impl AnalyzerRule for FinestTimestampUnit {
                 expr.transform_up(|e| rewrite_expr(e, &schema))
                     .map(|t| t.update_data(|e| name.restore(e)))
             })?;
-            if rewritten.transformed {
-                rewritten.map_data(|plan| plan.recompute_schema())
+            // A child's schema may have changed too (its expressions raised): every node's
+            // schema is derived again from its inputs.
+            if rewritten.transformed || !rewritten.data.inputs().is_empty() {
+                let before = rewritten.data.schema().clone();
+                let transformed = rewritten.transformed;
+                let plan = rewritten.data.recompute_schema()?;
+                let changed = transformed || *plan.schema() != before;
+                Ok(if changed {
+                    Transformed::yes(plan)
+                } else {
+                    Transformed::no(plan)
+                })
             } else {
                 Ok(rewritten)
             }

@@ -597,6 +597,21 @@ fn timestamps_of_two_precisions_meet_in_the_finer() {
             format!("SELECT {ms} UNION ALL SELECT {s}"),
             "2024-09-16 23:59:59.999 | 2024-09-17 00:00:00.000",
         ),
+        // Raised below a CTE, the outer comparison sees the finer type.
+        (
+            format!(
+                "WITH x AS (SELECT coalesce(ts6, {s}) AS u FROM (VALUES TIMESTAMP '2024-01-01 00:00:00.500000') AS t(ts6)) \
+                 SELECT count(*) FROM x WHERE u > TIMESTAMP '2024-01-01 00:00:00'"
+            ),
+            "1",
+        ),
+        (
+            format!(
+                "SELECT count(*) FROM (SELECT coalesce(ts6, {s}) AS u FROM (VALUES TIMESTAMP '2024-01-01 00:00:00.500000') AS t(ts6) \
+                 UNION ALL SELECT TIMESTAMP '2023-01-01 00:00:00') AS x WHERE u > TIMESTAMP '2024-01-01 00:00:00'"
+            ),
+            "1",
+        ),
         (
             format!("SELECT ts FROM (VALUES {s}, {ms}) AS t(ts)"),
             "2024-09-17 00:00:00.000 | 2024-09-16 23:59:59.999",

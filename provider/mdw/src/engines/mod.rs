@@ -178,7 +178,13 @@ impl Engines {
 /// An engine failure as a diagnostic: what was being done to which relation, and the engine's
 /// own words.
 pub(crate) fn engine_error(doing: &str, err: &EngineError) -> Diagnostic {
-    let hint = match err {
+    Diagnostic::error(doing.to_string(), format!("{err}.{}", engine_hint(err)))
+}
+
+/// What to do about an engine error, as a sentence after it (empty when there is nothing to
+/// add).
+pub(crate) fn engine_hint(err: &EngineError) -> &'static str {
+    match err {
         EngineError::Sql { .. } => {
             " Fix the model's SQL (see target/compiled/ for what mdwc rendered) and apply again."
         }
@@ -187,8 +193,7 @@ pub(crate) fn engine_error(doing: &str, err: &EngineError) -> Diagnostic {
         }
         EngineError::InvalidInput(_) => " Fix the model's configuration.",
         _ => "",
-    };
-    Diagnostic::error(doing.to_string(), format!("{err}.{hint}"))
+    }
 }
 
 #[cfg(test)]

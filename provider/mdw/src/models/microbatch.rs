@@ -13,7 +13,7 @@ use mdw_engine::microbatch::{self, BatchSize, MARKERS, Microbatch};
 use mdw_engine::{BuildOutcome, Engine, IncrementalBuild};
 use tfplugin::{ApplyError, AttributePath, Diagnostic, Diagnostics, Value};
 
-use crate::engines::engine_error;
+use crate::engines::{engine_error, engine_hint};
 
 fn validate_batch_size(value: &Value) -> Result<(), String> {
     match value.as_str() {
@@ -59,7 +59,7 @@ tfplugin::model! {
         /// Batches before the current one that each later run processes again (dbt `lookback`, default 1).
         #[tf(validate = validate_lookback)]
         pub(crate) lookback: Option<i64>,
-        /// A backfill's start, as `dbt run --event-time-start`: set, every run covers it instead of the lookback window; empty: unset (mdwc passes `var.microbatch_start`).
+        /// A backfill's start, as `dbt run --event-time-start`: set, every run covers it instead of the lookback window; empty: unset (mdwc passes `var.microbatch_start`). Unlike dbt's flags, either bound may be set alone: the start alone runs to now, the end alone runs as at that time.
         #[tf(validate = validate_bound)]
         pub(crate) event_time_start: Option<String>,
         /// A backfill's end (exclusive, raised to the batch boundary), as `dbt run --event-time-end`; unset or empty: now (mdwc passes `var.microbatch_end`).
@@ -169,7 +169,7 @@ pub(crate) async fn run(
         }
         Err(failure) if failure.batch.is_some() => Err(ApplyError::from(Diagnostic::error(
             doing.to_string(),
-            format!("{failure}. Fix the model's SQL or its data and apply again."),
+            format!("{failure}.{}", engine_hint(&failure.error)),
         ))),
         Err(failure) => Err(ApplyError::from(engine_error(doing, &failure.error))),
     }
