@@ -13,11 +13,11 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DFSchema, Result};
-use datafusion::logical_expr::expr::{Case, InList, ScalarFunction};
+use datafusion::logical_expr::expr::{Case, InList, InSubquery, ScalarFunction};
 use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{
-    Between, BinaryExpr, Expr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, Projection, Union,
-    Values, cast,
+    Between, BinaryExpr, Expr, ExprSchemable, Join, LogicalPlan, LogicalPlanBuilder, Projection,
+    Subquery, Union, Values, cast,
 };
 use datafusion::optimizer::AnalyzerRule;
 
@@ -164,6 +164,44 @@ fn rewrite_expr(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 Transformed::no(case)
             }
         }
+        // `x IN (SELECT …)`: whichever side is coarser is cast, the subquery's in a projection.
+        Expr::InSubquery(InSubquery {
+            expr,
+            subquery,
+            negated,
+        }) => {
+            let own = expr.get_type(schema).ok();
+            let field = subquery
+                .subquery
+                .schema()
+                .fields()
+                .first()
+                .map(|f| f.data_type().clone());
+            match finest(&[own.clone(), field.clone()]) {
+                Some(unit) => {
+                    let expr = Box::new(raise(*expr, &own, &unit));
+                    let inner = subquery.subquery.schema().clone();
+                    let column = Expr::Column(inner.columns()[0].clone());
+                    let name = inner.field(0).name().clone();
+                    let raised = match raise(column.clone(), &field, &unit) {
+                        same @ Expr::Column(_) => same,
+                        cast => cast.alias(name),
+                    };
+                    let mut exprs = vec![raised];
+                    exprs.extend(inner.columns().into_iter().skip(1).map(Expr::Column));
+                    let plan = LogicalPlan::Projection(Projection::try_new(
+                        exprs,
+                        subquery.subquery.clone(),
+                    )?);
+                    let subquery = Subquery {
+                        subquery: Arc::new(plan),
+                        ..subquery
+                    };
+                    Transformed::yes(Expr::InSubquery(InSubquery::new(expr, subquery, negated)))
+                }
+                None => Transformed::no(Expr::InSubquery(InSubquery::new(expr, subquery, negated))),
+            }
+        }
         Expr::ScalarFunction(ScalarFunction { func, args })
             if SAME_TYPE_FUNCTIONS.contains(&func.name()) =>
         {
@@ -278,12 +316,46 @@ fn raise_values(values: Values) -> Result<Transformed<LogicalPlan>> {
     ))
 }
 
+/// Equi-join keys (`ON a.t = b.u` is a filter; `USING`, `NATURAL` and planned equalities are
+/// key pairs, each side typed by its own input).
+fn raise_join(mut join: Join) -> Result<Transformed<LogicalPlan>> {
+    let mut changed = false;
+    let (left, right) = (join.left.schema().clone(), join.right.schema().clone());
+    join.on = join
+        .on
+        .into_iter()
+        .map(|(l, r)| {
+            let types = [l.get_type(&left).ok(), r.get_type(&right).ok()];
+            match finest(&types) {
+                Some(unit) => {
+                    changed = true;
+                    (raise(l, &types[0], &unit), raise(r, &types[1], &unit))
+                }
+                None => (l, r),
+            }
+        })
+        .collect();
+    let plan = LogicalPlan::Join(join);
+    Ok(if changed {
+        Transformed::yes(plan)
+    } else {
+        Transformed::no(plan)
+    })
+}
+
 impl AnalyzerRule for FinestTimestampUnit {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|plan| {
             let plan = match plan {
                 LogicalPlan::Union(union) => return raise_union(union),
                 LogicalPlan::Values(values) => return raise_values(values),
+                LogicalPlan::Join(join) => {
+                    let raised = raise_join(join)?;
+                    if raised.transformed {
+                        return Ok(raised);
+                    }
+                    raised.data
+                }
                 other => other,
             };
             let mut schema = DFSchema::empty();

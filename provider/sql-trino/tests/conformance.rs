@@ -597,6 +597,23 @@ fn timestamps_of_two_precisions_meet_in_the_finer() {
             format!("SELECT {ms} UNION ALL SELECT {s}"),
             "2024-09-16 23:59:59.999 | 2024-09-17 00:00:00.000",
         ),
+        // Join keys and IN subqueries, typed by their own inputs.
+        (
+            "SELECT count(*) FROM (VALUES TIMESTAMP '2024-01-01 00:00:00.500') AS a(t) JOIN (VALUES TIMESTAMP '2024-01-01 00:00:00') AS b(t) USING (t)".into(),
+            "0",
+        ),
+        (
+            "SELECT count(*) FROM (SELECT TIMESTAMP '2024-01-01 00:00:00.500' AS t) a NATURAL JOIN (SELECT TIMESTAMP '2024-01-01 00:00:00' AS t) b".into(),
+            "0",
+        ),
+        (
+            "SELECT count(*) FROM (VALUES TIMESTAMP '2024-01-01 00:00:00.500') AS a(t) WHERE t IN (SELECT TIMESTAMP '2024-01-01 00:00:00')".into(),
+            "0",
+        ),
+        (
+            "SELECT count(*) FROM (VALUES TIMESTAMP '2024-01-01 00:00:00') AS a(t) WHERE t NOT IN (SELECT TIMESTAMP '2024-01-01 00:00:00.500')".into(),
+            "1",
+        ),
         // Raised below a CTE, the outer comparison sees the finer type.
         (
             format!(
