@@ -3,6 +3,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod context;
+mod datetime_ops;
 pub(crate) mod functions;
 pub(crate) mod globals;
 pub(crate) mod macros;
@@ -190,6 +191,7 @@ impl Engine {
         for (template, node) in nodes {
             let mut map = SourceMap::default();
             let text = rewrite::wrap_literals(&node.text, &mut map);
+            let text = datetime_ops::wrap_datetime_arithmetic(&text, &mut map);
             origins.insert(
                 template.clone(),
                 TemplateOrigin {
@@ -251,6 +253,7 @@ impl Engine {
         env.add_function("is_incremental", functions::is_incremental);
         env.add_function("should_store_failures", functions::should_store_failures);
         env.add_function(rewrite::LIST_FN, objects::make_list);
+        env.add_function(datetime_ops::DATETIME_OP_FN, modules::datetime_op);
         env.add_function(rewrite::DICT_FN, objects::make_dict);
         for (name, callable) in registry.flat_names() {
             env.add_global(name, callable);
@@ -353,8 +356,9 @@ impl Engine {
         node: &Arc<RenderNode>,
         file: &str,
     ) -> Result<String, Diagnostic> {
+        let text = datetime_ops::wrap_datetime_arithmetic(text, &mut SourceMap::default());
         self.env
-            .render_str(text, Value::from_object(NodeContext(node.clone())))
+            .render_str(&text, Value::from_object(NodeContext(node.clone())))
             .map_err(|err| self.diagnose(&err, Some(&node.name)).in_file(file))
     }
 

@@ -1,7 +1,8 @@
 //! `modules`: the Python modules dbt puts in the Jinja context — `datetime` (date, datetime,
 //! timedelta), `pytz` (time zones) and `re` — with Python's behaviour and printing, for the
-//! calls dbt projects make. Arithmetic between them (`date - timedelta`) is not possible in
-//! minijinja: it is an error that says so.
+//! calls dbt projects make. `date ± timedelta` is computed by [`datetime_op`], which the
+//! templates call where `datetime_ops` rewrote the operator (minijinja has no operator
+//! overloading); other arithmetic between them is an error that says so.
 
 use std::fmt;
 use std::sync::Arc;
@@ -465,6 +466,84 @@ impl Object for Timedelta {
     }
 }
 
+/// `a + b` / `a - b` with `b` a timedelta (the templates' `date ± modules.datetime.timedelta(…)`,
+/// rewritten to this call by `datetime_ops`), as Python computes them: a date moves by the
+/// timedelta's whole days (`timedelta.days`, floored), a datetime by all of it (its offset
+/// kept), a timedelta adds up.
+pub(crate) fn datetime_op(left: Value, op: String, right: Value) -> Result<Value, Error> {
+    let type_name = |v: &Value| -> String {
+        if v.downcast_object_ref::<Date>().is_some() {
+            "datetime.date".into()
+        } else if v.downcast_object_ref::<Stamp>().is_some() {
+            "datetime.datetime".into()
+        } else if v.downcast_object_ref::<Timedelta>().is_some() {
+            "datetime.timedelta".into()
+        } else {
+            match v.kind() {
+                minijinja::value::ValueKind::Number if v.is_integer() => "int".into(),
+                minijinja::value::ValueKind::Number => "float".into(),
+                minijinja::value::ValueKind::String => "str".into(),
+                minijinja::value::ValueKind::None => "NoneType".into(),
+                other => other.to_string(),
+            }
+        }
+    };
+    let unsupported = || {
+        invalid(format!(
+            "unsupported operand type(s) for {op}: '{}' and '{}'",
+            type_name(&left),
+            type_name(&right)
+        ))
+    };
+    let Some(delta) = right.downcast_object_ref::<Timedelta>().map(|t| t.0) else {
+        return Err(unsupported());
+    };
+    let delta = match op.as_str() {
+        "+" => delta,
+        "-" => -delta,
+        _ => return Err(unsupported()),
+    };
+    let overflow = || invalid("date value out of range");
+    if let Some(date) = left.downcast_object_ref::<Date>() {
+        // Python: `date + timedelta(days=delta.days)`, and `date - td` is `date + (-td)`…
+        // with `-td` taken as `timedelta(-td.days)`: the whole days of the operand as given.
+        let whole_days = |d: Duration| {
+            d.num_microseconds()
+                .unwrap_or_default()
+                .div_euclid(86_400_000_000)
+        };
+        let days = match op.as_str() {
+            "+" => whole_days(delta),
+            _ => -whole_days(-delta),
+        };
+        return date
+            .0
+            .checked_add_signed(Duration::days(days))
+            .map(|d| Value::from_object(Date(d)))
+            .ok_or_else(overflow);
+    }
+    if let Some(stamp) = left.downcast_object_ref::<Stamp>() {
+        return stamp
+            .naive
+            .checked_add_signed(delta)
+            .map(|naive| {
+                Value::from_object(Stamp {
+                    naive,
+                    offset: stamp.offset,
+                })
+            })
+            .ok_or_else(overflow);
+    }
+    if let Some(own) = left.downcast_object_ref::<Timedelta>() {
+        return own
+            .0
+            .checked_add(&delta)
+            .map(|d| Value::from_object(Timedelta(d)))
+            .ok_or_else(overflow);
+    }
+    Err(unsupported())
+}
+
 /// `modules.pytz`: `timezone(name)` and `utc`.
 #[derive(Debug)]
 struct Pytz;
@@ -743,6 +822,56 @@ mod tests {
         let mut env = minijinja::Environment::new();
         env.add_global("modules", modules());
         env.render_str(template, ()).unwrap()
+    }
+
+    /// Renders through the operator rewrite, as project templates are.
+    fn compute(template: &str) -> Result<String, String> {
+        let mut env = minijinja::Environment::new();
+        env.add_global("modules", modules());
+        env.add_function(super::super::datetime_ops::DATETIME_OP_FN, datetime_op);
+        let text = super::super::datetime_ops::wrap_datetime_arithmetic(
+            template,
+            &mut super::super::rewrite::SourceMap::default(),
+        );
+        env.render_str(&text, ()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn timedelta_arithmetic_is_pythons() {
+        let d = "modules.datetime.date(2024, 3, 1)";
+        let t = "modules.datetime.datetime(2024, 1, 1, 10)";
+        let td = "modules.datetime.timedelta";
+        for (template, expected) in [
+            (format!("{{{{ {d} - {td}(days=1) }}}}"), "2024-02-29"),
+            (format!("{{{{ {d} + {td}(weeks=1) }}}}"), "2024-03-08"),
+            // A date moves by whole days, floored: Python's `timedelta.days`.
+            (format!("{{{{ {d} - {td}(hours=12) }}}}"), "2024-03-01"),
+            (format!("{{{{ {d} + {td}(hours=-12) }}}}"), "2024-02-29"),
+            (format!("{{{{ {d} - {td}(hours=-12) }}}}"), "2024-03-02"),
+            (
+                format!("{{{{ {t} + {td}(hours=20) }}}}"),
+                "2024-01-02 06:00:00",
+            ),
+            (
+                format!("{{{{ ({t} - {td}(minutes=1)).isoformat() }}}}"),
+                "2024-01-01T09:59:00",
+            ),
+            (
+                format!("{{{{ {td}(days=1) + {td}(hours=1) }}}}"),
+                "1 day, 1:00:00",
+            ),
+            (
+                format!("{{% set e = {d} %}}{{% set s = (e - {td}(days=10)) %}}{{{{ s }}}}"),
+                "2024-02-20",
+            ),
+        ] {
+            assert_eq!(compute(&template).as_deref(), Ok(expected), "{template}");
+        }
+        let error = compute(&format!("{{{{ 5 - {td}(1) }}}}")).unwrap_err();
+        assert!(
+            error.contains("unsupported operand type(s) for -: 'int' and 'datetime.timedelta'"),
+            "{error}"
+        );
     }
 
     #[test]

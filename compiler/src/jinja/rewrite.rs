@@ -312,6 +312,7 @@ pub(crate) fn split_macros(source: &str) -> Vec<MacroBlock> {
             wrapped_map.inserts.push((offset + shift, len));
         }
         wrapped_map.inserts.sort_unstable();
+        let wrapped = super::datetime_ops::wrap_datetime_arithmetic(&wrapped, &mut wrapped_map);
         let name = if word == "test" && !name.is_empty() {
             format!("test_{name}")
         } else {
