@@ -3,8 +3,9 @@
 //! `__mdw_datetime_op(a,'±', modules.datetime.timedelta(…))`, which computes it as Python
 //! does (`modules`). Only that shape is rewritten, and only where the left operand's extent is
 //! certain — a call/attribute/subscript chain, a name, a literal or a parenthesized group after
-//! an opening bracket, a comma, `=`, a comparison or a keyword; anything else (`a * b - td`,
-//! chained `- td - td`) is left as written and fails as before, naming the operation.
+//! an opening bracket, a comma, `=`, a comparison or a keyword, or an earlier such operation
+//! (`d - td - td`); anything else (`a * b - td`) is left as written and fails as before,
+//! naming the operation.
 //!
 //! The rewrite only inserts text; the inserts go into the template's [`SourceMap`] so error
 //! columns still point into the user's file.
@@ -21,9 +22,23 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Rewrites `source` (whose own inserts `map` holds), keeping `map` true for the result.
+/// Repeated while it finds more: `d - td(1) - td(2)` is rewritten inside out.
 pub(crate) fn wrap_datetime_arithmetic(source: &str, map: &mut SourceMap) -> String {
+    let mut text = source.to_string();
+    // Each pass rewrites at least one operation, and there is at most one per timedelta.
+    for _ in 0..=source.matches(TIMEDELTA).count() {
+        match rewrite_once(&text, map) {
+            Some(next) => text = next,
+            None => break,
+        }
+    }
+    text
+}
+
+/// One pass: `None` when it rewrote nothing.
+fn rewrite_once(source: &str, map: &mut SourceMap) -> Option<String> {
     if !source.contains(TIMEDELTA) {
-        return source.to_string();
+        return None;
     }
     let bytes = source.as_bytes();
     let strings = string_mask(bytes);
@@ -36,6 +51,11 @@ pub(crate) fn wrap_datetime_arithmetic(source: &str, map: &mut SourceMap) -> Str
         if strings[at] || !in_expression(source, at) {
             continue;
         }
+        // Already rewritten by an earlier pass.
+        if source[..at].trim_end().ends_with(",'-',") || source[..at].trim_end().ends_with(",'+',")
+        {
+            continue;
+        }
         if let Some((left, op, right_end)) = operands(bytes, &strings, at) {
             edits.push((left, "__mdw_datetime_op("));
             edits.push((op, ",'"));
@@ -44,7 +64,7 @@ pub(crate) fn wrap_datetime_arithmetic(source: &str, map: &mut SourceMap) -> Str
         }
     }
     if edits.is_empty() {
-        return source.to_string();
+        return None;
     }
     // Opening inserts at one position nest outward-first: a stable sort keeps their order.
     edits.sort_by_key(|(at, _)| *at);
@@ -69,7 +89,7 @@ pub(crate) fn wrap_datetime_arithmetic(source: &str, map: &mut SourceMap) -> Str
     }
     map.inserts.extend(new_inserts);
     map.inserts.sort_unstable();
-    out
+    Some(out)
 }
 
 /// For `modules.datetime.timedelta` at `at`: the start of the left operand, the operator's
@@ -302,11 +322,20 @@ mod tests {
     }
 
     #[test]
+    fn rewrites_chains_inside_out() {
+        assert_eq!(
+            rewrite("{{ d - modules.datetime.timedelta(1) + modules.datetime.timedelta(2) }}"),
+            "{{ __mdw_datetime_op(__mdw_datetime_op(d ,'-', modules.datetime.timedelta(1)) ,'+', modules.datetime.timedelta(2)) }}"
+        );
+    }
+
+    #[test]
     fn leaves_what_it_cannot() {
         for source in [
             // Precedence it does not parse: the left operand is `a * b`, or `a - b`.
             "{{ a * b - modules.datetime.timedelta(1) }}",
             "{{ a - b - modules.datetime.timedelta(1) }}",
+            "{{ a - b - modules.datetime.timedelta(1) - modules.datetime.timedelta(2) }}",
             // Multiplied timedelta, text outside expressions, strings, comments.
             "{{ d - modules.datetime.timedelta(1) * 2 }}",
             "select d - modules.datetime.timedelta(1)",
