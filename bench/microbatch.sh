@@ -2,7 +2,7 @@
 # A dbt microbatch model on the embedded engine: a source table of N events spread over the 30
 # days of September 2024 (a model) and a microbatch model of it (day batches, merged by id),
 # applied by terraform with the release provider. Steps: the first apply (the source and the
-# model's first build: 30 batches into a staging table, swapped in), a run of the last 2 days
+# model's first build: 30 batches, the first creating the table), a run of the last 2 days
 # after 1 % of the events changed (source rebuild, 2 merges), and a 7-day backfill with
 # nothing new (7 merges). The run's window is pinned with event_time_start/event_time_end.
 #
@@ -106,7 +106,7 @@ PY
 printf '\n| step | apply s | model rows |\n|---|---|---|\n' > "$work/table.md"
 config 0 ""
 (cd "$work" && terraform init -input=false -no-color >/dev/null)
-t=$(seconds); echo "| first apply (source + 30 batches, swapped in) | $t | $(table_rows) |" >> "$work/table.md"
+t=$(seconds); echo "| first apply (source + 30 batches) | $t | $(table_rows) |" >> "$work/table.md"
 config 1 "2024-09-29"
 t=$(seconds); echo "| 1 % changed, run of 2 days (source + 2 merges) | $t | $(table_rows) |" >> "$work/table.md"
 config 1 "2024-09-24"
