@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::nodes::Renderable;
 use super::{Compiler, enabled};
 use crate::config::Config;
-use crate::config::types::{check_model, check_snapshot};
+use crate::config::types::{check_model, check_snapshot, ignored_by_athena};
 use crate::error::Diagnostic;
 use crate::jinja::context::{Captured, Phase, RenderNode, VarMode};
 use crate::jinja::objects::lock;
@@ -118,6 +118,9 @@ impl Compiler {
             };
             if !r.is_model() || !enabled(config) {
                 continue;
+            }
+            if let Some(ignored) = ignored_by_athena(config) {
+                eprintln!("warning: {} '{}' sets {ignored}", r.resource_type, r.key());
             }
             let checked = check_model(config).and_then(|()| {
                 if r.is_snapshot() {

@@ -198,19 +198,20 @@ impl Checker {
     }
 }
 
+/// What dbt-athena leaves out of a model's build that the project sets, to say so: its
+/// materializations never write `sql_header` (`set_sql_header`), so neither does mdw.
+pub(crate) fn ignored_by_athena(config: &super::Config) -> Option<&'static str> {
+    config
+        .get("sql_header")
+        .and_then(Json::as_str)
+        .filter(|header| !header.trim().is_empty())
+        .map(|_| "sql_header (set_sql_header), which dbt-athena's materializations do not run: the header is left out, as dbt-athena leaves it out")
+}
+
 /// Checks what only a model's merged config decides: its materialization's settings. Returns
 /// the key to blame with the problem.
 pub(crate) fn check_model(config: &super::Config) -> Result<(), (&'static str, Invalid)> {
     let text = |key: &str| config.get(key).and_then(Json::as_str).unwrap_or_default();
-    if !text("sql_header").trim().is_empty() {
-        return Err((
-            "sql_header",
-            invalid(
-                "sql_header (set_sql_header) is not supported yet",
-                "mdw's engines run a model as one statement and cannot run a header before it: move the header's statements into the model, or keep this model in dbt",
-            ),
-        ));
-    }
     let materialized = text("materialized");
     if !matches!(materialized, "table" | "incremental" | "snapshot") {
         return Ok(());
