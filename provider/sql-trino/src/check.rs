@@ -206,6 +206,16 @@ impl Visitor for Checker {
                     self.refuse(expr, &format!("the operator {op}"), "");
                 }
             }
+            Expr::BinaryOp { op, left, right }
+                if matches!(op, BinaryOperator::Multiply | BinaryOperator::Divide)
+                    && (is_interval(left) || is_interval(right)) =>
+            {
+                self.refuse(
+                    expr,
+                    &format!("an interval under the operator {op}"),
+                    "the embedded engine cannot scale an interval: write date_add('second', n, ts) for ts + n * INTERVAL '1' SECOND, or an interval literal of the product",
+                );
+            }
             Expr::BinaryOp { op, .. } => {
                 use BinaryOperator as B;
                 if !matches!(
@@ -260,5 +270,14 @@ impl Visitor for Checker {
             }
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// An interval literal, parenthesized or not.
+fn is_interval(expr: &Expr) -> bool {
+    match expr {
+        Expr::Interval(_) => true,
+        Expr::Nested(inner) => is_interval(inner),
+        _ => false,
     }
 }

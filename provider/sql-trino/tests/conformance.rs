@@ -359,6 +359,23 @@ fn check_points_at_refused_constructs() {
         "{}",
         errors[0]
     );
+    // DataFusion cannot scale an interval: refused where it is written, not at apply.
+    for sql in [
+        "select ts + x * interval '1' second from t",
+        "select (interval '2' day) / 2 from t",
+    ] {
+        let errors = mdw_sql_trino::check(sql).unwrap_err();
+        assert!(
+            errors[0]
+                .to_string()
+                .contains("an interval under the operator"),
+            "{sql}: {}",
+            errors[0]
+        );
+    }
+    assert!(
+        mdw_sql_trino::check("select ts + interval '2' day - interval '1' hour from t").is_ok()
+    );
 }
 
 /// Output columns are named as Trino names them: a row's field by the field's name, a column
