@@ -47,6 +47,8 @@ pub(crate) struct Project {
     pub models_tree: Json,
     pub seeds_tree: Json,
     pub snapshots_tree: Json,
+    /// dbt_project.yml's `sources:` configs (mdwc reads `enabled`).
+    pub sources_tree: Json,
     pub tests_tree: Json,
     /// Which of `data_tests:`/`tests:` holds the tests tree (for locating its keys).
     pub tests_tree_key: &'static str,
@@ -271,7 +273,8 @@ impl Project {
         let snapshots_tree = file.mapping("snapshots")?;
         // Source configs in the project file are not read; an event time set there would
         // leave a microbatch model reading every row of the source in every batch.
-        if sets_event_time(&file.mapping("sources")?) {
+        let sources_tree = file.mapping("sources")?;
+        if sets_event_time(&sources_tree) {
             return Err(file.error(
                 "sources",
                 "`event_time` under `sources:` in dbt_project.yml is not read by mdwc".into(),
@@ -369,6 +372,7 @@ impl Project {
             models_tree,
             seeds_tree,
             snapshots_tree,
+            sources_tree,
             tests_tree,
             tests_tree_key,
             packages_install_path: clean_relative(&packages_install_path),

@@ -35,6 +35,9 @@ pub(crate) struct SourceTable {
     /// `config: {event_time: …}` of the table, else of the source: the column a microbatch
     /// model's batch filters this source on.
     pub event_time: Option<String>,
+    /// `config: {enabled: …}` of the table, else of the source, rendered; `None` when neither
+    /// says (dbt_project.yml's `sources:` may).
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -771,7 +774,27 @@ impl Reader<'_> {
                     .and_then(|config| config.get("event_time"))
                     .map(|value| value.as_str().map(str::to_string))
             };
+            let enabled = |node: &Json| -> Result<Option<bool>> {
+                let Some(value) = node.get("config").and_then(|c| c.get("enabled")) else {
+                    return Ok(None);
+                };
+                match self.renderer.render(value, &|| self.locate(&at))? {
+                    Json::Bool(on) => Ok(Some(on)),
+                    Json::Null => Ok(None),
+                    other => Err(Diagnostic::new(format!(
+                        "`enabled` of source table '{owner}' must be a boolean, not {}",
+                        type_name(&other)
+                    ))
+                    .at(self.locate(&at))
+                    .help("write `enabled: false` (or a template that renders true or false)")),
+                }
+            };
+            let enabled = match enabled(table)? {
+                Some(on) => Some(on),
+                None => enabled(source)?,
+            };
             out.push(SourceTable {
+                enabled,
                 event_time: event_time(table).or_else(|| event_time(source)).flatten(),
                 quoting: (!quoting.is_empty()).then_some(Json::Object(quoting)),
                 identifier,

@@ -85,6 +85,21 @@ impl Compiler {
             for (source_name, table_name) in &p.captured.sources {
                 match graph.index(&source_id(project, source_name, table_name)) {
                     Some(parent) => graph.connect(parent, index),
+                    None if self
+                        .disabled_sources
+                        .contains(&(source_name.clone(), table_name.clone())) =>
+                    {
+                        self.fail(
+                            Some(&r.unique_id(project)),
+                            Diagnostic::new(format!(
+                                "'{}' depends on a source named '{source_name}.{table_name}' which is disabled",
+                                r.name
+                            ))
+                            .node(r.resource_type, r.key())
+                            .at(locate_call(r.file, &["source(", "source ("], Some(table_name)))
+                            .help("enable the source (its `config: {enabled: …}` or dbt_project.yml's `sources:`), or disable this node too"),
+                        )
+                    }
                     None => self.fail(
                         Some(&r.unique_id(project)),
                         Diagnostic::new(format!(

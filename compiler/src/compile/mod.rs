@@ -359,6 +359,8 @@ struct Compiler {
     timings: Timings,
     /// Source relations, known before parsing (sources come from yml).
     source_relations: Arc<Resolved>,
+    /// Sources disabled by their config, for the error a `source()` of one gets.
+    disabled_sources: HashSet<(String, String)>,
     project: Project,
     target: Target,
     props: Properties,
@@ -376,11 +378,30 @@ impl Compiler {
         packages: &[Package],
         target: Target,
         vars: Vars,
-        props: Properties,
+        mut props: Properties,
         checker: Checker,
         timings: Timings,
         mut errors: Vec<Diagnostic>,
     ) -> Compiler {
+        // A disabled source is not in the project (dbt lists it apart): no `mdw_source` asks
+        // for its table, and a `source()` of it is an error. Its yml `enabled` wins over
+        // dbt_project.yml's `sources:` tree, as dbt patches it.
+        let mut disabled_sources = HashSet::new();
+        props.sources.retain(|table| {
+            let fqn = [
+                project.name.as_str(),
+                table.source_name.as_str(),
+                table.table_name.as_str(),
+            ];
+            let tree = config::tree_config(&project.sources_tree, &fqn);
+            let on = table
+                .enabled
+                .unwrap_or(!matches!(tree.get("enabled"), Some(Json::Bool(false))));
+            if !on {
+                disabled_sources.insert((table.source_name.clone(), table.table_name.clone()));
+            }
+            on
+        });
         let nodes: Vec<(String, &SourceFile)> = project
             .models
             .iter()
@@ -419,6 +440,7 @@ impl Compiler {
         Compiler {
             timings,
             source_relations: Arc::new(source_relations),
+            disabled_sources,
             project,
             target,
             props,
