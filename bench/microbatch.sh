@@ -15,24 +15,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/mirror.sh
 . "$here/mirror.sh"
+# shellcheck source=bench/embedded.sh
+. "$here/embedded.sh"
 repo=$(cd "$here/.." && pwd)
 rows=${1:-${ROWS:-1000000}}
 profile=${PROFILE:-release}
 target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/mdw-target}
-bin=$target_dir/$profile/terraform-provider-mdw
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -1)
-os_arch=$(uname -s | tr 'A-Z' 'a-z')_$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')
-
-command -v terraform >/dev/null || { echo "terraform is required" >&2; exit 1; }
-[ -x "$bin" ] || { echo "no provider at $bin (build it first; PROFILE=debug for the debug one)" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/mdw-microbatch-bench.XXXXXX")
-cleanup() { if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi; }
-trap cleanup EXIT
-plugin_dir=$work/mirror/registry.terraform.io/mdw/mdw/$version/$os_arch
-mkdir -p "$plugin_dir"
-cp "$bin" "$plugin_dir/terraform-provider-mdw_v$version"
-use_mirror "$work"
+embedded_workdir microbatch
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile rows=$rows"
 
 # The source: `rows` events, event i at second i * 2592000 / rows of September; `version`
@@ -80,35 +69,12 @@ resource "mdw_iceberg_model" "daily" {
 HCL
 }
 
-seconds() {
-    local start end
-    start=$(date +%s.%N)
-    (cd "$work" && terraform apply -auto-approve -input=false -no-color >"$work/last.log" 2>&1) || {
-        tail -40 "$work/last.log" >&2
-        exit 1
-    }
-    end=$(date +%s.%N)
-    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }'
-}
-table_rows() {
-    python3 - "$work/warehouse" <<'PY'
-import json, sqlite3, sys
-# The model's row count from its current Iceberg metadata (the summary of its snapshot).
-db = sqlite3.connect(sys.argv[1] + "/catalog.db")
-(location,) = db.execute(
-    "select metadata_location from iceberg_tables where table_name = 'daily'").fetchone()
-meta = json.load(open(location.replace("file://", "")))
-current = [s for s in meta["snapshots"] if s["snapshot-id"] == meta["current-snapshot-id"]][0]
-print(current["summary"].get("total-records", "?"))
-PY
-}
-
 printf '\n| step | apply s | model rows |\n|---|---|---|\n' > "$work/table.md"
 config 0 ""
 (cd "$work" && terraform init -input=false -no-color >/dev/null)
-t=$(seconds); echo "| first apply (source + 30 batches) | $t | $(table_rows) |" >> "$work/table.md"
+t=$(apply_seconds); echo "| first apply (source + 30 batches) | $t | $(iceberg_rows daily) |" >> "$work/table.md"
 config 1 "2024-09-29"
-t=$(seconds); echo "| 1 % changed, run of 2 days (source + 2 merges) | $t | $(table_rows) |" >> "$work/table.md"
+t=$(apply_seconds); echo "| 1 % changed, run of 2 days (source + 2 merges) | $t | $(iceberg_rows daily) |" >> "$work/table.md"
 config 1 "2024-09-24"
-t=$(seconds); echo "| backfill of 7 days, nothing new (7 merges) | $t | $(table_rows) |" >> "$work/table.md"
+t=$(apply_seconds); echo "| backfill of 7 days, nothing new (7 merges) | $t | $(iceberg_rows daily) |" >> "$work/table.md"
 cat "$work/table.md"

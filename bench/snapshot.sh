@@ -15,24 +15,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/mirror.sh
 . "$here/mirror.sh"
+# shellcheck source=bench/embedded.sh
+. "$here/embedded.sh"
 repo=$(cd "$here/.." && pwd)
 rows=${1:-${ROWS:-1000000}}
 profile=${PROFILE:-release}
 target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/mdw-target}
-bin=$target_dir/$profile/terraform-provider-mdw
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -1)
-os_arch=$(uname -s | tr 'A-Z' 'a-z')_$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')
-
-command -v terraform >/dev/null || { echo "terraform is required" >&2; exit 1; }
-[ -x "$bin" ] || { echo "no provider at $bin (build it first; PROFILE=debug for the debug one)" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/mdw-snapshot-bench.XXXXXX")
-cleanup() { if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi; }
-trap cleanup EXIT
-plugin_dir=$work/mirror/registry.terraform.io/mdw/mdw/$version/$os_arch
-mkdir -p "$plugin_dir"
-cp "$bin" "$plugin_dir/terraform-provider-mdw_v$version"
-use_mirror "$work"
+embedded_workdir snapshot
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile rows=$rows"
 
 # The source: `rows` ids; `version` changes 1 % of them (a later updated_at) and drops 0.1 %.
@@ -75,38 +64,15 @@ resource "mdw_iceberg_model" "customers_snapshot" {
 HCL
 }
 
-seconds() {
-    local start end
-    start=$(date +%s.%N)
-    (cd "$work" && terraform apply -auto-approve -input=false -no-color >"$work/last.log" 2>&1) || {
-        tail -40 "$work/last.log" >&2
-        exit 1
-    }
-    end=$(date +%s.%N)
-    awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }'
-}
-snapshot_rows() {
-    python3 - "$work/warehouse" <<'PY'
-import json, sqlite3, sys, glob
-# The snapshot's row count from its current Iceberg metadata (the summary of its snapshot).
-db = sqlite3.connect(sys.argv[1] + "/catalog.db")
-(location,) = db.execute(
-    "select metadata_location from iceberg_tables where table_name = 'customers_snapshot'").fetchone()
-meta = json.load(open(location.replace("file://", "")))
-current = [s for s in meta["snapshots"] if s["snapshot-id"] == meta["current-snapshot-id"]][0]
-print(current["summary"].get("total-records", "?"))
-PY
-}
-
 printf '\n| step | apply s | snapshot rows |\n|---|---|---|\n' > "$work/table.md"
 config 0 ""
 (cd "$work" && terraform init -input=false -no-color >/dev/null)
-t=$(seconds); echo "| first apply (source + first build) | $t | $(snapshot_rows) |" >> "$work/table.md"
+t=$(apply_seconds); echo "| first apply (source + first build) | $t | $(iceberg_rows customers_snapshot) |" >> "$work/table.md"
 config 1 ""
-t=$(seconds); echo "| 1 % changed, 0.1 % deleted (source + run) | $t | $(snapshot_rows) |" >> "$work/table.md"
+t=$(apply_seconds); echo "| 1 % changed, 0.1 % deleted (source + run) | $t | $(iceberg_rows customers_snapshot) |" >> "$work/table.md"
 config 1 "a"
-t=$(seconds); echo "| forced run, nothing new (snapshot only) | $t | $(snapshot_rows) |" >> "$work/table.md"
-for v in 2 3 4 5; do config "$v" "a"; seconds >/dev/null; done
+t=$(apply_seconds); echo "| forced run, nothing new (snapshot only) | $t | $(iceberg_rows customers_snapshot) |" >> "$work/table.md"
+for v in 2 3 4 5; do config "$v" "a"; apply_seconds >/dev/null; done
 config 5 "b"
-t=$(seconds); echo "| forced run after 5 changes (snapshot only) | $t | $(snapshot_rows) |" >> "$work/table.md"
+t=$(apply_seconds); echo "| forced run after 5 changes (snapshot only) | $t | $(iceberg_rows customers_snapshot) |" >> "$work/table.md"
 cat "$work/table.md"

@@ -261,6 +261,7 @@ pub fn compile_partial(options: &Options) -> Partial {
         (&mut project.seeds_tree, "seeds"),
         (&mut project.snapshots_tree, "snapshots"),
         (&mut project.tests_tree, project.tests_tree_key),
+        (&mut project.sources_tree, "sources"),
     ] {
         let text = &project.file_text;
         let at = || {
