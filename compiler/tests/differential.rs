@@ -79,6 +79,22 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// `mdwc compile` of `case`'s copy in `dir`, with the case's flags and environment.
+fn mdwc_compile(case: &Case, dir: &Path, flags: &[String]) -> Command {
+    let mut mdwc = Command::new(env!("CARGO_BIN_EXE_mdwc"));
+    mdwc.arg("compile")
+        .arg("--project-dir")
+        .arg(dir)
+        .arg("--profiles-dir")
+        .arg(&case.profiles_dir)
+        .args(flags)
+        .env_remove("DBT_PROFILES_DIR");
+    for (key, value) in &case.env {
+        mdwc.env(key, value);
+    }
+    mdwc
+}
+
 /// Compiles `case` with both tools; returns the differences found.
 fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<String> {
     let slug = case.name.replace('/', "_");
@@ -95,18 +111,10 @@ fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<Strin
         flags.extend(["--vars".into(), vars.clone()]);
     }
 
-    let mut mdwc = Command::new(env!("CARGO_BIN_EXE_mdwc"));
-    mdwc.arg("compile")
-        .arg("--project-dir")
-        .arg(&mdwc_dir)
-        .arg("--profiles-dir")
-        .arg(&case.profiles_dir)
-        .args(&flags)
-        .env_remove("DBT_PROFILES_DIR");
-    for (key, value) in &case.env {
-        mdwc.env(key, value);
-    }
-    run(mdwc, &format!("mdwc compile ({})", case.name));
+    run(
+        mdwc_compile(case, &mdwc_dir, &flags),
+        &format!("mdwc compile ({})", case.name),
+    );
 
     let mut dbt_cmd = dbt_compile(dbt, &dbt_dir, &case.profiles_dir, moto_port);
     dbt_cmd.args(&flags);
@@ -173,20 +181,8 @@ fn compare_batches(
     let mdwc_dir = scratch.join(format!("{slug}-mdwc-module"));
     copy_project(&case.dir, &mdwc_dir);
     let module = mdwc_dir.join("module");
-    let mut mdwc = Command::new(env!("CARGO_BIN_EXE_mdwc"));
-    mdwc.arg("compile")
-        .arg("--project-dir")
-        .arg(&mdwc_dir)
-        .arg("--profiles-dir")
-        .arg(&case.profiles_dir)
-        .arg("--out")
-        .arg(&module)
-        .args(["--group-by", "none"])
-        .args(flags)
-        .env_remove("DBT_PROFILES_DIR");
-    for (key, value) in &case.env {
-        mdwc.env(key, value);
-    }
+    let mut mdwc = mdwc_compile(case, &mdwc_dir, flags);
+    mdwc.arg("--out").arg(&module).args(["--group-by", "none"]);
     run(mdwc, &format!("mdwc compile --out ({})", case.name));
     // Model name → (batch size, the SQL of a first build's batch).
     let mut models = Vec::new();

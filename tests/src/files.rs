@@ -25,3 +25,19 @@ pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
         }
     }
 }
+
+/// Writes `text` to `dir/name`, creating the folders on the way (a file of a dbt project the
+/// test writes).
+pub fn write_project_file(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// The `profiles.yml` of a test's dbt project `name`: one Athena target, schema `mdw`, nothing
+/// a compile needs to reach.
+pub fn athena_profile(name: &str) -> String {
+    format!(
+        "{name}:\n  target: dev\n  outputs:\n    dev:\n      type: athena\n      database: awsdatacatalog\n      schema: mdw\n      region_name: us-west-2\n      s3_staging_dir: s3://unused/\n"
+    )
+}

@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use athena_proxy::AthenaProxy;
 pub use aws::{ACCOUNT_ID, Aws, REGION};
-pub use files::copy_tree;
+pub use files::{athena_profile, copy_tree, write_project_file};
 pub use moto::Moto;
 pub use provider::{hcl_string, mdwc_binary, mdwc_compile, moto_provider_block};
 pub use s3_checks::{

@@ -6,7 +6,9 @@
 
 use std::path::Path;
 
-use mdw_acceptance::{Workspace, copy_tree, embedded_provider, mdwc_compile};
+use mdw_acceptance::{
+    Workspace, athena_profile, copy_tree, embedded_provider, mdwc_compile, write_project_file,
+};
 use serde_json::Value;
 
 const DBT_UTILS: &str = concat!(
@@ -23,52 +25,42 @@ module "models" {
 "#
 );
 
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 /// A project whose seed has upper-case headers (Glue's names are lower case), a model that
 /// selects `*` of it, one that adds expressions Trino names `_colN`, and models that ask
 /// dbt_utils for the columns of the others.
 fn project(dir: &Path) {
-    write(
+    write_project_file(
         dir,
         "dbt_project.yml",
         "name: cols\nversion: '1.0'\nprofile: cols\nmodels:\n  cols:\n    +materialized: table\n",
     );
-    write(
-        dir,
-        "profiles.yml",
-        "cols:\n  target: dev\n  outputs:\n    dev:\n      type: athena\n      database: awsdatacatalog\n      schema: mdw\n      region_name: us-west-2\n      s3_staging_dir: s3://unused/\n",
-    );
-    write(
+    write_project_file(dir, "profiles.yml", &athena_profile("cols"));
+    write_project_file(
         dir,
         "packages.yml",
         "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.3.3\n",
     );
-    write(
+    write_project_file(
         dir,
         "seeds/people.csv",
         "ID,First_Name,last_name\n1,Ada,Lovelace\n2,Alan,Turing\n",
     );
-    write(
+    write_project_file(
         dir,
         "models/stg_people.sql",
         "select * from {{ ref('people') }}\n",
     );
-    write(
+    write_project_file(
         dir,
         "models/wide.sql",
         "with p as (select * from {{ ref('stg_people') }})\nselect p.*, upper(first_name), 1 as One from p\n",
     );
-    write(
+    write_project_file(
         dir,
         "models/star.sql",
         "select {{ dbt_utils.star(from=ref('wide'), except=['one', 'ID']) }}\nfrom {{ ref('wide') }}\n",
     );
-    write(
+    write_project_file(
         dir,
         "models/star_prefixed.sql",
         "select {{ dbt_utils.star(from=ref('star'), relation_alias='s', prefix='s_') }}\nfrom {{ ref('star') }} s\n",

@@ -5,7 +5,9 @@
 
 use serde_json::Value;
 
-use mdw_acceptance::{Workspace, embedded_provider, mdwc_compile};
+use mdw_acceptance::{
+    Workspace, athena_profile, embedded_provider, mdwc_compile, write_project_file,
+};
 
 const PROVIDER: &str = concat!(embedded_provider!(), r#""#);
 
@@ -36,19 +38,12 @@ fn a_grouped_microbatch_model_runs_its_batches() {
 fn compiled_microbatch(mdwc_args: &[&str]) {
     let ws = Workspace::new();
     let dbt = ws.dir().join("dbt");
-    let write = |name: &str, text: &str| {
-        let path = dbt.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |name: &str, text: &str| write_project_file(&dbt, name, text);
     write(
         "dbt_project.yml",
         "name: mb\nversion: '1.0'\nprofile: mb\nmodels:\n  mb:\n    +materialized: table\n    +table_type: iceberg\nseeds:\n  mb:\n    +event_time: occurred_at\n    +column_types:\n      occurred_at: timestamp\n",
     );
-    write(
-        "profiles.yml",
-        "mb:\n  target: dev\n  outputs:\n    dev:\n      type: athena\n      database: awsdatacatalog\n      schema: mdw\n      region_name: us-west-2\n      s3_staging_dir: s3://unused/\n",
-    );
+    write("profiles.yml", &athena_profile("mb"));
     write(
         "seeds/events.csv",
         "event_id,amount,occurred_at\n1,10,2024-09-14 23:59:59\n2,20,2024-09-15 00:00:00\n3,30,2024-09-15 12:00:00\n4,40,2024-09-16 23:59:59\n5,50,2024-09-17 00:00:00\n",

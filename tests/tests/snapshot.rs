@@ -5,7 +5,9 @@
 
 use serde_json::{Value, json};
 
-use mdw_acceptance::{Workspace, embedded_provider, mdwc_compile};
+use mdw_acceptance::{
+    Workspace, athena_profile, embedded_provider, mdwc_compile, write_project_file,
+};
 
 const PROVIDER: &str = concat!(embedded_provider!(), r#""#);
 
@@ -261,19 +263,12 @@ fn a_grouped_snapshot_keeps_history() {
 fn compiled_snapshot(mdwc_args: &[&str]) {
     let ws = Workspace::new();
     let dbt = ws.dir().join("dbt");
-    let write = |name: &str, text: &str| {
-        let path = dbt.join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |name: &str, text: &str| write_project_file(&dbt, name, text);
     write(
         "dbt_project.yml",
         "name: snap\nversion: '1.0'\nprofile: snap\nmodels:\n  snap:\n    +materialized: table\nseeds:\n  snap:\n    +column_types:\n      updated_at: timestamp\n",
     );
-    write(
-        "profiles.yml",
-        "snap:\n  target: dev\n  outputs:\n    dev:\n      type: athena\n      database: awsdatacatalog\n      schema: mdw\n      region_name: us-west-2\n      s3_staging_dir: s3://unused/\n",
-    );
+    write("profiles.yml", &athena_profile("snap"));
     write(
         "seeds/customers.csv",
         "id,name,updated_at\n1,ann,2026-01-01 00:00:00\n2,bob,2026-01-01 00:00:00\n",

@@ -237,16 +237,7 @@ fn raise_union(union: Union) -> Result<Transformed<LogicalPlan>> {
         targets.push(finest(&types));
     }
     if targets.iter().all(Option::is_none) {
-        // An input's types may have changed below (a raised coalesce in a CTE): the union's
-        // schema is taken from its inputs again, which `recompute_schema` would not do.
-        let rebuilt = Union::try_new_with_loose_types(union.inputs)?;
-        let changed = rebuilt.schema != union.schema;
-        let plan = LogicalPlan::Union(rebuilt);
-        return Ok(if changed {
-            Transformed::yes(plan)
-        } else {
-            Transformed::no(plan)
-        });
+        return Ok(Transformed::no(LogicalPlan::Union(union)));
     }
     let mut inputs = Vec::with_capacity(union.inputs.len());
     for input in union.inputs {
@@ -346,17 +337,15 @@ fn raise_join(mut join: Join) -> Result<Transformed<LogicalPlan>> {
 impl AnalyzerRule for FinestTimestampUnit {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|plan| {
-            let plan = match plan {
+            let (plan, keys_raised) = match plan {
                 LogicalPlan::Union(union) => return raise_union(union),
                 LogicalPlan::Values(values) => return raise_values(values),
+                // Its keys, then its filter below like any expression.
                 LogicalPlan::Join(join) => {
                     let raised = raise_join(join)?;
-                    if raised.transformed {
-                        return Ok(raised);
-                    }
-                    raised.data
+                    (raised.data, raised.transformed)
                 }
-                other => other,
+                other => (other, false),
             };
             let mut schema = DFSchema::empty();
             for input in plan.inputs() {
@@ -369,18 +358,9 @@ impl AnalyzerRule for FinestTimestampUnit {
                 expr.transform_up(|e| rewrite_expr(e, &schema))
                     .map(|t| t.update_data(|e| name.restore(e)))
             })?;
-            // A child's schema may have changed too (its expressions raised): every node's
-            // schema is derived again from its inputs.
-            if rewritten.transformed || !rewritten.data.inputs().is_empty() {
-                let before = rewritten.data.schema().clone();
-                let transformed = rewritten.transformed;
-                let plan = rewritten.data.recompute_schema()?;
-                let changed = transformed || *plan.schema() != before;
-                Ok(if changed {
-                    Transformed::yes(plan)
-                } else {
-                    Transformed::no(plan)
-                })
+            // DataFusion's type coercion, next, derives the schemas above again.
+            if rewritten.transformed || keys_raised {
+                rewritten.map_data(|plan| plan.recompute_schema())
             } else {
                 Ok(rewritten)
             }

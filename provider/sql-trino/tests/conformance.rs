@@ -623,6 +623,12 @@ fn timestamps_of_two_precisions_meet_in_the_finer() {
             "SELECT count(*) FROM (SELECT TIMESTAMP '2024-01-01 00:00:00.500' AS t) a NATURAL JOIN (SELECT TIMESTAMP '2024-01-01 00:00:00' AS t) b".into(),
             "0",
         ),
+        // Keys raised, and a filter of two precisions in the same join.
+        (
+            "SELECT count(*) FROM (SELECT TIMESTAMP '2024-01-01 00:00:00.000' AS t, TIMESTAMP '2024-01-01 00:00:00.500' AS t2) a \
+             JOIN (SELECT TIMESTAMP '2024-01-01 00:00:00' AS u, TIMESTAMP '2024-01-01 00:00:00' AS u2) b ON a.t = b.u AND a.t2 > b.u2".into(),
+            "1",
+        ),
         (
             "SELECT count(*) FROM (VALUES TIMESTAMP '2024-01-01 00:00:00.500') AS a(t) WHERE t IN (SELECT TIMESTAMP '2024-01-01 00:00:00')".into(),
             "0",
@@ -643,6 +649,14 @@ fn timestamps_of_two_precisions_meet_in_the_finer() {
             format!(
                 "SELECT count(*) FROM (SELECT coalesce(ts6, {s}) AS u FROM (VALUES TIMESTAMP '2024-01-01 00:00:00.500000') AS t(ts6) \
                  UNION ALL SELECT TIMESTAMP '2023-01-01 00:00:00') AS x WHERE u > TIMESTAMP '2024-01-01 00:00:00'"
+            ),
+            "1",
+        ),
+        // The union's inputs agree only once the coalesce below is raised: its schema follows.
+        (
+            format!(
+                "SELECT count(*) FROM (SELECT coalesce(ts6, {s}) AS u FROM (VALUES TIMESTAMP '2024-01-01 00:00:00.500000') AS t(ts6) \
+                 UNION ALL SELECT TIMESTAMP '2023-01-01 00:00:00.000001') AS x WHERE u > TIMESTAMP '2024-01-01 00:00:00'"
             ),
             "1",
         ),
