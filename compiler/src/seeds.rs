@@ -1,13 +1,20 @@
 //! Seed files checked before they reach Terraform: a seed must have a header of distinct,
 //! named columns and rows of the same width, as dbt (agate) requires; Terraform only hashes
 //! the file, so a broken seed would otherwise surface at apply.
+//!
+//! The check also works out the type each column will load as, by the rule both engines load
+//! seeds with ([`SeedColumn`]), so `adapter.get_columns_in_relation` answers a seed's types.
 
+use mdw_sql_types::{SeedColumn, SqlType};
+
+use crate::compile::KnownColumn;
 use crate::error::{Diagnostic, Location, Result};
 use crate::project::{SeedFile, utf8};
 
 /// Checks `seed`'s content, read with `delimiter` (dbt's `delimiter` config, default `,`), and
-/// returns its column names as the table has them (trimmed, lower case: Glue's names).
-pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<Vec<String>> {
+/// returns its columns as the table has them (names trimmed and lower case, as Glue's) with
+/// the type each loads as when `column_types` does not give one.
+pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<Vec<(String, SqlType)>> {
     let bytes = std::fs::read(&seed.absolute)
         .map_err(|err| Diagnostic::new(format!("cannot read {}: {err}", seed.path)))?;
     let text = utf8(&seed.path, bytes)?;
@@ -24,6 +31,7 @@ pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<Vec<String>> {
         .from_reader(text.as_bytes());
     let mut width = None;
     let mut columns = Vec::new();
+    let mut types: Vec<SeedColumn> = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|err| {
             let line = err.position().map_or(1, |p| p.line());
@@ -54,6 +62,7 @@ pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<Vec<String>> {
                 }
             }
             width = Some(record.len());
+            types = vec![SeedColumn::default(); record.len()];
             continue;
         };
         // A blank line reads as one empty field; agate skips it too.
@@ -71,6 +80,37 @@ pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<Vec<String>> {
                 "give every row one value per column (quote values that contain the delimiter)",
             ));
         }
+        for (column, value) in types.iter_mut().zip(record.iter()) {
+            column.observe(value);
+        }
     }
-    Ok(columns)
+    Ok(columns
+        .into_iter()
+        .zip(types.iter().map(SeedColumn::sql_type))
+        .collect())
+}
+
+/// The seed's columns with the types Glue will have for them: `column_types` (dbt's seed
+/// config, any key case) over the inferred ones. A type the provider does not take is left
+/// unknown here; the provider refuses it at plan.
+pub(crate) fn glue_columns(
+    columns: Vec<(String, SqlType)>,
+    given: Option<&serde_json::Value>,
+) -> Vec<KnownColumn> {
+    let given = given.and_then(serde_json::Value::as_object);
+    columns
+        .into_iter()
+        .map(|(name, inferred)| {
+            let configured = given.and_then(|types| {
+                types
+                    .iter()
+                    .find(|(column, _)| column.trim().eq_ignore_ascii_case(&name))
+                    .map(|(_, ty)| ty.as_str().and_then(|t| t.parse::<SqlType>().ok()))
+            });
+            KnownColumn {
+                name,
+                sql_type: configured.unwrap_or(Some(inferred)),
+            }
+        })
+        .collect()
 }

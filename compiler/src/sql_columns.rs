@@ -4,11 +4,17 @@
 //! they read, when those are known (a CTE, a subquery, or a relation the catalog knows).
 //! Names are lower case, as Glue stores them. Anything this cannot work out for certain is
 //! an [`Unresolved`] with the reason: a wrong column list would be a wrong answer.
+//!
+//! A column's type is known only where the SQL fixes it: a `CAST`/`TRY_CAST` to a type, or a
+//! column read unchanged from a relation whose column types are known (a seed's, say). Any
+//! other expression's type would need Trino's typing rules, so it is left unknown.
 
 use std::collections::HashMap;
 
+use mdw_sql_types::SqlType;
+use serde::Serialize;
 use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SelectItem,
+    CastKind, Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SelectItem,
     SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableWithJoins,
     WildcardAdditionalOptions,
 };
@@ -24,9 +30,36 @@ pub(crate) enum Unresolved {
     Unknown(String),
 }
 
+/// One column of a relation the project builds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownColumn {
+    /// As Glue names it (lower case).
+    pub name: String,
+    /// Its type, when it is known before the build (see the module's doc).
+    pub sql_type: Option<SqlType>,
+}
+
+impl KnownColumn {
+    /// A column whose type only the build will tell.
+    pub(crate) fn untyped(name: String) -> Self {
+        KnownColumn {
+            name,
+            sql_type: None,
+        }
+    }
+
+    /// The type Glue will store for it (`bigint`, `string`, `decimal(10,2)`, …), which is what
+    /// dbt-athena's `get_columns_in_relation` reports as its `dtype`.
+    pub fn glue_type(&self) -> Option<String> {
+        self.sql_type.and_then(SqlType::glue_name)
+    }
+}
+
+type Columns = Result<Vec<KnownColumn>, Unresolved>;
+
 /// What the caller knows of a relation named in the SQL (lower-case name parts).
 pub(crate) enum Lookup {
-    Known(Vec<String>),
+    Known(Vec<KnownColumn>),
     /// A relation the project builds whose columns are not known yet.
     Waiting,
     /// Not known, with the reason (a source, a relation outside the project, …).
@@ -56,10 +89,7 @@ pub(crate) fn relation_key(rendered: &str) -> Vec<String> {
 }
 
 /// The output columns of `sql` (one query), looking relations up with `lookup`.
-pub(crate) fn output_columns(
-    sql: &str,
-    lookup: &dyn Fn(&[String]) -> Lookup,
-) -> Result<Vec<String>, Unresolved> {
+pub(crate) fn output_columns(sql: &str, lookup: &dyn Fn(&[String]) -> Lookup) -> Columns {
     let statements = Parser::parse_sql(&GenericDialect {}, sql).map_err(|err| {
         Unresolved::Unknown(format!(
             "mdwc could not read its SQL to find the columns ({err})"
@@ -76,14 +106,14 @@ pub(crate) fn output_columns(
 /// The CTEs visible at a point of the query, innermost last.
 struct Scope<'a> {
     lookup: &'a dyn Fn(&[String]) -> Lookup,
-    ctes: Vec<HashMap<String, Result<Vec<String>, Unresolved>>>,
+    ctes: Vec<HashMap<String, Columns>>,
 }
 
 /// A relation in a FROM clause: what it is called there and its columns, which are only
 /// needed (and so only an error) when a `*` reads them.
 struct FromItem {
     names: Vec<String>,
-    columns: Result<Vec<String>, Unresolved>,
+    columns: Columns,
 }
 
 fn ident(ident: &Ident) -> String {
@@ -112,7 +142,7 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn query(&mut self, query: &Query) -> Result<Vec<String>, Unresolved> {
+    fn query(&mut self, query: &Query) -> Columns {
         let pushed = query.with.is_some();
         if let Some(with) = &query.with {
             if with.recursive {
@@ -121,11 +151,9 @@ impl<'a> Scope<'a> {
             self.ctes.push(HashMap::new());
             for cte in &with.cte_tables {
                 // Only an error if a `*` reads it.
-                let columns = if cte.alias.columns.is_empty() {
-                    self.query(&cte.query)
-                } else {
-                    Ok(cte.alias.columns.iter().map(|c| ident(&c.name)).collect())
-                };
+                let columns = self.query(&cte.query);
+                let names: Vec<String> = cte.alias.columns.iter().map(|c| ident(&c.name)).collect();
+                let columns = renamed(columns, names);
                 if let Some(level) = self.ctes.last_mut() {
                     level.insert(ident(&cte.alias.name), columns);
                 }
@@ -138,22 +166,30 @@ impl<'a> Scope<'a> {
         result
     }
 
-    fn set_expr(&mut self, body: &SetExpr) -> Result<Vec<String>, Unresolved> {
+    fn set_expr(&mut self, body: &SetExpr) -> Columns {
         match body {
             SetExpr::Select(select) => self.select(select),
             SetExpr::Query(query) => self.query(query),
             // A set operation is named by its first query, as in Trino.
             SetExpr::SetOperation { left, right, .. } => {
-                let names = self.set_expr(left)?;
+                let mut columns = self.set_expr(left)?;
                 let other = self.set_expr(right)?;
-                if other.len() != names.len() {
+                if other.len() != columns.len() {
                     return unknown("the queries of its set operation have different widths");
                 }
-                Ok(names)
+                // Trino unifies the types of each position: known only when they agree.
+                for (column, other) in columns.iter_mut().zip(other) {
+                    if column.sql_type != other.sql_type {
+                        column.sql_type = None;
+                    }
+                }
+                Ok(columns)
             }
             SetExpr::Values(values) => {
                 let width = values.rows.first().map_or(0, |row| row.len());
-                Ok((0..width).map(|i| format!("_col{i}")).collect())
+                Ok((0..width)
+                    .map(|i| KnownColumn::untyped(format!("_col{i}")))
+                    .collect())
             }
             other => unknown(format!(
                 "it is not a select ({})",
@@ -162,7 +198,7 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn select(&mut self, select: &Select) -> Result<Vec<String>, Unresolved> {
+    fn select(&mut self, select: &Select) -> Columns {
         let mut from = Vec::new();
         for table in &select.from {
             self.table_with_joins(table, &mut from)?;
@@ -170,10 +206,16 @@ impl<'a> Scope<'a> {
         let mut names = Vec::new();
         for item in &select.projection {
             match item {
-                SelectItem::ExprWithAlias { alias, .. } => names.push(ident(alias)),
+                SelectItem::ExprWithAlias { alias, expr } => names.push(KnownColumn {
+                    name: ident(alias),
+                    sql_type: expr_type(expr, &from),
+                }),
                 SelectItem::UnnamedExpr(expr) => {
                     let position = names.len();
-                    names.push(expr_name(expr).unwrap_or_else(|| format!("_col{position}")));
+                    names.push(KnownColumn {
+                        name: expr_name(expr).unwrap_or_else(|| format!("_col{position}")),
+                        sql_type: expr_type(expr, &from),
+                    });
                 }
                 SelectItem::Wildcard(options) => {
                     plain_wildcard(options)?;
@@ -267,7 +309,7 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn relation(&self, parts: &[String], name: &ObjectName) -> Result<Vec<String>, Unresolved> {
+    fn relation(&self, parts: &[String], name: &ObjectName) -> Columns {
         if let [single] = parts {
             for level in self.ctes.iter().rev() {
                 if let Some(columns) = level.get(single) {
@@ -308,19 +350,75 @@ fn expr_name(expr: &Expr) -> Option<String> {
 
 fn aliased(
     names: Vec<String>,
-    columns: Result<Vec<String>, Unresolved>,
+    columns: Columns,
     alias: Option<&sqlparser::ast::TableAlias>,
 ) -> FromItem {
     match alias {
         Some(alias) => FromItem {
             names: vec![ident(&alias.name)],
-            columns: if alias.columns.is_empty() {
-                columns
-            } else {
-                Ok(alias.columns.iter().map(|c| ident(&c.name)).collect())
-            },
+            columns: renamed(
+                columns,
+                alias.columns.iter().map(|c| ident(&c.name)).collect(),
+            ),
         },
         None => FromItem { names, columns },
+    }
+}
+
+/// `columns` under the names of a column list (`t(a, b)`), their types kept where the widths
+/// agree; no list leaves them as they are.
+fn renamed(columns: Columns, names: Vec<String>) -> Columns {
+    if names.is_empty() {
+        return columns;
+    }
+    let types: Vec<Option<SqlType>> = match &columns {
+        Ok(columns) if columns.len() == names.len() => columns.iter().map(|c| c.sql_type).collect(),
+        _ => vec![None; names.len()],
+    };
+    Ok(names
+        .into_iter()
+        .zip(types)
+        .map(|(name, sql_type)| KnownColumn { name, sql_type })
+        .collect())
+}
+
+/// The type of a select item, where the SQL fixes it (see the module's doc).
+fn expr_type(expr: &Expr, from: &[FromItem]) -> Option<SqlType> {
+    match expr {
+        Expr::Cast {
+            kind: CastKind::Cast | CastKind::TryCast,
+            data_type,
+            array: false,
+            format: None,
+            ..
+        } => data_type.to_string().parse().ok(),
+        Expr::Nested(inner) => expr_type(inner, from),
+        // A column of one relation read, whose type is known. Were it a column of two, Trino
+        // would refuse the query as ambiguous.
+        Expr::Identifier(id) => {
+            let name = ident(id);
+            let mut found = from
+                .iter()
+                .filter_map(|item| item.columns.as_ref().ok())
+                .flatten()
+                .filter(|c| c.name == name);
+            match (found.next(), found.next()) {
+                (Some(column), None) => column.sql_type,
+                _ => None,
+            }
+        }
+        Expr::CompoundIdentifier(parts) => {
+            let (column, qualifier) = parts.split_last()?;
+            let qualifier: Vec<String> = qualifier.iter().map(ident).collect();
+            let item = from.iter().find(|item| {
+                item.names.len() >= qualifier.len()
+                    && item.names[item.names.len() - qualifier.len()..] == qualifier[..]
+            })?;
+            let name = ident(column);
+            let columns = item.columns.as_ref().ok()?;
+            columns.iter().find(|c| c.name == name)?.sql_type
+        }
+        _ => None,
     }
 }
 
@@ -333,21 +431,77 @@ fn first_words(text: &str) -> String {
 mod tests {
     use super::*;
 
+    fn typed(columns: &[(&str, Option<SqlType>)]) -> Lookup {
+        Lookup::Known(
+            columns
+                .iter()
+                .map(|(name, sql_type)| KnownColumn {
+                    name: name.to_string(),
+                    sql_type: *sql_type,
+                })
+                .collect(),
+        )
+    }
+
     fn catalog(parts: &[String]) -> Lookup {
         match parts.join(".").as_str() {
-            "db.s.seed" => Lookup::Known(vec!["id".into(), "name".into()]),
-            "db.s.other" => Lookup::Known(vec!["id".into(), "amount".into()]),
+            "db.s.seed" => typed(&[
+                ("id", Some(SqlType::Bigint)),
+                ("name", Some(SqlType::Varchar)),
+            ]),
+            "db.s.other" => typed(&[("id", None), ("amount", None)]),
             "db.s.later" => Lookup::Waiting,
             _ => Lookup::Unknown("a source, whose columns only the warehouse knows".into()),
         }
     }
 
     fn columns(sql: &str) -> Result<Vec<String>, Unresolved> {
-        output_columns(sql, &catalog)
+        output_columns(sql, &catalog).map(|cs| cs.into_iter().map(|c| c.name).collect())
     }
 
     fn names(sql: &str) -> Vec<String> {
         columns(sql).unwrap_or_else(|err| panic!("{sql}: {err:?}"))
+    }
+
+    /// `name:type` of each column, `?` where the type is not known.
+    fn types(sql: &str) -> Vec<String> {
+        output_columns(sql, &catalog)
+            .unwrap_or_else(|err| panic!("{sql}: {err:?}"))
+            .into_iter()
+            .map(|c| match c.sql_type {
+                Some(t) => format!("{}:{t}", c.name),
+                None => format!("{}:?", c.name),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn types_are_known_where_the_sql_fixes_them() {
+        assert_eq!(
+            types(
+                "select cast(amount as date) as d, try_cast(x as varchar(3)) as v, (cast(1 as double)) as f, \
+                 id, s.name, amount, upper(name) as u, cast(1 as json) as j from db.s.seed s join db.s.other o on true"
+            ),
+            [
+                "d:date",
+                "v:varchar",
+                "f:double",
+                "id:?",
+                "name:varchar",
+                "amount:?",
+                "u:?",
+                "j:?"
+            ]
+        );
+        assert_eq!(
+            types("with a(k, n) as (select * from db.s.seed) select * from a"),
+            ["k:bigint", "n:varchar"]
+        );
+        assert_eq!(
+            types("select id, name from db.s.seed union all select cast(1 as bigint), 'x'"),
+            ["id:bigint", "name:?"]
+        );
+        assert_eq!(types("select id from db.s.seed"), ["id:bigint"]);
     }
 
     #[test]

@@ -19,6 +19,9 @@ struct Case {
     vars: Option<String>,
     target: Option<String>,
     env: Vec<(String, String)>,
+    /// dbt reads the columns of the project's relations from Glue: register them, as mdwc
+    /// knows them once built, in a moto of the case's own (case.yml `glue_tables: true`).
+    glue_tables: bool,
 }
 
 fn cases() -> Vec<Case> {
@@ -31,6 +34,7 @@ fn cases() -> Vec<Case> {
         vars: None,
         target: None,
         env: Vec::new(),
+        glue_tables: false,
     }];
     let fixtures = crate_dir.join("tests/fixtures");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fixtures)
@@ -73,6 +77,7 @@ fn cases() -> Vec<Case> {
             vars: text_of("vars"),
             target: text_of("target"),
             env,
+            glue_tables: case.get("glue_tables").and_then(|v| v.as_bool()) == Some(true),
             dir,
         });
     }
@@ -95,8 +100,41 @@ fn mdwc_compile(case: &Case, dir: &Path, flags: &[String]) -> Command {
     mdwc
 }
 
+/// A moto of `case`'s own holding the Glue tables of the relations mdwc knows the columns of.
+fn moto_with_tables(case: &Case, moto_program: &Path, flags: &[String]) -> Moto {
+    let flag = |name: &str| {
+        flags
+            .iter()
+            .position(|f| f == name)
+            .and_then(|at| flags.get(at + 1).cloned())
+    };
+    let partial = mdwc::compile::compile_partial(&mdwc::compile::Options {
+        project_dir: case.dir.clone(),
+        profiles_dir: Some(case.profiles_dir.clone()),
+        target: flag("--target"),
+        vars: flag("--vars"),
+    });
+    let moto = Moto::start(moto_program);
+    common::create_workgroup(moto.port, "mdw");
+    for relation in partial.compiled.iter().flat_map(|c| &c.relation_columns) {
+        common::register_glue_table(
+            moto.port,
+            &relation.schema,
+            &relation.identifier,
+            &relation.columns,
+        );
+    }
+    moto
+}
+
 /// Compiles `case` with both tools; returns the differences found.
-fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<String> {
+fn compare(
+    case: &Case,
+    dbt: &Path,
+    moto_program: &Path,
+    moto_port: u16,
+    scratch: &Path,
+) -> Vec<String> {
     let slug = case.name.replace('/', "_");
     let dbt_dir = scratch.join(format!("{slug}-dbt"));
     let mdwc_dir = scratch.join(format!("{slug}-mdwc"));
@@ -116,7 +154,11 @@ fn compare(case: &Case, dbt: &Path, moto_port: u16, scratch: &Path) -> Vec<Strin
         &format!("mdwc compile ({})", case.name),
     );
 
-    let mut dbt_cmd = dbt_compile(dbt, &dbt_dir, &case.profiles_dir, moto_port);
+    let own_moto = case
+        .glue_tables
+        .then(|| moto_with_tables(case, moto_program, &flags));
+    let port = own_moto.as_ref().map_or(moto_port, |m| m.port);
+    let mut dbt_cmd = dbt_compile(dbt, &dbt_dir, &case.profiles_dir, port);
     dbt_cmd.args(&flags);
     for (key, value) in &case.env {
         dbt_cmd.env(key, value);
@@ -325,7 +367,7 @@ fn compiled_sql_equals_dbt_core() {
         let (first, second) = cases.split_at(cases.len().div_ceil(2));
         let run_all = |list: &[Case]| {
             list.iter()
-                .flat_map(|case| compare(case, &dbt, moto.port, &scratch))
+                .flat_map(|case| compare(case, &dbt, &moto_program, moto.port, &scratch))
                 .collect::<Vec<_>>()
         };
         let a = scope.spawn(move || run_all(first));

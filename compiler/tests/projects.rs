@@ -140,7 +140,7 @@ fn compare(name: &str, project: &Path, dbt: &Path, moto_program: &Path, scratch:
     // dbt reads columns from Glue: it is shown the relations mdwc knows the columns of, as
     // they would be once built (the names are checked against the engine's own tables by the
     // acceptance tests). A moto of its own per project: the projects share a schema.
-    let known: Vec<(String, String, Vec<String>)> = partial
+    let known: Vec<(String, String, Vec<mdwc::compile::KnownColumn>)> = partial
         .compiled
         .iter()
         .flat_map(|c| &c.relation_columns)

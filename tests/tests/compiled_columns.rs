@@ -2,7 +2,8 @@
 //! `dbt_utils.star`) against the tables the embedded engine really builds: a dbt project with
 //! the real dbt_utils package, compiled by mdwc and applied by terraform. If mdwc named a
 //! column the table does not have, the build fails; if it left one out or got the order
-//! wrong, the columns below differ.
+//! wrong, the columns below differ. A seed's column types, which mdwc answers from its file,
+//! are checked against the types the engine loads it with.
 
 use std::path::Path;
 
@@ -65,6 +66,37 @@ fn project(dir: &Path) {
         "models/star_prefixed.sql",
         "select {{ dbt_utils.star(from=ref('star'), relation_alias='s', prefix='s_') }}\nfrom {{ ref('star') }} s\n",
     );
+    // Every type a seed column is inferred as, two given ones, and values the engines could
+    // read differently (they stay text).
+    write_project_file(
+        dir,
+        "seeds/typed.csv",
+        "id,amount,flag,day,at,label,small,price,plus,zoned\n\
+         1,2.5,true,2024-01-31,2024-01-31 10:00:00,a,1,1.50,+5,2024-01-31 10:00:00Z\n\
+         2, 3 ,FALSE, 2024-02-01 ,2024-02-01,b,2,2,6,2024-01-31 10:00:00Z\n",
+    );
+    write_project_file(
+        dir,
+        "seeds/typed.yml",
+        "seeds:\n  - name: typed\n    config:\n      column_types: {small: smallint, price: 'decimal(10,2)'}\n",
+    );
+    // A model whose column types its SQL fixes: casts, and columns read from the seed.
+    write_project_file(
+        dir,
+        "models/typed_model.sql",
+        "select cast(id as integer) as i, try_cast(amount as decimal(10,2)) as d, \
+         cast(day as timestamp) as t, label, s.at from {{ ref('typed') }} s\n",
+    );
+    for of in ["typed", "typed_model"] {
+        write_project_file(
+            dir,
+            &format!("models/{of}_dtypes.sql"),
+            &format!(
+                "{{%- set columns = adapter.get_columns_in_relation(ref('{of}')) -%}}\n\
+                 select {{% for c in columns %}}'{{{{ c.dtype }}}}' as {{{{ c.name }}}}{{{{ ', ' if not loop.last }}}}{{% endfor %}}\n"
+            ),
+        );
+    }
     copy_tree(
         Path::new(DBT_UTILS),
         &dir.join("dbt_packages/dbt_utils"),
@@ -72,8 +104,8 @@ fn project(dir: &Path) {
     );
 }
 
-/// Each built relation's column names, by table name, from the state.
-fn built_columns(state: &Value) -> Vec<(String, Vec<String>)> {
+/// Each built relation's columns (name, Athena type), by table name, from the state.
+fn built_columns(state: &Value) -> Vec<(String, Vec<(String, String)>)> {
     let mut found = Vec::new();
     let mut stack = vec![&state["values"]["root_module"]];
     while let Some(module) = stack.pop() {
@@ -82,7 +114,10 @@ fn built_columns(state: &Value) -> Vec<(String, Vec<String>)> {
             if let Some(columns) = values["columns"].as_array() {
                 let names = columns
                     .iter()
-                    .filter_map(|c| c["name"].as_str().map(str::to_string))
+                    .filter_map(|c| {
+                        let name = c["name"].as_str()?.to_string();
+                        Some((name, c["type"].as_str().unwrap_or_default().to_string()))
+                    })
                     .collect();
                 found.push((
                     values["name"].as_str().unwrap_or_default().to_string(),
@@ -112,7 +147,17 @@ fn star_lists_the_columns_the_engine_builds() {
     workspace.write_config(ROOT);
     workspace.init();
     workspace.apply();
-    let columns = built_columns(&workspace.show_json());
+    let built = built_columns(&workspace.show_json());
+    let columns: Vec<(String, Vec<String>)> = built
+        .iter()
+        .filter(|(table, _)| !table.starts_with("typed"))
+        .map(|(table, columns)| {
+            (
+                table.clone(),
+                columns.iter().map(|(n, _)| n.clone()).collect(),
+            )
+        })
+        .collect();
     let expected = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     assert_eq!(
         columns,
@@ -139,4 +184,74 @@ fn star_lists_the_columns_the_engine_builds() {
             ),
         ],
     );
+}
+
+/// mdwc's answer for the column types (`dtype`, Glue's names) of a seed and of a model whose
+/// SQL fixes them is the type of the column the engine builds.
+#[test]
+fn column_types_are_the_ones_the_engine_builds() {
+    let workspace = Workspace::new();
+    let dbt = workspace.dir().join("dbt");
+    project(&dbt);
+    mdwc_compile(&dbt, &workspace.dir().join("models"), &[]);
+    workspace.write_config(ROOT);
+    workspace.init();
+    workspace.apply();
+    let built = built_columns(&workspace.show_json());
+
+    let seed: &[(&str, &str)] = &[
+        ("amount", "double"),
+        ("small", "int"),
+        ("price", "decimal(10,2)"),
+        ("plus", "string"),
+        ("zoned", "string"),
+    ];
+    let model: &[(&str, &str)] = &[
+        ("i", "int"),
+        ("d", "decimal(10,2)"),
+        ("t", "timestamp"),
+        ("label", "string"),
+        ("at", "timestamp"),
+    ];
+    for (table, expected) in [("typed", seed), ("typed_model", model)] {
+        let compiled = std::fs::read_to_string(
+            dbt.join(format!("target/compiled/cols/models/{table}_dtypes.sql")),
+        )
+        .unwrap();
+        // `'bigint' as id, 'string' as label, …`
+        let answered: Vec<(String, String)> = compiled
+            .trim()
+            .trim_start_matches("select ")
+            .split(", ")
+            .filter_map(|item| {
+                let (dtype, name) = item.split_once(" as ")?;
+                Some((
+                    name.trim().to_string(),
+                    dtype.trim_matches('\'').to_string(),
+                ))
+            })
+            .collect();
+        let (_, columns) = built
+            .iter()
+            .find(|(name, _)| name == table)
+            .expect("the table's columns in the state");
+        let loaded: Vec<(String, String)> = columns
+            .iter()
+            .map(|(name, athena_type)| {
+                let glue = athena_type
+                    .parse::<mdw_engine::SqlType>()
+                    .ok()
+                    .and_then(mdw_engine::SqlType::glue_name)
+                    .unwrap_or_else(|| format!("no Glue name for {athena_type}"));
+                (name.clone(), glue)
+            })
+            .collect();
+        assert_eq!(answered, loaded, "{table}");
+        for (column, glue) in expected {
+            assert!(
+                loaded.iter().any(|(n, t)| n == column && t == glue),
+                "{table}.{column} is not {glue}: {loaded:?}"
+            );
+        }
+    }
 }

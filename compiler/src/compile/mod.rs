@@ -162,14 +162,16 @@ pub(crate) enum CompiledExpect {
     Sql(String),
 }
 
-/// The columns mdwc knows a built relation to have (see `jinja::catalog`): names only.
+/// The columns mdwc knows a built relation to have (see `jinja::catalog`).
 #[derive(Debug, Clone)]
 pub struct RelationColumns {
     pub database: String,
     pub schema: String,
     pub identifier: String,
-    pub columns: Vec<String>,
+    pub columns: Vec<KnownColumn>,
 }
+
+pub use crate::sql_columns::KnownColumn;
 
 /// The compiled project.
 #[derive(Debug)]

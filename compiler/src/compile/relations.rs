@@ -211,6 +211,7 @@ impl Compiler {
             };
             let checked = seed_delimiter(&name, &seed.path, &config)
                 .and_then(|delimiter| crate::seeds::check(seed, delimiter))
+                .map(|columns| crate::seeds::glue_columns(columns, config.get("column_types")))
                 .and_then(|columns| {
                     let event_time = event_time_field(
                         config::as_str(&config, "event_time"),

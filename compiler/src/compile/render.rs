@@ -158,7 +158,14 @@ impl Compiler {
             compiled.retain(|(relation, key, sql)| {
                 let lookup = |key: &[String]| catalog.lookup(key);
                 let columns = match sql_columns::output_columns(sql, &lookup) {
-                    Ok(columns) => Columns::Known(columns),
+                    // A view's column types are Athena's in one engine's Glue entry and
+                    // Hive's in the other's: only a table's are answered.
+                    Ok(mut columns) => {
+                        if relation.kind == "view" {
+                            columns.iter_mut().for_each(|c| c.sql_type = None);
+                        }
+                        Columns::Known(columns)
+                    }
                     Err(Unresolved::Waiting(_)) => return true,
                     Err(Unresolved::Unknown(reason)) => Columns::Unknown(reason),
                 };

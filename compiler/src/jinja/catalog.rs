@@ -3,18 +3,20 @@
 //! ([`crate::sql_columns`]). Nodes are compiled in waves: a node asking for the columns of a
 //! model not compiled yet waits for the next wave ([`StaticCatalog::take_waiting`]).
 //!
-//! Only the names are known. A macro that reads a column's type (`data_type`, `dtype`,
-//! `is_string()`, …) fails the node: guessing a type could turn a branch the other way.
+//! A seed's column types are known too (they follow from its file); a model's are not, and a
+//! macro that reads one fails the node ([`super::column`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 
-use minijinja::value::{Object, from_args};
+use minijinja::value::from_args;
 use minijinja::{Error, State, Value};
 
-use super::context::{Phase, RenderNode, current_node};
+use super::column::Column;
+use super::context::{Phase, current_node};
 use super::functions::error_with_help;
 use super::objects::{Relation, lock, make_list_from};
+use crate::compile::KnownColumn;
 use crate::sql_columns::{Lookup, relation_key};
 
 /// What is known of one relation's columns.
@@ -22,7 +24,7 @@ use crate::sql_columns::{Lookup, relation_key};
 pub(crate) enum Columns {
     /// A model not compiled yet.
     Waiting,
-    Known(Vec<String>),
+    Known(Vec<KnownColumn>),
     /// Not knowable without the warehouse, and why.
     Unknown(String),
     /// The model did not compile: whoever reads it is left out with it, without an error
@@ -116,7 +118,7 @@ impl StaticCatalog {
     }
 
     /// The columns of `relation`, when they are known.
-    pub(crate) fn known(&self, relation: &Relation) -> Option<Vec<String>> {
+    pub(crate) fn known(&self, relation: &Relation) -> Option<Vec<KnownColumn>> {
         self.find(&relation_key(&relation.rendered()), |entry| {
             match &entry.columns {
                 Columns::Known(columns) => Some(columns.clone()),
@@ -158,9 +160,10 @@ pub(crate) fn get_columns_in_relation(state: &State, args: &[Value]) -> Result<V
         Some((_, Columns::Known(columns), _)) => Ok(make_list_from(
             columns
                 .into_iter()
-                .map(|name| {
+                .map(|column| {
                     Value::from_object(Column {
-                        name,
+                        dtype: column.glue_type(),
+                        name: column.name,
                         relation: rendered.clone(),
                         node: node.clone(),
                     })
@@ -200,64 +203,5 @@ pub(crate) fn get_columns_in_relation(state: &State, args: &[Value]) -> Result<V
             ),
             "mdwc knows the columns of the project's own models and seeds, not of sources or other tables: write the columns out, or keep this node in dbt",
         )),
-    }
-}
-
-/// dbt's `Column` as `get_columns_in_relation` returns it, with only the name known.
-#[derive(Debug)]
-struct Column {
-    name: String,
-    relation: String,
-    node: Arc<RenderNode>,
-}
-
-impl Column {
-    fn type_unknown_message(&self, what: &str) -> String {
-        format!(
-            "{what} of column '{}' of {}: mdwc knows the names of the project's columns, not their types",
-            self.name, self.relation
-        )
-    }
-
-    fn type_unknown(&self, what: &str) -> Error {
-        error_with_help(
-            self.type_unknown_message(what),
-            "cast the column in SQL instead of reading its type, or keep this node in dbt",
-        )
-    }
-}
-
-impl Object for Column {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "name" | "column" => Some(Value::from(self.name.clone())),
-            "quoted" => Some(Value::from(format!("\"{}\"", self.name))),
-            what
-            @ ("data_type" | "dtype" | "char_size" | "numeric_precision" | "numeric_scale") => {
-                // An attribute cannot fail: the read is recorded and fails the render.
-                lock(&self.node.captured)
-                    .unknown_types
-                    .push(self.type_unknown_message(&format!("`{what}`")));
-                Some(Value::from(()))
-            }
-            _ => None,
-        }
-    }
-
-    fn call_method(
-        self: &Arc<Self>,
-        _state: &mut State<'_, '_>,
-        method: &str,
-        _args: &[Value],
-    ) -> Result<Value, Error> {
-        Err(self.type_unknown(&format!("{method}()")))
-    }
-
-    /// dbt writes a column as `AthenaColumn(column=…, dtype=…, …)`: that needs the type.
-    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        lock(&self.node.captured)
-            .unknown_types
-            .push(self.type_unknown_message("writing out"));
-        write!(f, "AthenaColumn(column='{}')", self.name)
     }
 }

@@ -195,17 +195,16 @@ pub(crate) fn zip(args: Rest<Value>) -> Result<Value, Error> {
     ))
 }
 
-/// `set(items)`: the distinct items, in first-seen order.
-pub(crate) fn set(items: Option<Value>) -> Result<Value, Error> {
-    let mut out: Vec<Value> = Vec::new();
-    if let Some(items) = items {
-        for item in items.try_iter()? {
-            if !out.contains(&item) {
-                out.push(item);
-            }
-        }
-    }
-    super::objects::make_list(Value::from(out))
+/// `set(value, default=None)`: Python's set of the items ([`super::pyset`]), or `default`
+/// when `value` is not iterable, as dbt's.
+pub(crate) fn set(value: Value, default: Option<Value>) -> Value {
+    set_strict(value).unwrap_or_else(|_| default.unwrap_or_default())
+}
+
+/// `set_strict(value)`: as `set`, failing when `value` is not iterable.
+pub(crate) fn set_strict(value: Value) -> Result<Value, Error> {
+    let items: Vec<Value> = value.try_iter()?.collect();
+    Ok(Value::from_object(super::pyset::PySet::from_items(items)))
 }
 
 /// `local_md5(text)`: the hex md5 of a string.

@@ -2,6 +2,7 @@
 //! with dbt's context functions, and errors mapped back to the user's files.
 
 pub(crate) mod catalog;
+mod column;
 pub(crate) mod context;
 mod datetime_ops;
 pub(crate) mod functions;
@@ -9,6 +10,7 @@ pub(crate) mod globals;
 pub(crate) mod macros;
 pub(crate) mod modules;
 pub(crate) mod objects;
+mod pyset;
 pub(crate) mod rewrite;
 
 use std::collections::HashMap;
@@ -243,6 +245,7 @@ impl Engine {
         env.add_function("print", globals::print);
         env.add_function("zip", globals::zip);
         env.add_function("set", globals::set);
+        env.add_function("set_strict", globals::set_strict);
         env.add_function("local_md5", globals::local_md5);
         env.add_function("toyaml", globals::toyaml);
         env.add_function("fromyaml", globals::fromyaml);

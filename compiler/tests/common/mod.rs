@@ -221,10 +221,16 @@ fn aws_json_call(moto_port: u16, service: &str, target: &str, body: &str) -> Str
     response
 }
 
-/// Registers a Glue table (database created as needed) with these column names, so that
-/// dbt-athena's `adapter.get_columns_in_relation` finds them as it would after a build. The
-/// type is a stand-in: mdwc knows names only and refuses to answer a column's type.
-pub(crate) fn register_glue_table(moto_port: u16, schema: &str, table: &str, columns: &[String]) {
+/// Registers a Glue table (database created as needed) with these columns, an Iceberg table
+/// as mdw builds it, so that dbt-athena's `adapter.get_columns_in_relation` finds them as it
+/// would after a build. Where mdwc does not know a type (a model's) it refuses to answer it,
+/// and `string` stands in.
+pub(crate) fn register_glue_table(
+    moto_port: u16,
+    schema: &str,
+    table: &str,
+    columns: &[mdwc::compile::KnownColumn],
+) {
     let database = serde_json::json!({ "DatabaseInput": { "Name": schema } });
     let _ = aws_json_call(
         moto_port,
@@ -234,13 +240,17 @@ pub(crate) fn register_glue_table(moto_port: u16, schema: &str, table: &str, col
     );
     let columns: Vec<serde_json::Value> = columns
         .iter()
-        .map(|name| serde_json::json!({ "Name": name, "Type": "string" }))
+        .map(|c| {
+            let ty = c.glue_type().unwrap_or_else(|| "string".to_string());
+            serde_json::json!({ "Name": c.name, "Type": ty })
+        })
         .collect();
     let table_input = serde_json::json!({
         "DatabaseName": schema,
         "TableInput": {
             "Name": table,
             "TableType": "EXTERNAL_TABLE",
+            "Parameters": { "table_type": "ICEBERG" },
             "StorageDescriptor": { "Columns": columns, "Location": format!("s3://mdw-warehouse/{schema}/{table}/") },
         },
     });

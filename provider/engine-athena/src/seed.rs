@@ -2,9 +2,9 @@
 //! of strings is laid over it, and the model path builds the Iceberg table from it with casts
 //! (a CTAS, swapped in like any model). The external table and the upload are removed after.
 //!
-//! Types are inferred from every value the way the embedded engine infers them (bigint,
-//! double, boolean, date, timestamp, else varchar), so a project builds the same tables on
-//! both engines; `column_types` overrides per column. Empty fields are NULL, as in dbt.
+//! Types are inferred from every value by [`SeedColumn`], the rule the embedded engine and
+//! mdwc use too, so a project builds the same tables on both engines; `column_types`
+//! overrides per column. Empty fields are NULL, as in dbt.
 
 use std::collections::BTreeMap;
 
@@ -19,123 +19,9 @@ pub(crate) struct SeedColumns {
 }
 
 pub(crate) fn read_columns(seed: &SeedLoad, context: &str) -> Result<SeedColumns, EngineError> {
-    let invalid = |why: String| EngineError::InvalidInput(format!("{context}: {why}"));
-    if !seed.delimiter.is_ascii() {
-        return Err(invalid(format!(
-            "the delimiter must be one ASCII character, got {:?}",
-            seed.delimiter
-        )));
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(seed.delimiter as u8)
-        .from_path(&seed.path)
-        .map_err(|e| invalid(format!("cannot read the file: {e}")))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| invalid(format!("cannot read the header: {e}")))?
-        .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    if header.iter().all(String::is_empty) {
-        return Err(invalid(
-            "the file has no header line, so the seed would have no columns; the first line \
-             must name the columns"
-                .to_string(),
-        ));
-    }
-    let mut inferred: Vec<Inferred> = vec![Inferred::default(); header.len()];
-    for (line, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| invalid(format!("line {}: {e}", line + 2)))?;
-        for (i, value) in record.iter().enumerate().take(header.len()) {
-            inferred[i].observe(value);
-        }
-    }
-    let mut columns = Vec::with_capacity(header.len());
-    for (name, seen) in header.into_iter().zip(inferred) {
-        let ty = match seed
-            .column_types
-            .iter()
-            .find(|(c, _)| c.trim().eq_ignore_ascii_case(&name))
-        {
-            Some((_, given)) => *given,
-            None => seen.sql_type(),
-        };
-        columns.push((name, ty));
-    }
-    Ok(SeedColumns { columns })
-}
-
-/// Which types every non-empty value of a column fits.
-#[derive(Clone)]
-struct Inferred {
-    int: bool,
-    float: bool,
-    boolean: bool,
-    date: bool,
-    timestamp: bool,
-    any: bool,
-}
-
-impl Default for Inferred {
-    fn default() -> Self {
-        Inferred {
-            int: true,
-            float: true,
-            boolean: true,
-            date: true,
-            timestamp: true,
-            any: false,
-        }
-    }
-}
-
-impl Inferred {
-    fn observe(&mut self, value: &str) {
-        let v = value.trim();
-        if v.is_empty() {
-            return;
-        }
-        self.any = true;
-        self.int &= v.parse::<i64>().is_ok();
-        self.float &= v.parse::<f64>().is_ok() && v.chars().any(|c| c.is_ascii_digit());
-        self.boolean &= v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false");
-        self.date &= is_date(v);
-        self.timestamp &= is_timestamp(v);
-    }
-
-    fn sql_type(&self) -> SqlType {
-        match self {
-            Inferred { any: false, .. } => SqlType::Varchar,
-            Inferred { int: true, .. } => SqlType::Bigint,
-            Inferred { float: true, .. } => SqlType::Double,
-            Inferred { boolean: true, .. } => SqlType::Boolean,
-            Inferred { date: true, .. } => SqlType::Date,
-            Inferred {
-                timestamp: true, ..
-            } => SqlType::Timestamp,
-            _ => SqlType::Varchar,
-        }
-    }
-}
-
-fn digits(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn is_date(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('-').collect();
-    matches!(parts.as_slice(), [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2
-        && digits(y) && digits(m) && digits(d))
-}
-
-fn is_timestamp(v: &str) -> bool {
-    let Some((date, time)) = v.split_once([' ', 'T']) else {
-        return false;
-    };
-    let time = time.split('.').next().unwrap_or_default();
-    let parts: Vec<&str> = time.split(':').collect();
-    is_date(date)
-        && matches!(parts.as_slice(), [h, m, s] if [h, m, s].iter().all(|p| p.len() == 2 && digits(p)))
+    Ok(SeedColumns {
+        columns: seed.read_columns(context)?,
+    })
 }
 
 /// `create external table … (all string columns) … location …` over the uploaded CSV.
@@ -342,43 +228,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn types_are_inferred_from_every_value() {
-        let dir = std::env::temp_dir().join(format!("mdw-seed-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("s.csv");
-        std::fs::write(
-            &path,
-            "id,amount,ok,day,at,label,empty\n1,2.5,true,2026-11-28,2026-11-28 10:00:00,a,\n2,3,FALSE,2026-11-27,2026-11-27T09:30:00.5,\"b, c\",\n",
-        )
-        .unwrap();
-        let seed = SeedLoad {
-            path: path.clone(),
-            column_types: BTreeMap::from([("label".to_string(), SqlType::Varchar)]),
-            ..SeedLoad::default()
+    fn typed_columns_are_cast_from_their_trimmed_text() {
+        let columns = SeedColumns {
+            columns: vec![
+                ("id".to_string(), SqlType::Bigint),
+                ("label".to_string(), SqlType::Varchar),
+                ("at".to_string(), SqlType::Timestamp),
+            ],
         };
-        let columns = read_columns(&seed, "seed").unwrap();
-        let types: Vec<String> = columns
-            .columns
-            .iter()
-            .map(|(c, t)| format!("{c}:{t}"))
-            .collect();
         assert_eq!(
-            types,
-            [
-                "id:bigint",
-                "amount:double",
-                "ok:boolean",
-                "day:date",
-                "at:timestamp(6)",
-                "label:varchar",
-                "empty:varchar"
-            ]
+            select_typed("raw", "s__mdw_csv_1", &columns),
+            "SELECT CAST(NULLIF(TRIM(\"id\"), '') AS bigint) AS \"id\", NULLIF(\"label\", '') AS \"label\", \
+             CAST(REPLACE(NULLIF(TRIM(\"at\"), ''), 'T', ' ') AS timestamp(6)) AS \"at\" FROM \"raw\".\"s__mdw_csv_1\""
         );
-        let sql = select_typed("raw", "s__mdw_csv_1", &columns);
-        assert!(
-            sql.starts_with("SELECT CAST(NULLIF(TRIM(\"id\"), '') AS bigint) AS \"id\", "),
-            "{sql}"
-        );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

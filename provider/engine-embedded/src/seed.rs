@@ -1,11 +1,11 @@
 //! Seeds: a CSV file becomes an Iceberg table, through the same build-then-swap as models.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
 use datafusion::common::Column;
-use datafusion::logical_expr::{Expr, cast};
+use datafusion::functions::expr_fn::{btrim, nullif};
+use datafusion::logical_expr::{Expr, cast, lit};
 use datafusion::prelude::CsvReadOptions;
 use mdw_engine::{BuildOutcome, EngineError, SeedLoad, SqlType, normalize_identifier};
 
@@ -46,7 +46,6 @@ pub(crate) async fn load_csv(
         .and_then(|e| e.to_str())
         .map(|e| format!(".{e}"))
         .unwrap_or_default();
-    let given: &BTreeMap<String, SqlType> = &seed.column_types;
     let properties = table_properties(
         &seed.table_properties,
         seed.description.as_deref(),
@@ -57,76 +56,39 @@ pub(crate) async fn load_csv(
     let existing = find_relation(inner, &database, &name).await?;
     existing.check(&seed.ownership, &database, &name)?;
 
+    // The types come from every value (the rule mdwc and the Athena engine use too); the
+    // file is read as text and each typed column cast from its trimmed text, so a value that
+    // does not fit a given type fails with the cast's message.
+    let columns = seed.read_columns(&context)?;
     let ctx = new_session(inner, &database);
-    let options = || {
-        let mut options = CsvReadOptions::new()
-            .has_header(true)
-            .delimiter(seed.delimiter as u8)
-            .file_extension(&extension);
-        // dbt seeds load empty fields as NULL, for strings too.
-        options.null_regex = Some("^$".to_string());
-        options
-    };
-    let inferred = ctx
-        .read_csv(path_str, options())
-        .await
-        .map_err(|e| sql_error(&context, e))?;
-    let header: Vec<String> = inferred
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    if header.is_empty() || header.iter().all(|h| h.trim().is_empty()) {
-        return Err(EngineError::InvalidInput(format!(
-            "{context}: the file has no header line, so the seed would have no columns; the \
-             first line must name the columns"
-        )));
-    }
-    let unknown: Vec<&String> = given
-        .keys()
-        .filter(|c| !header.iter().any(|h| h.trim().eq_ignore_ascii_case(c)))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(EngineError::InvalidInput(format!(
-            "{context}: column_types names columns the file does not have: {unknown:?} \
-             (header: {header:?})"
-        )));
-    }
-
-    // Columns with a given type are read as text and cast, so a value that does not fit the
-    // type fails with the cast's message instead of a guess of the CSV reader.
+    let mut options = CsvReadOptions::new()
+        .has_header(true)
+        .delimiter(seed.delimiter as u8)
+        .file_extension(&extension);
+    // dbt seeds load empty fields as NULL, for strings too.
+    options.null_regex = Some("^$".to_string());
     let read_schema = ArrowSchema::new(
-        inferred
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| {
-                let lowered = f.name().trim().to_ascii_lowercase();
-                let ty = if given.contains_key(&lowered) {
-                    DataType::Utf8
-                } else {
-                    f.data_type().clone()
-                };
-                Field::new(f.name(), ty, true)
-            })
+        (0..columns.len())
+            .map(|i| Field::new(format!("c{i}"), DataType::Utf8, true))
             .collect::<Vec<_>>(),
     );
     let raw = ctx
-        .read_csv(path_str, options().schema(&read_schema))
+        .read_csv(path_str, options.schema(&read_schema))
         .await
         .map_err(|e| sql_error(&context, e))?;
-    let exprs: Vec<Expr> = read_schema
-        .fields()
+    let exprs: Vec<Expr> = columns
         .iter()
-        .map(|f| {
-            let lowered = f.name().trim().to_ascii_lowercase();
-            let column = Expr::Column(Column::new_unqualified(f.name()));
-            let value = match given.get(&lowered) {
-                Some(ty) => cast(column, arrow_type_of_sql(*ty)),
-                None => column,
+        .enumerate()
+        .map(|(i, (name, ty))| {
+            let text = Expr::Column(Column::new_unqualified(format!("c{i}")));
+            let value = match ty {
+                SqlType::Varchar => text,
+                typed => cast(
+                    nullif(btrim(vec![text]), lit("")),
+                    arrow_type_of_sql(*typed),
+                ),
             };
-            value.alias(lowered)
+            value.alias(name)
         })
         .collect();
     let df = raw.select(exprs).map_err(|e| sql_error(&context, e))?;

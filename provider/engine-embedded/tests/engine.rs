@@ -430,6 +430,58 @@ async fn load_csv_infers_types_or_takes_given_ones() {
     assert_eq!(rows(&engine, "select * from seeds.people").await.len(), 2);
 }
 
+/// The values each type is inferred from load as those values: spaces around a number or a
+/// date are dropped, a date in a timestamp column is its midnight, text keeps its spaces
+/// (doubles print as Trino casts them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_csv_reads_what_it_infers() {
+    let dir = TempDir::new().unwrap();
+    let engine = open(dir.path()).await;
+    let csv = "n,x,ok,day,at,odd,text\n 7 ,1.,TRUE, 2024-02-29 ,2024-01-01,+5, a \n-8,.5,false,2024-03-01,2024-01-02T03:04:05.123456,NaN,\n";
+    let path = write_file(dir.path(), "odd.csv", csv);
+    let loaded = engine
+        .load_csv(&SeedLoad {
+            database: "seeds".into(),
+            name: "odd".into(),
+            path,
+            ..SeedLoad::default()
+        })
+        .await
+        .unwrap();
+    let types: Vec<&str> = loaded
+        .columns
+        .iter()
+        .map(|c| c.data_type.as_str())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "bigint",
+            "double",
+            "boolean",
+            "date",
+            "timestamp(6)",
+            "varchar",
+            "varchar"
+        ]
+    );
+    let result = rows(
+        &engine,
+        "select cast(n as varchar) || '|' || cast(x as varchar) || '|' || cast(ok as varchar) || '|' || \
+         cast(day as varchar) || '|' || cast(at as varchar) || '|' || odd || '|' || coalesce(text, 'NULL') as r \
+         from seeds.odd order by n desc",
+    )
+    .await;
+    let lines: Vec<&str> = result.iter().filter_map(|r| value(r, "r")).collect();
+    assert_eq!(
+        lines,
+        [
+            "7|1.0E0|true|2024-02-29|2024-01-01 00:00:00.000000|+5| a ",
+            "-8|5.0E-1|false|2024-03-01|2024-01-02 03:04:05.123456|NaN|NULL"
+        ]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_renders_values_and_refuses_non_queries() {
     let dir = TempDir::new().unwrap();

@@ -71,3 +71,9 @@ impl EngineError {
         matches!(self, EngineError::Conflict { .. })
     }
 }
+
+impl From<mdw_sql_types::UnsupportedType> for EngineError {
+    fn from(error: mdw_sql_types::UnsupportedType) -> Self {
+        EngineError::InvalidInput(error.to_string())
+    }
+}

@@ -13,6 +13,7 @@ pub mod microbatch;
 mod names;
 mod ownership;
 pub mod presto;
+mod seed;
 pub mod snapshot;
 mod types;
 
@@ -24,9 +25,10 @@ use serde::{Deserialize, Serialize};
 
 pub use build_id::{BuildId, is_build_id, is_build_location};
 pub use error::EngineError;
+pub use mdw_sql_types::{SeedColumn, SqlType};
 pub use names::{normalize_identifier, relation_name};
 pub use ownership::{OWNER_KEY, Ownership, RESERVED_PREFIX, RUN_KEY};
-pub use types::{PartitionField, PartitionTransform, SqlType};
+pub use types::{PartitionField, PartitionTransform};
 
 /// Default catalog name used in three-part relation names (`"awsdatacatalog"."schema"."table"`).
 pub const DEFAULT_CATALOG_NAME: &str = "awsdatacatalog";

@@ -1,0 +1,263 @@
+//! dbt-athena's `AthenaColumn`, as `adapter.get_columns_in_relation` returns it, for a column
+//! of a relation the project builds (see [`super::catalog`]).
+//!
+//! Its `dtype` is the type Glue stores, as dbt-athena reads it from Glue for an mdw table (an
+//! Iceberg table): `bigint`, `string`, `decimal(10,2)`… and everything else follows from it
+//! as in dbt-athena 1.11's `AthenaColumn` and dbt-core's `Column` — note that Glue's `int` is
+//! not `is_integer()` there, and a `decimal(p,s)` is not `is_numeric()`.
+//!
+//! A model's column types are not known before it is built: reading one (`data_type`,
+//! `is_string()`, writing the column out) fails the node, since guessing a type could turn a
+//! branch the other way.
+
+use std::sync::Arc;
+
+use minijinja::value::{Object, from_args};
+use minijinja::{Error, State, Value};
+
+use super::context::RenderNode;
+use super::functions::error_with_help;
+use super::objects::lock;
+
+#[derive(Debug)]
+pub(crate) struct Column {
+    pub(crate) name: String,
+    /// Glue's type, when known before the build.
+    pub(crate) dtype: Option<String>,
+    /// The relation, for messages.
+    pub(crate) relation: String,
+    pub(crate) node: Arc<RenderNode>,
+}
+
+/// The type predicates of dbt-core's `Column` with dbt-athena's overrides, on a lower-cased
+/// `dtype`.
+fn is_string(dtype: &str) -> bool {
+    matches!(dtype, "varchar" | "string")
+}
+
+fn is_float(dtype: &str) -> bool {
+    matches!(
+        dtype,
+        "real" | "float4" | "float" | "double precision" | "float8" | "double"
+    )
+}
+
+fn is_integer(dtype: &str) -> bool {
+    matches!(
+        dtype,
+        "smallint"
+            | "integer"
+            | "bigint"
+            | "smallserial"
+            | "serial"
+            | "bigserial"
+            | "int2"
+            | "int4"
+            | "int8"
+            | "serial2"
+            | "serial4"
+            | "serial8"
+    )
+}
+
+fn is_numeric(dtype: &str) -> bool {
+    matches!(dtype, "numeric" | "decimal")
+}
+
+fn is_binary(dtype: &str) -> bool {
+    matches!(dtype, "binary" | "varbinary")
+}
+
+fn is_array(dtype: &str) -> bool {
+    dtype.starts_with("array")
+}
+
+/// `AthenaColumn.data_type`: mdw's tables are Iceberg tables, so a timestamp is `timestamp(6)`.
+fn data_type(dtype: &str) -> String {
+    let lowered = dtype.to_lowercase();
+    if is_string(&lowered) {
+        // char_size is never known from Glue: string_size() is 0.
+        "varchar".to_string()
+    } else if is_binary(&lowered) {
+        "varbinary".to_string()
+    } else if lowered == "timestamp" {
+        "timestamp(6)".to_string()
+    } else {
+        // numeric_type(dtype, None, None) is the dtype itself; mdw's columns are not arrays.
+        dtype.to_string()
+    }
+}
+
+/// `Column.string_type(size)` as dbt-athena overrides it.
+fn string_type(size: i64) -> String {
+    if size > 0 {
+        format!("varchar({size})")
+    } else {
+        "varchar".to_string()
+    }
+}
+
+impl Column {
+    fn type_unknown_message(&self, what: &str) -> String {
+        format!(
+            "{what} of column '{}' of {}: mdwc knows the names of a model's columns before it is built, not their types",
+            self.name, self.relation
+        )
+    }
+
+    fn type_unknown(&self, what: &str) -> Error {
+        error_with_help(
+            self.type_unknown_message(what),
+            "cast the column in SQL instead of reading its type, or keep this node in dbt",
+        )
+    }
+
+    /// The type, or an error saying that reading `what` needs it.
+    fn dtype(&self, what: &str) -> Result<String, Error> {
+        self.dtype
+            .as_ref()
+            .map(|d| d.to_lowercase())
+            .ok_or_else(|| self.type_unknown(what))
+    }
+
+    /// Records a read of the unknown type from an attribute (which cannot fail): it fails the
+    /// render.
+    fn record_unknown(&self, what: &str) -> Value {
+        lock(&self.node.captured)
+            .unknown_types
+            .push(self.type_unknown_message(what));
+        Value::from(())
+    }
+
+    fn runtime_error(message: &str) -> Error {
+        error_with_help(
+            message.to_string(),
+            "this is dbt-athena's error for this column type",
+        )
+    }
+}
+
+impl Object for Column {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        match key {
+            "name" | "column" => Some(Value::from(self.name.clone())),
+            "quoted" => Some(Value::from(format!("\"{}\"", self.name))),
+            "quoted_hive" => Some(Value::from(format!("`{}`", self.name))),
+            // Glue has no sizes: dbt-athena's columns have none either.
+            "char_size" | "numeric_precision" | "numeric_scale" if self.dtype.is_some() => {
+                Some(Value::from(()))
+            }
+            "dtype" => Some(match &self.dtype {
+                Some(dtype) => Value::from(dtype.clone()),
+                None => self.record_unknown("`dtype`"),
+            }),
+            "data_type" | "expanded_data_type" => Some(match &self.dtype {
+                Some(dtype) => Value::from(data_type(dtype)),
+                None => self.record_unknown(&format!("`{key}`")),
+            }),
+            "char_size" | "numeric_precision" | "numeric_scale" => {
+                Some(self.record_unknown(&format!("`{key}`")))
+            }
+            _ => None,
+        }
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        let call = format!("{method}()");
+        let answer = match method {
+            // Class methods: no type needed.
+            "string_type" => {
+                let (size,): (i64,) = from_args(args)?;
+                Value::from(string_type(size))
+            }
+            "numeric_type" => {
+                let (dtype, precision, scale): (String, Value, Value) = from_args(args)?;
+                if precision.is_none() || scale.is_none() {
+                    Value::from(dtype)
+                } else {
+                    Value::from(format!("{dtype}({precision},{scale})"))
+                }
+            }
+            "binary_type" => Value::from("varbinary"),
+            "array_type" => {
+                let (inner,): (String,) = from_args(args)?;
+                Value::from(format!("array({inner})"))
+            }
+            "timestamp_type" => Value::from("timestamp(6)"),
+            "is_iceberg" => Value::from(true),
+            "is_string" => Value::from(is_string(&self.dtype(&call)?)),
+            "is_float" => Value::from(is_float(&self.dtype(&call)?)),
+            "is_integer" => Value::from(is_integer(&self.dtype(&call)?)),
+            "is_numeric" => Value::from(is_numeric(&self.dtype(&call)?)),
+            "is_number" => {
+                let dtype = self.dtype(&call)?;
+                Value::from(is_integer(&dtype) || is_numeric(&dtype) || is_float(&dtype))
+            }
+            "is_binary" => Value::from(is_binary(&self.dtype(&call)?)),
+            "is_timestamp" => Value::from(self.dtype(&call)? == "timestamp"),
+            "is_array" => Value::from(is_array(&self.dtype(&call)?)),
+            "string_size" => {
+                if !is_string(&self.dtype(&call)?) {
+                    return Err(Self::runtime_error(
+                        "Called string_size() on non-string field!",
+                    ));
+                }
+                Value::from(0)
+            }
+            "array_inner_type" => {
+                // No mdw column is an array.
+                self.dtype(&call)?;
+                return Err(Self::runtime_error(
+                    "Called array_inner_type() on non-array field!",
+                ));
+            }
+            "can_expand_to" => {
+                let (other,): (Value,) = from_args(args)?;
+                let Some(other) = other.downcast_object_ref::<Column>() else {
+                    return Err(error_with_help(
+                        format!("can_expand_to() expects a column, got {other}"),
+                        "pass a column from adapter.get_columns_in_relation",
+                    ));
+                };
+                // Not a string, or both sizes 0 (Glue has none): never.
+                if is_string(&self.dtype(&call)?) {
+                    other.dtype(&call)?;
+                }
+                Value::from(false)
+            }
+            "literal" => {
+                let (value,): (Value,) = from_args(args)?;
+                let dtype = self.dtype(&call)?;
+                Value::from(format!("{value}::{}", data_type(&dtype)))
+            }
+            _ => {
+                return Err(error_with_help(
+                    format!("AthenaColumn has no method {method}()"),
+                    "see dbt-athena's AthenaColumn for the methods a column has",
+                ));
+            }
+        };
+        Ok(answer)
+    }
+
+    /// dbt writes a column as its dataclass repr.
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.dtype {
+            Some(dtype) => write!(
+                f,
+                "AthenaColumn(column='{}', dtype='{dtype}', char_size=None, numeric_precision=None, numeric_scale=None, table_type=<TableType.ICEBERG: 'iceberg_table'>)",
+                self.name
+            ),
+            None => {
+                self.record_unknown("writing out");
+                write!(f, "AthenaColumn(column='{}')", self.name)
+            }
+        }
+    }
+}
