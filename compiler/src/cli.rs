@@ -10,6 +10,7 @@ use crate::compile::{self, Compiled, Options};
 use crate::emit;
 use crate::error::{Diagnostic, Diagnostics};
 use crate::graph::Kind;
+use crate::warehouse::CatalogChoice;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,6 +91,17 @@ pub struct ProjectArgs {
     /// Vars as a YAML or JSON mapping, e.g. '{pdate: 20261127}'. Bound vars are inlined.
     #[arg(long, value_name = "YAML")]
     pub vars: Option<String>,
+    /// Where the columns of sources come from when a macro asks for them
+    /// (`adapter.get_columns_in_relation`): nowhere (an error), or AWS Glue, read with the
+    /// standard AWS credential chain; each source read is checked again at plan.
+    #[arg(long, value_enum, default_value = "none")]
+    pub catalog: CatalogArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CatalogArg {
+    None,
+    Glue,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +163,10 @@ fn options(project: &ProjectArgs) -> Options {
         profiles_dir: project.profiles_dir.clone(),
         target: project.target.clone(),
         vars: project.vars.clone(),
+        catalog: match project.catalog {
+            CatalogArg::None => CatalogChoice::None,
+            CatalogArg::Glue => CatalogChoice::Glue,
+        },
     }
 }
 

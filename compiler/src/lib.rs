@@ -29,4 +29,5 @@ pub(crate) mod snapshots;
 pub(crate) mod sql_columns;
 pub(crate) mod values;
 pub(crate) mod vars;
+pub mod warehouse;
 pub(crate) mod yaml;

@@ -22,6 +22,9 @@ struct Case {
     /// dbt reads the columns of the project's relations from Glue: register them, as mdwc
     /// knows them once built, in a moto of the case's own (case.yml `glue_tables: true`).
     glue_tables: bool,
+    /// Tables a loader made (case.yml `source_tables`), registered in that moto's Glue, which
+    /// mdwc reads with `--catalog glue` as dbt reads them.
+    source_tables: Vec<common::GlueSource>,
 }
 
 fn cases() -> Vec<Case> {
@@ -35,6 +38,7 @@ fn cases() -> Vec<Case> {
         target: None,
         env: Vec::new(),
         glue_tables: false,
+        source_tables: Vec::new(),
     }];
     let fixtures = crate_dir.join("tests/fixtures");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fixtures)
@@ -78,14 +82,19 @@ fn cases() -> Vec<Case> {
             target: text_of("target"),
             env,
             glue_tables: case.get("glue_tables").and_then(|v| v.as_bool()) == Some(true),
+            source_tables: case
+                .get("source_tables")
+                .map(|v| serde_norway::from_value(v.clone()).expect("case.yml source_tables"))
+                .unwrap_or_default(),
             dir,
         });
     }
     cases
 }
 
-/// `mdwc compile` of `case`'s copy in `dir`, with the case's flags and environment.
-fn mdwc_compile(case: &Case, dir: &Path, flags: &[String]) -> Command {
+/// `mdwc compile` of `case`'s copy in `dir`, with the case's flags and environment; with
+/// `--catalog glue` at the moto on `catalog_port` when the case has source tables.
+fn mdwc_compile(case: &Case, dir: &Path, flags: &[String], catalog_port: Option<u16>) -> Command {
     let mut mdwc = Command::new(env!("CARGO_BIN_EXE_mdwc"));
     mdwc.arg("compile")
         .arg("--project-dir")
@@ -96,6 +105,13 @@ fn mdwc_compile(case: &Case, dir: &Path, flags: &[String]) -> Command {
         .env_remove("DBT_PROFILES_DIR");
     for (key, value) in &case.env {
         mdwc.env(key, value);
+    }
+    if let Some(port) = catalog_port {
+        mdwc.args(["--catalog", "glue"])
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE");
     }
     mdwc
 }
@@ -113,9 +129,13 @@ fn moto_with_tables(case: &Case, moto_program: &Path, flags: &[String]) -> Moto 
         profiles_dir: Some(case.profiles_dir.clone()),
         target: flag("--target"),
         vars: flag("--vars"),
+        catalog: mdwc::warehouse::CatalogChoice::None,
     });
     let moto = Moto::start(moto_program);
     common::create_workgroup(moto.port, "mdw");
+    for table in &case.source_tables {
+        common::register_glue_source(moto.port, table);
+    }
     for relation in partial.compiled.iter().flat_map(|c| &c.relation_columns) {
         common::register_glue_table(
             moto.port,
@@ -149,15 +169,15 @@ fn compare(
         flags.extend(["--vars".into(), vars.clone()]);
     }
 
+    let own_moto = (case.glue_tables || !case.source_tables.is_empty())
+        .then(|| moto_with_tables(case, moto_program, &flags));
+    let port = own_moto.as_ref().map_or(moto_port, |m| m.port);
+    let catalog_port = (!case.source_tables.is_empty()).then_some(port);
     run(
-        mdwc_compile(case, &mdwc_dir, &flags),
+        mdwc_compile(case, &mdwc_dir, &flags, catalog_port),
         &format!("mdwc compile ({})", case.name),
     );
 
-    let own_moto = case
-        .glue_tables
-        .then(|| moto_with_tables(case, moto_program, &flags));
-    let port = own_moto.as_ref().map_or(moto_port, |m| m.port);
     let mut dbt_cmd = dbt_compile(dbt, &dbt_dir, &case.profiles_dir, port);
     dbt_cmd.args(&flags);
     for (key, value) in &case.env {
@@ -200,7 +220,14 @@ fn compare(
     if dbt_files.is_empty() {
         problems.push(format!("{}: dbt compiled nothing", case.name));
     }
-    problems.extend(compare_batches(case, dbt, moto_port, scratch, &flags));
+    problems.extend(compare_batches(
+        case,
+        dbt,
+        port,
+        scratch,
+        &flags,
+        catalog_port,
+    ));
     problems
 }
 
@@ -218,12 +245,13 @@ fn compare_batches(
     moto_port: u16,
     scratch: &Path,
     flags: &[String],
+    catalog_port: Option<u16>,
 ) -> Vec<String> {
     let slug = case.name.replace('/', "_");
     let mdwc_dir = scratch.join(format!("{slug}-mdwc-module"));
     copy_project(&case.dir, &mdwc_dir);
     let module = mdwc_dir.join("module");
-    let mut mdwc = mdwc_compile(case, &mdwc_dir, flags);
+    let mut mdwc = mdwc_compile(case, &mdwc_dir, flags, catalog_port);
     mdwc.arg("--out").arg(&module).args(["--group-by", "none"]);
     run(mdwc, &format!("mdwc compile --out ({})", case.name));
     // Model name → (batch size, the SQL of a first build's batch).

@@ -136,6 +136,7 @@ fn compare(name: &str, project: &Path, dbt: &Path, moto_program: &Path, scratch:
         profiles_dir: Some(root().join("projects")),
         target: None,
         vars: None,
+        catalog: mdwc::warehouse::CatalogChoice::None,
     });
     // dbt reads columns from Glue: it is shown the relations mdwc knows the columns of, as
     // they would be once built (the names are checked against the engine's own tables by the

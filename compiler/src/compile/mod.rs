@@ -49,6 +49,8 @@ pub struct Options {
     pub profiles_dir: Option<PathBuf>,
     pub target: Option<String>,
     pub vars: Option<String>,
+    /// Whether the columns of sources are read from the warehouse (`--catalog`).
+    pub catalog: crate::warehouse::CatalogChoice,
 }
 
 #[derive(Debug, Clone)]
@@ -178,6 +180,10 @@ pub use crate::sql_columns::KnownColumn;
 pub struct Compiled {
     /// The tables and views of the project whose columns are known from its files.
     pub relation_columns: Vec<RelationColumns>,
+    /// The sources whose columns were read from the warehouse (`--catalog glue`): (schema,
+    /// table) in lower case → (name, Glue type) of each column.
+    pub(crate) warehouse_reads:
+        std::collections::BTreeMap<(String, String), Vec<crate::warehouse::GlueColumn>>,
     pub(crate) project: Project,
     pub models: Vec<CompiledModel>,
     pub(crate) seeds: Vec<CompiledSeed>,
@@ -305,8 +311,27 @@ pub fn compile_partial(options: &Options) -> Partial {
         .into_iter()
         .chain(project_renderer.vars_used())
         .collect();
+    let warehouse = match options.catalog {
+        crate::warehouse::CatalogChoice::None => None,
+        crate::warehouse::CatalogChoice::Glue => {
+            let region = target
+                .fields
+                .get("region_name")
+                .and_then(Json::as_str)
+                .map(str::to_string);
+            match crate::warehouse::GlueCatalog::connect(region) {
+                Ok(glue) => Some(glue),
+                Err(reason) => {
+                    errors.push(
+                        Diagnostic::new(reason).help("mdwc --catalog glue needs an AWS client"),
+                    );
+                    None
+                }
+            }
+        }
+    };
     let compiler = Compiler::new(
-        project, &packages, target, vars, props, checker, timings, errors,
+        project, &packages, target, vars, props, checker, timings, errors, warehouse,
     );
     compiler.timings.mark("prepare templates");
     let mut partial = compiler.run();
@@ -385,6 +410,7 @@ impl Compiler {
         checker: Checker,
         timings: Timings,
         mut errors: Vec<Diagnostic>,
+        warehouse: Option<crate::warehouse::GlueCatalog>,
     ) -> Compiler {
         // A disabled source is not in the project (dbt lists it apart): no `mdw_source` asks
         // for its table, and a `source()` of it is an error. Its yml `enabled` wins over
@@ -420,6 +446,18 @@ impl Compiler {
             &nodes,
         );
         errors.extend(engine_errors);
+        let mut source_relations = Resolved::default();
+        for table in &props.sources {
+            source_relations.sources.insert(
+                (table.source_name.clone(), table.table_name.clone()),
+                source_relation(table, &target, &project),
+            );
+        }
+        let source_keys = source_relations
+            .sources
+            .values()
+            .map(|r| crate::sql_columns::relation_key(&r.rendered()))
+            .collect();
         let target_value = json_to_jinja(&Json::Object(target.fields.clone()));
         let shared = Arc::new(Shared {
             project_name: project.name.clone(),
@@ -431,15 +469,8 @@ impl Compiler {
             graph_source: std::sync::OnceLock::new(),
             graph: std::sync::OnceLock::new(),
             selected_resources: std::sync::OnceLock::new(),
-            columns: Default::default(),
+            columns: crate::jinja::catalog::StaticCatalog::new(warehouse, source_keys),
         });
-        let mut source_relations = Resolved::default();
-        for table in &props.sources {
-            source_relations.sources.insert(
-                (table.source_name.clone(), table.table_name.clone()),
-                source_relation(table, &target, &project),
-            );
-        }
         Compiler {
             timings,
             source_relations: Arc::new(source_relations),
@@ -575,6 +606,7 @@ impl Compiler {
             errors: std::mem::take(&mut *lock(&self.errors)),
             compiled: Some(Compiled {
                 relation_columns,
+                warehouse_reads: self.shared.columns.reads.take(),
                 project: self.project,
                 models: nodes.models,
                 seeds: nodes.seeds,

@@ -374,6 +374,18 @@ pub(crate) fn visit(
             if !seeded.is_empty() {
                 data.insert("depends_on".into(), Json::Array(seeded));
             }
+            // Models were compiled against the columns Glue had: the plan checks they still are.
+            let key = (
+                source.relation.schema.to_lowercase(),
+                source.relation.identifier.to_lowercase(),
+            );
+            if let Some(columns) = compiled.warehouse_reads.get(&key) {
+                let expected: Vec<Json> = columns
+                    .iter()
+                    .map(|(name, ty)| json!({"name": tf_string(name), "type": tf_string(ty)}))
+                    .collect();
+                data.insert("expect_columns".into(), Json::Array(expected));
+            }
             sources.insert(
                 source_resource_name(&source.table.source_name, &source.table.table_name),
                 Json::Object(data),

@@ -6,18 +6,19 @@
 //! A seed's column types are known too (they follow from its file); a model's are not, and a
 //! macro that reads one fails the node ([`super::column`]).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use minijinja::value::from_args;
 use minijinja::{Error, State, Value};
 
 use super::column::Column;
-use super::context::{Phase, current_node};
+use super::context::{Phase, RenderNode, current_node};
 use super::functions::error_with_help;
 use super::objects::{Relation, lock, make_list_from};
 use crate::compile::KnownColumn;
 use crate::sql_columns::{Lookup, relation_key};
+use crate::warehouse::{GlueCatalog, Reads, TableType};
 
 /// What is known of one relation's columns.
 #[derive(Debug, Clone)]
@@ -49,9 +50,25 @@ pub(crate) struct StaticCatalog {
     waiting: Mutex<HashMap<String, String>>,
     /// Nodes that read the columns of a model that did not compile.
     upstream_failed: Mutex<std::collections::HashSet<String>>,
+    /// The warehouse's catalog, when mdwc reads it (`--catalog glue`).
+    warehouse: Option<GlueCatalog>,
+    /// The relation keys of the project's sources: the only relations read from it, since
+    /// only a source's `mdw_source` checks at plan that the columns are still those.
+    sources: HashSet<Vec<String>>,
+    /// What was read from the warehouse.
+    pub(crate) reads: Reads,
 }
 
 impl StaticCatalog {
+    /// A catalog that reads the project's sources from `warehouse`, when there is one.
+    pub(crate) fn new(warehouse: Option<GlueCatalog>, sources: HashSet<Vec<String>>) -> Self {
+        StaticCatalog {
+            warehouse,
+            sources,
+            ..StaticCatalog::default()
+        }
+    }
+
     /// Records the columns of node `ref_key` (a model's or seed's name), whose relation is
     /// `relation`; `kind` is `model` or `seed`.
     pub(crate) fn set(&self, relation: &Relation, kind: &str, ref_key: &str, columns: Columns) {
@@ -164,6 +181,8 @@ pub(crate) fn get_columns_in_relation(state: &State, args: &[Value]) -> Result<V
                     Value::from_object(Column {
                         dtype: column.glue_type(),
                         name: column.name,
+                        // mdw builds every table as an Iceberg table.
+                        table_type: TableType::Iceberg,
                         relation: rendered.clone(),
                         node: node.clone(),
                     })
@@ -197,11 +216,75 @@ pub(crate) fn get_columns_in_relation(state: &State, args: &[Value]) -> Result<V
             ),
             "name the columns in that model's final select (a `*` must read only the project's models and seeds), or keep this node in dbt",
         )),
-        None => Err(error_with_help(
+        None => match &catalog.warehouse {
+            Some(glue) => from_warehouse(glue, catalog, relation, &node),
+            None => Err(error_with_help(
+                format!(
+                    "adapter.get_columns_in_relation({rendered}) reads the warehouse's catalog, which mdwc reads only when asked"
+                ),
+                "mdwc knows the columns of the project's own models and seeds; for a source's, compile with `--catalog glue` (AWS credentials as the provider's), or write the columns out",
+            )),
+        },
+    }
+}
+
+/// The columns of a relation outside the project, read from Glue as dbt-athena reads them.
+fn from_warehouse(
+    glue: &GlueCatalog,
+    catalog: &StaticCatalog,
+    relation: &Relation,
+    node: &Arc<RenderNode>,
+) -> Result<Value, Error> {
+    let rendered = relation.rendered();
+    let call = format!("adapter.get_columns_in_relation({rendered})");
+    if !catalog.sources.contains(&relation_key(&rendered)) {
+        return Err(error_with_help(
             format!(
-                "adapter.get_columns_in_relation({rendered}) reads the warehouse's catalog, which mdwc does not do yet"
+                "{call}: it is not one of the project's sources, so mdwc does not read it from the warehouse"
             ),
-            "mdwc knows the columns of the project's own models and seeds, not of sources or other tables: write the columns out, or keep this node in dbt",
+            "declare the table as a source (its data \"mdw_source\" checks at plan that its columns are still the ones compiled against) and use source()",
+        ));
+    }
+    if !relation.database.is_empty() && !relation.database.eq_ignore_ascii_case("awsdatacatalog") {
+        return Err(error_with_help(
+            format!(
+                "{call}: its data catalog '{}' is not Glue's own, which is the one mdwc reads",
+                relation.database
+            ),
+            "keep this node in dbt, or write the columns out",
+        ));
+    }
+    match glue.table(&relation.schema, &relation.identifier) {
+        Ok(Some(table)) => {
+            catalog
+                .reads
+                .record(&relation.schema, &relation.identifier, &table.columns);
+            Ok(make_list_from(
+                table
+                    .columns
+                    .into_iter()
+                    .map(|(name, dtype)| {
+                        Value::from_object(Column {
+                            name,
+                            dtype: Some(dtype),
+                            table_type: table.table_type,
+                            relation: rendered.clone(),
+                            node: node.clone(),
+                        })
+                    })
+                    .collect(),
+            ))
+        }
+        Ok(None) => Err(error_with_help(
+            format!(
+                "{call}: Glue has no table {}.{}",
+                relation.schema, relation.identifier
+            ),
+            "check the source's schema and identifier, and that the table has been loaded (dbt would compile an empty column list)",
+        )),
+        Err(reason) => Err(error_with_help(
+            format!("{call}: {reason}"),
+            "check the AWS credentials and region mdwc runs with (the standard AWS chain)",
         )),
     }
 }

@@ -1,10 +1,11 @@
 //! dbt-athena's `AthenaColumn`, as `adapter.get_columns_in_relation` returns it, for a column
 //! of a relation the project builds (see [`super::catalog`]).
 //!
-//! Its `dtype` is the type Glue stores, as dbt-athena reads it from Glue for an mdw table (an
-//! Iceberg table): `bigint`, `string`, `decimal(10,2)`… and everything else follows from it
-//! as in dbt-athena 1.11's `AthenaColumn` and dbt-core's `Column` — note that Glue's `int` is
-//! not `is_integer()` there, and a `decimal(p,s)` is not `is_numeric()`.
+//! Its `dtype` is the type Glue stores, as dbt-athena reads it from Glue: for an mdw table (an
+//! Iceberg table) the one mdwc knows it will have, for a source the one Glue has
+//! ([`crate::warehouse`]): `bigint`, `string`, `decimal(10,2)`, `array<string>`… and everything
+//! else follows from it as in dbt-athena 1.11's `AthenaColumn` and dbt-core's `Column` — note
+//! that Glue's `int` is not `is_integer()` there, and a `decimal(p,s)` is not `is_numeric()`.
 //!
 //! A model's column types are not known before it is built: reading one (`data_type`,
 //! `is_string()`, writing the column out) fails the node, since guessing a type could turn a
@@ -18,12 +19,14 @@ use minijinja::{Error, State, Value};
 use super::context::RenderNode;
 use super::functions::error_with_help;
 use super::objects::lock;
+use crate::warehouse::TableType;
 
 #[derive(Debug)]
 pub(crate) struct Column {
     pub(crate) name: String,
     /// Glue's type, when known before the build.
     pub(crate) dtype: Option<String>,
+    pub(crate) table_type: TableType,
     /// The relation, for messages.
     pub(crate) relation: String,
     pub(crate) node: Arc<RenderNode>,
@@ -72,18 +75,36 @@ fn is_array(dtype: &str) -> bool {
     dtype.starts_with("array")
 }
 
-/// `AthenaColumn.data_type`: mdw's tables are Iceberg tables, so a timestamp is `timestamp(6)`.
-fn data_type(dtype: &str) -> String {
+/// `array<inner>` or `array(inner)` → `inner`, as `AthenaColumn.array_inner_type`.
+fn array_inner(dtype: &str) -> &str {
+    let inner = dtype
+        .strip_prefix("array<")
+        .and_then(|r| r.strip_suffix('>'))
+        .or_else(|| {
+            dtype
+                .strip_prefix("array(")
+                .and_then(|r| r.strip_suffix(')'))
+        });
+    inner.unwrap_or(dtype)
+}
+
+/// `AthenaColumn.data_type`. An array's element is typed as a column of no table (so its
+/// timestamps are `timestamp`, as dbt-athena's default `TableType.TABLE` has them).
+fn data_type(dtype: &str, iceberg: bool) -> String {
     let lowered = dtype.to_lowercase();
     if is_string(&lowered) {
         // char_size is never known from Glue: string_size() is 0.
         "varchar".to_string()
+    } else if is_numeric(&lowered) {
+        // numeric_type(dtype, None, None): the dtype itself.
+        dtype.to_string()
     } else if is_binary(&lowered) {
         "varbinary".to_string()
     } else if lowered == "timestamp" {
-        "timestamp(6)".to_string()
+        if iceberg { "timestamp(6)" } else { "timestamp" }.to_string()
+    } else if is_array(&lowered) {
+        format!("array({})", data_type(array_inner(dtype), false))
     } else {
-        // numeric_type(dtype, None, None) is the dtype itself; mdw's columns are not arrays.
         dtype.to_string()
     }
 }
@@ -98,6 +119,10 @@ fn string_type(size: i64) -> String {
 }
 
 impl Column {
+    fn iceberg(&self) -> bool {
+        self.table_type == TableType::Iceberg
+    }
+
     fn type_unknown_message(&self, what: &str) -> String {
         format!(
             "{what} of column '{}' of {}: mdwc knows the names of a model's columns before it is built, not their types",
@@ -153,7 +178,7 @@ impl Object for Column {
                 None => self.record_unknown("`dtype`"),
             }),
             "data_type" | "expanded_data_type" => Some(match &self.dtype {
-                Some(dtype) => Value::from(data_type(dtype)),
+                Some(dtype) => Value::from(data_type(dtype, self.iceberg())),
                 None => self.record_unknown(&format!("`{key}`")),
             }),
             "char_size" | "numeric_precision" | "numeric_scale" => {
@@ -189,8 +214,12 @@ impl Object for Column {
                 let (inner,): (String,) = from_args(args)?;
                 Value::from(format!("array({inner})"))
             }
-            "timestamp_type" => Value::from("timestamp(6)"),
-            "is_iceberg" => Value::from(true),
+            "timestamp_type" => Value::from(if self.iceberg() {
+                "timestamp(6)"
+            } else {
+                "timestamp"
+            }),
+            "is_iceberg" => Value::from(self.iceberg()),
             "is_string" => Value::from(is_string(&self.dtype(&call)?)),
             "is_float" => Value::from(is_float(&self.dtype(&call)?)),
             "is_integer" => Value::from(is_integer(&self.dtype(&call)?)),
@@ -211,11 +240,14 @@ impl Object for Column {
                 Value::from(0)
             }
             "array_inner_type" => {
-                // No mdw column is an array.
-                self.dtype(&call)?;
-                return Err(Self::runtime_error(
-                    "Called array_inner_type() on non-array field!",
-                ));
+                let dtype = self.dtype(&call)?;
+                if !is_array(&dtype) {
+                    return Err(Self::runtime_error(
+                        "Called array_inner_type() on non-array field!",
+                    ));
+                }
+                let original = self.dtype.clone().unwrap_or_default();
+                Value::from(array_inner(&original).to_string())
             }
             "can_expand_to" => {
                 let (other,): (Value,) = from_args(args)?;
@@ -234,7 +266,8 @@ impl Object for Column {
             "literal" => {
                 let (value,): (Value,) = from_args(args)?;
                 let dtype = self.dtype(&call)?;
-                Value::from(format!("{value}::{}", data_type(&dtype)))
+                let original = self.dtype.clone().unwrap_or(dtype);
+                Value::from(format!("{value}::{}", data_type(&original, self.iceberg())))
             }
             _ => {
                 return Err(error_with_help(
@@ -251,8 +284,9 @@ impl Object for Column {
         match &self.dtype {
             Some(dtype) => write!(
                 f,
-                "AthenaColumn(column='{}', dtype='{dtype}', char_size=None, numeric_precision=None, numeric_scale=None, table_type=<TableType.ICEBERG: 'iceberg_table'>)",
-                self.name
+                "AthenaColumn(column='{}', dtype='{dtype}', char_size=None, numeric_precision=None, numeric_scale=None, table_type={})",
+                self.name,
+                self.table_type.repr()
             ),
             None => {
                 self.record_unknown("writing out");

@@ -265,3 +265,54 @@ pub(crate) fn register_glue_table(
         "moto did not create Glue table {schema}.{table}: {response}"
     );
 }
+
+/// A table a loader made, as a differential case registers it in moto's Glue (case.yml
+/// `source_tables`): `columns` as `[name, type]` (a third item `dropped` marks an Iceberg
+/// column Glue keeps as not current), `partition_keys` likewise.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub(crate) struct GlueSource {
+    pub schema: String,
+    pub table: String,
+    pub columns: Vec<Vec<String>>,
+    #[serde(default)]
+    pub partition_keys: Vec<Vec<String>>,
+    #[serde(default)]
+    pub iceberg: bool,
+}
+
+pub(crate) fn register_glue_source(moto_port: u16, source: &GlueSource) {
+    let database = serde_json::json!({ "DatabaseInput": { "Name": source.schema } });
+    let _ = aws_json_call(
+        moto_port,
+        "glue",
+        "AWSGlue.CreateDatabase",
+        &database.to_string(),
+    );
+    let column = |c: &Vec<String>| {
+        let mut json = serde_json::json!({ "Name": c[0], "Type": c[1] });
+        if c.get(2).map(String::as_str) == Some("dropped") {
+            json["Parameters"] = serde_json::json!({ "iceberg.field.current": "false" });
+        }
+        json
+    };
+    let mut table_input = serde_json::json!({
+        "Name": source.table,
+        "TableType": "EXTERNAL_TABLE",
+        "StorageDescriptor": {
+            "Columns": source.columns.iter().map(column).collect::<Vec<_>>(),
+            "Location": format!("s3://mdw-warehouse/{}/{}/", source.schema, source.table),
+        },
+        "PartitionKeys": source.partition_keys.iter().map(column).collect::<Vec<_>>(),
+    });
+    if source.iceberg {
+        table_input["Parameters"] = serde_json::json!({ "table_type": "ICEBERG" });
+    }
+    let body = serde_json::json!({ "DatabaseName": source.schema, "TableInput": table_input });
+    let response = aws_json_call(moto_port, "glue", "AWSGlue.CreateTable", &body.to_string());
+    assert!(
+        response.starts_with("HTTP/1.1 200") || response.starts_with("HTTP/1.0 200"),
+        "moto did not create Glue table {}.{}: {response}",
+        source.schema,
+        source.table
+    );
+}

@@ -194,6 +194,12 @@ fn relation_info(database: &str, table: &Table) -> RelationInfo {
         .map(|sd| sd.columns())
         .unwrap_or_default()
         .iter()
+        // Iceberg tables keep dropped columns in Glue, marked as not current.
+        .filter(|c| {
+            c.parameters()
+                .and_then(|p| p.get("iceberg.field.current"))
+                .is_none_or(|current| current != "false")
+        })
         .chain(table.partition_keys())
         .map(|c| ColumnInfo {
             name: c.name().to_string(),
@@ -201,7 +207,6 @@ fn relation_info(database: &str, table: &Table) -> RelationInfo {
             comment: c.comment().map(str::to_string),
         })
         .collect();
-    // Iceberg tables keep dropped columns in Glue marked as not current.
     columns.retain(|c| !c.name.is_empty());
     let parameters = table.parameters().cloned().unwrap_or_default();
     let table_properties: BTreeMap<String, String> = parameters
