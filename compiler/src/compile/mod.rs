@@ -456,7 +456,7 @@ impl Compiler {
         let source_keys = source_relations
             .sources
             .values()
-            .map(|r| crate::sql_columns::relation_key(&r.rendered()))
+            .map(|r| (crate::sql_columns::relation_key(&r.rendered()), r.clone()))
             .collect();
         let target_value = json_to_jinja(&Json::Object(target.fields.clone()));
         let shared = Arc::new(Shared {

@@ -6,7 +6,7 @@
 //! A seed's column types are known too (they follow from its file); a model's are not, and a
 //! macro that reads one fails the node ([`super::column`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use minijinja::value::from_args;
@@ -35,6 +35,7 @@ pub(crate) enum Columns {
 
 #[derive(Debug)]
 struct Entry {
+    relation: Relation,
     /// The name `ref()` finds it by.
     ref_key: String,
     /// `model 'x'` / `seed 'x'`, for messages.
@@ -52,16 +53,19 @@ pub(crate) struct StaticCatalog {
     upstream_failed: Mutex<std::collections::HashSet<String>>,
     /// The warehouse's catalog, when mdwc reads it (`--catalog glue`).
     warehouse: Option<GlueCatalog>,
-    /// The relation keys of the project's sources: the only relations read from it, since
-    /// only a source's `mdw_source` checks at plan that the columns are still those.
-    sources: HashSet<Vec<String>>,
+    /// The project's sources by relation key: the only relations read from it, since only a
+    /// source's `mdw_source` checks at plan that the table is still what was read.
+    sources: HashMap<Vec<String>, Relation>,
     /// What was read from the warehouse.
     pub(crate) reads: Reads,
 }
 
 impl StaticCatalog {
     /// A catalog that reads the project's sources from `warehouse`, when there is one.
-    pub(crate) fn new(warehouse: Option<GlueCatalog>, sources: HashSet<Vec<String>>) -> Self {
+    pub(crate) fn new(
+        warehouse: Option<GlueCatalog>,
+        sources: HashMap<Vec<String>, Relation>,
+    ) -> Self {
         StaticCatalog {
             warehouse,
             sources,
@@ -74,6 +78,7 @@ impl StaticCatalog {
     pub(crate) fn set(&self, relation: &Relation, kind: &str, ref_key: &str, columns: Columns) {
         let key = relation_key(&relation.rendered());
         let entry = Entry {
+            relation: relation.clone(),
             ref_key: ref_key.to_string(),
             label: format!("{kind} '{ref_key}'"),
             columns,
@@ -237,7 +242,7 @@ fn from_warehouse(
 ) -> Result<Value, Error> {
     let rendered = relation.rendered();
     let call = format!("adapter.get_columns_in_relation({rendered})");
-    if !catalog.sources.contains(&relation_key(&rendered)) {
+    if !catalog.sources.contains_key(&relation_key(&rendered)) {
         return Err(error_with_help(
             format!(
                 "{call}: it is not one of the project's sources, so mdwc does not read it from the warehouse"
@@ -287,4 +292,79 @@ fn from_warehouse(
             "check the AWS credentials and region mdwc runs with (the standard AWS chain)",
         )),
     }
+}
+
+/// `load_relation(r)`, `adapter.get_relation(…)`, `adapter.load_relation(r)`: the relation as
+/// the warehouse has it when the node runs, or none. Answered without guessing:
+/// - a relation the project builds upstream of the node (it `ref`s it) exists by then, as in
+///   `dbt run`;
+/// - a source exists as Glue says (`--catalog glue`; its `mdw_source` fails the plan if it
+///   is gone);
+/// - anything else (the node itself: use `is_incremental()`; a relation outside the project)
+///   is an error that says so.
+pub(crate) fn relation_in_warehouse(
+    state: &State,
+    key: Vec<String>,
+    what: &str,
+) -> Result<Value, Error> {
+    let Some(node) = current_node(state) else {
+        return Ok(Value::from(()));
+    };
+    node.observe();
+    if node.phase == Phase::Parse {
+        return Ok(Value::from(()));
+    }
+    let catalog = &node.shared.columns;
+    let shown = key.join(".");
+    let project = catalog.find(&key, |entry| {
+        (entry.relation.clone(), entry.ref_key.clone())
+    });
+    if let Some((relation, ref_key)) = project {
+        if relation.rendered() == node.this.rendered() {
+            return Err(error_with_help(
+                format!(
+                    "{what}({shown}) asks whether this node's own table exists, which depends on what was built before"
+                ),
+                "test is_incremental() instead, as dbt's incremental models do",
+            ));
+        }
+        let upstream = node
+            .parsed_refs
+            .as_ref()
+            .is_some_and(|refs| refs.contains(&ref_key));
+        if upstream {
+            return Ok(Value::from_object(relation));
+        }
+        return Err(error_with_help(
+            format!(
+                "{what}({shown}): the project builds it, but this node does not ref it, so whether it exists when the node runs depends on the order of the build"
+            ),
+            format!("ref('{ref_key}') in this node, so it runs after it"),
+        ));
+    }
+    if let Some(source) = catalog.sources.get(&key)
+        && let Some(glue) = &catalog.warehouse
+    {
+        return match glue.table(&source.schema, &source.identifier) {
+            Ok(Some(table)) => {
+                let kind = if table.table_type == TableType::View {
+                    "view"
+                } else {
+                    "table"
+                };
+                Ok(Value::from_object(source.clone().with_kind(kind)))
+            }
+            Ok(None) => Ok(Value::from(())),
+            Err(reason) => Err(error_with_help(
+                format!("{what}({shown}): {reason}"),
+                "check the AWS credentials and region mdwc runs with (the standard AWS chain)",
+            )),
+        };
+    }
+    Err(error_with_help(
+        format!(
+            "{what}({shown}) reads the warehouse's catalog, which mdwc reads only for the project's sources, with --catalog glue"
+        ),
+        "ref() the project's own models and seeds, compile with --catalog glue for a source, or keep this node in dbt",
+    ))
 }

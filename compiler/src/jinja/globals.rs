@@ -49,14 +49,57 @@ impl Object for NeedsConnection {
     }
 }
 
-/// `load_relation(relation)`: a catalog lookup (see [`catalog_lookup`]).
+/// `load_relation(relation)`: the relation as the warehouse has it, or none (see
+/// [`super::catalog::relation_in_warehouse`]).
 #[derive(Debug)]
 pub(crate) struct LoadRelation;
 
 impl Object for LoadRelation {
-    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, _args: &[Value]) -> Result<Value, Error> {
-        catalog_lookup(state, "load_relation()")
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        load_relation(state, args, "load_relation")
     }
+}
+
+/// `load_relation(relation)` (dbt's `adapter` has no `load_relation`).
+fn load_relation(state: &State, args: &[Value], what: &str) -> Result<Value, Error> {
+    let (relation,): (Value,) = from_args(args)?;
+    let Some(relation) = relation.downcast_object_ref::<Relation>() else {
+        // dbt's parse context answers none whatever it is given.
+        return catalog_lookup(state, &format!("{what}()"));
+    };
+    let key = crate::sql_columns::relation_key(&relation.rendered());
+    super::catalog::relation_in_warehouse(state, key, what)
+}
+
+/// `adapter.get_relation(database, schema, identifier)`.
+pub(crate) fn get_relation(state: &State, args: &[Value]) -> Result<Value, Error> {
+    let (database, schema, identifier, kwargs): (
+        Option<Value>,
+        Option<Value>,
+        Option<Value>,
+        Kwargs,
+    ) = from_args(args)?;
+    let part = |given: Option<Value>, name: &str| -> Result<String, Error> {
+        let value = match given {
+            Some(v) => v,
+            None => kwargs.get::<Option<Value>>(name)?.unwrap_or_default(),
+        };
+        Ok(if value.is_none() || value.is_undefined() {
+            String::new()
+        } else {
+            value.to_string()
+        })
+    };
+    let database = part(database, "database")?;
+    let schema = part(schema, "schema")?;
+    let identifier = part(identifier, "identifier")?;
+    kwargs.assert_all_used()?;
+    let key: Vec<String> = [database, schema, identifier]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.to_lowercase())
+        .collect();
+    super::catalog::relation_in_warehouse(state, key, "adapter.get_relation")
 }
 
 /// The relation lookups of `adapter` while parsing: no relation (dbt's parse context answers

@@ -398,11 +398,8 @@ impl Object for Adapter {
             }
             "type" => Ok(Value::from("athena")),
             "get_columns_in_relation" => super::catalog::get_columns_in_relation(state, args),
-            "get_relation"
-            | "load_relation"
-            | "already_exists"
-            | "list_relations_without_caching"
-            | "get_relations_by_pattern" => {
+            "get_relation" => super::globals::get_relation(state, args),
+            "already_exists" | "list_relations_without_caching" | "get_relations_by_pattern" => {
                 super::globals::catalog_lookup(state, &format!("adapter.{method}"))
             }
             _ => Err(error_with_help(

@@ -116,6 +116,12 @@ impl Relation {
         }
     }
 
+    /// This relation as a `table` or a `view`.
+    pub(crate) fn with_kind(mut self, kind: &'static str) -> Relation {
+        self.kind = kind;
+        self
+    }
+
     /// This relation with its `event_time` column (see [`Relation::event_time`]).
     pub(crate) fn with_event_time(mut self, event_time: Option<String>) -> Relation {
         self.event_time = event_time;
