@@ -256,6 +256,23 @@ fn read_package(project_dir: &Path, package_dir: &str) -> Result<Package> {
                 .help("reinstall the package with `mdwc deps`")
         })?
         .to_string();
+    // dbt runs a package's on-run-* hooks in every run; mdwc does not read them: a package
+    // that has some is refused rather than left without them.
+    for key in ["on-run-start", "on-run-end"] {
+        let has = match config.get(key) {
+            None | Some(Json::Null) => false,
+            Some(Json::Array(items)) => !items.is_empty(),
+            Some(Json::String(s)) => !s.trim().is_empty(),
+            Some(_) => true,
+        };
+        if has {
+            return Err(Diagnostic::new(format!(
+                "package '{name}' has `{key}` hooks, which mdw does not run"
+            ))
+            .at(yaml::locate(&project_file, &text, &[yaml::Step::key(key)]))
+            .help("mdw runs hooks around model builds (pre-hook, post-hook), not around a whole run; remove the package or run its hooks outside mdw"));
+        }
+    }
     let paths = |key: &str, default: &str| -> Vec<String> {
         match config.get(key) {
             Some(Json::Array(items)) => items

@@ -67,6 +67,34 @@ pub(crate) struct Project {
     pub snapshots: Vec<SnapshotBlock>,
     /// Unit test fixture files (`<test path>/fixtures/**/*.csv|sql`), found by file stem.
     pub fixtures: Vec<SourceFile>,
+    /// `on-run-start` / `on-run-end`, in order (checked in `compile::run_hooks`).
+    pub run_hooks: Vec<RunHook>,
+}
+
+/// Which end of a run a project hook runs at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RunHookKind {
+    Start,
+    End,
+}
+
+impl RunHookKind {
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            RunHookKind::Start => "on-run-start",
+            RunHookKind::End => "on-run-end",
+        }
+    }
+}
+
+/// One statement of `on-run-start` / `on-run-end`.
+#[derive(Debug, Clone)]
+pub(crate) struct RunHook {
+    pub kind: RunHookKind,
+    /// Its position in the key's list.
+    pub index: usize,
+    pub sql: String,
+    pub location: Location,
 }
 
 pub(crate) const PROJECT_FILE: &str = "dbt_project.yml";
@@ -228,19 +256,35 @@ impl Project {
                 }
             }
         }
+        let mut run_hooks = Vec::new();
         for key in ["on-run-start", "on-run-end"] {
-            let empty = match config.get(key) {
-                None | Some(Json::Null) => true,
-                Some(Json::Array(items)) => items.is_empty(),
-                Some(Json::String(s)) => s.trim().is_empty(),
-                Some(_) => false,
+            let statements: Vec<&Json> = match config.get(key) {
+                None | Some(Json::Null) => Vec::new(),
+                Some(Json::Array(items)) => items.iter().collect(),
+                Some(one) => vec![one],
             };
-            if !empty {
-                return Err(file.error(
-                    key,
-                    format!("`{key}` hooks are not supported"),
-                    "mdw runs hooks around model builds (pre-hook, post-hook), not around a whole run: move the statement to a model's hook, or run it outside mdw",
-                ));
+            for (index, statement) in statements.into_iter().enumerate() {
+                let Some(sql) = statement.as_str() else {
+                    return Err(file.error(
+                        key,
+                        format!("`{key}` must be a statement or a list of statements"),
+                        format!("write `{key}: [\"<sql>\", …]`"),
+                    ));
+                };
+                run_hooks.push(RunHook {
+                    kind: if key == "on-run-start" {
+                        RunHookKind::Start
+                    } else {
+                        RunHookKind::End
+                    },
+                    index,
+                    sql: sql.to_string(),
+                    location: yaml::locate(
+                        PROJECT_FILE,
+                        &text,
+                        &[Step::key(key), Step::Index(index)],
+                    ),
+                });
             }
         }
         // mdwc renders dbt's behavior flags at their defaults (`adapter.behavior.*` is false):
@@ -385,6 +429,7 @@ impl Project {
             singular_tests: read_all(dir, test_files)?,
             snapshots,
             fixtures: read_all(dir, fixture_files)?,
+            run_hooks,
             file_text: text,
         })
     }

@@ -16,6 +16,7 @@ mod nodes;
 mod parse;
 mod relations;
 mod render;
+mod run_hooks;
 mod unit_tests;
 
 use std::collections::{BTreeMap, HashSet};
@@ -576,6 +577,9 @@ impl Compiler {
             generic_rendered,
         );
         drop(renderables);
+        for error in self.check_run_hooks(&nodes) {
+            self.fail(None, error);
+        }
         // A unit test of a model left out (it or its upstream failed) is left out too.
         let built: HashSet<&str> = nodes.models.iter().map(|m| m.name.as_str()).collect();
         let unit_tests: Vec<CompiledUnitTest> = unit_tests

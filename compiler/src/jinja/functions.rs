@@ -90,9 +90,14 @@ pub(crate) fn env_var(state: &State, name: String, default: Option<Value>) -> Re
 }
 
 /// `log(msg, info=False)`: dbt prints `info` messages; mdwc writes them to stderr.
-pub(crate) fn log(args: Rest<Value>) -> Result<Value, Error> {
-    let (message, kwargs): (Value, Kwargs) = from_args(&args)?;
-    let info = kwargs.get::<Option<bool>>("info")?.unwrap_or(false);
+pub(crate) fn log(message: Value, info: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let info = match info {
+        Some(info) => info.is_true(),
+        None => kwargs
+            .get::<Option<Value>>("info")?
+            .is_some_and(|v| v.is_true()),
+    };
+    kwargs.assert_all_used()?;
     if info {
         eprintln!("{message}");
     }
