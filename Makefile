@@ -45,7 +45,7 @@ demo:
 ## bench: every benchmark on the release build — provider plan overhead, RSS and start time;
 ## Athena engine statements and latency per model; mdw vs dbt-duckdb at 1M order lines; 1,000 and
 ## 5,000 generated models against Terraform's own floor (terraform_data); a snapshot of 1M rows;
-## a microbatch model of 1M events over 30 days
+## a microbatch model of 1M events over 30 days; a seed of 1M rows
 bench: build
 	bench/provider-plan.sh
 	bench/athena-latency.sh
@@ -53,3 +53,4 @@ bench: build
 	bench/scale.sh
 	bench/snapshot.sh
 	bench/microbatch.sh
+	bench/seed.sh

@@ -48,13 +48,15 @@ impl SeedColumn {
             return;
         }
         self.seen = true;
-        self.boolean &= v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false");
-        let integer = is_integer(v);
-        self.integer &= integer;
-        self.number &= integer || is_decimal(v);
-        let date = is_date(v);
-        self.date &= date;
-        self.timestamp &= date || is_timestamp(v);
+        // Only what the column may still be is checked: a text column costs nothing more.
+        self.boolean =
+            self.boolean && (v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"));
+        let integer = (self.integer || self.number) && is_integer(v);
+        self.integer = self.integer && integer;
+        self.number = self.number && (integer || is_decimal(v));
+        let date = (self.date || self.timestamp) && is_date(v);
+        self.date = self.date && date;
+        self.timestamp = self.timestamp && (date || is_timestamp(v));
     }
 
     /// The type the column loads as.

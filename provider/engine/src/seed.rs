@@ -43,8 +43,14 @@ impl SeedLoad {
             )));
         }
         let mut inferred = vec![SeedColumn::default(); header.len()];
-        for (line, record) in reader.records().enumerate() {
-            let record = record.map_err(|e| invalid(format!("line {}: {e}", line + 2)))?;
+        let mut record = csv::StringRecord::new();
+        let mut line = 1;
+        // One record buffer for the whole file: a seed can have millions of rows.
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| invalid(format!("line {}: {e}", line + 1)))?
+        {
+            line += 1;
             for (column, value) in inferred.iter_mut().zip(record.iter()) {
                 column.observe(value);
             }
