@@ -51,10 +51,10 @@ pub(crate) fn check(seed: &SeedFile, delimiter: u8) -> Result<Vec<(String, SqlTy
                     .at(at(line))
                     .help("name every column in the header line"));
                 }
-                columns.push(name.to_lowercase());
-                if !seen.insert(name.to_lowercase()) {
+                columns.push(name.to_ascii_lowercase());
+                if !seen.insert(name.to_ascii_lowercase()) {
                     return Err(Diagnostic::new(format!(
-                        "seed {} has column '{name}' twice (Athena column names are lower case)",
+                        "seed {} has column '{name}' twice (the table's column names are lower case)",
                         seed.path
                     ))
                     .at(at(line))

@@ -114,6 +114,9 @@ struct Scope<'a> {
 struct FromItem {
     names: Vec<String>,
     columns: Columns,
+    /// Stands for a USING or NATURAL join's merged columns, whose types are Trino's common
+    /// super type of both sides.
+    merged: bool,
 }
 
 fn ident(ident: &Ident) -> String {
@@ -264,6 +267,7 @@ impl<'a> Scope<'a> {
                 from.push(FromItem {
                     names: Vec::new(),
                     columns: unknown("it selects `*` of a join with USING or NATURAL"),
+                    merged: true,
                 });
             }
             from.push(self.table_factor(&join.relation)?);
@@ -305,6 +309,7 @@ impl<'a> Scope<'a> {
             other => Ok(FromItem {
                 names: Vec::new(),
                 columns: unknown(format!("it reads `{}`", first_words(&other.to_string()))),
+                merged: false,
             }),
         }
     }
@@ -360,8 +365,13 @@ fn aliased(
                 columns,
                 alias.columns.iter().map(|c| ident(&c.name)).collect(),
             ),
+            merged: false,
         },
-        None => FromItem { names, columns },
+        None => FromItem {
+            names,
+            columns,
+            merged: false,
+        },
     }
 }
 
@@ -391,11 +401,22 @@ fn expr_type(expr: &Expr, from: &[FromItem]) -> Option<SqlType> {
             array: false,
             format: None,
             ..
-        } => data_type.to_string().parse().ok(),
+        } => {
+            // A bare `decimal` is decimal(38,0) in Trino and (38,10) in DataFusion.
+            let written = data_type.to_string();
+            let bare_decimal = matches!(
+                written.to_ascii_lowercase().as_str(),
+                "decimal" | "numeric" | "dec"
+            );
+            (!bare_decimal).then(|| written.parse().ok()).flatten()
+        }
         Expr::Nested(inner) => expr_type(inner, from),
         // A column of one relation read, whose type is known. Were it a column of two, Trino
         // would refuse the query as ambiguous.
         Expr::Identifier(id) => {
+            if from.iter().any(|item| item.merged) {
+                return None;
+            }
             let name = ident(id);
             let mut found = from
                 .iter()
@@ -502,6 +523,12 @@ mod tests {
             ["id:bigint", "name:?"]
         );
         assert_eq!(types("select id from db.s.seed"), ["id:bigint"]);
+        assert_eq!(
+            types(
+                "select id, s.name, cast(1 as decimal) as d from db.s.seed s join db.s.seed t using (id)"
+            ),
+            ["id:?", "name:varchar", "d:?"]
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! plan fails when the table's columns are no longer those the models were compiled against.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_sdk_glue::error::DisplayErrorContext;
 
@@ -52,6 +52,9 @@ type TableKey = (String, String);
 /// A column's name and Glue type.
 pub(crate) type GlueColumn = (String, String);
 
+/// What Glue answered for one table.
+type Answer = Result<Option<GlueTable>, String>;
+
 /// A Glue table's columns as dbt-athena reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GlueTable {
@@ -63,8 +66,10 @@ pub(crate) struct GlueTable {
 pub(crate) struct GlueCatalog {
     runtime: tokio::runtime::Runtime,
     client: aws_sdk_glue::Client,
-    /// (schema, table) → what Glue answered, so each table is read once.
-    read: Mutex<HashMap<TableKey, Result<Option<GlueTable>, String>>>,
+    /// (schema, table) → what Glue answered. Each table is read once, even by nodes rendered
+    /// at the same time: every node must compile against the same columns, the ones the plan
+    /// then checks.
+    read: Mutex<HashMap<TableKey, Arc<OnceLock<Answer>>>>,
 }
 
 impl std::fmt::Debug for GlueCatalog {
@@ -93,22 +98,17 @@ impl GlueCatalog {
     }
 
     /// The table `schema`.`table` of Glue's catalog; `None` when Glue has no such table.
-    pub(crate) fn table(&self, schema: &str, table: &str) -> Result<Option<GlueTable>, String> {
+    pub(crate) fn table(&self, schema: &str, table: &str) -> Answer {
         let key = (schema.to_lowercase(), table.to_lowercase());
-        if let Some(done) = self
+        let cell = self
             .read
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return done.clone();
-        }
-        let answer = self.runtime.block_on(self.fetch(&key.0, &key.1));
-        self.read
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, answer.clone());
-        answer
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| self.runtime.block_on(self.fetch(&key.0, &key.1)))
+            .clone()
     }
 
     async fn fetch(&self, schema: &str, table: &str) -> Result<Option<GlueTable>, String> {

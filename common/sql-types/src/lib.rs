@@ -8,8 +8,11 @@
 //! Both engines load seeds with these rules and mdwc answers a seed's column types with them
 //! before anything is built, so the three cannot disagree.
 
+mod names;
 mod seed;
 mod sql_type;
+
+pub use names::{hive_name, trino_name};
 
 pub use seed::SeedColumn;
 pub use sql_type::{SqlType, UnsupportedType};

@@ -108,8 +108,17 @@ impl Compiler {
                     Outcome::Done(rendered) => {
                         if let Some(Some(relation)) = relations.models.get(i) {
                             let key = renderables[i].key();
+                            // Only a table's column types are the ones its SQL gives: a view's
+                            // are Athena's in one engine's Glue entry and Hive's in the other's,
+                            // and an incremental table or a snapshot keeps the types of its
+                            // first build (dbt-athena reads them from Glue).
+                            let table = parsed[i].as_ref().is_some_and(|p| {
+                                config::as_str(&p.config, "materialized") == Some("table")
+                            });
                             match &rendered {
-                                Some(r) => compiled.push((relation, key, r.full.sql.clone())),
+                                Some(r) => {
+                                    compiled.push((relation, key, r.full.sql.clone(), table))
+                                }
                                 None => self.shared.columns.set(
                                     relation,
                                     "model",
@@ -151,17 +160,15 @@ impl Compiler {
 
     /// The columns of the models compiled in one wave, from their SQL. A model reading another
     /// of the same wave (an ephemeral model, say) is worked out after it.
-    fn learn_columns(&self, mut compiled: Vec<(&Relation, String, String)>) {
+    fn learn_columns(&self, mut compiled: Vec<(&Relation, String, String, bool)>) {
         let catalog = &self.shared.columns;
         while !compiled.is_empty() {
             let before = compiled.len();
-            compiled.retain(|(relation, key, sql)| {
+            compiled.retain(|(relation, key, sql, table)| {
                 let lookup = |key: &[String]| catalog.lookup(key);
                 let columns = match sql_columns::output_columns(sql, &lookup) {
-                    // A view's column types are Athena's in one engine's Glue entry and
-                    // Hive's in the other's: only a table's are answered.
                     Ok(mut columns) => {
-                        if relation.kind == "view" {
+                        if !*table {
                             columns.iter_mut().for_each(|c| c.sql_type = None);
                         }
                         Columns::Known(columns)
@@ -173,7 +180,7 @@ impl Compiler {
                 false
             });
             if compiled.len() == before {
-                for (relation, key, _) in compiled.drain(..) {
+                for (relation, key, _, _) in compiled.drain(..) {
                     let reason = "it reads a model whose columns depend on its own".to_string();
                     catalog.set(relation, "model", &key, Columns::Unknown(reason));
                 }

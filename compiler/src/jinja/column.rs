@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use minijinja::value::{Object, from_args};
+use minijinja::value::{Object, ValueKind, from_args};
 use minijinja::{Error, State, Value};
 
 use super::context::RenderNode;
@@ -267,7 +267,14 @@ impl Object for Column {
                 let (value,): (Value,) = from_args(args)?;
                 let dtype = self.dtype(&call)?;
                 let original = self.dtype.clone().unwrap_or(dtype);
-                Value::from(format!("{value}::{}", data_type(&original, self.iceberg())))
+                // Python's str() of the value.
+                let shown = match value.kind() {
+                    ValueKind::None | ValueKind::Undefined => "None".to_string(),
+                    ValueKind::Bool if value.is_true() => "True".to_string(),
+                    ValueKind::Bool => "False".to_string(),
+                    _ => value.to_string(),
+                };
+                Value::from(format!("{shown}::{}", data_type(&original, self.iceberg())))
             }
             _ => {
                 return Err(error_with_help(

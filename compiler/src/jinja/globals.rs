@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use md5::{Digest, Md5};
-use minijinja::value::{Kwargs, Object, Rest, from_args};
+use minijinja::value::{Kwargs, Object, Rest, ValueKind, from_args};
 use minijinja::{Error, ErrorKind, State, Value};
 
 use super::context::{Phase, current_node};
@@ -239,14 +239,29 @@ pub(crate) fn zip(args: Rest<Value>) -> Result<Value, Error> {
 }
 
 /// `set(value, default=None)`: Python's set of the items ([`super::pyset`]), or `default`
-/// when `value` is not iterable, as dbt's.
+/// when `value` is not an iterable of hashable items (none, a number, a list of lists), as
+/// dbt's.
 pub(crate) fn set(value: Value, default: Option<Value>) -> Value {
     set_strict(value).unwrap_or_else(|_| default.unwrap_or_default())
 }
 
-/// `set_strict(value)`: as `set`, failing when `value` is not iterable.
+/// `set_strict(value)`: as `set`, failing where Python's `set()` raises a TypeError.
 pub(crate) fn set_strict(value: Value) -> Result<Value, Error> {
+    let type_error = |what: &str| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("set_strict(): {what} (Python's TypeError)"),
+        )
+    };
+    if value.is_none() || value.is_undefined() {
+        return Err(type_error("'NoneType' object is not iterable"));
+    }
     let items: Vec<Value> = value.try_iter()?.collect();
+    let unhashable =
+        |item: &Value| matches!(item.kind(), ValueKind::Seq | ValueKind::Map) && !item.is_tuple();
+    if items.iter().any(unhashable) {
+        return Err(type_error("a list or dict is not hashable"));
+    }
     Ok(Value::from_object(super::pyset::PySet::from_items(items)))
 }
 

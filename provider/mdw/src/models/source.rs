@@ -15,7 +15,8 @@ use crate::client::Client;
 use crate::engines::engine_error;
 use crate::models::columns::{Column, columns};
 use crate::models::validators::validate_identifier;
-use mdw_engine::{ColumnInfo, SqlType};
+use mdw_engine::ColumnInfo;
+use mdw_sql_types::{hive_name, trino_name};
 
 pub(crate) struct Source;
 
@@ -124,8 +125,11 @@ fn data_version(info: &mdw_engine::RelationInfo) -> String {
 }
 
 /// How the table's columns differ from the expected ones, if they do: names in order (as
-/// `dbt_utils.star` lists them), and types where both are scalar types (Glue's `string` and
-/// the engine's `varchar` are one type); a nested type is compared by name only.
+/// `dbt_utils.star` lists them), and types. The engine reports Trino's names and mdwc wrote
+/// Glue's (Hive's); they agree when either side's translation of the other matches, since
+/// each translation is lossy one way (`smallint` and `int` are both Trino's `integer`; a
+/// `timestamp with time zone` is Glue's `timestamp`). A change between two types that both
+/// translations merge (`int` to `smallint`, `string` to `varchar(10)`) is not seen.
 fn columns_differ(expected: &[ExpectedColumn], actual: &[ColumnInfo]) -> Option<String> {
     let names = |list: Vec<&str>| list.join(", ");
     let expected_names: Vec<&str> = expected.iter().map(|c| c.name.as_str()).collect();
@@ -142,12 +146,16 @@ fn columns_differ(expected: &[ExpectedColumn], actual: &[ColumnInfo]) -> Option<
             names(actual_names)
         ));
     }
+    let plain = |t: &str| -> String {
+        t.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
     expected.iter().zip(actual).find_map(|(e, a)| {
-        let (Ok(was), Ok(is)) = (e.r#type.parse::<SqlType>(), a.data_type.parse::<SqlType>())
-        else {
-            return None;
-        };
-        (was != is).then(|| {
+        let same = plain(&trino_name(&e.r#type)) == plain(&a.data_type)
+            || plain(&hive_name(&a.data_type)) == plain(&e.r#type);
+        (!same).then(|| {
             format!(
                 "Column {} was {} when the models were compiled, it is {} now",
                 e.name, e.r#type, a.data_type
