@@ -98,6 +98,17 @@ impl Engine {
             }
         });
         env.set_unknown_method_callback(|state, value, method, args| {
+            // dbt parses with an Undefined that any call returns (dbt-common's
+            // `create_undefined`): `cols[0].is_string()` parses while `cols` is still `[]`.
+            // The node is rendered again to compile, where the call is real.
+            if value.is_undefined()
+                && context::current_node(state).is_some_and(|node| {
+                    node.observe();
+                    node.phase == context::Phase::Parse
+                })
+            {
+                return Ok(Value::UNDEFINED);
+            }
             if matches!(method, "append" | "extend" | "insert" | "update" | "pop" | "setdefault")
                 && matches!(value.kind(), minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map)
             {
