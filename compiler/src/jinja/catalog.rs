@@ -3,8 +3,11 @@
 //! ([`crate::sql_columns`]). Nodes are compiled in waves: a node asking for the columns of a
 //! model not compiled yet waits for the next wave ([`StaticCatalog::take_waiting`]).
 //!
-//! A seed's column types are known too (they follow from its file); a model's are not, and a
-//! macro that reads one fails the node ([`super::column`]).
+//! Types are known where the build fixes them: a seed's (from its file) and a table model's
+//! columns that its SQL casts or reads unchanged from a typed column; reading any other type
+//! fails the node ([`super::column`]). A source's columns come from Glue only with
+//! `--catalog glue` ([`crate::warehouse`]), and so do `load_relation`'s answers for sources
+//! ([`relation_in_warehouse`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
