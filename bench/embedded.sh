@@ -1,8 +1,10 @@
 # Sourced by the benches of one embedded-engine root (snapshot.sh, microbatch.sh), after
 # mirror.sh and with `repo`, `profile` and `target_dir` set. `embedded_workdir NAME` makes the
 # work directory `$work` (removed at exit unless KEEP_WORK=1) with the provider in its mirror;
-# `apply_seconds` applies the root in `$work` and prints its wall time; `iceberg_rows TABLE`
-# prints a table's row count from its current Iceberg snapshot in `$work/warehouse`.
+# `write_root` writes `$work/main.tf`: the provider on the embedded engine with its warehouse in
+# `$work/warehouse`, then the resources it reads on stdin; `apply_seconds` applies the root in
+# `$work` and prints its wall time; `iceberg_rows TABLE` prints a table's row count from its
+# current Iceberg snapshot in `$work/warehouse`.
 embedded_workdir() {
     local name=$1 bin version os_arch plugin_dir
     bin=$target_dir/$profile/terraform-provider-mdw
@@ -16,6 +18,25 @@ embedded_workdir() {
     mkdir -p "$plugin_dir"
     cp "$bin" "$plugin_dir/terraform-provider-mdw_v$version"
     use_mirror "$work"
+}
+
+write_root() {
+    {
+        cat <<HCL
+terraform {
+  required_providers {
+    mdw = { source = "mdw/mdw" }
+  }
+}
+
+provider "mdw" {
+  engine   = "embedded"
+  embedded = { warehouse = "$work/warehouse" }
+}
+
+HCL
+        cat
+    } > "$work/main.tf"
 }
 
 apply_seconds() {

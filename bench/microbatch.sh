@@ -28,18 +28,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile
 # changes the amount of 1 % of them.
 config() {
     local version=$1 start=$2
-    cat > "$work/main.tf" <<HCL
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = "$work/warehouse" }
-}
-
+    write_root <<HCL
 resource "mdw_iceberg_model" "events" {
   database = "raw"
   name     = "events"

@@ -33,18 +33,7 @@ with open(path, "w") as f:
         f.write(f"{i},{i % 1000 / 8},{'true' if i % 3 else 'false'},2026-02-{day:02d},"
                 f"2026-02-{day:02d} {i % 24:02d}:{i % 60:02d}:{i % 60:02d}.{i % 1000:03d},line {i}\n")
 PY
-cat > "$work/main.tf" <<HCL
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = "$work/warehouse" }
-}
-
+write_root <<HCL
 resource "mdw_seed" "lines" {
   database       = "raw"
   name           = "lines"

@@ -27,18 +27,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); provider=$profile
 # The source: `rows` ids; `version` changes 1 % of them (a later updated_at) and drops 0.1 %.
 config() {
     local version=$1 run=$2
-    cat > "$work/main.tf" <<HCL
-terraform {
-  required_providers {
-    mdw = { source = "mdw/mdw" }
-  }
-}
-
-provider "mdw" {
-  engine   = "embedded"
-  embedded = { warehouse = "$work/warehouse" }
-}
-
+    write_root <<HCL
 resource "mdw_iceberg_model" "customers" {
   database = "raw"
   name     = "customers"

@@ -43,7 +43,9 @@ pub use athena_proxy::AthenaProxy;
 pub use aws::{ACCOUNT_ID, Aws, REGION};
 pub use files::{athena_profile, copy_tree, write_project_file};
 pub use moto::Moto;
-pub use provider::{hcl_string, mdwc_binary, mdwc_compile, moto_provider_block};
+pub use provider::{
+    athena_provider_block, hcl_string, mdwc_binary, mdwc_compile, moto_provider_block,
+};
 pub use s3_checks::{
     assert_private_owned_versioned, bucket_exists, bucket_tags, string_map, versioning_status,
 };

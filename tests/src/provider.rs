@@ -168,6 +168,34 @@ provider "mdw" {{
     )
 }
 
+/// `terraform { required_providers }` and a `provider "mdw"` block on the Athena engine with
+/// every endpoint at `endpoint` (moto, or the fault proxy in front of it); `athena` is the
+/// inside of the provider's `athena = { … }`.
+pub fn athena_provider_block(endpoint: &str, workgroup: &str, athena: &str) -> String {
+    let endpoint = hcl_string(endpoint);
+    let endpoints: String = SERVICES
+        .iter()
+        .map(|service| format!("    {service:<8} = {endpoint}\n"))
+        .collect();
+    format!(
+        r#"terraform {{
+  required_providers {{
+    mdw = {{ source = "mdw/mdw" }}
+  }}
+}}
+
+provider "mdw" {{
+  region    = "{REGION}"
+  engine    = "athena"
+  workgroup = "{workgroup}"
+  athena    = {{ {athena} }}
+  endpoints = {{
+{endpoints}  }}
+}}
+"#
+    )
+}
+
 /// A quoted HCL (native syntax) string literal whose value is exactly `value`.
 pub fn hcl_string(value: &str) -> String {
     let escaped = value

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use mdw_acceptance::{AthenaProxy, Aws, Moto, Workspace, hcl_string};
+use mdw_acceptance::{AthenaProxy, Aws, Moto, Workspace, athena_provider_block};
 
 const WORKGROUP: &str = "mdw";
 const DATABASE: &str = "mart";
@@ -57,28 +57,11 @@ impl Athena {
     }
 
     fn config(&self, resources: &str) -> String {
-        let endpoint = hcl_string(&self.proxy.endpoint());
-        let endpoints: String = ["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"]
-            .iter()
-            .map(|s| format!("    {s} = {endpoint}\n"))
-            .collect();
-        format!(
-            r#"terraform {{
-  required_providers {{
-    mdw = {{ source = "mdw/mdw" }}
-  }}
-}}
-
-provider "mdw" {{
-  region    = "us-west-2"
-  engine    = "athena"
-  workgroup = "{WORKGROUP}"
-  athena    = {{ data_location = "s3://lake/warehouse" }}
-  endpoints = {{
-{endpoints}  }}
-}}
-{resources}"#
-        )
+        athena_provider_block(
+            &self.proxy.endpoint(),
+            WORKGROUP,
+            r#"data_location = "s3://lake/warehouse""#,
+        ) + resources
     }
 
     /// Every statement sent to Athena so far, oldest first, with build ids masked as `<id>`.

@@ -10,7 +10,8 @@
 use std::path::Path;
 
 use mdw_acceptance::{
-    Moto, Workspace, athena_profile, copy_tree, hcl_string, mdwc_binary, write_project_file,
+    Moto, Workspace, athena_profile, athena_provider_block, copy_tree, mdwc_binary,
+    write_project_file,
 };
 
 const DBT_UTILS: &str = concat!(
@@ -87,32 +88,11 @@ fn mdwc_compile_with_glue(project: &Path, out: &Path, moto: &Moto) -> std::proce
 }
 
 fn root(moto: &Moto) -> String {
-    let endpoint = hcl_string(&moto.endpoint());
-    let endpoints: String = ["s3", "glue", "athena", "dynamodb", "iam", "sts", "kms"]
-        .iter()
-        .map(|s| format!("    {s} = {endpoint}\n"))
-        .collect();
-    format!(
-        r#"terraform {{
-  required_providers {{
-    mdw = {{ source = "mdw/mdw" }}
-  }}
-}}
-
-provider "mdw" {{
-  region    = "us-west-2"
-  engine    = "athena"
-  workgroup = "primary"
-  athena    = {{ data_location = "s3://lake/warehouse", output_location = "s3://lake/results/" }}
-  endpoints = {{
-{endpoints}  }}
-}}
-
-module "models" {{
-  source = "./models"
-}}
-"#
-    )
+    athena_provider_block(
+        &moto.endpoint(),
+        "primary",
+        r#"data_location = "s3://lake/warehouse", output_location = "s3://lake/results/""#,
+    ) + "\nmodule \"models\" {\n  source = \"./models\"\n}\n"
 }
 
 #[test]

@@ -109,13 +109,41 @@ fn data_type(dtype: &str, iceberg: bool) -> String {
     }
 }
 
-/// `Column.string_type(size)` as dbt-athena overrides it.
-fn string_type(size: i64) -> String {
-    if size > 0 {
-        format!("varchar({size})")
-    } else {
-        "varchar".to_string()
-    }
+/// The class methods of dbt-athena's `AthenaColumn`, which need no column: called on a
+/// column or on `api.Column`. `None` for any other method.
+pub(crate) fn class_method(method: &str, args: &[Value]) -> Result<Option<Value>, Error> {
+    Ok(Some(match method {
+        // AthenaColumn.TYPE_LABELS: STRING and TEXT are VARCHAR.
+        "translate_type" => {
+            let (dtype,): (String,) = from_args(args)?;
+            Value::from(match dtype.to_uppercase().as_str() {
+                "STRING" | "TEXT" => "VARCHAR".to_string(),
+                _ => dtype,
+            })
+        }
+        "numeric_type" => {
+            let (dtype, precision, scale): (String, Value, Value) = from_args(args)?;
+            Value::from(if precision.is_none() || scale.is_none() {
+                dtype
+            } else {
+                format!("{dtype}({precision},{scale})")
+            })
+        }
+        "string_type" => {
+            let (size,): (i64,) = from_args(args)?;
+            Value::from(if size > 0 {
+                format!("varchar({size})")
+            } else {
+                "varchar".to_string()
+            })
+        }
+        "binary_type" => Value::from("varbinary"),
+        "array_type" => {
+            let (inner,): (String,) = from_args(args)?;
+            Value::from(format!("array({inner})"))
+        }
+        _ => return Ok(None),
+    }))
 }
 
 impl Column {
@@ -194,26 +222,11 @@ impl Object for Column {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
+        if let Some(answer) = class_method(method, args)? {
+            return Ok(answer);
+        }
         let call = format!("{method}()");
         let answer = match method {
-            // Class methods: no type needed.
-            "string_type" => {
-                let (size,): (i64,) = from_args(args)?;
-                Value::from(string_type(size))
-            }
-            "numeric_type" => {
-                let (dtype, precision, scale): (String, Value, Value) = from_args(args)?;
-                if precision.is_none() || scale.is_none() {
-                    Value::from(dtype)
-                } else {
-                    Value::from(format!("{dtype}({precision},{scale})"))
-                }
-            }
-            "binary_type" => Value::from("varbinary"),
-            "array_type" => {
-                let (inner,): (String,) = from_args(args)?;
-                Value::from(format!("array({inner})"))
-            }
             "timestamp_type" => Value::from(if self.iceberg() {
                 "timestamp(6)"
             } else {

@@ -129,36 +129,12 @@ impl Object for ColumnApi {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
-        match method {
-            // dbt-athena's AthenaColumn.TYPE_LABELS: STRING and TEXT are VARCHAR.
-            "translate_type" => {
-                let (dtype,): (String,) = from_args(args)?;
-                Ok(Value::from(match dtype.to_uppercase().as_str() {
-                    "STRING" | "TEXT" => "VARCHAR".to_string(),
-                    _ => dtype,
-                }))
-            }
-            "numeric_type" => {
-                let (dtype, precision, scale): (String, Value, Value) = from_args(args)?;
-                Ok(Value::from(if precision.is_none() || scale.is_none() {
-                    dtype
-                } else {
-                    format!("{dtype}({precision},{scale})")
-                }))
-            }
-            "string_type" => {
-                let (size,): (i64,) = from_args(args)?;
-                Ok(Value::from(if size > 0 {
-                    format!("varchar({size})")
-                } else {
-                    "varchar".to_string()
-                }))
-            }
-            _ => Err(error_with_help(
+        super::column::class_method(method, args)?.ok_or_else(|| {
+            error_with_help(
                 format!("api.Column.{method} is not available in mdwc"),
-                "mdwc's api.Column has translate_type, numeric_type and string_type",
-            )),
-        }
+                "mdwc's api.Column has AthenaColumn's class methods: translate_type, numeric_type, string_type, binary_type and array_type",
+            )
+        })
     }
 }
 

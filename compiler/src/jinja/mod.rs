@@ -2,7 +2,7 @@
 //! with dbt's context functions, and errors mapped back to the user's files.
 
 pub(crate) mod catalog;
-mod column;
+pub(crate) mod column;
 pub(crate) mod context;
 mod datetime_ops;
 pub(crate) mod functions;
